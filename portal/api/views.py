@@ -1,0 +1,70 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.regions.models import Region
+from portal.roles.domain import Role
+from portal.roles.scoping import grants, scoped_regions
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["code", "name", "level", "parent"]
+
+
+class RegionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Regions inside the caller's scope (any role)."""
+
+    serializer_class = RegionSerializer
+    pagination_class = None
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return scoped_regions(self.request.user)
+
+
+class GrantSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    role_label = serializers.CharField()
+    region = serializers.CharField()
+    department = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    is_superuser = serializers.BooleanField()
+    roles = GrantSerializer(many=True)
+
+
+class MeView(APIView):
+    """Who the caller is and which roles they hold where."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        labels = dict(Role.choices)
+        user = request.user
+        data = {
+            "username": user.username,
+            "full_name": user.display_name,
+            "is_superuser": user.is_superuser,
+            "roles": [
+                {"role": g.role, "role_label": str(labels.get(g.role, g.role)), "region": g.region_code, "department": g.department}
+                for g in grants(user)
+            ],
+        }
+        return Response(MeSerializer(data).data)
+
+
+class ObtainTokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

@@ -1,0 +1,64 @@
+"""What each role can do, as shown on the home page and in the navigation.
+
+Apps register their entries in ``AppConfig.ready()``::
+
+    from portal.roles.menu import MenuItem, register
+    register(MenuItem(roles={"reviewer"}, label=_("To review"), url_name="cases:queue", query="queue=review"))
+
+An entry is shown to a user holding one of its roles (superusers see all).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    roles: frozenset[str] | set[str]
+    label: str
+    url_name: str
+    description: str = ""
+    query: str = ""
+    group: str = ""
+    order: int = 100
+    departments: frozenset[str] | set[str] = field(default_factory=frozenset)
+
+    def url(self) -> str | None:
+        try:
+            base = reverse(self.url_name)
+        except NoReverseMatch:
+            return None
+        return f"{base}?{self.query}" if self.query else base
+
+
+_REGISTRY: list[MenuItem] = []
+
+
+def register(*items: MenuItem) -> None:
+    for item in items:
+        if item not in _REGISTRY:
+            _REGISTRY.append(item)
+
+
+def items_for(user) -> list[dict]:
+    from .scoping import grants
+
+    if not user.is_authenticated:
+        return []
+    held = grants(user)
+    roles = {g.role for g in held}
+    departments = {g.department for g in held}
+    out = []
+    for item in sorted(_REGISTRY, key=lambda i: (i.order, str(i.label))):
+        if not user.is_superuser:
+            if not (roles & set(item.roles)):
+                continue
+            if item.departments and not (departments & set(item.departments)):
+                continue
+        url = item.url()
+        if url is None:
+            continue
+        out.append({"label": item.label, "url": url, "description": item.description, "group": item.group})
+    return out

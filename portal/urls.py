@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import views
+from portal.api import urls as api_urls
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("portal.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("health/", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("policies/", include("policies.urls")),
+    path("cases/", include("cases.urls")),
+]

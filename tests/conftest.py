@@ -1,0 +1,53 @@
+"""Fixtures and service markers shared by the whole suite.
+
+Tests marked ``postgres`` need ``DATABASE_URL=postgres://…``; tests marked ``celery_worker`` need
+``CELERY_BROKER_URL=redis://…``. Without those services such tests are skipped — unless
+``PORTAL_REQUIRE_SERVICES=1`` (set by CI), in which case they fail, so a missing service is never
+mistaken for a pass.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from tests.factories import make_user
+
+REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def _missing_service(item) -> str | None:
+    if item.get_closest_marker("postgres") and not settings.IS_POSTGRES:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if item.get_closest_marker("celery_worker") and not settings.CELERY_BROKER_URL:
+        return "needs Redis and a Celery worker: set CELERY_BROKER_URL=redis://…"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _missing_service(item)
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"PORTAL_REQUIRE_SERVICES is set but this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_worker(request):
+    """Tasks run in-process unless the test drives a real worker."""
+    from portal.celery import app
+
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def user_factory(db):
+    return make_user
