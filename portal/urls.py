@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("policies/", include("policies.urls")),
     path("cases/", include("cases.urls")),
+    path("exchange/", include("cases.exchange.urls")),
 ]

@@ -15,7 +15,7 @@ urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
 ]
 
-for app in ("policies", "cases"):
+for app in ("policies", "cases", "cases.exchange"):
     try:
         module = import_module(f"{app}.api.urls")
     except ModuleNotFoundError as exc:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "portal",
     "policies",
     "cases",
+    "cases.exchange",
 ]
 
 MIDDLEWARE = [
