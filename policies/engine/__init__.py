@@ -1,0 +1,19 @@
+"""Pure-Python settlement engine for 重特大疾病医疗保险和救助 (no Django, no I/O besides the seed
+helper). See shared/spec/settlement.md for the contract and policies/seed/README.md for the
+version-document format."""
+from .book import PolicyBook, load_seed_versions, region_chain, static_book_from_seed
+from .errors import EngineError, InputError, PolicyError
+from .framework import validate_against_framework
+from .inputs import Claim, Identity, Person, SettlementInput, parse_input
+from .schema import ParameterLeaf, get_parameter, parameter_leaves, set_parameter, validate_document
+from .settle import Alert, ClaimResult, SettlementResult, result_to_dict, settle, settle_payload
+from .subsidy import enrolment_subsidy
+from .versions import PolicyVersion
+
+__all__ = [
+    "Alert", "Claim", "ClaimResult", "EngineError", "Identity", "InputError", "ParameterLeaf", "Person",
+    "PolicyBook", "PolicyError", "PolicyVersion", "SettlementInput", "SettlementResult", "enrolment_subsidy",
+    "get_parameter", "load_seed_versions", "parameter_leaves", "parse_input", "region_chain", "result_to_dict",
+    "set_parameter", "settle", "settle_payload", "static_book_from_seed", "validate_against_framework",
+    "validate_document",
+]

@@ -1,0 +1,171 @@
+"""The policy book a settlement reads: the region's versions, its frameworks, its statistics.
+
+Treat a book as immutable once it has been used to settle: it caches the version-by-date lookup,
+the compiled rules and the resolved statistic-based amounts.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .constants import STATISTIC_NAMES
+from .errors import PolicyError
+from .money import dec_fen, round_scaled
+from .versions import (Q_AMOUNT, Q_FRACTION, Q_NONE, Compiled, PolicyVersion, Quantity, Refusal,
+                       compile_version, unset_message)
+
+SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
+_MAX_ORD = _dt.date.max.toordinal()
+
+
+@dataclass(eq=False)
+class PolicyBook:
+    region: str
+    versions: list[PolicyVersion]
+    frameworks: list[PolicyVersion] = field(default_factory=list)
+    statistics: dict[str, dict[int, Decimal]] = field(default_factory=dict)
+    _ctx: "BookContext | None" = field(default=None, init=False, repr=False)
+
+    def context(self) -> "BookContext":
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = BookContext(self)
+        return ctx
+
+    def version_on(self, day: _dt.date) -> PolicyVersion | None:
+        cv = self.context().version_at(day.toordinal())
+        return cv.version if cv is not None else None
+
+
+class BookContext:
+    """Per-book caches: compiled versions by date, statistics in fen, resolved quantities."""
+    __slots__ = ("book", "region", "_starts", "_entries", "_by_ord", "stats", "qcache")
+
+    def __init__(self, book: PolicyBook):
+        self.book = book
+        self.region = book.region
+        entries = []
+        for v in book.versions:
+            end = v.in_force_to.toordinal() if v.in_force_to is not None else _MAX_ORD
+            entries.append((v.effective_from.toordinal(), end, v))
+        # Latest start first: of two versions in force on a date, the later one governs.
+        entries.sort(key=lambda e: e[0])
+        self._starts = [e[0] for e in entries]
+        self._entries = entries
+        self._by_ord: dict[int, Compiled | None] = {}
+        self.stats: dict[str, dict[int, int]] = {
+            kind: {int(y): dec_fen(v if isinstance(v, Decimal) else Decimal(str(v))) for y, v in years.items()}
+            for kind, years in (book.statistics or {}).items()}
+        self.qcache: dict[tuple[int, int], int] = {}
+
+    def version_at(self, day_ord: int) -> Compiled | None:
+        try:
+            return self._by_ord[day_ord]
+        except KeyError:
+            pass
+        found = None
+        i = bisect.bisect_right(self._starts, day_ord)
+        while i > 0:
+            i -= 1
+            start, end, v = self._entries[i]
+            if start <= day_ord <= end:
+                found = compile_version(v, self.book.frameworks)
+                break
+        self._by_ord[day_ord] = found
+        return found
+
+    def statistic(self, kind: str, year: int, years_back: tuple[int, ...]) -> int | None:
+        series = self.stats.get(kind)
+        if series:
+            for back in years_back:
+                v = series.get(year - back)
+                if v is not None:
+                    return v
+        return None
+
+    def missing_statistic(self, cv: Compiled, q: Quantity, year: int) -> str:
+        tried = " and ".join(str(year - b) for b in cv.years_back)
+        name = STATISTIC_NAMES.get(q.stat)
+        who = f" for {q.category}" if q.category else ""
+        where = q.path + (f", {q.clause}" if q.clause else "")
+        return (f"{cv.label}: statistic {q.stat}{f' ({name})' if name else ''} of region {self.region} is missing "
+                f"for {tried} — needed for the {q.what}{who} ({where}) of {year} claims; a policy admin must "
+                f"enter it")
+
+    def resolve(self, cv: Compiled, q: Quantity, year: int, category: str | None = None) -> int:
+        """A deductible or threshold in fen for claims of ``year``; Refusal when unset or its
+        statistic is missing."""
+        key = (id(q), year)
+        v = self.qcache.get(key)
+        if v is not None:
+            return v
+        if q.fixed and year in q.fixed:
+            v = q.fixed[year]
+        elif q.kind == Q_NONE:
+            v = 0
+        elif q.kind == Q_AMOUNT:
+            v = q.fen
+        elif q.kind == Q_FRACTION:
+            stat = self.statistic(q.stat, year, cv.years_back)
+            if stat is None:
+                raise Refusal(self.missing_statistic(cv, q, year))
+            v = round_scaled(stat * q.ratio)
+        else:
+            raise Refusal(unset_message(cv.label, q, category or q.category))
+        self.qcache[key] = v
+        return v
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed documents (policies/seed/*.json) as a static book: tests, benchmark, fallback.
+# ---------------------------------------------------------------------------------------------
+
+_seed_cache: dict[str, list[PolicyVersion]] | None = None
+
+
+def load_seed_versions(seed_dir: Path | None = None) -> dict[str, list[PolicyVersion]]:
+    """Every seed document as a PolicyVersion, by region code."""
+    global _seed_cache
+    if seed_dir is None and _seed_cache is not None:
+        return _seed_cache
+    directory = seed_dir or SEED_DIR
+    out: dict[str, list[PolicyVersion]] = {}
+    for path in sorted(directory.glob("*.json")):
+        docs = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(docs, list):
+            raise PolicyError([f"{path.name}: must be a JSON list of version documents"])
+        for doc in docs:
+            v = PolicyVersion.from_document(doc)
+            out.setdefault(v.region, []).append(v)
+    if seed_dir is None:
+        _seed_cache = out
+    return out
+
+
+def region_chain(code: str) -> list[str]:
+    """The region and its ancestors by code: county xxxxYY → city xxxx00 → province xx0000."""
+    chain = [code]
+    for parent in (code[:4] + "00", code[:2] + "0000"):
+        if parent not in chain:
+            chain.append(parent)
+    return chain
+
+
+def static_book_from_seed(region_code: str, statistics: dict | None = None) -> PolicyBook:
+    """A book from the seed documents: the versions of the nearest region up the tree that has
+    any, the framework documents of the regions above it, and ``statistics`` (none stored)."""
+    seeds = load_seed_versions()
+    chain = region_chain(region_code)
+    for i, code in enumerate(chain):
+        if code in seeds:
+            frameworks = [v for above in chain[i + 1:] for v in seeds.get(above, []) if v.framework]
+            stats = {k: {int(y): (v if isinstance(v, Decimal) else Decimal(str(v))) for y, v in years.items()}
+                     for k, years in (statistics or {}).items()}
+            return PolicyBook(region=region_code, versions=list(seeds[code]), frameworks=frameworks,
+                              statistics=stats)
+    raise PolicyError([f"{region_code}: no policy documents for this region or the regions above it "
+                       f"({', '.join(chain)})"])

@@ -1,0 +1,321 @@
+"""The settlement input (shared/spec/settlement.md "Input") and its validation."""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .constants import CATEGORIES, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES
+from .errors import InputError
+from .money import dec_fen, decimals, fen_str, to_decimal
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REGION_RE = re.compile(r"^\d{6}$")
+_STAT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_OPEN_END = _dt.date.max.toordinal()
+
+
+@dataclass(slots=True)
+class Identity:
+    category: str
+    start: _dt.date
+    end: _dt.date | None = None
+    _s: int = field(init=False, repr=False, compare=False)
+    _e: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._s = self.start.toordinal()
+        self._e = self.end.toordinal() if self.end is not None else _OPEN_END
+
+    def active_on(self, day: _dt.date) -> bool:
+        return self._s <= day.toordinal() <= self._e
+
+
+@dataclass(slots=True)
+class Person:
+    residence: str = "rural"
+    scheme: str = "resident"
+    identities: list[Identity] = field(default_factory=list)
+
+
+def _fen(value) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = to_decimal(value)
+    return dec_fen(value)
+
+
+@dataclass(slots=True)
+class Claim:
+    id: str
+    date: _dt.date
+    kind: str
+    total: Decimal
+    policy_scope: Decimal
+    special_disease: bool = False
+    hospital_level: int = 1
+    location: str = "county"
+    referral_compliant: bool = True
+    basic_paid: Decimal | None = None
+    critical_paid: Decimal | None = None
+    # Pre-computed for the calculation: date ordinal, year, amounts in fen.
+    _ord: int = field(init=False, repr=False, compare=False)
+    _year: int = field(init=False, repr=False, compare=False)
+    _t: int = field(init=False, repr=False, compare=False)
+    _p: int = field(init=False, repr=False, compare=False)
+    _b: int | None = field(init=False, repr=False, compare=False)
+    _c: int | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._ord = self.date.toordinal()
+        self._year = self.date.year
+        self._t = _fen(self.total)
+        self._p = _fen(self.policy_scope)
+        self._b = _fen(self.basic_paid)
+        self._c = _fen(self.critical_paid)
+
+
+@dataclass(slots=True)
+class SettlementInput:
+    region: str
+    person: Person
+    claims: list[Claim]
+    statistics: dict[str, dict[int, Decimal]] | None = None
+    tilted_applied: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _parse_date(value, path: str, errors: list[str]) -> _dt.date | None:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        errors.append(f"{path}: not a date (expected YYYY-MM-DD)")
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{path}: not a date (expected YYYY-MM-DD)")
+        return None
+
+
+def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
+    try:
+        d = to_decimal(value)
+    except ValueError:
+        errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
+        return None
+    bad = False
+    if d < 0:
+        errors.append(f"{path}: must not be negative")
+        bad = True
+    if decimals(d) > 2:
+        errors.append(f"{path}: at most two decimals")
+        bad = True
+    return None if bad else d.quantize(Decimal("0.01"))
+
+
+def _parse_bool(obj: dict, key: str, path: str, default: bool, errors: list[str]) -> bool:
+    v = obj.get(key, default)
+    if v is None:
+        return default
+    if not isinstance(v, bool):
+        errors.append(f"{path}.{key}: must be true or false")
+        return default
+    return v
+
+
+def _parse_enum(obj: dict, key: str, path: str, choices, default, errors: list[str]):
+    v = obj.get(key, default)
+    if v is None:
+        return default
+    if isinstance(v, bool) or v not in choices:
+        shown = ", ".join(str(c) for c in choices)
+        errors.append(f"{path}.{key}: unknown {key.replace('_', ' ')} {v!r} (expected one of {shown})")
+        return default
+    return v
+
+
+def _unknown_keys(obj: dict, allowed, path: str, errors: list[str]):
+    for key in obj:
+        if key not in allowed:
+            errors.append(f"{path}{'.' if path else ''}{key}: unknown field")
+
+
+_CLAIM_KEYS = ("id", "date", "kind", "special_disease", "hospital_level", "location", "referral_compliant",
+               "total", "policy_scope", "basic_paid", "critical_paid")
+
+
+def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
+    path = f"claims[{i}]"
+    if not isinstance(raw, dict):
+        errors.append(f"{path}: must be an object")
+        return None
+    before = len(errors)
+    _unknown_keys(raw, _CLAIM_KEYS, path, errors)
+    cid = raw.get("id")
+    if isinstance(cid, int) and not isinstance(cid, bool):
+        cid = str(cid)
+    if not isinstance(cid, str) or not cid.strip():
+        errors.append(f"{path}.id: required (a non-empty string)")
+        cid = None
+    day = _parse_date(raw.get("date"), f"{path}.date", errors) if "date" in raw else None
+    if "date" not in raw:
+        errors.append(f"{path}.date: required (YYYY-MM-DD)")
+    kind = raw.get("kind")
+    if kind is None:
+        errors.append(f"{path}.kind: required (one of {', '.join(KINDS)})")
+    elif kind not in KINDS:
+        errors.append(f"{path}.kind: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+        kind = None
+    special = _parse_bool(raw, "special_disease", path, False, errors)
+    referral = _parse_bool(raw, "referral_compliant", path, True, errors)
+    level = _parse_enum(raw, "hospital_level", path, HOSPITAL_LEVELS, 1, errors)
+    location = _parse_enum(raw, "location", path, LOCATIONS, "county", errors)
+    amounts = {}
+    for key in ("total", "policy_scope", "basic_paid", "critical_paid"):
+        v = raw.get(key)
+        if v is None:
+            if key in ("total", "policy_scope"):
+                errors.append(f"{path}.{key}: required")
+            amounts[key] = None
+            continue
+        amounts[key] = _parse_money(v, f"{path}.{key}", errors)
+    t, p, b, c = (amounts[k] for k in ("total", "policy_scope", "basic_paid", "critical_paid"))
+    if t is not None and p is not None and p > t:
+        errors.append(f"{path}.policy_scope: {fen_str(dec_fen(p))} exceeds total {fen_str(dec_fen(t))}")
+    if p is not None:
+        paid = [(k, v) for k, v in (("basic_paid", b), ("critical_paid", c)) if v is not None]
+        if len(paid) == 2 and b + c > p:
+            errors.append(f"{path}: basic_paid + critical_paid ({fen_str(dec_fen(b + c))}) exceeds policy_scope "
+                          f"{fen_str(dec_fen(p))}")
+        else:
+            for k, v in paid:
+                if v > p:
+                    errors.append(f"{path}.{k}: {fen_str(dec_fen(v))} exceeds policy_scope {fen_str(dec_fen(p))}")
+    if len(errors) != before:
+        return None
+    return Claim(id=cid, date=day, kind=kind, total=t, policy_scope=p, special_disease=special,
+                 hospital_level=level, location=location, referral_compliant=referral,
+                 basic_paid=b, critical_paid=c)
+
+
+def _parse_statistics(raw, errors: list[str]) -> dict[str, dict[int, Decimal]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        errors.append("statistics: must be an object of statistic → {year: value}")
+        return None
+    out: dict[str, dict[int, Decimal]] = {}
+    for kind, years in raw.items():
+        path = f"statistics.{kind}"
+        if not isinstance(kind, str) or not _STAT_RE.match(kind):
+            errors.append(f"{path}: not a statistic code (such as city_income)")
+            continue
+        if not isinstance(years, dict):
+            errors.append(f"{path}: must be an object of year → value, e.g. {{\"2022\": \"32000.00\"}}")
+            continue
+        series: dict[int, Decimal] = {}
+        for year, value in years.items():
+            if not isinstance(year, str) or not re.fullmatch(r"\d{4}", year):
+                errors.append(f"{path}.{year}: not a year (expected YYYY)")
+                continue
+            d = _parse_money(value, f"{path}.{year}", errors)
+            if d is not None:
+                series[int(year)] = d
+        out[kind] = series
+    return out
+
+
+def parse_input(payload: dict) -> SettlementInput:
+    """Validate and parse the settlement input JSON. Raises InputError listing every problem,
+    each naming its field (``claims[0].policy_scope: 48000.00 exceeds total 45000.00``)."""
+    errors: list[str] = []
+    if not isinstance(payload, dict):
+        raise InputError(["input: must be a JSON object"])
+    _unknown_keys(payload, ("region", "person", "statistics", "tilted_applied", "claims"), "", errors)
+    region = payload.get("region")
+    if isinstance(region, int) and not isinstance(region, bool):
+        region = str(region)
+    if region is None:
+        errors.append("region: required (a 6-digit GB/T 2260 code)")
+    elif not isinstance(region, str) or not _REGION_RE.match(region):
+        errors.append(f"region: {region!r} is not a 6-digit GB/T 2260 code")
+
+    person_raw = payload.get("person")
+    person = Person()
+    if person_raw is not None and not isinstance(person_raw, dict):
+        errors.append("person: must be an object")
+        person_raw = None
+    if person_raw is not None:
+        _unknown_keys(person_raw, ("residence", "scheme", "identities"), "person", errors)
+        person.residence = _parse_enum(person_raw, "residence", "person", RESIDENCES, "rural", errors)
+        person.scheme = _parse_enum(person_raw, "scheme", "person", SCHEMES, "resident", errors)
+        idents = person_raw.get("identities")
+        if idents is None:
+            idents = []
+        if not isinstance(idents, list):
+            errors.append("person.identities: must be a list")
+            idents = []
+        for i, raw in enumerate(idents):
+            path = f"person.identities[{i}]"
+            if not isinstance(raw, dict):
+                errors.append(f"{path}: must be an object")
+                continue
+            _unknown_keys(raw, ("category", "start", "end"), path, errors)
+            cat = raw.get("category")
+            ok = True
+            if cat not in CATEGORIES:
+                errors.append(f"{path}.category: unknown category {cat!r} (expected one of {', '.join(CATEGORIES)})")
+                ok = False
+            if raw.get("start") is None:
+                errors.append(f"{path}.start: required (YYYY-MM-DD)")
+                start = None
+            else:
+                start = _parse_date(raw.get("start"), f"{path}.start", errors)
+            end = None
+            if raw.get("end") is not None:
+                end = _parse_date(raw["end"], f"{path}.end", errors)
+                if end is None:
+                    ok = False
+            if start is None:
+                ok = False
+            if start is not None and end is not None and end < start:
+                errors.append(f"{path}.end: {end} is before start {start}")
+                ok = False
+            if ok:
+                person.identities.append(Identity(category=cat, start=start, end=end))
+
+    statistics = _parse_statistics(payload.get("statistics"), errors)
+    tilted = payload.get("tilted_applied", False)
+    if tilted is None:
+        tilted = False
+    if not isinstance(tilted, bool):
+        errors.append("tilted_applied: must be true or false")
+        tilted = False
+
+    claims: list[Claim] = []
+    raw_claims = payload.get("claims")
+    if raw_claims is None:
+        errors.append("claims: required (a list of claims)")
+        raw_claims = []
+    elif not isinstance(raw_claims, list):
+        errors.append("claims: must be a list of claims")
+        raw_claims = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_claims):
+        if isinstance(raw, dict):
+            cid = raw.get("id")
+            cid = str(cid) if isinstance(cid, int) and not isinstance(cid, bool) else cid
+            if isinstance(cid, str) and cid.strip():
+                if cid in seen:
+                    errors.append(f"claims[{i}].id: duplicate id {cid!r} (also claims[{seen[cid]}])")
+                else:
+                    seen[cid] = i
+        claim = _parse_claim(raw, i, errors)
+        if claim is not None:
+            claims.append(claim)
+    if errors:
+        raise InputError(errors)
+    return SettlementInput(region=region, person=person, claims=claims, statistics=statistics,
+                           tilted_applied=tilted)

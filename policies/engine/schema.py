@@ -1,0 +1,666 @@
+"""The policy-version document: its schema, validation, and generic parameter access.
+
+A document is plain JSON (see ``policies/seed/README.md``)::
+
+    {"region": "360700", "document": "赣市府办字〔2022〕112号", "title": "...", "framework": false,
+     "in_force_from": "2022-10-01", "in_force_to": null, "retroactive_from": "2022-10-01",
+     "parameters": {"assistance": {"routes": [{"name": "inpatient", "label": "二类人员住院",
+         "ratio": {"value": "0.75", "clause": "五(三)"}, ...}]}, ...}}
+
+Every parameter is a *leaf*: an object with ``value`` (``null`` = unset: the document leaves the
+number to someone else) and ``clause``, and optionally ``note``. Groups are objects without
+``value``; lists hold groups. ``"none"`` is an explicit "no deductible / no cap", never the same as
+unset.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from .constants import CATEGORIES, HOSPITAL_LEVELS, KINDS, RESIDENCES, SCHEMES, TILTED_SCOPES
+from .money import decimals, to_decimal
+
+NONE = "none"
+_STAT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REGION_RE = re.compile(r"^\d{6}$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Value types. Each parser returns the normalised Python value or raises ValueError(reason).
+# ---------------------------------------------------------------------------------------------
+
+def _decimal(v, *, lo: Decimal, hi: Decimal | None, places: int, what: str) -> Decimal:
+    try:
+        d = to_decimal(v)
+    except ValueError:
+        raise ValueError(f"must be a {what} (a decimal string such as \"0.75\")") from None
+    if d < lo or (hi is not None and d > hi):
+        if hi is None:
+            raise ValueError(f"must not be below {lo}")
+        raise ValueError(f"must be between {lo} and {hi}")
+    if decimals(d) > places:
+        raise ValueError(f"at most {places} decimals")
+    return d
+
+
+def p_ratio(v) -> Decimal:
+    return _decimal(v, lo=Decimal(0), hi=Decimal(1), places=6, what="ratio")
+
+
+def p_fraction(v) -> Decimal:
+    return _decimal(v, lo=Decimal(0), hi=Decimal(10), places=6, what="fraction")
+
+
+def p_amount(v) -> Decimal:
+    return _decimal(v, lo=Decimal(0), hi=None, places=2, what="money amount")
+
+
+def p_amount_or_none(v):
+    if v == NONE:
+        return NONE
+    try:
+        return p_amount(v)
+    except ValueError as e:
+        raise ValueError(f"{e}, or \"none\"") from None
+
+
+def p_quantity(v):
+    """``"none"`` | an amount | ``{"fraction": "0.10", "statistic": "city_income"}``."""
+    if v == NONE:
+        return (NONE,)
+    if isinstance(v, dict):
+        extra = set(v) - {"fraction", "statistic"}
+        if extra:
+            raise ValueError(f"unknown key {sorted(extra)[0]!r} (expected fraction, statistic)")
+        if "fraction" not in v or "statistic" not in v:
+            raise ValueError("a fraction of a statistic needs both \"fraction\" and \"statistic\"")
+        stat = v["statistic"]
+        if not isinstance(stat, str) or not _STAT_RE.match(stat):
+            raise ValueError("statistic must be a statistic code such as city_income")
+        try:
+            frac = p_fraction(v["fraction"])
+        except ValueError as e:
+            raise ValueError(f"fraction {e}") from None
+        return ("fraction", frac, stat)
+    try:
+        return ("amount", p_amount(v))
+    except ValueError:
+        raise ValueError("must be \"none\", a money amount, or {\"fraction\": ..., \"statistic\": ...}") from None
+
+
+def p_year_amounts(v) -> dict[int, Decimal]:
+    if not isinstance(v, dict):
+        raise ValueError("must be an object of year → amount, e.g. {\"2022\": \"2700.00\"}")
+    out = {}
+    for k, amount in v.items():
+        if not (isinstance(k, str) and re.fullmatch(r"\d{4}", k)):
+            raise ValueError(f"{k!r} is not a year")
+        try:
+            out[int(k)] = p_amount(amount)
+        except ValueError as e:
+            raise ValueError(f"{k}: {e}") from None
+    return out
+
+
+def p_bool(v) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("must be true or false")
+    return v
+
+
+def _p_int(lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(v) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError("must be a whole number")
+        if not lo <= v <= hi:
+            raise ValueError(f"must be between {lo} and {hi}")
+        return v
+    return parse
+
+
+def p_level_or_none(v):
+    if v == NONE:
+        return NONE
+    if isinstance(v, bool) or v not in HOSPITAL_LEVELS:
+        raise ValueError("must be a hospital level 1, 2 or 3, or \"none\"")
+    return v
+
+
+def _p_enum(choices) -> Callable[[Any], str]:
+    def parse(v) -> str:
+        if v not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return v
+    return parse
+
+
+def _p_list(choices, what: str, *, allow_empty: bool = True) -> Callable[[Any], tuple]:
+    def parse(v) -> tuple:
+        if not isinstance(v, list):
+            raise ValueError(f"must be a list of {what}")
+        for item in v:
+            if isinstance(item, bool) or item not in choices:
+                raise ValueError(f"unknown {what[:-1] if what.endswith('s') else what} {item!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("lists an entry twice")
+        if not v and not allow_empty:
+            raise ValueError("must not be empty")
+        return tuple(v)
+    return parse
+
+
+p_categories = _p_list(CATEGORIES, "categories")
+p_kinds = _p_list(KINDS, "claim kinds", allow_empty=False)
+p_schemes = _p_list(SCHEMES, "schemes", allow_empty=False)
+p_residences = _p_list(RESIDENCES, "residences", allow_empty=False)
+p_levels = _p_list(HOSPITAL_LEVELS, "hospital levels", allow_empty=False)
+
+
+def p_years_back(v) -> tuple[int, ...]:
+    if not isinstance(v, list) or not v:
+        raise ValueError("must be a non-empty list of years back, e.g. [1, 2]")
+    for item in v:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
+            raise ValueError("each entry must be a whole number of years between 1 and 5")
+    if list(v) != sorted(set(v)):
+        raise ValueError("must be increasing without repeats")
+    return tuple(v)
+
+
+def p_name(v) -> str:
+    if not isinstance(v, str) or not _NAME_RE.match(v):
+        raise ValueError("must be a lower-case name such as inpatient")
+    return v
+
+
+def p_segments(v) -> tuple[tuple[Decimal | None, Decimal], ...]:
+    """``[{"up_to": "50000.00", "ratio": "0.60"}, {"up_to": "none", "ratio": "0.70"}]`` —
+    each segment's upper bound of the year's cumulative base (``"none"``: no bound) and ratio."""
+    if not isinstance(v, list) or not v:
+        raise ValueError("must be a non-empty list of {\"up_to\": ..., \"ratio\": ...}")
+    out = []
+    previous = Decimal(-1)
+    for i, seg in enumerate(v):
+        if not isinstance(seg, dict) or set(seg) != {"up_to", "ratio"}:
+            raise ValueError(f"segment {i}: must be {{\"up_to\": amount or \"none\", \"ratio\": ratio}}")
+        try:
+            ratio = p_ratio(seg["ratio"])
+        except ValueError as e:
+            raise ValueError(f"segment {i} ratio: {e}") from None
+        try:
+            up = p_amount_or_none(seg["up_to"])
+        except ValueError as e:
+            raise ValueError(f"segment {i} up_to: {e}") from None
+        if up == NONE:
+            if i != len(v) - 1:
+                raise ValueError(f"segment {i}: only the last segment may have no upper bound")
+            out.append((None, ratio))
+        else:
+            if up <= previous:
+                raise ValueError(f"segment {i}: upper bounds must increase")
+            previous = up
+            out.append((up, ratio))
+    return tuple(out)
+
+
+def p_subsidy_value(v) -> Decimal:
+    return _decimal(v, lo=Decimal(0), hi=None, places=6, what="ratio or amount")
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema tree.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Leaf:
+    parse: Callable[[Any], Any]
+    zh: str
+    en: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    zh: str
+    children: dict
+    strings: tuple[str, ...] = ()      # plain (non-parameter) string keys such as name/label
+
+
+@dataclass(frozen=True)
+class ListOf:
+    zh: str
+    item: Group
+
+
+ROUTE = Group("救助路径", {
+    "categories": Leaf(p_categories, "适用类别", "categories"),
+    "kinds": Leaf(p_kinds, "适用费用类型", "claim kinds"),
+    "special_disease": Leaf(_p_enum(("any", "required", "excluded")), "特殊疾病条件", "special-disease condition", False),
+    "min_hospital_level": Leaf(p_level_or_none, "最低医院等级", "minimum hospital level", False),
+    "policy_scope_above": Leaf(p_amount_or_none, "单次政策范围内费用须超过", "single-stay policy-scope threshold", False),
+    "deductible": Leaf(p_quantity, "年度救助起付标准", "assistance deductible"),
+    "deductible_fixed": Leaf(p_year_amounts, "按年度确定的起付标准", "fixed yearly assistance deductible", False),
+    "ratio": Leaf(p_ratio, "救助比例", "assistance ratio"),
+    "ratio_min": Leaf(p_ratio, "救助比例下限", "assistance ratio floor", False),
+    "pool": Leaf(p_name, "共用限额（资金池）", "assistance cap pool"),
+    "cap": Leaf(p_amount_or_none, "年度救助限额", "assistance cap"),
+}, strings=("name", "label"))
+
+BASIC_RULE = Group("支付规则", {
+    "schemes": Leaf(p_schemes, "险种", "schemes"),
+    "kinds": Leaf(p_kinds, "费用类型", "claim kinds"),
+    "hospital_levels": Leaf(p_levels, "医院等级", "hospital levels"),
+    "deductible": Leaf(p_amount_or_none, "起付标准（每次）", "basic-insurance deductible"),
+    "ratio": Leaf(p_ratio, "支付比例", "basic-insurance ratio"),
+    "ratio_min": Leaf(p_ratio, "支付比例下限", "basic-insurance ratio floor", False),
+    "pool": Leaf(p_name, "共用限额（资金池）", "basic-insurance cap pool"),
+    "cap": Leaf(p_amount_or_none, "年度最高支付限额", "basic-insurance cap"),
+}, strings=("name", "label"))
+
+SUBSIDY = Group("资助标准", {
+    "categories": Leaf(p_categories, "适用类别", "categories"),
+    "tier": Leaf(_p_int(1, 2), "居民医保档次", "resident scheme tier"),
+    "basis": Leaf(_p_enum(("percent_of_personal", "fixed_amount", "percent_of_tier1_personal")),
+                  "资助方式", "subsidy basis"),
+    "standard": Leaf(p_subsidy_value, "资助比例或金额", "enrolment subsidy"),
+    "standard_min": Leaf(p_ratio, "资助比例下限", "enrolment subsidy floor", False),
+}, strings=("name", "label"))
+
+SCHEMA = Group("参数", {
+    "categories": Group("救助对象类别", {
+        "recipients": Leaf(p_categories, "救助对象类别", "recipient categories"),
+        "precedence": Leaf(p_categories, "多重身份优先顺序（就高不就低）", "category precedence"),
+    }),
+    "statistics": Group("统计数据", {
+        "years_back": Leaf(p_years_back, "取数年度（上年，未公布时上上年）", "statistic years back"),
+    }),
+    "basic": Group("基本医保", {"rules": ListOf("支付规则", BASIC_RULE)}),
+    "critical": Group("大病保险", {
+        "schemes": Leaf(p_schemes, "适用险种", "critical-illness schemes"),
+        "deductible": Leaf(p_quantity, "起付标准", "critical-illness deductible"),
+        "segments": Leaf(p_segments, "分段支付比例", "critical-illness segments"),
+        "segment_ratio_min": Leaf(p_ratio, "分段支付比例下限", "critical-illness ratio floor", False),
+        "cap": Leaf(p_amount_or_none, "年度最高支付限额", "critical-illness cap"),
+        "preferential": Group("倾斜支付", {
+            "categories": Leaf(p_categories, "倾斜支付类别", "critical-illness preferential categories"),
+            "deductible_factor": Leaf(p_ratio, "起付标准系数", "critical-illness preferential deductible factor"),
+            "ratio_add": Leaf(p_ratio, "支付比例提高", "critical-illness preferential ratio increase"),
+            "cap": Leaf(p_amount_or_none, "年度最高支付限额", "critical-illness preferential cap"),
+        }),
+    }),
+    "assistance": Group("医疗救助", {"routes": ListOf("救助路径", ROUTE)}),
+    "tilted": Group("倾斜救助", {
+        "categories": Leaf(p_categories, "适用类别", "tilted-assistance categories"),
+        "kinds": Leaf(p_kinds, "适用费用类型", "tilted-assistance claim kinds"),
+        "scope": Leaf(_p_enum(tuple(TILTED_SCOPES)), "就医地域范围", "tilted-assistance location scope"),
+        "on_application": Leaf(p_bool, "依申请", "tilted assistance on application"),
+        "basis": Leaf(_p_enum(("annual", "per_stay")), "起付计算方式（年度累计/每次住院）", "tilted-assistance threshold basis"),
+        "threshold": Leaf(p_quantity, "起付标准", "tilted-assistance threshold"),
+        "ratio": Leaf(p_ratio, "救助比例", "tilted-assistance ratio"),
+        "cap": Leaf(p_amount_or_none, "年度救助限额", "tilted-assistance cap"),
+        "lookback_months": Leaf(_p_int(0, 12), "新认定对象追溯月数", "tilted-assistance look-back months"),
+    }),
+    "monitoring": Group("预警监测", {
+        "return_to_poverty": Group("因病返贫监测", {
+            "identities": Leaf(p_categories, "监测人群身份", "return-to-poverty watched identities"),
+            "threshold": Leaf(p_quantity, "预警标准", "return-to-poverty threshold"),
+        }),
+        "fall_into_poverty": Group("因病致贫监测", {
+            "residence": Leaf(p_residences, "居住地", "fall-into-poverty residence filter"),
+            "schemes": Leaf(p_schemes, "险种", "fall-into-poverty scheme filter"),
+            "threshold": Leaf(p_quantity, "预警标准", "fall-into-poverty threshold"),
+        }),
+    }),
+    "enrolment": Group("参保资助", {
+        "subsidies": ListOf("资助标准", SUBSIDY),
+        "employee_employer_rate": Leaf(p_ratio, "职工医保单位缴费率", "employer contribution rate", False),
+        "employee_personal_rate": Leaf(p_ratio, "职工医保个人缴费率", "employee contribution rate", False),
+        "newborn_enrol_within_months": Leaf(_p_int(0, 24), "新生儿参保期限（月）", "newborn enrolment window", False),
+        "newborn_covered_from_birth": Leaf(p_bool, "新生儿自出生之日起享受待遇", "newborn covered from birth", False),
+    }),
+    "exchange": Group("信息共享", {
+        "identity_lists_due_day": Leaf(_p_int(1, 31), "每月报送身份名单截止日", "monthly identity-list due day", False),
+        "monitoring_push": Leaf(_p_enum(("monthly",)), "预警数据推送频率", "monitoring push frequency", False),
+    }),
+    "framework_rules": Group("省级框架规则", {
+        "no_deductible_categories": Leaf(p_categories, "不设起付标准的类别", "categories without deductible", False),
+        "shared_outpatient_inpatient_cap": Leaf(p_bool, "门诊和住院共用年度救助限额", "outpatient and inpatient share one cap", False),
+        "critical_preferential_categories": Leaf(p_categories, "大病保险倾斜支付类别", "critical-illness preferential categories", False),
+    }),
+})
+
+LEAF_KEYS = frozenset({"value", "clause", "note"})
+TOP_KEYS = ("region", "document", "title", "framework", "in_force_from", "in_force_to",
+            "retroactive_from", "parameters")
+OPTIONAL_TOP_KEYS = ("issued", "note")
+
+
+def is_leaf(node) -> bool:
+    return isinstance(node, dict) and "value" in node
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking a document along the schema.
+# ---------------------------------------------------------------------------------------------
+
+def _walk(node, spec, path: str, visit_leaf, errors: list[str] | None, labels: tuple[str, ...]):
+    """Visit every leaf under ``node`` (described by ``spec``); structural problems go to errors."""
+    def err(p, msg):
+        if errors is not None:
+            errors.append(f"{p}: {msg}")
+
+    if isinstance(spec, Leaf):
+        if not is_leaf(node):
+            err(path, "must be a parameter {\"value\": ..., \"clause\": ...}")
+            return
+        extra = set(node) - LEAF_KEYS
+        if extra:
+            err(path, f"unknown key {sorted(extra)[0]!r} in parameter (allowed: value, clause, note)")
+        clause = node.get("clause")
+        if clause is not None and not isinstance(clause, str):
+            err(path + ".clause", "must be a string or null")
+        note = node.get("note")
+        if note is not None and not isinstance(note, str):
+            err(path + ".note", "must be a string or null")
+        visit_leaf(path, node, spec, labels + (spec.zh,))
+        return
+    if isinstance(spec, ListOf):
+        if not isinstance(node, list):
+            err(path, "must be a list")
+            return
+        for i, item in enumerate(node):
+            label = item.get("label") if isinstance(item, dict) else None
+            if not isinstance(label, str) or not label:
+                label = f"{spec.zh}{i + 1}"
+            _walk(item, spec.item, f"{path}[{i}]", visit_leaf, errors, labels + (label,))
+        return
+    # Group
+    if not isinstance(node, dict) or is_leaf(node):
+        err(path or "parameters", "must be an object of parameters")
+        return
+    for key, child in node.items():
+        child_path = f"{path}.{key}" if path else key
+        if key in spec.strings:
+            if not isinstance(child, str):
+                err(child_path, "must be a string")
+            continue
+        child_spec = spec.children.get(key)
+        if child_spec is None:
+            err(child_path, "unknown parameter")
+            if is_leaf(child):  # still listed for a generic editor
+                visit_leaf(child_path, child, None, labels + (key,))
+            continue
+        child_labels = labels if isinstance(child_spec, Leaf) else labels + (
+            (child_spec.zh,) if isinstance(child_spec, Group) else ())
+        _walk(child, child_spec, child_path, visit_leaf, errors, child_labels)
+    for key, child_spec in spec.children.items():
+        if key in node:
+            continue
+        if isinstance(child_spec, Leaf) and child_spec.required:
+            err(f"{path}.{key}" if path else key, "missing (use {\"value\": null} for unset)")
+
+
+def _check_date(doc, key, errors, *, required: bool):
+    v = doc.get(key)
+    if v is None:
+        if required:
+            errors.append(f"{key}: required (YYYY-MM-DD)")
+        return None
+    if not isinstance(v, str) or not _DATE_RE.match(v):
+        errors.append(f"{key}: not a date (expected YYYY-MM-DD)")
+        return None
+    try:
+        return _dt.date.fromisoformat(v)
+    except ValueError:
+        errors.append(f"{key}: not a date (expected YYYY-MM-DD)")
+        return None
+
+
+def parse_leaves(doc: dict, errors: list[str] | None = None) -> dict[str, Any]:
+    """Every set leaf's parsed value by path; unset leaves map to None. Problems go to errors."""
+    values: dict[str, Any] = {}
+
+    def visit(path, node, spec, labels):
+        v = node.get("value")
+        if v is None or spec is None:
+            values[path] = None
+            return
+        try:
+            values[path] = spec.parse(v)
+        except ValueError as e:
+            values[path] = None
+            if errors is not None:
+                errors.append(f"{path}: {e}")
+
+    params = doc.get("parameters")
+    _walk(params if params is not None else {}, SCHEMA, "", visit, errors, ())
+    return values
+
+
+def validate_document(doc: dict) -> list[str]:
+    """Schema and semantic problems of a version document, each naming the parameter path and the
+    reason. Unset values (null) are valid; an empty list means the document is valid."""
+    errors: list[str] = []
+    if not isinstance(doc, dict):
+        return ["document: must be a JSON object"]
+    for key in doc:
+        if key not in TOP_KEYS and key not in OPTIONAL_TOP_KEYS:
+            errors.append(f"{key}: unknown field")
+    region = doc.get("region")
+    if not isinstance(region, str) or not _REGION_RE.match(region):
+        errors.append("region: must be a 6-digit region code (GB/T 2260)")
+    for key in ("document", "title"):
+        if not isinstance(doc.get(key), str) or not doc.get(key).strip():
+            errors.append(f"{key}: required text")
+    if not isinstance(doc.get("framework"), bool):
+        errors.append("framework: must be true or false")
+    start = _check_date(doc, "in_force_from", errors, required=True)
+    end = _check_date(doc, "in_force_to", errors, required=False)
+    retro = _check_date(doc, "retroactive_from", errors, required=False)
+    _check_date(doc, "issued", errors, required=False)
+    if start and end and end < start:
+        errors.append(f"in_force_to: {end} is before in_force_from {start}")
+    if start and retro and retro > start:
+        errors.append(f"retroactive_from: {retro} is after in_force_from {start}")
+    if "parameters" not in doc:
+        errors.append("parameters: required")
+        return errors
+    if not isinstance(doc["parameters"], dict):
+        errors.append("parameters: must be an object of parameters")
+        return errors
+    values = parse_leaves(doc, errors)
+    _semantic_checks(doc, values, errors)
+    return errors
+
+
+def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> None:
+    params = doc["parameters"]
+    is_framework = doc.get("framework") is True
+    if not is_framework and "categories" not in params:
+        errors.append("categories: missing (recipients and precedence)")
+    recipients = values.get("categories.recipients")
+    precedence = values.get("categories.precedence")
+    if recipients is not None and precedence is not None:
+        for c in precedence:
+            if c not in recipients:
+                errors.append(f"categories.precedence: {c} is not one of categories.recipients")
+
+    def floor(path_value: str, path_min: str, what: str):
+        v, lo = values.get(path_value), values.get(path_min)
+        if v is not None and lo is not None and v < lo:
+            clause = _clause(params, path_min)
+            errors.append(f"{path_value}: {v} is below the {what} floor {lo}" + (f" ({clause})" if clause else ""))
+
+    def within_recipients(path: str):
+        cats = values.get(path)
+        if cats is None or recipients is None:
+            return
+        for c in cats:
+            if c not in recipients:
+                errors.append(f"{path}: {c} is not one of categories.recipients")
+
+    pools: dict[str, tuple[str, Any]] = {}
+    for section, key in (("assistance", "routes"), ("basic", "rules"), ("enrolment", "subsidies")):
+        items = params.get(section, {}).get(key) if isinstance(params.get(section), dict) else None
+        if not isinstance(items, list):
+            continue
+        for i, _item in enumerate(items):
+            base = f"{section}.{key}[{i}]"
+            floor(f"{base}.ratio", f"{base}.ratio_min", "ratio")
+            if section == "assistance":
+                within_recipients(f"{base}.categories")
+                pool = values.get(f"{base}.pool")
+                cap = values.get(f"{base}.cap")
+                if pool is not None and values.get(f"{base}.categories") is not None:
+                    pools.setdefault(pool, (base, cap))
+            if section == "enrolment":
+                basis = values.get(f"{base}.basis")
+                value = values.get(f"{base}.standard")
+                if basis in ("percent_of_personal", "percent_of_tier1_personal") and value is not None:
+                    if value > 1:
+                        errors.append(f"{base}.standard: a percentage must be between 0 and 1")
+                elif basis == "fixed_amount" and value is not None and decimals(value) > 2:
+                    errors.append(f"{base}.standard: an amount has at most two decimals")
+                floor(f"{base}.standard", f"{base}.standard_min", "subsidy")
+                within_recipients(f"{base}.categories")
+    within_recipients("tilted.categories")
+    within_recipients("critical.preferential.categories")
+    segments = values.get("critical.segments")
+    seg_min = values.get("critical.segment_ratio_min")
+    if segments is not None:
+        for i, (_, ratio) in enumerate(segments):
+            if seg_min is not None and ratio < seg_min:
+                clause = _clause(params, "critical.segment_ratio_min")
+                errors.append(f"critical.segments: segment {i} ratio {ratio} is below the floor {seg_min}"
+                              + (f" ({clause})" if clause else ""))
+        add = values.get("critical.preferential.ratio_add")
+        if add is not None and max(r for _, r in segments) + add > 1:
+            errors.append("critical.preferential.ratio_add: a segment ratio plus the increase exceeds 1")
+    for path in ("assistance.routes", "basic.rules"):
+        try:
+            items = _get_node(params, path)
+        except KeyError:
+            continue
+        if isinstance(items, list):
+            names = [it.get("name") for it in items if isinstance(it, dict)]
+            if not all(isinstance(n, str) and n for n in names):
+                errors.append(f"{path}: every entry needs a \"name\"")
+
+
+def _clause(params: dict, path: str) -> str | None:
+    try:
+        node = _get_node(params, path)
+    except KeyError:
+        return None
+    return node.get("clause") if is_leaf(node) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic parameter access for editors.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParameterLeaf:
+    path: str
+    value: Any
+    clause: str | None
+    label: str
+    note: str | None = None
+    description: str | None = None      # English name used in error messages
+
+
+def parameter_leaves(doc: dict) -> list[ParameterLeaf]:
+    """Every parameter of the document, flattened in document order, with a Chinese label."""
+    out: list[ParameterLeaf] = []
+
+    def visit(path, node, spec, labels):
+        out.append(ParameterLeaf(path=path, value=node.get("value"), clause=node.get("clause"),
+                                 label=" · ".join(labels), note=node.get("note"),
+                                 description=spec.en if spec is not None else None))
+
+    _walk(doc.get("parameters") or {}, SCHEMA, "", visit, None, ())
+    return out
+
+
+_TOKEN_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_path(path: str) -> list[str | int]:
+    if not isinstance(path, str) or not path:
+        raise KeyError(f"{path!r}: not a parameter path")
+    parts: list[str | int] = []
+    pos = 0
+    for m in _TOKEN_RE.finditer(path):
+        sep = path[pos:m.start()]
+        if sep not in ("", ".") or (sep == "." and m.group(1) is None):
+            raise KeyError(f"{path}: not a parameter path")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(path) or path.startswith("."):
+        raise KeyError(f"{path}: not a parameter path")
+    return parts
+
+
+def _get_node(params, path: str):
+    node = params
+    for part in _split_path(path):
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                raise KeyError(f"{path}: no such parameter")
+            node = node[part]
+        else:
+            if not isinstance(node, dict) or is_leaf(node) or part not in node:
+                raise KeyError(f"{path}: no such parameter")
+            node = node[part]
+    return node
+
+
+def get_parameter(doc: dict, path: str):
+    """The value of the leaf at ``path`` (``None`` when unset); KeyError when there is no such leaf."""
+    node = _get_node(doc.get("parameters") or {}, path)
+    if not is_leaf(node):
+        raise KeyError(f"{path}: not a parameter (a group)")
+    return node["value"]
+
+
+def set_parameter(doc: dict, path: str, value) -> dict:
+    """A new document with the leaf at ``path`` set to ``value`` (clause and note kept).
+    The input document is not modified. Validate the result with validate_document."""
+    new = copy.deepcopy(doc)
+    node = _get_node(new.get("parameters") or {}, path)
+    if not is_leaf(node):
+        raise KeyError(f"{path}: not a parameter (a group)")
+    node["value"] = copy.deepcopy(value)
+    return new
+
+
+def leaf_info(doc: dict, path: str) -> tuple[str | None, str]:
+    """(clause, English description) of a leaf, for messages."""
+    params = doc.get("parameters") or {}
+    try:
+        node = _get_node(params, path)
+        clause = node.get("clause") if is_leaf(node) else None
+    except KeyError:
+        clause = None
+    spec = _spec_for(path)
+    return clause, (spec.en if spec is not None else path)
+
+
+def _spec_for(path: str):
+    spec = SCHEMA
+    for part in _split_path(path):
+        if isinstance(part, int):
+            if not isinstance(spec, ListOf):
+                return None
+            spec = spec.item
+        else:
+            if not isinstance(spec, Group) or part not in spec.children:
+                return None
+            spec = spec.children[part]
+    return spec

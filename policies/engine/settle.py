@@ -1,0 +1,572 @@
+"""The three-layer settlement (shared/spec/settlement.md "The calculation"), and its output."""
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable
+
+from .book import BookContext, PolicyBook
+from .constants import ALERT_NAMES, KIND_NAMES
+from .errors import InputError, PolicyError
+from .inputs import Claim, Identity, SettlementInput, parse_input
+from .money import SCALE, fen_dec, fen_str, mul_round, round_scaled
+from .versions import Q_FRACTION, Q_UNSET, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message
+
+_UNSET = Unset
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+def _money(name: str):
+    def get(self) -> Decimal:
+        return fen_dec(getattr(self, name))
+    get.__name__ = name.removesuffix("_fen")
+    return property(get)
+
+
+def _money_opt(name: str):
+    def get(self) -> Decimal | None:
+        v = getattr(self, name)
+        return None if v is None else fen_dec(v)
+    get.__name__ = name.removesuffix("_fen")
+    return property(get)
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    """One claim, settled. Amounts are kept in fen (``*_fen``) and offered as Decimal properties
+    (``total``, ``basic_paid``, ...)."""
+    index: int                      # position in the input's claims list
+    id: str
+    date: _dt.date
+    kind: str
+    policy: str | None              # document number of the version applied
+    policy_region: str | None       # region of that document (may be an ancestor of the settled region)
+    category: str | None
+    route: str | None               # assistance route name (None: no route applied)
+    pool: str | None                # assistance cap pool of that route
+    total_fen: int
+    policy_scope_fen: int
+    basic_paid_fen: int
+    critical_paid_fen: int
+    self_pay_in_scope_fen: int
+    assistance_fen: int
+    tilted_fen: int
+    out_of_pocket_fen: int
+    basic_computed: bool = False
+    critical_computed: bool = False
+    critical_preferential: bool = False
+    basic_cap_reached: bool = False
+    critical_cap_reached: bool = False
+    assistance_deductible_fen: int | None = None   # the route's deductible applied to the pool's year cumulative
+    assistance_cap_reached: bool = False
+    tilted_category: str | None = None             # category tilted assistance was considered under
+    tilted_lookback: bool = False                  # counted by look-back before an identity's start
+    tilted_threshold_fen: int | None = None
+    tilted_cap_reached: bool = False
+    year_out_of_pocket_fen: int = 0                # the year's cumulative out-of-pocket after this claim
+    notes: list[str] = field(default_factory=list)
+
+    total = _money("total_fen")
+    policy_scope = _money("policy_scope_fen")
+    basic_paid = _money("basic_paid_fen")
+    critical_paid = _money("critical_paid_fen")
+    self_pay_in_scope = _money("self_pay_in_scope_fen")
+    assistance = _money("assistance_fen")
+    tilted = _money("tilted_fen")
+    out_of_pocket = _money("out_of_pocket_fen")
+    assistance_deductible = _money_opt("assistance_deductible_fen")
+    tilted_threshold = _money_opt("tilted_threshold_fen")
+    year_out_of_pocket = _money_opt("year_out_of_pocket_fen")
+
+
+@dataclass(slots=True)
+class Alert:
+    kind: str                       # return_to_poverty | fall_into_poverty
+    claim: str                      # id of the claim that crossed the threshold
+    date: _dt.date
+    year: int
+    threshold_fen: int
+    out_of_pocket_fen: int          # the year's cumulative out-of-pocket at that claim
+
+    threshold = _money("threshold_fen")
+    out_of_pocket = _money("out_of_pocket_fen")
+
+    @property
+    def name(self) -> str:
+        return ALERT_NAMES[self.kind]
+
+
+TOTAL_KEYS = ("total", "basic_paid", "critical_paid", "assistance", "tilted", "out_of_pocket")
+
+
+@dataclass(slots=True)
+class SettlementResult:
+    region: str
+    claims: list[ClaimResult]
+    alerts: list[Alert]
+
+    @property
+    def totals_fen(self) -> dict[str, int]:
+        out = dict.fromkeys(TOTAL_KEYS, 0)
+        for c in self.claims:
+            out["total"] += c.total_fen
+            out["basic_paid"] += c.basic_paid_fen
+            out["critical_paid"] += c.critical_paid_fen
+            out["assistance"] += c.assistance_fen
+            out["tilted"] += c.tilted_fen
+            out["out_of_pocket"] += c.out_of_pocket_fen
+        return out
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        return {k: fen_dec(v) for k, v in self.totals_fen.items()}
+
+
+def result_to_dict(result: SettlementResult) -> dict:
+    """The settlement.md output JSON: money as strings with exactly two decimals."""
+    claims = []
+    for c in result.claims:
+        claims.append({
+            "id": c.id, "policy": c.policy, "category": c.category, "route": c.route,
+            "total": fen_str(c.total_fen), "policy_scope": fen_str(c.policy_scope_fen),
+            "basic_paid": fen_str(c.basic_paid_fen), "critical_paid": fen_str(c.critical_paid_fen),
+            "self_pay_in_scope": fen_str(c.self_pay_in_scope_fen), "assistance": fen_str(c.assistance_fen),
+            "tilted": fen_str(c.tilted_fen), "out_of_pocket": fen_str(c.out_of_pocket_fen),
+            "notes": list(c.notes),
+        })
+    return {
+        "region": result.region,
+        "claims": claims,
+        "totals": {k: fen_str(v) for k, v in result.totals_fen.items()},
+        "alerts": [{"kind": a.kind, "claim": a.claim, "threshold": fen_str(a.threshold_fen),
+                    "out_of_pocket": fen_str(a.out_of_pocket_fen)} for a in result.alerts],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the rarer paths (kept out of the loop body)
+# ---------------------------------------------------------------------------------------------
+
+
+def _months_before(day: _dt.date, months: int) -> _dt.date:
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    m += 1
+    return _dt.date(y, m, min(day.day, calendar.monthrange(y, m)[1]))
+
+
+def _refuse_unset(cv: Compiled, u: Unset, category: str | None = None):
+    raise Refusal(unset_message(cv.label, u, category))
+
+
+def _choose(cv: Compiled, cands: list[str]) -> str:
+    """The highest-ranked of several categories by the version's precedence."""
+    uniq = list(dict.fromkeys(cands))
+    if len(uniq) == 1:
+        return uniq[0]
+    prec = cv.precedence
+    if type(prec) is _UNSET:
+        raise Refusal(unset_message(cv.label, prec) + f" (needed to choose between {', '.join(uniq)})")
+    unranked = [c for c in uniq if c not in cv.rank]
+    if unranked:
+        raise Refusal(f"{cv.label}: categories.precedence does not rank {', '.join(unranked)} — cannot choose "
+                      f"between {', '.join(uniq)}; an administrator must rank it")
+    return min(uniq, key=cv.rank.__getitem__)
+
+
+def _category(cv: Compiled, active: list[str]) -> str | None:
+    rec = cv.recipients
+    if type(rec) is _UNSET:
+        _refuse_unset(cv, rec)
+    cands = [a for a in active if a in rec]
+    if not cands:
+        return None
+    if len(cands) == 1:
+        return cands[0]
+    return _choose(cv, cands)
+
+
+def _lookback_category(cv: Compiled, months, idents: list[Identity], day_ord: int, year: int) -> str | None:
+    """Look-back (赣州 五(四)): the category of an identity starting later in the same year, at most
+    ``months`` months after the claim."""
+    rec = cv.recipients
+    cands = []
+    for ident in idents:
+        if ident._s > day_ord and ident.start.year == year and (type(rec) is _UNSET or ident.category in rec):
+            if type(rec) is _UNSET:
+                _refuse_unset(cv, rec)
+            if type(months) is _UNSET:
+                _refuse_unset(cv, months)
+            if months > 0 and day_ord >= _months_before(ident.start, months).toordinal():
+                cands.append(ident.category)
+    if not cands:
+        return None
+    return _choose(cv, cands)
+
+
+def _segments_pay(x: int, deductible: int, segments, add: int) -> int:
+    """f(x): each segment's ratio (+ add) on the part of x above the deductible inside the segment,
+    in fen × SCALE."""
+    total = 0
+    lower = 0
+    for upper, ratio in segments:
+        lo = deductible if deductible > lower else lower
+        hi = x if upper is None or x < upper else upper
+        if hi > lo:
+            total += (hi - lo) * (ratio + add)
+        if upper is None or x <= upper:
+            break
+        lower = upper
+    return total
+
+
+def _no_version_message(ctx: BookContext, claim: Claim, idx: int) -> str:
+    versions = ctx.book.versions
+    if not versions:
+        return f"{ctx.region}: no policy versions for this region — a policy admin must add one"
+    shown = "; ".join(f"{v.document} from {v.effective_from}" + (f" to {v.in_force_to}" if v.in_force_to else "")
+                      for v in sorted(versions, key=lambda v: v.effective_from))
+    return (f"{ctx.region}: no policy version in force on {claim.date.isoformat()} (claims[{idx}], id {claim.id!r}); "
+            f"versions: {shown}")
+
+
+def _monitor_threshold(ctx: BookContext, cv: Compiled, m, year: int, notes: list[str]) -> int | None:
+    q = m.threshold
+    name = ALERT_NAMES[m.kind]
+    if q.kind == Q_UNSET and year not in q.fixed:
+        notes.append(f"{name}监测标准未设定（{cv.document}），未作预警")
+        return None
+    try:
+        return ctx.resolve(cv, q, year)
+    except Refusal:
+        if q.kind == Q_FRACTION:
+            tried = "、".join(str(year - b) for b in cv.years_back)
+            notes.append(f"缺少{tried}年度统计数据 {q.stat}，{name}未作预警")
+        else:  # pragma: no cover - resolve only refuses unset or missing statistics
+            notes.append(f"{name}监测标准无法确定，未作预警")
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The calculation
+# ---------------------------------------------------------------------------------------------
+
+
+def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | None = None) -> SettlementResult:
+    """Settle the input's claims under the book. Raises PolicyError listing every claim's problem
+    (no version in force, an unset parameter an amount needs, a missing statistic, a framework
+    breach) and InputError when given and computed amounts contradict each other."""
+    applied = inp.tilted_applied if tilted_applied is None else bool(tilted_applied)
+    ctx = book.context()
+    person = inp.person
+    idents = person.identities
+    scheme = person.scheme
+    residence = person.residence
+    claims = inp.claims
+    order = sorted(range(len(claims)), key=lambda i: claims[i]._ord) if len(claims) > 1 else range(len(claims))
+    resolve = ctx.resolve
+    errors: dict[str, None] = {}
+    input_errors: list[str] = []
+    results: list[ClaimResult] = []
+    alerts: list[Alert] = []
+    year = None
+    # Year accumulators (reset on a new calendar year); pools carry across versions and categories.
+    basic_used: dict = {}
+    a_cum: dict = {}
+    a_used: dict = {}
+    crit_cum = crit_used = t_cum = t_used = oop_cum = 0
+    monitor_done: set = set()
+
+    for idx in order:
+        c = claims[idx]
+        d = c._ord
+        if c._year != year:
+            year = c._year
+            basic_used, a_cum, a_used = {}, {}, {}
+            crit_cum = crit_used = t_cum = t_used = oop_cum = 0
+            monitor_done = set()
+        cv = ctx.version_at(d)
+        if cv is None:
+            errors[_no_version_message(ctx, c, idx)] = None
+            continue
+        if cv.violations:
+            errors.update(dict.fromkeys(cv.violations))
+            continue
+        notes: list[str] = []
+        kind = c.kind
+        P = c._p
+        try:
+            # 1. Category.
+            active = [i.category for i in idents if i._s <= d <= i._e] if idents else None
+            cat = _category(cv, active) if active else None
+
+            # 2. Basic insurance.
+            B = c._b
+            basic_computed = basic_cap_reached = False
+            if B is None:
+                rule = basic_rule_for(cv, scheme, kind, c.hospital_level)
+                if rule is None:
+                    raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no basic_paid and the document has "
+                                  f"no basic-insurance rule for {scheme} {kind} at hospital level {c.hospital_level} "
+                                  f"— give basic_paid")
+                for u in (rule.schemes, rule.kinds, rule.levels, rule.deductible, rule.ratio, rule.pool):
+                    if type(u) is _UNSET:
+                        _refuse_unset(cv, u)
+                raw = mul_round(P - rule.deductible, rule.ratio) if P > rule.deductible else 0
+                B = raw
+                if raw > 0:
+                    cap = rule.cap
+                    if type(cap) is _UNSET:
+                        _refuse_unset(cv, cap)
+                    if cap is not None:
+                        used = basic_used.get(rule.pool, 0)
+                        left = cap - used if cap > used else 0
+                        if raw > left:
+                            B, basic_cap_reached = left, True
+                        basic_used[rule.pool] = used + B
+                basic_computed = True
+
+            # 3. Critical-illness insurance.
+            base = P - B
+            C = c._c
+            critical_computed = critical_cap_reached = preferential = False
+            if C is None:
+                k = cv.critical
+                if k is None:
+                    raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
+                                  f"has no critical-illness rule — give critical_paid")
+                if type(k.schemes) is _UNSET:
+                    _refuse_unset(cv, k.schemes)
+                if scheme not in k.schemes:
+                    raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
+                                  f"has no critical-illness rule for the {scheme} scheme — give critical_paid")
+                if cat is not None:
+                    if type(k.pref_categories) is _UNSET:
+                        _refuse_unset(cv, k.pref_categories, cat)
+                    preferential = cat in k.pref_categories
+                C = 0
+                if base > 0:
+                    D = resolve(cv, k.deductible, year, cat)
+                    segments = k.segments
+                    if type(segments) is _UNSET:
+                        _refuse_unset(cv, segments, cat)
+                    add = 0
+                    cap = k.cap
+                    if preferential:
+                        for u in (k.pref_factor, k.pref_add, k.pref_cap):
+                            if type(u) is _UNSET:
+                                _refuse_unset(cv, u, cat)
+                        D = mul_round(D, k.pref_factor)
+                        add = k.pref_add
+                        cap = k.pref_cap
+                    raw = (_segments_pay(crit_cum + base, D, segments, add)
+                           - _segments_pay(crit_cum, D, segments, add))
+                    if raw > 0:
+                        if type(cap) is _UNSET:
+                            _refuse_unset(cv, cap, cat)
+                        if cap is not None:
+                            left = cap - crit_used if cap > crit_used else 0
+                            if raw > left * SCALE:
+                                C, critical_cap_reached = left, True
+                            else:
+                                C = round_scaled(raw)
+                        else:
+                            C = round_scaled(raw)
+                critical_computed = True
+            crit_cum += base
+            crit_used += C
+            S = P - B - C
+            if S < 0:
+                input_errors.append(f"claims[{idx}]: basic_paid + critical_paid ({fen_str(B + C)}) exceeds "
+                                    f"policy_scope {fen_str(P)}" + (" (with the computed amounts)"
+                                                                    if basic_computed or critical_computed else ""))
+                continue
+
+            # 5. Assistance.
+            A = 0
+            route_name = pool = a_ded = None
+            a_cap_reached = False
+            if cat is not None:
+                if not c.referral_compliant:
+                    notes.append("未按规定转诊，不予救助")
+                else:
+                    route = None
+                    cands = routes_for(cv, cat, kind, c.special_disease)
+                    for r in cands:
+                        for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above):
+                            if type(u) is _UNSET:
+                                _refuse_unset(cv, u, cat)
+                        if r.min_level and c.hospital_level < r.min_level:
+                            continue
+                        if r.scope_above is not None and P <= r.scope_above:
+                            continue
+                        route = r
+                        break
+                    if route is None:
+                        if cat not in cv.routed_categories:
+                            notes.append("该类别无医疗救助规定，不予救助")
+                        elif not any(kind in r.kinds for r in cv.routes
+                                     if type(r.categories) is not _UNSET and cat in r.categories
+                                     and type(r.kinds) is not _UNSET):
+                            notes.append(f"该类别{KIND_NAMES[kind]}不予救助")
+                        elif cands:
+                            notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
+                        else:
+                            notes.append("不符合救助条件，不予救助")
+                    else:
+                        route_name = route.name
+                        pool = route.pool
+                        if S > 0:
+                            if type(pool) is _UNSET:
+                                _refuse_unset(cv, pool, cat)
+                            a_ded = resolve(cv, route.deductible, year, cat)
+                            before = a_cum.get(pool, 0)
+                            after = before + S
+                            a_cum[pool] = after
+                            elig = (after - a_ded if after > a_ded else 0) - (before - a_ded if before > a_ded else 0)
+                            if elig > 0:
+                                ratio = route.ratio
+                                if type(ratio) is _UNSET:
+                                    _refuse_unset(cv, ratio, cat)
+                                raw = mul_round(elig, ratio)
+                                A = raw
+                                if raw > 0:
+                                    cap = route.cap
+                                    if type(cap) is _UNSET:
+                                        _refuse_unset(cv, cap, cat)
+                                    used = a_used.get(pool, 0)
+                                    if cap is not None:
+                                        left = cap - used if cap > used else 0
+                                        if raw > left:
+                                            A, a_cap_reached = left, True
+                                            notes.append("已达年度救助限额")
+                                    a_used[pool] = used + A
+                            elif a_ded:
+                                notes.append("未达起付标准")
+                        elif type(pool) is _UNSET:
+                            pool = None
+
+            # 6. Tilted assistance.
+            G = 0
+            t_cat = cat
+            lookback = False
+            t_thr = None
+            t_cap_reached = False
+            tc = cv.tilted
+            if tc is not None:
+                if cat is None and idents:
+                    t_cat = _lookback_category(cv, tc.lookback, idents, d, year)
+                    if t_cat is not None:
+                        lookback = True
+                        notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
+                if t_cat is not None and c.referral_compliant:
+                    tcats = tc.categories
+                    if type(tcats) is _UNSET:
+                        _refuse_unset(cv, tcats, t_cat)
+                    if t_cat in tcats:
+                        for u in (tc.kinds, tc.per_stay, tc.scope, tc.on_application):
+                            if type(u) is _UNSET:
+                                _refuse_unset(cv, u, t_cat)
+                        if kind in tc.kinds and (kind == "inpatient" or not tc.per_stay):
+                            if c.location not in tc.scope:
+                                notes.append("超出倾斜救助就医地域范围")
+                            elif tc.on_application and not applied:
+                                notes.append("倾斜救助需依申请")
+                            else:
+                                t_base = S - A
+                                elig = 0
+                                if t_base > 0:
+                                    t_thr = resolve(cv, tc.threshold, year, t_cat)
+                                    if tc.per_stay:
+                                        elig = t_base - t_thr if t_base > t_thr else 0
+                                    else:
+                                        before = t_cum
+                                        after = t_cum = before + t_base
+                                        elig = ((after - t_thr if after > t_thr else 0)
+                                                - (before - t_thr if before > t_thr else 0))
+                                if elig > 0:
+                                    ratio = tc.ratio
+                                    if type(ratio) is _UNSET:
+                                        _refuse_unset(cv, ratio, t_cat)
+                                    G = mul_round(elig, ratio)
+                                    if G > 0:
+                                        cap = tc.cap
+                                        if type(cap) is _UNSET:
+                                            _refuse_unset(cv, cap, t_cat)
+                                        if cap is not None:
+                                            left = cap - t_used if cap > t_used else 0
+                                            if G > left:
+                                                G, t_cap_reached = left, True
+                                                notes.append("已达倾斜救助年度限额")
+                                        t_used += G
+            if cat is None and not lookback:
+                notes.append("非救助对象，不予救助")
+
+            # 7. Out of pocket.
+            T = c._t
+            oop = T - B - C - A - G
+            oop_cum += oop
+
+            # 8. Monitoring.
+            monitors = cv.monitors
+            if monitors and len(monitor_done) < 2:
+                in_return = False
+                m = monitors.get("return_to_poverty")
+                if m is not None and "return_to_poverty" not in monitor_done:
+                    ids = m.identities
+                    if type(ids) is _UNSET:
+                        notes.append(f"因病返贫监测人群未设定（{cv.document}），未作预警")
+                        monitor_done.add("return_to_poverty")
+                    elif active and any(a in ids for a in active):
+                        in_return = True
+                        thr = _monitor_threshold(ctx, cv, m, year, notes)
+                        if thr is None:
+                            monitor_done.add("return_to_poverty")
+                        elif oop_cum > thr:
+                            alerts.append(Alert("return_to_poverty", c.id, c.date, year, thr, oop_cum))
+                            monitor_done.add("return_to_poverty")
+                elif m is not None and active:
+                    ids = m.identities
+                    in_return = type(ids) is not _UNSET and any(a in ids for a in active)
+                m = monitors.get("fall_into_poverty")
+                if (m is not None and cat is None and not in_return and "fall_into_poverty" not in monitor_done):
+                    res, sch = m.residence, m.schemes
+                    if type(res) is _UNSET or type(sch) is _UNSET:
+                        notes.append(f"因病致贫监测人群未设定（{cv.document}），未作预警")
+                        monitor_done.add("fall_into_poverty")
+                    elif residence in res and scheme in sch:
+                        thr = _monitor_threshold(ctx, cv, m, year, notes)
+                        if thr is None:
+                            monitor_done.add("fall_into_poverty")
+                        elif oop_cum > thr:
+                            alerts.append(Alert("fall_into_poverty", c.id, c.date, year, thr, oop_cum))
+                            monitor_done.add("fall_into_poverty")
+        except Refusal as e:
+            errors[e.msg] = None
+            continue
+
+        v = cv.version
+        results.append(ClaimResult(
+            idx, c.id, c.date, kind, v.document, v.region, cat, route_name, pool,
+            c._t, P, B, C, S, A, G, oop,
+            basic_computed, critical_computed, preferential, basic_cap_reached, critical_cap_reached,
+            a_ded, a_cap_reached, t_cat if (t_cat is not None and tc is not None) else None, lookback,
+            t_thr, t_cap_reached, oop_cum, notes))
+
+    if input_errors:
+        raise InputError(input_errors)
+    if errors:
+        raise PolicyError(list(errors))
+    return SettlementResult(region=inp.region, claims=results, alerts=alerts)
+
+
+def settle_payload(payload: dict, book_factory: Callable[[str, dict | None], PolicyBook]) -> dict:
+    """Parse, build the book with ``book_factory(region_code, statistics_override_or_None)``, settle,
+    and return the output JSON. Raises InputError or PolicyError."""
+    inp = parse_input(payload)
+    book = book_factory(inp.region, inp.statistics)
+    return result_to_dict(settle(inp, book))

@@ -1,0 +1,352 @@
+"""Policy versions, and their rules pre-resolved once into a form the hot loop reads fast.
+
+A ``PolicyVersion`` wraps one validated document. ``compile_version`` turns its parameters into
+small slotted objects: amounts in fen, ratios scaled by ``money.SCALE``, lists as frozensets, and
+every unset parameter as an ``Unset`` marker that carries its path, clause and English name, so the
+calculation can refuse with a precise message only when an amount actually needs it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .constants import TILTED_SCOPES
+from .errors import PolicyError
+from .framework import validate_against_framework
+from .money import dec_fen, dec_scaled
+from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, validate_document
+
+
+def _date(v) -> _dt.date | None:
+    return _dt.date.fromisoformat(v) if isinstance(v, str) else None
+
+
+@dataclass(eq=False)
+class PolicyVersion:
+    """One policy document in force for a region over a period (``doc`` is kept for display)."""
+    region: str
+    document: str
+    title: str
+    framework: bool
+    in_force_from: _dt.date
+    in_force_to: _dt.date | None
+    retroactive_from: _dt.date | None
+    doc: dict = field(repr=False)
+    _compiled: dict = field(default_factory=dict, init=False, repr=False)
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "PolicyVersion":
+        """Parse a version document; raises PolicyError listing its problems when invalid."""
+        errors = validate_document(doc)
+        if errors:
+            who = f"{doc.get('region', '?')} {doc.get('document', '?')}" if isinstance(doc, dict) else "document"
+            raise PolicyError([f"{who}: {e}" for e in errors])
+        return cls(region=doc["region"], document=doc["document"], title=doc["title"],
+                   framework=doc["framework"], in_force_from=_date(doc["in_force_from"]),
+                   in_force_to=_date(doc.get("in_force_to")), retroactive_from=_date(doc.get("retroactive_from")),
+                   doc=doc)
+
+    @property
+    def effective_from(self) -> _dt.date:
+        """First claim date the version settles: its retroactive date when it has one."""
+        if self.retroactive_from is not None and self.retroactive_from < self.in_force_from:
+            return self.retroactive_from
+        return self.in_force_from
+
+    @property
+    def label(self) -> str:
+        return f"{self.region} {self.document}"
+
+    def overlaps(self, other: "PolicyVersion") -> bool:
+        a0, a1 = self.effective_from, self.in_force_to or _dt.date.max
+        b0, b1 = other.effective_from, other.in_force_to or _dt.date.max
+        return a0 <= b1 and b0 <= a1
+
+
+# ---------------------------------------------------------------------------------------------
+
+class Unset:
+    """An unset parameter: refusing to calculate with it names it."""
+    __slots__ = ("path", "clause", "what")
+
+    def __init__(self, path: str, clause: str | None, what: str):
+        self.path, self.clause, self.what = path, clause, what
+
+
+class Refusal(Exception):
+    """Internal: one claim cannot be settled; ``msg`` is the PolicyError message."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg)
+        self.msg = msg
+
+
+def unset_message(label: str, u: Unset, category: str | None = None) -> str:
+    where = u.path + (f", {u.clause}" if u.clause else "")
+    who = f" for {category}" if category else ""
+    return f"{label}: {u.what}{who} ({where}) is unset — an administrator must set it"
+
+
+Q_NONE, Q_AMOUNT, Q_FRACTION, Q_UNSET = 0, 1, 2, 3
+
+
+class Quantity:
+    """A deductible or threshold: none, an amount, or a fraction of a statistic, with optional
+    fixed amounts for given claim years (沧州 2022: 2 700 元)."""
+    __slots__ = ("kind", "fen", "ratio", "stat", "fixed", "path", "clause", "what", "category")
+
+    def __init__(self, kind, fen=0, ratio=0, stat=None, fixed=None, path="", clause=None, what="",
+                 category=None):
+        self.kind, self.fen, self.ratio, self.stat = kind, fen, ratio, stat
+        self.fixed = fixed or {}
+        self.path, self.clause, self.what, self.category = path, clause, what, category
+
+    def needs_statistic(self, year: int) -> bool:
+        return self.kind == Q_FRACTION and year not in self.fixed
+
+
+class Route:
+    __slots__ = ("index", "name", "label", "path", "categories", "kinds", "special", "min_level", "scope_above",
+                 "deductible", "ratio", "pool", "cap", "first_category")
+
+
+class BasicRule:
+    __slots__ = ("index", "path", "schemes", "kinds", "levels", "deductible", "ratio", "pool", "cap")
+
+
+class Critical:
+    __slots__ = ("schemes", "deductible", "segments", "cap", "pref_categories", "pref_factor", "pref_add",
+                 "pref_cap")
+
+
+class Tilted:
+    __slots__ = ("categories", "kinds", "scope", "on_application", "per_stay", "threshold", "ratio", "cap",
+                 "lookback")
+
+
+class Monitor:
+    __slots__ = ("kind", "identities", "residence", "schemes", "threshold")
+
+
+class Compiled:
+    """A version's rules, pre-resolved for the hot loop."""
+    __slots__ = ("version", "label", "document", "recipients", "rank", "precedence", "years_back",
+                 "basic", "basic_cache", "critical", "routes", "route_cache", "routed_categories",
+                 "tilted", "monitors", "violations")
+
+
+def _leaf(params: dict, values: dict, path: str, what: str | None = None, *, conv=None, category=None):
+    """Parsed value of a leaf converted by ``conv``, or an Unset marker (None when absent)."""
+    try:
+        node = _get_node(params, path)
+    except KeyError:
+        return None
+    clause = node.get("clause") if is_leaf(node) else None
+    value = values.get(path)
+    if value is None:
+        spec = _spec_for(path)
+        return Unset(path, clause, what or (spec.en if spec else path))
+    return conv(value) if conv else value
+
+
+def _amount_or_none(v):
+    return None if v == NONE else dec_fen(v)
+
+
+def _quantity(params, values, path, what, category=None, fixed_path=None) -> Quantity:
+    node = _get_node(params, path)
+    clause = node.get("clause")
+    q = values.get(path)
+    fixed = {}
+    if fixed_path is not None:
+        f = values.get(fixed_path)
+        if f:
+            fixed = {y: dec_fen(v) for y, v in f.items()}
+    common = dict(path=path, clause=clause, what=what, category=category, fixed=fixed)
+    if q is None:
+        return Quantity(Q_UNSET, **common)
+    if q[0] == NONE:
+        return Quantity(Q_NONE, **common)
+    if q[0] == "amount":
+        return Quantity(Q_AMOUNT, fen=dec_fen(q[1]), **common)
+    return Quantity(Q_FRACTION, ratio=dec_scaled(q[1]), stat=q[2], **common)
+
+
+def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> Compiled:
+    """The version's rules for the hot loop (cached per set of applicable frameworks)."""
+    applicable = tuple(fw for fw in frameworks if fw is not version and fw.overlaps(version))
+    key = tuple(id(fw) for fw in applicable)
+    cached = version._compiled.get(key)
+    if cached is not None:
+        return cached
+    doc = version.doc
+    params = doc["parameters"]
+    values = parse_leaves(doc)
+    cv = Compiled()
+    cv.version = version
+    cv.label = version.label
+    cv.document = version.document
+    cv.violations = [f"{version.label}: {msg}" for fw in applicable
+                     for msg in validate_against_framework(doc, fw.doc)]
+    inherited_no_deductible: dict[str, str] = {}
+    for fw in applicable:
+        node = ((fw.doc["parameters"].get("framework_rules") or {}).get("no_deductible_categories") or {})
+        for c in node.get("value") or ():
+            inherited_no_deductible.setdefault(c, f"{fw.document} {node.get('clause') or ''}".strip())
+
+    cats = params.get("categories")
+    cv.recipients = (_leaf(params, values, "categories.recipients", conv=frozenset)
+                     if cats is not None else frozenset())
+    prec = _leaf(params, values, "categories.precedence") if cats is not None else ()
+    cv.precedence = prec
+    cv.rank = {c: i for i, c in enumerate(prec)} if isinstance(prec, tuple) else {}
+    cv.years_back = values.get("statistics.years_back") or (1, 2)
+
+    # Basic insurance.
+    cv.basic = []
+    cv.basic_cache = {}
+    for i, _ in enumerate(((params.get("basic") or {}).get("rules") or [])):
+        base = f"basic.rules[{i}]"
+        r = BasicRule()
+        r.index, r.path = i, base
+        r.schemes = _leaf(params, values, f"{base}.schemes", conv=frozenset)
+        r.kinds = _leaf(params, values, f"{base}.kinds", conv=frozenset)
+        r.levels = _leaf(params, values, f"{base}.hospital_levels", conv=frozenset)
+        r.deductible = _leaf(params, values, f"{base}.deductible", conv=lambda v: 0 if v == NONE else dec_fen(v))
+        r.ratio = _leaf(params, values, f"{base}.ratio", conv=dec_scaled)
+        r.pool = _leaf(params, values, f"{base}.pool")
+        r.cap = _leaf(params, values, f"{base}.cap", conv=_amount_or_none)
+        cv.basic.append(r)
+
+    # Critical-illness insurance.
+    crit = params.get("critical")
+    cv.critical = None
+    if crit is not None:
+        k = Critical()
+        k.schemes = _leaf(params, values, "critical.schemes", conv=frozenset)
+        k.deductible = _quantity(params, values, "critical.deductible", "critical-illness deductible")
+        k.segments = _leaf(params, values, "critical.segments", conv=lambda segs: tuple(
+            (None if up is None else dec_fen(up), dec_scaled(r)) for up, r in segs))
+        k.cap = _leaf(params, values, "critical.cap", conv=_amount_or_none)
+        if crit.get("preferential") is not None:
+            k.pref_categories = _leaf(params, values, "critical.preferential.categories", conv=frozenset)
+            k.pref_factor = _leaf(params, values, "critical.preferential.deductible_factor", conv=dec_scaled)
+            k.pref_add = _leaf(params, values, "critical.preferential.ratio_add", conv=dec_scaled)
+            k.pref_cap = _leaf(params, values, "critical.preferential.cap", conv=_amount_or_none)
+        else:
+            k.pref_categories, k.pref_factor, k.pref_add, k.pref_cap = frozenset(), None, None, None
+        cv.critical = k
+
+    # Assistance routes.
+    cv.routes = []
+    cv.route_cache = {}
+    cv.routed_categories = set()
+    for i, raw in enumerate(((params.get("assistance") or {}).get("routes") or [])):
+        base = f"assistance.routes[{i}]"
+        r = Route()
+        r.index, r.path = i, base
+        r.name = raw.get("name") or f"route{i}"
+        r.label = raw.get("label") or r.name
+        r.categories = _leaf(params, values, f"{base}.categories", conv=frozenset)
+        r.first_category = values.get(f"{base}.categories", (None,))[0] if values.get(f"{base}.categories") else None
+        r.kinds = _leaf(params, values, f"{base}.kinds", conv=frozenset)
+        special = _leaf(params, values, f"{base}.special_disease")
+        r.special = "any" if special is None else special
+        level = _leaf(params, values, f"{base}.min_hospital_level")
+        r.min_level = 0 if level is None or level == NONE else level
+        above = _leaf(params, values, f"{base}.policy_scope_above", conv=_amount_or_none)
+        r.scope_above = above          # None = no condition, int fen, or Unset
+        r.deductible = _quantity(params, values, f"{base}.deductible", "assistance deductible",
+                                 fixed_path=f"{base}.deductible_fixed")
+        if (r.deductible.kind == Q_UNSET and not r.deductible.fixed and isinstance(r.categories, frozenset)
+                and r.categories and all(c in inherited_no_deductible for c in r.categories)):
+            # The framework fixes "no deductible" for every category of this route (粤府办 二(四)).
+            r.deductible = Quantity(Q_NONE, path=r.deductible.path,
+                                    clause=inherited_no_deductible[next(iter(r.categories))],
+                                    what="assistance deductible")
+        r.ratio = _leaf(params, values, f"{base}.ratio", conv=dec_scaled)
+        r.pool = _leaf(params, values, f"{base}.pool")
+        r.cap = _leaf(params, values, f"{base}.cap", conv=_amount_or_none)
+        if isinstance(r.categories, frozenset):
+            cv.routed_categories |= r.categories
+        cv.routes.append(r)
+
+    # Tilted assistance.
+    cv.tilted = None
+    if params.get("tilted") is not None:
+        t = Tilted()
+        t.categories = _leaf(params, values, "tilted.categories", conv=frozenset)
+        t.kinds = _leaf(params, values, "tilted.kinds", conv=frozenset)
+        t.scope = _leaf(params, values, "tilted.scope", conv=lambda s: TILTED_SCOPES[s])
+        t.on_application = _leaf(params, values, "tilted.on_application")
+        t.per_stay = _leaf(params, values, "tilted.basis", conv=lambda b: b == "per_stay")
+        t.threshold = _quantity(params, values, "tilted.threshold", "tilted-assistance threshold")
+        t.ratio = _leaf(params, values, "tilted.ratio", conv=dec_scaled)
+        t.cap = _leaf(params, values, "tilted.cap", conv=_amount_or_none)
+        look = _leaf(params, values, "tilted.lookback_months")
+        t.lookback = 0 if look is None else look
+        cv.tilted = t
+
+    # Monitoring.
+    cv.monitors = {}
+    mon = params.get("monitoring") or {}
+    for kind in ("return_to_poverty", "fall_into_poverty"):
+        if mon.get(kind) is None:
+            continue
+        m = Monitor()
+        m.kind = kind
+        base = f"monitoring.{kind}"
+        m.identities = _leaf(params, values, f"{base}.identities", conv=frozenset)
+        m.residence = _leaf(params, values, f"{base}.residence", conv=frozenset)
+        m.schemes = _leaf(params, values, f"{base}.schemes", conv=frozenset)
+        m.threshold = _quantity(params, values, f"{base}.threshold", f"{kind.replace('_', '-')} threshold")
+        cv.monitors[kind] = m
+
+    version._compiled[key] = cv
+    return cv
+
+
+def routes_for(cv: Compiled, category: str, kind: str, special: bool) -> tuple[Route, ...]:
+    """Candidate routes, in document order, for a category / claim kind / special-disease flag.
+    Routes with an unset matching field stay candidates (reaching one refuses with its name)."""
+    key = (category, kind, special)
+    found = cv.route_cache.get(key)
+    if found is None:
+        out = []
+        for r in cv.routes:
+            if isinstance(r.categories, frozenset) and category not in r.categories:
+                continue
+            if isinstance(r.kinds, frozenset) and kind not in r.kinds:
+                continue
+            if r.special == "required" and not special or r.special == "excluded" and special:
+                continue
+            out.append(r)
+        found = cv.route_cache[key] = tuple(out)
+    return found
+
+
+def basic_rule_for(cv: Compiled, scheme: str, kind: str, level: int) -> BasicRule | None:
+    key = (scheme, kind, level)
+    if key in cv.basic_cache:
+        return cv.basic_cache[key]
+    found = None
+    for r in cv.basic:
+        if isinstance(r.schemes, frozenset) and scheme not in r.schemes:
+            continue
+        if isinstance(r.kinds, frozenset) and kind not in r.kinds:
+            continue
+        if isinstance(r.levels, frozenset) and level not in r.levels:
+            continue
+        found = r
+        break
+    cv.basic_cache[key] = found
+    return found
+
+
+def as_decimal_stats(raw: dict[str, dict[Any, Any]] | None) -> dict[str, dict[int, Decimal]]:
+    out: dict[str, dict[int, Decimal]] = {}
+    for kind, years in (raw or {}).items():
+        out[kind] = {int(y): (v if isinstance(v, Decimal) else Decimal(str(v))) for y, v in years.items()}
+    return out
