@@ -67,4 +67,11 @@ class ObtainTokenView(ObtainAuthToken):
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request, *args, **kwargs):
+        from rest_framework.exceptions import Throttled
+
+        from portal.accounts.throttle import client_ip, seconds_until_allowed
+
+        wait = seconds_until_allowed(username=str(request.data.get("username", "")), ip_address=client_ip(request))
+        if wait:
+            raise Throttled(wait=wait)
         return super().post(request, *args, **kwargs)
