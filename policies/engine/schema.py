@@ -239,11 +239,13 @@ class ListOf:
 
 
 ROUTE = Group("救助路径", {
-    "categories": Leaf(p_categories, "适用类别", "categories"),
-    "kinds": Leaf(p_kinds, "适用费用类型", "claim kinds"),
-    "special_disease": Leaf(_p_enum(("any", "required", "excluded")), "特殊疾病条件", "special-disease condition", False),
-    "min_hospital_level": Leaf(p_level_or_none, "最低医院等级", "minimum hospital level", False),
-    "policy_scope_above": Leaf(p_amount_or_none, "单次政策范围内费用须超过", "single-stay policy-scope threshold", False),
+    "categories": Leaf(p_categories, "适用类别", "assistance categories"),
+    "kinds": Leaf(p_kinds, "适用费用类型", "assistance claim kinds"),
+    "special_disease": Leaf(_p_enum(("any", "required", "excluded")), "特殊疾病条件",
+                            "assistance special-disease condition", False),
+    "min_hospital_level": Leaf(p_level_or_none, "最低医院等级", "assistance minimum hospital level", False),
+    "policy_scope_above": Leaf(p_amount_or_none, "单次政策范围内费用须超过", "assistance single-stay policy-scope threshold",
+                               False),
     "deductible": Leaf(p_quantity, "年度救助起付标准", "assistance deductible"),
     "deductible_fixed": Leaf(p_year_amounts, "按年度确定的起付标准", "fixed yearly assistance deductible", False),
     "ratio": Leaf(p_ratio, "救助比例", "assistance ratio"),
@@ -253,9 +255,9 @@ ROUTE = Group("救助路径", {
 }, strings=("name", "label"))
 
 BASIC_RULE = Group("支付规则", {
-    "schemes": Leaf(p_schemes, "险种", "schemes"),
-    "kinds": Leaf(p_kinds, "费用类型", "claim kinds"),
-    "hospital_levels": Leaf(p_levels, "医院等级", "hospital levels"),
+    "schemes": Leaf(p_schemes, "险种", "basic-insurance schemes"),
+    "kinds": Leaf(p_kinds, "费用类型", "basic-insurance claim kinds"),
+    "hospital_levels": Leaf(p_levels, "医院等级", "basic-insurance hospital levels"),
     "deductible": Leaf(p_amount_or_none, "起付标准（每次）", "basic-insurance deductible"),
     "ratio": Leaf(p_ratio, "支付比例", "basic-insurance ratio"),
     "ratio_min": Leaf(p_ratio, "支付比例下限", "basic-insurance ratio floor", False),
@@ -264,10 +266,10 @@ BASIC_RULE = Group("支付规则", {
 }, strings=("name", "label"))
 
 SUBSIDY = Group("资助标准", {
-    "categories": Leaf(p_categories, "适用类别", "categories"),
-    "tier": Leaf(_p_int(1, 2), "居民医保档次", "resident scheme tier"),
+    "categories": Leaf(p_categories, "适用类别", "enrolment subsidy categories"),
+    "tier": Leaf(_p_int(1, 2), "居民医保档次", "enrolment subsidy scheme tier"),
     "basis": Leaf(_p_enum(("percent_of_personal", "fixed_amount", "percent_of_tier1_personal")),
-                  "资助方式", "subsidy basis"),
+                  "资助方式", "enrolment subsidy basis"),
     "standard": Leaf(p_subsidy_value, "资助比例或金额", "enrolment subsidy"),
     "standard_min": Leaf(p_ratio, "资助比例下限", "enrolment subsidy floor", False),
 }, strings=("name", "label"))

@@ -63,6 +63,7 @@ class ClaimResult:
     basic_cap_reached: bool = False
     critical_cap_reached: bool = False
     assistance_deductible_fen: int | None = None   # the route's deductible applied to the pool's year cumulative
+    assistance_cap_fen: int | None = None          # the route's annual cap (None: no cap, or no route)
     assistance_cap_reached: bool = False
     tilted_category: str | None = None             # category tilted assistance was considered under
     tilted_lookback: bool = False                  # counted by look-back before an identity's start
@@ -80,6 +81,7 @@ class ClaimResult:
     tilted = _money("tilted_fen")
     out_of_pocket = _money("out_of_pocket_fen")
     assistance_deductible = _money_opt("assistance_deductible_fen")
+    assistance_cap = _money_opt("assistance_cap_fen")
     tilted_threshold = _money_opt("tilted_threshold_fen")
     year_out_of_pocket = _money_opt("year_out_of_pocket_fen")
 
@@ -388,7 +390,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
 
             # 5. Assistance.
             A = 0
-            route_name = pool = a_ded = None
+            route_name = pool = a_ded = a_cap = None
             a_cap_reached = False
             if cat is not None:
                 if not c.referral_compliant:
@@ -420,6 +422,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     else:
                         route_name = route.name
                         pool = route.pool
+                        a_cap = route.cap if type(route.cap) is not _UNSET else None
                         if S > 0:
                             if type(pool) is _UNSET:
                                 _refuse_unset(cv, pool, cat)
@@ -554,7 +557,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             idx, c.id, c.date, kind, v.document, v.region, cat, route_name, pool,
             c._t, P, B, C, S, A, G, oop,
             basic_computed, critical_computed, preferential, basic_cap_reached, critical_cap_reached,
-            a_ded, a_cap_reached, t_cat if (t_cat is not None and tc is not None) else None, lookback,
+            a_ded, a_cap, a_cap_reached, t_cat if (t_cat is not None and tc is not None) else None, lookback,
             t_thr, t_cap_reached, oop_cum, notes))
 
     if input_errors:
