@@ -12,9 +12,7 @@ from .constants import ALERT_NAMES, KIND_NAMES
 from .errors import InputError, PolicyError
 from .inputs import Claim, Identity, SettlementInput, parse_input
 from .money import SCALE, fen_dec, fen_str, mul_round, round_scaled
-from .versions import Q_FRACTION, Q_UNSET, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message
-
-_UNSET = Unset
+from .versions import Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -171,7 +169,7 @@ def _choose(cv: Compiled, cands: list[str]) -> str:
     if len(uniq) == 1:
         return uniq[0]
     prec = cv.precedence
-    if type(prec) is _UNSET:
+    if type(prec) is Unset:
         raise Refusal(unset_message(cv.label, prec) + f" (needed to choose between {', '.join(uniq)})")
     unranked = [c for c in uniq if c not in cv.rank]
     if unranked:
@@ -182,7 +180,7 @@ def _choose(cv: Compiled, cands: list[str]) -> str:
 
 def _category(cv: Compiled, active: list[str]) -> str | None:
     rec = cv.recipients
-    if type(rec) is _UNSET:
+    if type(rec) is Unset:
         _refuse_unset(cv, rec)
     cands = [a for a in active if a in rec]
     if not cands:
@@ -198,10 +196,10 @@ def _lookback_category(cv: Compiled, months, idents: list[Identity], day_ord: in
     rec = cv.recipients
     cands = []
     for ident in idents:
-        if ident._s > day_ord and ident.start.year == year and (type(rec) is _UNSET or ident.category in rec):
-            if type(rec) is _UNSET:
+        if ident._s > day_ord and ident.start.year == year and (type(rec) is Unset or ident.category in rec):
+            if type(rec) is Unset:
                 _refuse_unset(cv, rec)
-            if type(months) is _UNSET:
+            if type(months) is Unset:
                 _refuse_unset(cv, months)
             if months > 0 and day_ord >= _months_before(ident.start, months).toordinal():
                 cands.append(ident.category)
@@ -236,20 +234,28 @@ def _no_version_message(ctx: BookContext, claim: Claim, idx: int) -> str:
             f"versions: {shown}")
 
 
-def _monitor_threshold(ctx: BookContext, cv: Compiled, m, year: int, notes: list[str]) -> int | None:
-    q = m.threshold
-    name = ALERT_NAMES[m.kind]
-    if q.kind == Q_UNSET and year not in q.fixed:
-        notes.append(f"{name}监测标准未设定（{cv.document}），未作预警")
+def _note_once(noted: set, key, notes: list[str], text: str) -> None:
+    if key not in noted:
+        noted.add(key)
+        notes.append(text)
+
+
+def _monitor_threshold(ctx: BookContext, cv: Compiled, m, year: int, notes: list[str], noted: set) -> int | None:
+    """The monitoring threshold for claims of ``year``, or None (with a note, once) when it is
+    unset or its statistic is missing: monitoring never blocks a settlement."""
+    key = (m.kind, "threshold", id(cv))
+    if key in noted:
         return None
+    q = m.threshold
     try:
         return ctx.resolve(cv, q, year)
     except Refusal:
+        name = ALERT_NAMES[m.kind]
         if q.kind == Q_FRACTION:
             tried = "、".join(str(year - b) for b in cv.years_back)
-            notes.append(f"缺少{tried}年度统计数据 {q.stat}，{name}未作预警")
-        else:  # pragma: no cover - resolve only refuses unset or missing statistics
-            notes.append(f"{name}监测标准无法确定，未作预警")
+            _note_once(noted, key, notes, f"缺少{tried}年度统计数据 {q.stat}，{name}未作预警")
+        else:
+            _note_once(noted, key, notes, f"{name}监测标准未设定（{cv.document}），未作预警")
         return None
 
 
@@ -281,7 +287,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     a_cum: dict = {}
     a_used: dict = {}
     crit_cum = crit_used = t_cum = t_used = oop_cum = 0
-    monitor_done: set = set()
+    alerted: set = set()        # alert kinds raised this year (once per kind per year)
+    noted: set = set()          # monitoring notes given this year (once each per version)
 
     for idx in order:
         c = claims[idx]
@@ -290,7 +297,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             year = c._year
             basic_used, a_cum, a_used = {}, {}, {}
             crit_cum = crit_used = t_cum = t_used = oop_cum = 0
-            monitor_done = set()
+            alerted, noted = set(), set()
         cv = ctx.version_at(d)
         if cv is None:
             errors[_no_version_message(ctx, c, idx)] = None
@@ -316,13 +323,13 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                                   f"no basic-insurance rule for {scheme} {kind} at hospital level {c.hospital_level} "
                                   f"— give basic_paid")
                 for u in (rule.schemes, rule.kinds, rule.levels, rule.deductible, rule.ratio, rule.pool):
-                    if type(u) is _UNSET:
+                    if type(u) is Unset:
                         _refuse_unset(cv, u)
                 raw = mul_round(P - rule.deductible, rule.ratio) if P > rule.deductible else 0
                 B = raw
                 if raw > 0:
                     cap = rule.cap
-                    if type(cap) is _UNSET:
+                    if type(cap) is Unset:
                         _refuse_unset(cv, cap)
                     if cap is not None:
                         used = basic_used.get(rule.pool, 0)
@@ -341,26 +348,26 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 if k is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
                                   f"has no critical-illness rule — give critical_paid")
-                if type(k.schemes) is _UNSET:
+                if type(k.schemes) is Unset:
                     _refuse_unset(cv, k.schemes)
                 if scheme not in k.schemes:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
                                   f"has no critical-illness rule for the {scheme} scheme — give critical_paid")
                 if cat is not None:
-                    if type(k.pref_categories) is _UNSET:
+                    if type(k.pref_categories) is Unset:
                         _refuse_unset(cv, k.pref_categories, cat)
                     preferential = cat in k.pref_categories
                 C = 0
                 if base > 0:
                     D = resolve(cv, k.deductible, year, cat)
                     segments = k.segments
-                    if type(segments) is _UNSET:
+                    if type(segments) is Unset:
                         _refuse_unset(cv, segments, cat)
                     add = 0
                     cap = k.cap
                     if preferential:
                         for u in (k.pref_factor, k.pref_add, k.pref_cap):
-                            if type(u) is _UNSET:
+                            if type(u) is Unset:
                                 _refuse_unset(cv, u, cat)
                         D = mul_round(D, k.pref_factor)
                         add = k.pref_add
@@ -368,7 +375,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     raw = (_segments_pay(crit_cum + base, D, segments, add)
                            - _segments_pay(crit_cum, D, segments, add))
                     if raw > 0:
-                        if type(cap) is _UNSET:
+                        if type(cap) is Unset:
                             _refuse_unset(cv, cap, cat)
                         if cap is not None:
                             left = cap - crit_used if cap > crit_used else 0
@@ -400,7 +407,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     cands = routes_for(cv, cat, kind, c.special_disease)
                     for r in cands:
                         for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above):
-                            if type(u) is _UNSET:
+                            if type(u) is Unset:
                                 _refuse_unset(cv, u, cat)
                         if r.min_level and c.hospital_level < r.min_level:
                             continue
@@ -412,8 +419,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         if cat not in cv.routed_categories:
                             notes.append("该类别无医疗救助规定，不予救助")
                         elif not any(kind in r.kinds for r in cv.routes
-                                     if type(r.categories) is not _UNSET and cat in r.categories
-                                     and type(r.kinds) is not _UNSET):
+                                     if type(r.categories) is not Unset and cat in r.categories
+                                     and type(r.kinds) is not Unset):
                             notes.append(f"该类别{KIND_NAMES[kind]}不予救助")
                         elif cands:
                             notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
@@ -422,9 +429,9 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     else:
                         route_name = route.name
                         pool = route.pool
-                        a_cap = route.cap if type(route.cap) is not _UNSET else None
+                        a_cap = route.cap if type(route.cap) is not Unset else None
                         if S > 0:
-                            if type(pool) is _UNSET:
+                            if type(pool) is Unset:
                                 _refuse_unset(cv, pool, cat)
                             a_ded = resolve(cv, route.deductible, year, cat)
                             before = a_cum.get(pool, 0)
@@ -433,13 +440,13 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                             elig = (after - a_ded if after > a_ded else 0) - (before - a_ded if before > a_ded else 0)
                             if elig > 0:
                                 ratio = route.ratio
-                                if type(ratio) is _UNSET:
+                                if type(ratio) is Unset:
                                     _refuse_unset(cv, ratio, cat)
                                 raw = mul_round(elig, ratio)
                                 A = raw
                                 if raw > 0:
                                     cap = route.cap
-                                    if type(cap) is _UNSET:
+                                    if type(cap) is Unset:
                                         _refuse_unset(cv, cap, cat)
                                     used = a_used.get(pool, 0)
                                     if cap is not None:
@@ -450,7 +457,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                                     a_used[pool] = used + A
                             elif a_ded:
                                 notes.append("未达起付标准")
-                        elif type(pool) is _UNSET:
+                        elif type(pool) is Unset:
                             pool = None
 
             # 6. Tilted assistance.
@@ -463,16 +470,13 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             if tc is not None:
                 if cat is None and idents:
                     t_cat = _lookback_category(cv, tc.lookback, idents, d, year)
-                    if t_cat is not None:
-                        lookback = True
-                        notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
                 if t_cat is not None and c.referral_compliant:
                     tcats = tc.categories
-                    if type(tcats) is _UNSET:
+                    if type(tcats) is Unset:
                         _refuse_unset(cv, tcats, t_cat)
                     if t_cat in tcats:
                         for u in (tc.kinds, tc.per_stay, tc.scope, tc.on_application):
-                            if type(u) is _UNSET:
+                            if type(u) is Unset:
                                 _refuse_unset(cv, u, t_cat)
                         if kind in tc.kinds and (kind == "inpatient" or not tc.per_stay):
                             if c.location not in tc.scope:
@@ -480,6 +484,9 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                             elif tc.on_application and not applied:
                                 notes.append("倾斜救助需依申请")
                             else:
+                                if cat is None:
+                                    lookback = True
+                                    notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
                                 t_base = S - A
                                 elig = 0
                                 if t_base > 0:
@@ -493,12 +500,12 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                                                 - (before - t_thr if before > t_thr else 0))
                                 if elig > 0:
                                     ratio = tc.ratio
-                                    if type(ratio) is _UNSET:
+                                    if type(ratio) is Unset:
                                         _refuse_unset(cv, ratio, t_cat)
                                     G = mul_round(elig, ratio)
                                     if G > 0:
                                         cap = tc.cap
-                                        if type(cap) is _UNSET:
+                                        if type(cap) is Unset:
                                             _refuse_unset(cv, cap, t_cat)
                                         if cap is not None:
                                             left = cap - t_used if cap > t_used else 0
@@ -514,40 +521,34 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             oop = T - B - C - A - G
             oop_cum += oop
 
-            # 8. Monitoring.
+            # 8. Monitoring (never refuses: unset or unknown figures give a note, no alert).
             monitors = cv.monitors
-            if monitors and len(monitor_done) < 2:
+            if monitors and len(alerted) < 2:
                 in_return = False
                 m = monitors.get("return_to_poverty")
-                if m is not None and "return_to_poverty" not in monitor_done:
+                if m is not None:
                     ids = m.identities
-                    if type(ids) is _UNSET:
-                        notes.append(f"因病返贫监测人群未设定（{cv.document}），未作预警")
-                        monitor_done.add("return_to_poverty")
-                    elif active and any(a in ids for a in active):
-                        in_return = True
-                        thr = _monitor_threshold(ctx, cv, m, year, notes)
-                        if thr is None:
-                            monitor_done.add("return_to_poverty")
-                        elif oop_cum > thr:
+                    if type(ids) is Unset:
+                        _note_once(noted, ("return_to_poverty", "population", id(cv)), notes,
+                                   f"因病返贫监测人群未设定（{cv.document}），未作预警")
+                    elif active:
+                        in_return = any(a in ids for a in active)
+                    if in_return and "return_to_poverty" not in alerted:
+                        thr = _monitor_threshold(ctx, cv, m, year, notes, noted)
+                        if thr is not None and oop_cum > thr:
                             alerts.append(Alert("return_to_poverty", c.id, c.date, year, thr, oop_cum))
-                            monitor_done.add("return_to_poverty")
-                elif m is not None and active:
-                    ids = m.identities
-                    in_return = type(ids) is not _UNSET and any(a in ids for a in active)
+                            alerted.add("return_to_poverty")
                 m = monitors.get("fall_into_poverty")
-                if (m is not None and cat is None and not in_return and "fall_into_poverty" not in monitor_done):
+                if m is not None and cat is None and not in_return and "fall_into_poverty" not in alerted:
                     res, sch = m.residence, m.schemes
-                    if type(res) is _UNSET or type(sch) is _UNSET:
-                        notes.append(f"因病致贫监测人群未设定（{cv.document}），未作预警")
-                        monitor_done.add("fall_into_poverty")
+                    if type(res) is Unset or type(sch) is Unset:
+                        _note_once(noted, ("fall_into_poverty", "population", id(cv)), notes,
+                                   f"因病致贫监测人群未设定（{cv.document}），未作预警")
                     elif residence in res and scheme in sch:
-                        thr = _monitor_threshold(ctx, cv, m, year, notes)
-                        if thr is None:
-                            monitor_done.add("fall_into_poverty")
-                        elif oop_cum > thr:
+                        thr = _monitor_threshold(ctx, cv, m, year, notes, noted)
+                        if thr is not None and oop_cum > thr:
                             alerts.append(Alert("fall_into_poverty", c.id, c.date, year, thr, oop_cum))
-                            monitor_done.add("fall_into_poverty")
+                            alerted.add("fall_into_poverty")
         except Refusal as e:
             errors[e.msg] = None
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from .constants import TILTED_SCOPES
@@ -344,9 +343,3 @@ def basic_rule_for(cv: Compiled, scheme: str, kind: str, level: int) -> BasicRul
     cv.basic_cache[key] = found
     return found
 
-
-def as_decimal_stats(raw: dict[str, dict[Any, Any]] | None) -> dict[str, dict[int, Decimal]]:
-    out: dict[str, dict[int, Decimal]] = {}
-    for kind, years in (raw or {}).items():
-        out[kind] = {int(y): (v if isinstance(v, Decimal) else Decimal(str(v))) for y, v in years.items()}
-    return out

@@ -251,11 +251,26 @@ def test_banan_per_stay_tilted():
     assert "已达倾斜救助年度限额" in out["e"]["notes"]
 
 
-def test_banan_monitoring_unset_raises_no_alert_and_notes_it():
-    out = run(payload(BN, [claim(date="2023-06-01", total="90000.00", scope="10000.00", basic="5000.00")],
-                      [("dibao_edge", "2023-01-01")]))
-    assert out["alerts"] == []
+def test_banan_monitoring_unset_raises_no_alert_and_notes_it_once_a_year():
+    claims = [claim("a", "2023-06-01", total="90000.00", scope="10000.00", basic="5000.00"),
+              claim("b", "2023-07-01", total="90000.00", scope="10000.00", basic="5000.00"),
+              claim("c", "2024-01-01", total="90000.00", scope="10000.00", basic="5000.00")]
+    out = by_id(run(payload(BN, claims, [("dibao_edge", "2023-01-01")])))
+    noted = [any("因病返贫监测标准未设定" in n for n in out[k]["notes"]) for k in "abc"]
+    assert noted == [True, False, True]
+
+
+def test_monitoring_set_by_a_later_version_in_the_year_still_alerts():
+    v1 = set_parameter(seed_doc(GZ), "monitoring.return_to_poverty.threshold", None)
+    v1["in_force_to"] = "2023-06-30"
+    v2 = seed_doc(GZ)
+    v2.update(document="赣测试〔2023〕2号", in_force_from="2023-07-01", retroactive_from=None)
+    claims = [claim("a", "2023-03-01", total="20000.00", scope="0.00", basic="0.00"),
+              claim("b", "2023-08-01", total="100.00", scope="0.00", basic="0.00")]
+    out = run(payload(GZ, claims, [("tuopin", "2019-01-01")]), book_of([v1, v2]))
     assert any("因病返贫监测标准未设定" in n for n in out["claims"][0]["notes"])
+    assert out["alerts"] == [{"kind": "return_to_poverty", "claim": "b", "threshold": "9500.00",
+                              "out_of_pocket": "20100.00"}]
 
 
 def test_banan_orphan_previous_policy_is_unset():
