@@ -1,1 +1,174 @@
+"""Regional policies as versioned data, the statistics they read, and the trail of every change.
 
+A ``PolicyVersion`` holds one policy document in the engine's format (``policies/engine``,
+``policies/seed/README.md``) in ``document``; the columns beside it (region, document number,
+title, framework flag, dates) are the same facts kept queryable, and the services keep both in step.
+Published versions are never edited: a policy admin starts a new draft from one, changes its
+parameters and publishes it, which closes the previous version the day before the new one starts.
+"""
+from __future__ import annotations
+
+import copy
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    PUBLISHED = "published", _("published")
+    SUPERSEDED = "superseded", _("superseded")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class PolicyVersion(models.Model):
+    """One version of a region's policy document (or of a provincial framework)."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="policy_versions", verbose_name=_("region")
+    )
+    document_number = models.CharField(_("document number"), max_length=100)
+    title = models.CharField(_("title"), max_length=300)
+    framework = models.BooleanField(
+        _("provincial framework"), default=False,
+        help_text=_("A framework fixes rules that the policies of the regions below it must keep."),
+    )
+    status = models.CharField(_("status"), max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    in_force_from = models.DateField(_("in force from"))
+    in_force_to = models.DateField(_("in force until"), null=True, blank=True)
+    retroactive_from = models.DateField(_("retroactive from"), null=True, blank=True)
+    document = models.JSONField(_("policy document"))
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived",
+        verbose_name=_("started from"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("published by"),
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["region_id", "-in_force_from", "-id"]
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+        indexes = [models.Index(fields=["region", "status", "in_force_from"], name="policyversion_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.document_number}（{self.get_status_display()}）"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+    @property
+    def effective_from(self):
+        """The first claim date the version settles: its retroactive date when that is earlier."""
+        if self.retroactive_from is not None and self.retroactive_from < self.in_force_from:
+            return self.retroactive_from
+        return self.in_force_from
+
+    def engine_document(self) -> dict:
+        """The version as an engine document, its top-level facts taken from the columns."""
+        doc = copy.deepcopy(self.document)
+        doc.update(
+            region=self.region_id,
+            document=self.document_number,
+            title=self.title,
+            framework=self.framework,
+            in_force_from=self.in_force_from.isoformat(),
+            in_force_to=self.in_force_to.isoformat() if self.in_force_to else None,
+            retroactive_from=self.retroactive_from.isoformat() if self.retroactive_from else None,
+        )
+        return doc
+
+
+class StatisticKind(models.TextChoices):
+    CITY_INCOME = "city_income", _("Per-capita disposable income of urban and rural residents (region)")
+    PROVINCE_RURAL_INCOME = "province_rural_income", _("Rural per-capita disposable income (province)")
+
+
+class Statistic(models.Model):
+    """A published figure a policy reads (e.g. 上年度城乡居民人均可支配收入), per region and year."""
+
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="policy_statistics", verbose_name=_("region")
+    )
+    kind = models.CharField(_("statistic"), max_length=40, choices=StatisticKind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    value = models.DecimalField(_("value (yuan)"), max_digits=14, decimal_places=2)
+    source = models.CharField(_("source"), max_length=300, help_text=_("Where the figure is published."))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("changed by"),
+    )
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["region_id", "kind", "-year"]
+        verbose_name = _("statistic")
+        verbose_name_plural = _("statistics")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "kind", "year"], name="unique_statistic_region_kind_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.get_kind_display()} {self.year}: {self.value}"
+
+
+class ChangeAction(models.TextChoices):
+    SEEDED = "seeded", _("loaded from the policy document")
+    CREATED = "created", _("version started")
+    PARAMETER = "parameter", _("parameter changed")
+    DETAILS = "details", _("details changed")
+    PUBLISHED = "published", _("published")
+    CLOSED = "closed", _("in force until changed")
+    SUPERSEDED = "superseded", _("superseded")
+    WITHDRAWN = "withdrawn", _("draft withdrawn")
+    STATISTIC_ENTERED = "statistic_entered", _("statistic entered")
+    STATISTIC_CHANGED = "statistic_changed", _("statistic changed")
+
+
+class PolicyChange(models.Model):
+    """The audit trail: who changed which version or statistic, what (old → new) and when.
+
+    Rows are only ever added. ``path`` names the parameter (``assistance.routes[1].ratio``), the
+    detail (``in_force_to``) or the statistic (``city_income 2022``) that changed.
+    """
+
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    version = models.ForeignKey(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="changes",
+        verbose_name=_("policy version"),
+    )
+    statistic = models.ForeignKey(
+        Statistic, null=True, blank=True, on_delete=models.PROTECT, related_name="changes", verbose_name=_("statistic")
+    )
+    action = models.CharField(_("action"), max_length=20, choices=ChangeAction.choices)
+    path = models.CharField(_("what"), max_length=200, blank=True)
+    label = models.CharField(_("label"), max_length=300, blank=True)
+    old_value = models.JSONField(_("old value"), null=True, blank=True)
+    new_value = models.JSONField(_("new value"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("policy change")
+        verbose_name_plural = _("policy changes")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.path}"

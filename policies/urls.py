@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "policies"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.version_list, name="versions"),
+    path("versions/<int:pk>/", views.version_detail, name="version"),
+    path("versions/<int:pk>/start/", views.version_start, name="version-start"),
+    path("versions/<int:pk>/parameters/", views.version_parameters, name="version-parameters"),
+    path("versions/<int:pk>/details/", views.version_details, name="version-details"),
+    path("versions/<int:pk>/publish/", views.version_publish, name="version-publish"),
+    path("versions/<int:pk>/withdraw/", views.version_withdraw, name="version-withdraw"),
+    path("statistics/", views.statistics, name="statistics"),
+    path("whatif/", views.whatif, name="whatif"),
+]

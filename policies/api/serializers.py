@@ -1,0 +1,164 @@
+"""Shapes of the policies API (the settlement JSON follows shared/spec/settlement.md)."""
+from rest_framework import serializers
+
+from ..models import PolicyChange, PolicyVersion, Statistic, StatisticKind
+
+MONEY = {"help_text": "Money: a decimal string with at most two decimals (a JSON number is accepted)."}
+
+
+class ErrorsSerializer(serializers.Serializer):
+    errors = serializers.ListField(child=serializers.CharField(), help_text="One message per problem, naming the field.")
+
+
+class IdentityInputSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="Category code, e.g. dibao (domain.md).")
+    start = serializers.DateField()
+    end = serializers.DateField(required=False, allow_null=True, help_text="Inclusive; null = open.")
+
+
+class PersonInputSerializer(serializers.Serializer):
+    residence = serializers.ChoiceField(choices=["rural", "urban"], required=False, default="rural")
+    scheme = serializers.ChoiceField(choices=["resident", "employee"], required=False, default="resident")
+    identities = IdentityInputSerializer(many=True, required=False)
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Unique in the input.")
+    date = serializers.DateField(help_text="Settlement (discharge) date.")
+    kind = serializers.ChoiceField(choices=["inpatient", "outpatient_general", "outpatient_chronic"])
+    special_disease = serializers.BooleanField(required=False, default=False)
+    hospital_level = serializers.ChoiceField(choices=[1, 2, 3], required=False, default=1)
+    location = serializers.ChoiceField(choices=["county", "city", "province", "out_of_province"], required=False, default="county")
+    referral_compliant = serializers.BooleanField(required=False, default=True)
+    total = serializers.CharField(**MONEY)
+    policy_scope = serializers.CharField(**MONEY)
+    basic_paid = serializers.CharField(required=False, help_text="Computed from the policy when absent.")
+    critical_paid = serializers.CharField(required=False, help_text="Computed from the policy when absent.")
+
+
+class SettlementInputSerializer(serializers.Serializer):
+    region = serializers.CharField(help_text="GB/T 2260 code of the region whose policy applies.")
+    person = PersonInputSerializer(required=False)
+    statistics = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()), required=False,
+        help_text="{statistic: {year: value}}; when present it replaces the stored statistics for this calculation.",
+    )
+    tilted_applied = serializers.BooleanField(required=False, default=False)
+    claims = ClaimInputSerializer(many=True)
+
+
+class ClaimResultSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    policy = serializers.CharField(allow_null=True, help_text="Document number of the version applied.")
+    category = serializers.CharField(allow_null=True)
+    route = serializers.CharField(allow_null=True)
+    total = serializers.CharField()
+    policy_scope = serializers.CharField()
+    basic_paid = serializers.CharField()
+    critical_paid = serializers.CharField()
+    self_pay_in_scope = serializers.CharField()
+    assistance = serializers.CharField()
+    tilted = serializers.CharField()
+    out_of_pocket = serializers.CharField()
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class TotalsSerializer(serializers.Serializer):
+    total = serializers.CharField()
+    basic_paid = serializers.CharField()
+    critical_paid = serializers.CharField()
+    assistance = serializers.CharField()
+    tilted = serializers.CharField()
+    out_of_pocket = serializers.CharField()
+
+
+class AlertSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["return_to_poverty", "fall_into_poverty"])
+    claim = serializers.CharField()
+    threshold = serializers.CharField()
+    out_of_pocket = serializers.CharField()
+
+
+class SettlementResultSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    claims = ClaimResultSerializer(many=True)
+    totals = TotalsSerializer()
+    alerts = AlertSerializer(many=True)
+
+
+class PolicyVersionSerializer(serializers.ModelSerializer):
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = PolicyVersion
+        fields = [
+            "id", "region", "region_name", "document_number", "title", "framework", "status", "status_label",
+            "in_force_from", "in_force_to", "retroactive_from", "based_on", "created_at", "published_at",
+        ]
+
+
+class ParameterSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.JSONField(allow_null=True, help_text="null = unset (the document leaves it to someone else).")
+    shown = serializers.CharField()
+    clause = serializers.CharField(allow_null=True)
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.display_name", default=None, read_only=True)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+
+    class Meta:
+        model = PolicyChange
+        fields = ["id", "at", "actor", "action", "action_label", "path", "label", "old_value", "new_value", "note"]
+
+
+class PolicyVersionDetailSerializer(PolicyVersionSerializer):
+    document = serializers.JSONField(read_only=True)
+    parameters = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+
+    class Meta(PolicyVersionSerializer.Meta):
+        fields = PolicyVersionSerializer.Meta.fields + ["document", "parameters", "changes"]
+
+    def get_parameters(self, obj) -> list[dict]:
+        from ..selectors import version_parameters
+
+        return ParameterSerializer(
+            [{"path": r.path, "label": r.label, "value": r.value, "shown": r.shown, "clause": r.clause}
+             for r in version_parameters(obj)], many=True,
+        ).data
+
+    def get_changes(self, obj) -> list[dict]:
+        from ..selectors import version_history
+
+        return ChangeSerializer(version_history(obj), many=True).data
+
+
+class StartVersionSerializer(serializers.Serializer):
+    region = serializers.CharField(required=False, help_text="A region below the version's that starts its own policy.")
+
+
+class SetParameterSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Parameter path, e.g. assistance.routes[1].ratio.")
+    value = serializers.JSONField(allow_null=True, help_text="The document value; null = unset.")
+
+
+class PublishSerializer(serializers.Serializer):
+    in_force_from = serializers.DateField()
+    in_force_to = serializers.DateField(required=False, allow_null=True)
+    retroactive_from = serializers.DateField(required=False, allow_null=True)
+
+
+class StatisticSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=StatisticKind.choices)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        model = Statistic
+        fields = ["id", "region", "region_name", "kind", "year", "value", "source", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+        validators = []  # the service enters or changes the figure of (region, kind, year)

@@ -1,0 +1,186 @@
+"""The settlement preview, and the policy versions and statistics of the caller's regions."""
+from __future__ import annotations
+
+import codecs
+import json
+from decimal import Decimal
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.regions.models import Region
+
+from .. import selectors, services
+from ..models import Statistic
+from . import serializers as s
+
+
+class DecimalJSONParser(JSONParser):
+    """JSON whose numbers with a fraction are read as exact decimals (money is never a float)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.load(codecs.getreader(encoding)(stream), parse_float=Decimal)
+        except ValueError as exc:
+            raise ParseError(f"input: not valid JSON ({exc})") from None
+
+
+def _errors(errors, code=status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"errors": list(errors)}, status=code)
+
+
+class SettlementPreviewView(APIView):
+    """Settle a settlement input (shared/spec/settlement.md) without storing anything."""
+
+    parser_classes = [DecimalJSONParser]
+
+    @extend_schema(
+        operation_id="settlements_preview",
+        summary="Settle claims under the region's policy (what-if; nothing is stored)",
+        request=s.SettlementInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "version", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                description="A policy version of your regions (e.g. an unpublished draft) to settle with, as if published.",
+            )
+        ],
+        responses={
+            200: s.SettlementResultSerializer,
+            400: OpenApiResponse(s.ErrorsSerializer, description="Bad input or a policy that cannot settle it."),
+            404: OpenApiResponse(s.ErrorsSerializer, description="No such policy version in your regions."),
+        },
+    )
+    def post(self, request):
+        try:
+            payload = request.data
+        except ParseError as exc:
+            return _errors([str(exc.detail)])
+        draft_id = None
+        raw = request.query_params.get("version")
+        if raw:
+            if not raw.isdigit():
+                return _errors([f"version: {raw!r} is not a policy version number"])
+            draft_id = int(raw)
+            if not selectors.whatif_versions(request.user).filter(pk=draft_id).exists():
+                return _errors([f"version: no policy version {draft_id} in your regions"], status.HTTP_404_NOT_FOUND)
+        try:
+            result = services.settle_payload(payload=payload, draft_version_id=draft_id)
+        except services.SettlementRefused as exc:
+            return _errors(exc.errors)
+        return Response(result)
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(s.ErrorsSerializer, description="The change was refused; the messages name the parameter."),
+    403: OpenApiResponse(description="You are not a policy administrator of the version's region."),
+}
+
+
+class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Policy versions of the caller's regions (and the published ones above them). Policy admins
+    start drafts, change their parameters and publish them; auditors read."""
+
+    serializer_class = s.PolicyVersionSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.versions_for_admin(self.request.user, region_code=params.get("region"), status=params.get("status"))
+
+    def get_serializer_class(self):
+        return s.PolicyVersionDetailSerializer if self.action == "retrieve" else s.PolicyVersionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("region", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False),
+            OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+                             enum=["draft", "published", "superseded", "withdrawn"]),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _refused(self, exc: services.ChangeRefused) -> Response:
+        body = {"errors": exc.errors}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+    @extend_schema(request=s.StartVersionSerializer, responses={201: s.PolicyVersionSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Start a new draft from this version."""
+        source = self.get_object()
+        body = s.StartVersionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        region = None
+        if body.validated_data.get("region"):
+            region = get_object_or_404(Region, code=body.validated_data["region"])
+        try:
+            draft = services.start_version(acting_user=request.user, from_version=source, region=region)
+        except services.ChangeRefused as exc:
+            return self._refused(exc)
+        return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.SetParameterSerializer, responses={200: s.PolicyVersionDetailSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def parameters(self, request, pk=None):
+        """Set one parameter of a draft (null = unset)."""
+        version = self.get_object()
+        body = s.SetParameterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            version = services.set_parameter(
+                acting_user=request.user, version=version, path=body.validated_data["path"],
+                value=body.validated_data["value"],
+            )
+        except services.ChangeRefused as exc:
+            return self._refused(exc)
+        return Response(s.PolicyVersionDetailSerializer(version).data)
+
+    @extend_schema(request=s.PublishSerializer, responses={200: s.PolicyVersionSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """Publish a draft; the previous version is closed the day before it starts."""
+        version = self.get_object()
+        body = s.PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            version = services.publish_version(acting_user=request.user, version=version, **body.validated_data)
+        except services.ChangeRefused as exc:
+            return self._refused(exc)
+        return Response(s.PolicyVersionSerializer(version).data)
+
+
+class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Statistics of the caller's regions (and those above them). POST enters or changes the figure
+    of a region, statistic and year (policy admins)."""
+
+    serializer_class = s.StatisticSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.statistics_for_admin(self.request.user, region_code=params.get("region"), kind=params.get("kind"))
+
+    @extend_schema(responses={201: s.StatisticSerializer, **ERROR_RESPONSES})
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            stat = services.set_statistic(
+                acting_user=request.user, region=data["region"], kind=data["kind"], year=data["year"],
+                value=data["value"], source=data["source"],
+            )
+        except services.ChangeRefused as exc:
+            return Response({"errors": exc.errors, "field": exc.field}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(s.StatisticSerializer(Statistic.objects.select_related("region").get(pk=stat.pk)).data,
+                        status=status.HTTP_201_CREATED)

@@ -1,0 +1,87 @@
+"""Forms of the policy pages. They only shape input; the services validate and write."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import StatisticKind
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class VersionDetailsForm(forms.Form):
+    document_number = forms.CharField(label=_("document number"), max_length=100)
+    title = forms.CharField(label=_("title"), max_length=300, widget=forms.TextInput(attrs={"size": 60}))
+    in_force_from = forms.DateField(label=_("in force from (planned)"), widget=DATE_WIDGET)
+    in_force_to = forms.DateField(label=_("in force until (planned)"), required=False, widget=DATE_WIDGET)
+    retroactive_from = forms.DateField(label=_("retroactive from (planned)"), required=False, widget=DATE_WIDGET)
+
+
+class PublishForm(forms.Form):
+    in_force_from = forms.DateField(label=_("in force from"), widget=DATE_WIDGET)
+    in_force_to = forms.DateField(
+        label=_("in force until"), required=False, widget=DATE_WIDGET,
+        help_text=_("Leave empty: in force until a later version replaces it."),
+    )
+    retroactive_from = forms.DateField(
+        label=_("retroactive from"), required=False, widget=DATE_WIDGET,
+        help_text=_("Only when the document applies to claims before its in-force date."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end, retro = data.get("in_force_from"), data.get("in_force_to"), data.get("retroactive_from")
+        if start and end and end < start:
+            self.add_error("in_force_to", _("The end date is before the in-force date."))
+        if start and retro and retro > start:
+            self.add_error("retroactive_from", _("The retroactive date is after the in-force date."))
+        return data
+
+
+class StatisticForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"))
+    kind = forms.ChoiceField(label=_("statistic"), choices=StatisticKind.choices)
+    year = forms.IntegerField(label=_("year of the figure"), min_value=1990, max_value=2100)
+    value = forms.DecimalField(label=_("value (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    source = forms.CharField(
+        label=_("source"), max_length=300, widget=forms.TextInput(attrs={"size": 50}),
+        help_text=_("e.g. the statistics bureau's bulletin and its date"),
+    )
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, str(r)) for r in regions]
+
+
+class WhatIfForm(forms.Form):
+    version = forms.ChoiceField(label=_("policy version"), required=False)
+    payload = forms.CharField(
+        label=_("person and claims (settlement input JSON)"),
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+    )
+
+    def __init__(self, *args, versions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("the published versions in force on each claim date"))]
+        for v in versions:
+            label = f"{v.region.name} · {v.document_number} · {v.get_status_display()} · {v.in_force_from:%Y-%m-%d}"
+            if v.in_force_to:
+                label += f"～{v.in_force_to:%Y-%m-%d}"
+            choices.append((str(v.pk), f"{label}（#{v.pk}）"))
+        self.fields["version"].choices = choices
+
+    def clean_payload(self):
+        text = self.cleaned_data["payload"]
+        try:
+            payload = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                _("Not valid JSON: %(reason)s at line %(line)s, column %(column)s.")
+                % {"reason": exc.msg, "line": exc.lineno, "column": exc.colno}
+            ) from None
+        if not isinstance(payload, dict):
+            raise forms.ValidationError(_("The input must be a JSON object with region, person and claims."))
+        return payload

@@ -1,0 +1,52 @@
+"""manage.py settle FILE — settle a settlement input (shared/spec/settlement.md) and print the result.
+
+``-`` reads standard input. The result JSON goes to standard output and the exit status is 0. Bad
+input or a policy that cannot settle it: one message per problem on standard error (each naming
+the field or parameter), nothing on standard output, exit status 2. Nothing is written to the
+database.
+"""
+import json
+import sys
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+
+from policies.services import SettlementRefused, settle_payload
+
+
+class Command(BaseCommand):
+    help = "Settle a settlement input JSON (FILE, or - for standard input) and print the result JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="settlement input JSON file, or - for standard input")
+        parser.add_argument(
+            "--policy-version", dest="draft_version", type=int, default=None,
+            help="settle with this policy version (e.g. an unpublished draft) as if it were published",
+        )
+
+    def fail(self, errors: list[str]):
+        for error in errors:
+            self.stderr.write(error)
+        sys.exit(2)
+
+    def handle(self, *args, **options):
+        name = options["file"]
+        try:
+            if name == "-":
+                text = sys.stdin.read()
+            else:
+                with open(name, encoding="utf-8") as fh:
+                    text = fh.read()
+        except OSError as exc:
+            self.fail([f"{name}: cannot read the file ({exc.strerror})"])
+        except UnicodeDecodeError:
+            self.fail([f"{name}: not UTF-8 text"])
+        try:
+            payload = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            self.fail([f"input: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"])
+        try:
+            result = settle_payload(payload=payload, draft_version_id=options["draft_version"])
+        except SettlementRefused as exc:
+            self.fail(exc.errors)
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))

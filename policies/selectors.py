@@ -1,0 +1,354 @@
+"""Reads of the policies part: the policy book a settlement uses, and what the policy pages show.
+
+Region scoping goes through ``portal.roles.scoping``. Policy admins and auditors see the versions
+and statistics of their regions and below, and — read-only — the published versions and the
+statistics of the regions above them, which apply to them.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from portal.regions.codes import ancestors
+from portal.regions.models import Region
+from portal.roles.domain import Role
+from portal.roles.scoping import grants, in_scope, scope_queryset, scoped_regions
+
+from . import display
+from .engine import PolicyBook, PolicyError, parameter_leaves
+from .engine import PolicyVersion as EngineVersion
+from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
+from .periods import Period, plan_publication
+
+ADMIN_ROLES = (Role.POLICY_ADMIN, Role.AUDITOR)
+EDIT_ROLES = (Role.POLICY_ADMIN,)
+
+
+# ---------------------------------------------------------------------------------------------
+# The policy book
+# ---------------------------------------------------------------------------------------------
+
+
+def region_chain(region_code: str) -> list[Region]:
+    """The region and the regions above it, nearest first (county → city → province)."""
+    by_code = {r.code: r for r in Region.objects.filter(code__in=[region_code, *ancestors(region_code)])}
+    region = by_code.get(region_code)
+    if region is None:
+        raise PolicyError([f"region: {region_code} is not a region known to the portal (GB/T 2260)"])
+    chain = []
+    while region is not None:
+        chain.append(region)
+        region = by_code.get(region.parent_id) if region.parent_id else None
+        if region is None and chain[-1].parent_id:  # a parent the code arithmetic did not predict
+            region = Region.objects.filter(code=chain[-1].parent_id).first()
+    return chain
+
+
+def period_of(v: PolicyVersion) -> Period:
+    return Period(v.pk, v.document_number, v.effective_from, v.in_force_from, v.in_force_to)
+
+
+def _engine_version(v: PolicyVersion, *, in_force_to: Any = "keep") -> EngineVersion:
+    doc = v.engine_document()
+    if in_force_to != "keep":
+        doc["in_force_to"] = in_force_to.isoformat() if in_force_to else None
+    return EngineVersion.from_document(doc)
+
+
+def simulate_publication(published: list[PolicyVersion], candidate: PolicyVersion) -> list[EngineVersion]:
+    """The engine versions as they would be if ``candidate`` were published with its dates."""
+    plan = plan_publication(
+        [period_of(v) for v in published if v.pk != candidate.pk],
+        effective_from=candidate.effective_from,
+        in_force_to=candidate.in_force_to,
+    )
+    if plan.errors:
+        raise PolicyError([f"{candidate.document_number}: {e}" for e in plan.errors])
+    closed = dict(plan.close)
+    out = []
+    for v in published:
+        if v.pk == candidate.pk or v.pk in plan.supersede:
+            continue
+        out.append(_engine_version(v, in_force_to=closed[v.pk]) if v.pk in closed else _engine_version(v))
+    out.append(_engine_version(candidate, in_force_to=plan.in_force_to))
+    return out
+
+
+def stored_statistics(chain_codes: list[str]) -> dict[str, dict[int, Decimal]]:
+    """The stored statistics for a region (its chain, nearest first): per kind, the nearest region
+    that has any figure of that kind supplies all of its years."""
+    rank = {code: i for i, code in enumerate(chain_codes)}
+    found: dict[str, tuple[int, dict[int, Decimal]]] = {}
+    for region_id, kind, year, value in Statistic.objects.filter(region_id__in=chain_codes).values_list(
+        "region_id", "kind", "year", "value"
+    ):
+        r = rank[region_id]
+        current = found.get(kind)
+        if current is None or r < current[0]:
+            found[kind] = (r, {year: value})
+        elif r == current[0]:
+            current[1][year] = value
+    return {kind: series for kind, (_, series) in found.items()}
+
+
+def _published(codes: list[str], *, framework: bool) -> dict[str, list[PolicyVersion]]:
+    out: dict[str, list[PolicyVersion]] = {}
+    for v in PolicyVersion.objects.filter(region_id__in=codes, status=VersionStatus.PUBLISHED, framework=framework):
+        out.setdefault(v.region_id, []).append(v)
+    return out
+
+
+@dataclass
+class BookSources:
+    """What a policy book is made of, apart from override statistics (see :func:`get_policy_book`)."""
+
+    region_code: str
+    chain: list[str]
+    versions: list[EngineVersion]
+    frameworks: list[EngineVersion]
+    stored_statistics: dict[str, dict[int, Decimal]]
+
+    def book(self, statistics: dict | None = None) -> PolicyBook:
+        if statistics is None:
+            stats = {kind: dict(series) for kind, series in self.stored_statistics.items()}
+        else:
+            stats = {
+                kind: {int(y): v if isinstance(v, Decimal) else Decimal(str(v)) for y, v in years.items()}
+                for kind, years in statistics.items()
+            }
+        return PolicyBook(region=self.region_code, versions=self.versions, frameworks=self.frameworks, statistics=stats)
+
+
+def policy_sources(*, region_code: str, draft_version_id: int | None = None) -> BookSources:
+    """The versions, frameworks and stored statistics that settle claims of ``region_code``."""
+    chain = region_chain(region_code)
+    codes = [r.code for r in chain]
+    versions_by_region = _published(codes, framework=False)
+    frameworks_by_region = _published(codes, framework=True)
+    supplier = next((i for i, code in enumerate(codes) if versions_by_region.get(code)), None)
+
+    draft = None
+    if draft_version_id is not None:
+        draft = PolicyVersion.objects.filter(pk=draft_version_id).first()
+        if draft is None:
+            raise PolicyError([f"version: no policy version {draft_version_id}"])
+        if draft.region_id not in codes:
+            raise PolicyError(
+                [f"version: {draft.document_number} is a policy of region {draft.region_id}, which is neither "
+                 f"{region_code} nor a region above it"]
+            )
+        position = codes.index(draft.region_id)
+        if not draft.framework:
+            if supplier is not None and position > supplier:
+                raise PolicyError(
+                    [f"version: {region_code} is settled by the versions of {codes[supplier]}; "
+                     f"{draft.document_number} of {draft.region_id} does not apply to it"]
+                )
+            supplier = position
+    simulate = draft is not None and draft.status != VersionStatus.PUBLISHED
+
+    if supplier is None:
+        raise PolicyError(
+            [f"region: no published policy version for {region_code} or the regions above it ({', '.join(codes)})"]
+        )
+    published = versions_by_region.get(codes[supplier], [])
+    if simulate and not draft.framework:
+        versions = simulate_publication(published, draft)
+    else:
+        versions = [_engine_version(v) for v in published]
+
+    frameworks: list[EngineVersion] = []
+    for code in codes[supplier + 1:]:
+        fws = frameworks_by_region.get(code, [])
+        if simulate and draft.framework and draft.region_id == code:
+            frameworks.extend(simulate_publication(fws, draft))
+        else:
+            frameworks.extend(_engine_version(v) for v in fws)
+    return BookSources(region_code, codes, versions, frameworks, stored_statistics(codes))
+
+
+def get_policy_book(
+    *, region_code: str, statistics: dict | None = None, draft_version_id: int | None = None
+) -> PolicyBook:
+    """The policy book that settles claims of ``region_code``.
+
+    The nearest region up the tree (county → city → province) with published versions supplies
+    them; the framework versions of the regions above it are the frameworks; the statistics are the
+    stored ones of the region and the regions above it (nearest wins per kind), unless
+    ``statistics`` (``{kind: {year: value}}``) is given, which replaces them entirely. With
+    ``draft_version_id`` that version is taken as if it were published with its own dates (it
+    closes or replaces the versions publishing it would), for a what-if. Raises ``PolicyError``.
+    """
+    return policy_sources(region_code=region_code, draft_version_id=draft_version_id).book(statistics)
+
+
+def frameworks_for(version: PolicyVersion) -> list[PolicyVersion]:
+    """The published framework versions of the regions above ``version``'s region whose period
+    overlaps the version's."""
+    codes = [r.code for r in region_chain(version.region_id)[1:]]
+    start, end = version.effective_from, version.in_force_to or datetime.date.max
+    return [
+        fw
+        for fw in PolicyVersion.objects.filter(region_id__in=codes, framework=True, status=VersionStatus.PUBLISHED)
+        if fw.effective_from <= end and start <= (fw.in_force_to or datetime.date.max)
+    ]
+
+
+def published_versions_of(region_id: str, *, framework: bool) -> QuerySet:
+    return PolicyVersion.objects.filter(region_id=region_id, framework=framework, status=VersionStatus.PUBLISHED)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the pages show
+# ---------------------------------------------------------------------------------------------
+
+
+def _inherited_codes(user, roles) -> list[str]:
+    """Regions above the user's regions for ``roles`` (their policies apply to the user's)."""
+    wanted = set(roles)
+    codes: set[str] = set()
+    for g in grants(user):
+        if g.role in wanted:
+            codes.update(ancestors(g.region_code))
+    return sorted(codes)
+
+
+def visible_versions(user) -> QuerySet:
+    """Versions a policy admin or auditor may open: those of their regions and below (any status),
+    and the published versions of the regions above them."""
+    own = scope_queryset(PolicyVersion.objects.all(), user, roles=ADMIN_ROLES)
+    if user.is_superuser:
+        return own.select_related("region")
+    inherited = PolicyVersion.objects.filter(
+        region_id__in=_inherited_codes(user, ADMIN_ROLES), status__in=[VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED]
+    )
+    return (own | inherited).select_related("region").distinct()
+
+
+def versions_for_admin(user, *, region_code: str | None = None, status: str | None = None) -> QuerySet:
+    """The version list: visible versions, optionally of one region and one status, drafts first."""
+    qs = visible_versions(user)
+    if region_code:
+        qs = qs.filter(region_id=region_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("region_id", "framework", "-in_force_from", "-id")
+
+
+def can_edit(user, version: PolicyVersion) -> bool:
+    """May the user change this draft (or start a new version in its region)?"""
+    return in_scope(user, version.region_id, roles=EDIT_ROLES)
+
+
+def editable_regions(user) -> QuerySet:
+    return scoped_regions(user, roles=EDIT_ROLES)
+
+
+def regions_for_new_version(user, version: PolicyVersion) -> list[Region]:
+    """Where the user may start a new version from ``version``: its own region when the user
+    administers it, else the user's regions below it (a county starting its own version)."""
+    if can_edit(user, version):
+        return [version.region]
+    prefix = version.region.scope_prefix
+    return [r for r in editable_regions(user).order_by("code") if r.code.startswith(prefix) and r.code != version.region_id]
+
+
+def admin_regions(user) -> QuerySet:
+    """Regions whose policy pages the user may see (their own for the admin roles and below)."""
+    return scoped_regions(user, roles=ADMIN_ROLES)
+
+
+def version_history(version: PolicyVersion) -> QuerySet:
+    return version.changes.select_related("actor").order_by("-at", "-id")
+
+
+@dataclass
+class ParameterRow:
+    path: str
+    label: str
+    clause: str | None
+    note: str | None
+    value: Any
+    shown: str
+    unset: bool
+    kind: str
+    section: str
+
+    @property
+    def short_label(self) -> str:
+        """The label without its section (shown under the section's heading)."""
+        parts = self.label.split(" · ")
+        return " · ".join(parts[1:]) if len(parts) > 1 else self.label
+
+
+def version_parameters(version: PolicyVersion) -> list[ParameterRow]:
+    """Every parameter of the version, in document order, with its label, shown value and clause."""
+    rows = []
+    for leaf in parameter_leaves(version.document):
+        kind = display.kind_of(leaf.path)
+        rows.append(
+            ParameterRow(
+                path=leaf.path,
+                label=leaf.label,
+                clause=leaf.clause,
+                note=leaf.note,
+                value=leaf.value,
+                shown=display.show(leaf.value, kind),
+                unset=leaf.value is None,
+                kind=kind,
+                section=leaf.label.split(" · ")[0],
+            )
+        )
+    return rows
+
+
+def in_force_on(versions: list[PolicyVersion], day: datetime.date) -> PolicyVersion | None:
+    for v in versions:
+        if v.status == VersionStatus.PUBLISHED and v.effective_from <= day <= (v.in_force_to or datetime.date.max):
+            return v
+    return None
+
+
+def visible_statistics(user) -> QuerySet:
+    """Statistics of the user's regions and below, and of the regions above them (read-only)."""
+    own = scope_queryset(Statistic.objects.all(), user, roles=ADMIN_ROLES)
+    if user.is_superuser:
+        return own.select_related("region", "updated_by")
+    inherited = Statistic.objects.filter(region_id__in=_inherited_codes(user, ADMIN_ROLES))
+    return (own | inherited).select_related("region", "updated_by").distinct()
+
+
+def statistics_for_admin(user, *, region_code: str | None = None, kind: str | None = None) -> QuerySet:
+    qs = visible_statistics(user)
+    if region_code:
+        qs = qs.filter(region_id=region_code)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("region_id", "kind", "-year")
+
+
+def can_edit_statistic(user, region_code: str) -> bool:
+    return in_scope(user, region_code, roles=EDIT_ROLES)
+
+
+def statistics_history(user, *, limit: int = 200) -> QuerySet:
+    actions = [ChangeAction.STATISTIC_ENTERED, ChangeAction.STATISTIC_CHANGED]
+    qs = scope_queryset(PolicyChange.objects.filter(action__in=actions), user, roles=ADMIN_ROLES)
+    return qs.select_related("actor", "region").order_by("-at", "-id")[:limit]
+
+
+def statistic_kinds() -> list[tuple[str, str]]:
+    return list(StatisticKind.choices)
+
+
+def whatif_versions(user) -> QuerySet:
+    """Versions the what-if may use: the visible published versions and drafts (not frameworks)."""
+    return (
+        visible_versions(user)
+        .filter(Q(status=VersionStatus.PUBLISHED) | Q(status=VersionStatus.DRAFT), framework=False)
+        .order_by("region_id", "status", "-in_force_from", "-id")
+    )

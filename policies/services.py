@@ -1,0 +1,424 @@
+"""Writes of the policies part, and the one entry point every settlement goes through.
+
+``settle_payload`` is used by ``manage.py settle``, the preview API, the what-if page and the cases
+part. The policy admin services take keyword arguments and an ``acting_user``, run in one
+transaction, record every change in ``PolicyChange`` and send their signals on commit.
+"""
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.regions.codes import contains
+from portal.regions.models import Region
+from portal.roles.domain import Role
+from portal.roles.scoping import in_scope
+
+from . import bookcache, display, engine, messages, selectors
+from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
+from .periods import plan_publication
+from .signals import statistic_changed, version_published
+
+
+class SettlementRefused(ValueError):
+    """Bad settlement input or a policy that cannot settle it; one message per problem, each naming
+    the field or the parameter (``claims[0].policy_scope: 48000.00 exceeds total 45000.00``)."""
+
+    def __init__(self, errors):
+        self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+class ChangeRefused(ValueError):
+    """A policy admin's change was refused. ``errors`` are shown to the user; ``field`` names the
+    parameter path or form field they belong to, when there is one."""
+
+    def __init__(self, errors, *, field: str | None = None):
+        self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
+        self.field = field
+        super().__init__("; ".join(self.errors))
+
+
+# ---------------------------------------------------------------------------------------------
+# Settlement
+# ---------------------------------------------------------------------------------------------
+
+def book_for(region_code: str, statistics: dict | None = None) -> engine.PolicyBook:
+    """The policy book of ``region_code`` (with ``statistics`` replacing the stored ones when
+    given), built once and reused until a version or statistic changes — a batch over many persons
+    of one region builds it once. Raises ``engine.PolicyError``."""
+    current = bookcache.generation()
+    key = (region_code, bookcache.statistics_key(statistics))
+    book = bookcache.get("books", key, current)
+    if book is not None:
+        return book
+    sources = bookcache.get("sources", region_code, current)
+    if sources is None:
+        sources = selectors.policy_sources(region_code=region_code)
+        bookcache.put("sources", region_code, current, sources)
+    book = sources.book(statistics)
+    bookcache.put("books", key, current, book)
+    return book
+
+
+def settle_payload(*, payload: dict, draft_version_id: int | None = None) -> dict:
+    """Settle a settlement input (shared/spec/settlement.md) and return the output JSON.
+
+    With ``draft_version_id`` that version (typically an unpublished draft) is used as if it were
+    published, for a what-if. Writes nothing. Raises ``SettlementRefused`` for bad input or a
+    policy that cannot settle the claims."""
+
+    def factory(region_code: str, statistics: dict | None) -> engine.PolicyBook:
+        if draft_version_id is not None:
+            return selectors.get_policy_book(
+                region_code=region_code, statistics=statistics, draft_version_id=draft_version_id
+            )
+        return book_for(region_code, statistics)
+
+    try:
+        return engine.settle_payload(payload, factory)
+    except engine.EngineError as exc:
+        raise SettlementRefused(exc.errors) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy administration
+# ---------------------------------------------------------------------------------------------
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+def _require_admin(user, region_code: str) -> None:
+    if not in_scope(user, region_code, roles=[Role.POLICY_ADMIN]):
+        raise PermissionDenied(_("You are not a policy administrator of region %(region)s.") % {"region": region_code})
+
+
+def _locked(version: PolicyVersion) -> PolicyVersion:
+    return PolicyVersion.objects.select_for_update().select_related("region").get(pk=version.pk)
+
+
+def _require_draft(version: PolicyVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        raise ChangeRefused(
+            _("%(document)s is %(status)s; only drafts can be changed — start a new version from it.")
+            % {"document": version.document_number, "status": version.get_status_display()}
+        )
+
+
+def _record(version: PolicyVersion | None, action: str, *, actor, path: str = "", label: str = "", old=None,
+            new=None, note: str = "", statistic: Statistic | None = None, region_id: str | None = None) -> PolicyChange:
+    return PolicyChange.objects.create(
+        region_id=region_id or (version.region_id if version else statistic.region_id),
+        version=version, statistic=statistic, action=action, path=path, label=label[:300],
+        old_value=old, new_value=new, note=note, actor=actor,
+    )
+
+
+def _iso(day: datetime.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _problems(doc: dict, version: PolicyVersion, *, before: dict | None = None) -> list[str]:
+    """Engine problems of ``doc`` (schema, semantics, the frameworks above it) that ``before``
+    did not already have."""
+    found = engine.validate_document(doc)
+    for fw in selectors.frameworks_for(version):
+        found += engine.validate_against_framework(doc, fw.engine_document())
+    if before is not None:
+        known = set(engine.validate_document(before))
+        for fw in selectors.frameworks_for(version):
+            known |= set(engine.validate_against_framework(before, fw.engine_document()))
+        found = [e for e in found if e not in known]
+    return list(dict.fromkeys(found))
+
+
+@transaction.atomic
+def start_version(*, acting_user, from_version: PolicyVersion, region: Region | None = None) -> PolicyVersion:
+    """A new draft copying ``from_version``'s document (and its dates, to be changed before
+    publishing), in its region or — for a region below it that starts its own policy — in ``region``."""
+    target = region or from_version.region
+    _require_admin(acting_user, target.code)
+    if not selectors.visible_versions(acting_user).filter(pk=from_version.pk).exists():
+        raise PermissionDenied(_("You cannot see that policy version."))
+    if target.code != from_version.region_id and not contains(from_version.region_id, target.code):
+        raise ChangeRefused(
+            _("%(region)s is not inside %(source)s, whose version you started from.")
+            % {"region": target, "source": from_version.region}
+        )
+    doc = from_version.engine_document()
+    doc["region"] = target.code
+    draft = PolicyVersion.objects.create(
+        region=target,
+        document_number=from_version.document_number,
+        title=from_version.title,
+        framework=from_version.framework,
+        status=VersionStatus.DRAFT,
+        in_force_from=from_version.in_force_from,
+        in_force_to=from_version.in_force_to,
+        retroactive_from=from_version.retroactive_from,
+        document=doc,
+        based_on=from_version,
+        created_by=acting_user,
+    )
+    _record(
+        draft, ChangeAction.CREATED, actor=acting_user, path="based_on", new=from_version.pk,
+        note=_("started from %(document)s (%(status)s, #%(id)s) of %(region)s")
+        % {"document": from_version.document_number, "status": from_version.get_status_display(),
+           "id": from_version.pk, "region": from_version.region},
+    )
+    return draft
+
+
+@transaction.atomic
+def set_parameter(*, acting_user, version: PolicyVersion, path: str, value: Any) -> PolicyVersion:
+    """Set one parameter of a draft (``None`` = unset). Refused — with a message naming the
+    parameter and the reason — when the draft would break the document's rules or a framework's."""
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    doc = version.engine_document()
+    try:
+        old = engine.get_parameter(doc, path)
+    except KeyError:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path) from None
+    if display.same(old, value):
+        return version
+    new_doc = engine.set_parameter(doc, path, value)
+    problems = _problems(new_doc, version, before=doc)
+    if problems:
+        raise ChangeRefused([messages.explain(p, doc=new_doc) for p in problems], field=path)
+    label = next((leaf.label for leaf in engine.parameter_leaves(doc) if leaf.path == path), path)
+    version.document = new_doc
+    version.save(update_fields=["document", "updated_at"])
+    _record(version, ChangeAction.PARAMETER, actor=acting_user, path=path, label=label, old=old, new=value)
+    return version
+
+
+def set_parameters(*, acting_user, version: PolicyVersion, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Set several parameters of a draft, each on its own: the accepted ones are saved, the refused
+    ones are returned as ``{path: [messages]}``."""
+    refused: dict[str, list[str]] = {}
+    for path, value in values.items():
+        try:
+            set_parameter(acting_user=acting_user, version=version, path=path, value=value)
+        except ChangeRefused as exc:
+            refused[path] = exc.errors
+    return refused
+
+
+META_FIELDS = ("document_number", "title", "in_force_from", "in_force_to", "retroactive_from")
+
+
+@transaction.atomic
+def update_version_meta(
+    *,
+    acting_user,
+    version: PolicyVersion,
+    document_number: str = UNCHANGED,
+    title: str = UNCHANGED,
+    in_force_from: datetime.date = UNCHANGED,
+    in_force_to: datetime.date | None = UNCHANGED,
+    retroactive_from: datetime.date | None = UNCHANGED,
+) -> PolicyVersion:
+    """Change a draft's document number, title or planned dates (the what-if uses the planned
+    dates; publishing sets the final ones)."""
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    given = dict(document_number=document_number, title=title, in_force_from=in_force_from,
+                 in_force_to=in_force_to, retroactive_from=retroactive_from)
+    changes = {k: v for k, v in given.items() if v is not UNCHANGED and getattr(version, k) != v}
+    if not changes:
+        return version
+    for name in ("document_number", "title"):
+        if name in changes:
+            changes[name] = (changes[name] or "").strip()
+            if not changes[name]:
+                raise ChangeRefused(_("This field is required."), field=name)
+    old = {name: getattr(version, name) for name in changes}
+    for name, value in changes.items():
+        setattr(version, name, value)
+    doc = version.engine_document()
+    problems = engine.validate_document(doc)
+    if problems:
+        raise ChangeRefused([messages.explain(p, doc=doc) for p in problems], field=next(iter(changes)))
+    version.document = doc
+    version.save()
+    for name, value in changes.items():
+        o = old[name]
+        _record(
+            version, ChangeAction.DETAILS, actor=acting_user, path=name, label=str(PolicyVersion._meta.get_field(name).verbose_name),
+            old=_iso(o) if isinstance(o, datetime.date) else o,
+            new=_iso(value) if isinstance(value, datetime.date) else value,
+        )
+    return version
+
+
+@transaction.atomic
+def publish_version(
+    *,
+    acting_user,
+    version: PolicyVersion,
+    in_force_from: datetime.date,
+    in_force_to: datetime.date | None = None,
+    retroactive_from: datetime.date | None = None,
+) -> PolicyVersion:
+    """Publish a draft in force from ``in_force_from`` (settling claims from ``retroactive_from``
+    when that is earlier). The previous version is closed the day before, so that exactly one
+    version is in force on any date; refused — naming the parameter, or the framework's document
+    and clause — when the document is invalid or breaks a framework above it. Sends
+    ``version_published`` on commit."""
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    errors = []
+    if in_force_from is None:
+        raise ChangeRefused(_("The in-force date is required."), field="in_force_from")
+    if in_force_to is not None and in_force_to < in_force_from:
+        errors.append(_("The end date %(to)s is before the in-force date %(from)s.") % {"to": in_force_to, "from": in_force_from})
+    if retroactive_from is not None and retroactive_from > in_force_from:
+        errors.append(
+            _("The retroactive date %(retro)s is after the in-force date %(from)s.") % {"retro": retroactive_from, "from": in_force_from}
+        )
+    if errors:
+        raise ChangeRefused(errors, field="in_force_to" if in_force_to is not None and in_force_to < in_force_from else "retroactive_from")
+    version.in_force_from, version.in_force_to, version.retroactive_from = in_force_from, in_force_to, retroactive_from
+
+    others = list(
+        PolicyVersion.objects.select_for_update()
+        .filter(region_id=version.region_id, framework=version.framework, status=VersionStatus.PUBLISHED)
+        .exclude(pk=version.pk)
+    )
+    plan = plan_publication(
+        [selectors.period_of(v) for v in others], effective_from=version.effective_from, in_force_to=in_force_to
+    )
+    if plan.errors:
+        raise ChangeRefused(plan.errors, field="in_force_from")
+    version.in_force_to = plan.in_force_to
+
+    doc = version.engine_document()
+    problems = _problems(doc, version)
+    if problems:
+        raise ChangeRefused([messages.explain(p, doc=doc) for p in problems])
+
+    now = timezone.now()
+    by_pk = {v.pk: v for v in others}
+    for pk, new_end in plan.close:
+        other = by_pk[pk]
+        old_end = other.in_force_to
+        other.in_force_to = new_end
+        other.document = other.engine_document()
+        other.save(update_fields=["in_force_to", "document", "updated_at"])
+        _record(
+            other, ChangeAction.CLOSED, actor=acting_user, path="in_force_to",
+            label=str(PolicyVersion._meta.get_field("in_force_to").verbose_name), old=_iso(old_end), new=_iso(new_end),
+            note=_("closed by publishing %(document)s (#%(id)s)") % {"document": version.document_number, "id": version.pk},
+        )
+    for pk in plan.supersede:
+        other = by_pk[pk]
+        other.status = VersionStatus.SUPERSEDED
+        other.save(update_fields=["status", "updated_at"])
+        _record(
+            other, ChangeAction.SUPERSEDED, actor=acting_user, path="status", old=VersionStatus.PUBLISHED,
+            new=VersionStatus.SUPERSEDED,
+            note=_("replaced by %(document)s (#%(id)s)") % {"document": version.document_number, "id": version.pk},
+        )
+
+    version.status = VersionStatus.PUBLISHED
+    version.published_by = acting_user
+    version.published_at = now
+    version.document = doc
+    version.save()
+    note = ""
+    if plan.capped:
+        note = _("in force until %(to)s, the day before the next published version starts") % {"to": plan.in_force_to}
+    _record(
+        version, ChangeAction.PUBLISHED, actor=acting_user, path="status", old=VersionStatus.DRAFT,
+        new={"in_force_from": _iso(in_force_from), "in_force_to": _iso(plan.in_force_to),
+             "retroactive_from": _iso(retroactive_from)},
+        note=note,
+    )
+    effective = version.effective_from
+    transaction.on_commit(
+        lambda: version_published.send(sender=PolicyVersion, version=version, retroactive_from=effective)
+    )
+    return version
+
+
+@transaction.atomic
+def withdraw_draft(*, acting_user, version: PolicyVersion) -> PolicyVersion:
+    """Give up a draft (it stays in the history, marked withdrawn)."""
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    version.status = VersionStatus.WITHDRAWN
+    version.save(update_fields=["status", "updated_at"])
+    _record(version, ChangeAction.WITHDRAWN, actor=acting_user, path="status", old=VersionStatus.DRAFT,
+            new=VersionStatus.WITHDRAWN)
+    return version
+
+
+def _statistic_value(value) -> Decimal:
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        raise ChangeRefused(_("Value: %(value)s is not an amount in yuan.") % {"value": value}, field="value") from None
+    if not d.is_finite() or d <= 0:
+        raise ChangeRefused(_("Value: must be a positive amount in yuan."), field="value")
+    if d != d.quantize(Decimal("0.01")):
+        raise ChangeRefused(_("Value: at most two decimals (fen)."), field="value")
+    if d >= Decimal("1e12"):
+        raise ChangeRefused(_("Value: %(value)s is too large.") % {"value": value}, field="value")
+    return d.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def set_statistic(*, acting_user, region: Region, kind: str, year: int, value, source: str) -> Statistic:
+    """Enter or change a statistic of a region and year (e.g. 城乡居民人均可支配收入 2022).
+    Sends ``statistic_changed`` on commit."""
+    _require_admin(acting_user, region.code)
+    if kind not in StatisticKind.values:
+        raise ChangeRefused(_("Statistic: unknown statistic %(kind)s.") % {"kind": kind}, field="kind")
+    this_year = timezone.localdate().year
+    if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= this_year:
+        raise ChangeRefused(
+            _("Year: must be a year between 1990 and %(year)s.") % {"year": this_year}, field="year"
+        )
+    amount = _statistic_value(value)
+    source = (source or "").strip()
+    if not source:
+        raise ChangeRefused(_("Source: say where the figure is published."), field="source")
+    stat = Statistic.objects.select_for_update().filter(region=region, kind=kind, year=year).first()
+    what = f"{kind} {year}"
+    label = f"{StatisticKind(kind).label} {year}"
+    if stat is None:
+        stat = Statistic.objects.create(
+            region=region, kind=kind, year=year, value=amount, source=source, updated_by=acting_user
+        )
+        _record(None, ChangeAction.STATISTIC_ENTERED, actor=acting_user, statistic=stat, path=what, label=label,
+                new=str(amount), note=source)
+        previous = None
+    else:
+        if stat.value == amount and stat.source == source:
+            return stat
+        previous = stat.value
+        old_source = stat.source
+        stat.value, stat.source, stat.updated_by, stat.updated_at = amount, source, acting_user, timezone.now()
+        stat.save()
+        note = source if old_source == source else _("source: %(old)s → %(new)s") % {"old": old_source, "new": source}
+        _record(None, ChangeAction.STATISTIC_CHANGED, actor=acting_user, statistic=stat, path=what, label=label,
+                old=str(previous), new=str(amount), note=note)
+    transaction.on_commit(lambda: statistic_changed.send(sender=Statistic, statistic=stat, previous=previous))
+    return stat

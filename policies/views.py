@@ -1,0 +1,410 @@
+"""The policy pages: versions and their parameters, statistics, and the what-if calculation.
+
+For policy admins (who change their regions' drafts and statistics) and auditors (who read).
+Views stay thin: selectors read, services write, and every list goes through region scoping.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.regions.models import Region
+from portal.roles.scoping import in_scope, user_roles
+
+from . import display, selectors, services
+from .demo import example_payload
+from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
+from .forms import PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
+from .messages import explain
+from .models import PolicyVersion, Statistic, VersionStatus
+
+
+def policy_staff_required(view):
+    """Signed in, and a policy admin or auditor somewhere (or a superuser)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not (request.user.is_superuser or user_roles(request.user) & set(selectors.ADMIN_ROLES)):
+            raise PermissionDenied(_("Policy pages are for policy administrators and auditors."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _version(request, pk) -> PolicyVersion:
+    return get_object_or_404(selectors.visible_versions(request.user), pk=pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions
+# ---------------------------------------------------------------------------------------------
+
+
+@policy_staff_required
+def version_list(request):
+    region = request.GET.get("region") or None
+    status = request.GET.get("status") or None
+    versions = list(selectors.versions_for_admin(request.user, region_code=region, status=status))
+    today = timezone.localdate()
+    for v in versions:
+        v.in_force_today = v.status == VersionStatus.PUBLISHED and v.effective_from <= today <= (v.in_force_to or datetime.date.max)
+        v.editable = selectors.can_edit(request.user, v)
+    regions = Region.objects.filter(
+        code__in=selectors.visible_versions(request.user).values_list("region_id", flat=True)
+    ).order_by("code")
+    return render(request, "policies/version_list.html", {
+        "versions": versions,
+        "regions": regions,
+        "statuses": VersionStatus.choices,
+        "selected_region": region or "",
+        "selected_status": status or "",
+        "today": today,
+    })
+
+
+@dataclass
+class ParamRow:
+    row: selectors.ParameterRow
+    input: str
+    widget: str = "text"
+    options: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    changed: bool = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "row":
+            raise AttributeError(name)
+        return getattr(self.row, name)
+
+
+def _param_rows(version: PolicyVersion, *, submitted: dict[str, str] | None = None,
+                errors: dict[str, list[str]] | None = None) -> list[ParamRow]:
+    rows = []
+    for row in selectors.version_parameters(version):
+        text = (submitted or {}).get(row.path, display.as_input(row.value, row.kind))
+        item = ParamRow(row=row, input=text, errors=(errors or {}).get(row.path, []))
+        if row.kind == "bool":
+            item.widget = "select"
+            item.options = [("", _("unset")), ("true", _("yes")), ("false", _("no"))]
+        elif row.kind == "enum":
+            item.widget = "select"
+            item.options = [("", _("unset"))] + [(c, display.ENUM_NAMES.get(c, c)) for c in display.choices_of(row.path)]
+        rows.append(item)
+    return rows
+
+
+def _sections(rows: list[ParamRow]) -> list[tuple[str, list[ParamRow]]]:
+    out: list[tuple[str, list[ParamRow]]] = []
+    for row in rows:
+        if not out or out[-1][0] != row.section:
+            out.append((row.section, []))
+        out[-1][1].append(row)
+    return out
+
+
+def _render_version(request, version: PolicyVersion, *, param_errors=None, submitted=None, details_form=None,
+                    publish_form=None, publish_errors=None, status=200):
+    user = request.user
+    editable = version.status == VersionStatus.DRAFT and selectors.can_edit(user, version)
+    start_regions = (
+        selectors.regions_for_new_version(user, version)
+        if version.status in (VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED) else []
+    )
+    rows = _param_rows(version, submitted=submitted, errors=param_errors)
+    if editable and details_form is None:
+        details_form = VersionDetailsForm(initial={
+            "document_number": version.document_number, "title": version.title,
+            "in_force_from": version.in_force_from, "in_force_to": version.in_force_to,
+            "retroactive_from": version.retroactive_from,
+        })
+    if editable and publish_form is None:
+        publish_form = PublishForm(initial={
+            "in_force_from": version.in_force_from, "in_force_to": version.in_force_to,
+            "retroactive_from": version.retroactive_from,
+        })
+    history = list(selectors.version_history(version))
+    for change in history:
+        change.old_shown = display.show_change_value(change.old_value, change.path)
+        change.new_shown = (
+            _("in force %(from)s to %(to)s") % {
+                "from": change.new_value.get("in_force_from"), "to": change.new_value.get("in_force_to") or _("open")}
+            + (_(", retroactive from %(date)s") % {"date": change.new_value["retroactive_from"]}
+               if change.new_value.get("retroactive_from") else "")
+            if isinstance(change.new_value, dict) and "in_force_from" in change.new_value
+            else display.show_change_value(change.new_value, change.path)
+        )
+        change.has_values = change.action in ("parameter", "details", "closed", "statistic_changed")
+    return render(request, "policies/version_detail.html", {
+        "version": version,
+        "editable": editable,
+        "start_regions": start_regions,
+        "sections": _sections(rows),
+        "param_count": len(rows),
+        "unset_count": sum(1 for r in rows if r.unset),
+        "param_errors": param_errors or {},
+        "details_form": details_form,
+        "publish_form": publish_form,
+        "publish_errors": publish_errors or [],
+        "frameworks": selectors.frameworks_for(version),
+        "history": history,
+        "derived": version.derived.filter(pk__in=selectors.visible_versions(user)).order_by("-id"),
+    }, status=status)
+
+
+@policy_staff_required
+def version_detail(request, pk):
+    return _render_version(request, _version(request, pk))
+
+
+@policy_staff_required
+@require_POST
+def version_start(request, pk):
+    source = _version(request, pk)
+    regions = selectors.regions_for_new_version(request.user, source)
+    if not regions:
+        raise PermissionDenied(_("You cannot start a version from this one."))
+    wanted = request.POST.get("region") or regions[0].code
+    region = next((r for r in regions if r.code == wanted), None)
+    if region is None:
+        raise PermissionDenied(_("You cannot start a version in that region."))
+    try:
+        draft = services.start_version(acting_user=request.user, from_version=source, region=region)
+    except services.ChangeRefused as exc:
+        for error in exc.errors:
+            flash.error(request, error)
+        return redirect("policies:version", pk=source.pk)
+    flash.success(request, _("Draft started from %(document)s. Change its parameters, then publish it.")
+                  % {"document": source.document_number})
+    return redirect("policies:version", pk=draft.pk)
+
+
+@policy_staff_required
+def version_parameters(request, pk):
+    version = _version(request, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not selectors.can_edit(request.user, version):
+        raise PermissionDenied(_("Only the region's policy administrators change its drafts."))
+    if version.status != VersionStatus.DRAFT:
+        flash.error(request, _("Only drafts can be changed; start a new version from this one."))
+        return redirect("policies:version", pk=version.pk)
+    submitted: dict[str, str] = {}
+    parse_errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {}
+    for row in selectors.version_parameters(version):
+        key = f"p:{row.path}"
+        if key not in request.POST:
+            continue
+        text = request.POST[key]
+        submitted[row.path] = text
+        try:
+            value = display.parse(text, row.kind, display.choices_of(row.path))
+        except ValueError as exc:
+            parse_errors[row.path] = [f"{row.label}（{row.path}）：{exc}"]
+            continue
+        if not display.same(value, row.value):
+            changes[row.path] = value
+    refused = services.set_parameters(acting_user=request.user, version=version, values=changes)
+    errors = {**parse_errors, **refused}
+    saved = len(changes) - len(refused)
+    if errors:
+        if saved:
+            flash.success(request, _("%(n)s change(s) saved.") % {"n": saved})
+        flash.error(request, _("%(n)s change(s) not saved: see the parameters marked in red; what you typed is kept.")
+                    % {"n": len(errors)})
+        version.refresh_from_db()
+        kept = {path: text for path, text in submitted.items() if path in errors}
+        return _render_version(request, version, param_errors=errors, submitted=kept, status=400)
+    if saved:
+        flash.success(request, _("%(n)s change(s) saved.") % {"n": saved})
+    else:
+        flash.info(request, _("Nothing was changed."))
+    return redirect(reverse("policies:version", args=[version.pk]) + "#parameters")
+
+
+@policy_staff_required
+@require_POST
+def version_details(request, pk):
+    version = _version(request, pk)
+    if not selectors.can_edit(request.user, version):
+        raise PermissionDenied
+    form = VersionDetailsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_version_meta(acting_user=request.user, version=version, **form.cleaned_data)
+        except services.ChangeRefused as exc:
+            for error in exc.errors:
+                form.add_error(exc.field if exc.field in form.fields else None, error)
+        else:
+            flash.success(request, _("Details saved."))
+            return redirect("policies:version", pk=version.pk)
+    version.refresh_from_db()
+    return _render_version(request, version, details_form=form, status=400)
+
+
+@policy_staff_required
+@require_POST
+def version_publish(request, pk):
+    version = _version(request, pk)
+    if not selectors.can_edit(request.user, version):
+        raise PermissionDenied
+    form = PublishForm(request.POST)
+    publish_errors: list[str] = []
+    if form.is_valid():
+        try:
+            services.publish_version(acting_user=request.user, version=version, **form.cleaned_data)
+        except services.ChangeRefused as exc:
+            if exc.field in form.fields:
+                for error in exc.errors:
+                    form.add_error(exc.field, error)
+            else:
+                publish_errors = exc.errors
+        else:
+            flash.success(request, _("%(document)s is published.") % {"document": version.document_number})
+            return redirect("policies:version", pk=version.pk)
+    version.refresh_from_db()
+    return _render_version(request, version, publish_form=form, publish_errors=publish_errors, status=400)
+
+
+@policy_staff_required
+@require_POST
+def version_withdraw(request, pk):
+    version = _version(request, pk)
+    if not selectors.can_edit(request.user, version):
+        raise PermissionDenied
+    try:
+        services.withdraw_draft(acting_user=request.user, version=version)
+    except services.ChangeRefused as exc:
+        for error in exc.errors:
+            flash.error(request, error)
+    else:
+        flash.success(request, _("The draft was withdrawn."))
+    return redirect("policies:version", pk=version.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------------
+
+
+@policy_staff_required
+def statistics(request):
+    user = request.user
+    editable_regions = list(selectors.editable_regions(user).order_by("code"))
+    form = None
+    if request.method == "POST":
+        if not editable_regions:
+            raise PermissionDenied(_("Only policy administrators enter statistics."))
+        form = StatisticForm(request.POST, regions=editable_regions)
+        if form.is_valid():
+            data = form.cleaned_data
+            region = next(r for r in editable_regions if r.code == data["region"])
+            try:
+                stat = services.set_statistic(
+                    acting_user=user, region=region, kind=data["kind"], year=data["year"],
+                    value=data["value"], source=data["source"],
+                )
+            except services.ChangeRefused as exc:
+                for error in exc.errors:
+                    form.add_error(exc.field if exc.field in form.fields else None, error)
+            else:
+                flash.success(request, _("Saved: %(what)s of %(region)s for %(year)s is %(value)s yuan.") % {
+                    "what": stat.get_kind_display(), "region": region.name, "year": stat.year,
+                    "value": display.money(stat.value)})
+                return redirect("policies:statistics")
+    elif editable_regions:
+        initial = {"year": timezone.localdate().year - 1}
+        edit = request.GET.get("edit")
+        if edit and edit.isdigit():
+            stat = get_object_or_404(selectors.visible_statistics(user), pk=int(edit))
+            if not selectors.can_edit_statistic(user, stat.region_id):
+                raise PermissionDenied
+            initial = {"region": stat.region_id, "kind": stat.kind, "year": stat.year, "value": stat.value,
+                       "source": stat.source}
+        form = StatisticForm(initial=initial, regions=editable_regions)
+    rows = list(selectors.statistics_for_admin(user, region_code=request.GET.get("region") or None))
+    for stat in rows:
+        stat.editable = selectors.can_edit_statistic(user, stat.region_id)
+    history = list(selectors.statistics_history(user))
+    return render(request, "policies/statistics.html", {
+        "form": form,
+        "rows": rows,
+        "history": history,
+    }, status=400 if form is not None and form.errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# What-if
+# ---------------------------------------------------------------------------------------------
+
+
+def _default_region(user) -> str:
+    regions = selectors.admin_regions(user).order_by("code")
+    own = [g for g in regions if g.policy_versions.exists()]
+    chosen = own[0] if own else regions.first()
+    return chosen.code if chosen else "360700"
+
+
+@policy_staff_required
+def whatif(request):
+    user = request.user
+    versions = list(selectors.whatif_versions(user))
+    result = errors = None
+    used_version = None
+    if request.method == "POST":
+        form = WhatIfForm(request.POST, versions=versions)
+        if form.is_valid():
+            payload = form.cleaned_data["payload"]
+            version_id = int(form.cleaned_data["version"]) if form.cleaned_data["version"] else None
+            used_version = next((v for v in versions if v.pk == version_id), None)
+            region = payload.get("region")
+            if isinstance(region, str) and region.isdigit() and not in_scope(user, region, roles=selectors.ADMIN_ROLES):
+                errors = [_("region: %(region)s is outside your regions.") % {"region": region}]
+            else:
+                try:
+                    result = services.settle_payload(payload=payload, draft_version_id=version_id)
+                except services.SettlementRefused as exc:
+                    doc = used_version.document if used_version else None
+                    errors = [explain(e, doc=doc) for e in exc.errors]
+    else:
+        initial_version = request.GET.get("version", "")
+        region = _default_region(user)
+        chosen = next((v for v in versions if str(v.pk) == initial_version), None)
+        if chosen is not None:
+            region = chosen.region_id if in_scope(user, chosen.region_id, roles=selectors.ADMIN_ROLES) else region
+        form = WhatIfForm(
+            initial={"version": initial_version, "payload": json.dumps(example_payload(region), ensure_ascii=False, indent=2)},
+            versions=versions,
+        )
+    claims = []
+    if result:
+        for claim in result["claims"]:
+            claim = dict(claim)
+            claim["category_name"] = CATEGORY_NAMES.get(claim["category"], "") if claim["category"] else ""
+            claims.append(claim)
+        for alert in result["alerts"]:
+            alert["name"] = ALERT_NAMES.get(alert["kind"], alert["kind"])
+    return render(request, "policies/whatif.html", {
+        "form": form,
+        "result": result,
+        "result_json": json.dumps(result, ensure_ascii=False, indent=2) if result else "",
+        "claims": claims,
+        "errors": errors,
+        "used_version": used_version,
+        "kind_names": KIND_NAMES,
+        "category_names": CATEGORY_NAMES,
+    }, status=400 if errors or (request.method == "POST" and form.errors) else 200)
