@@ -98,10 +98,10 @@ REASONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^unknown parameter$"), gettext_lazy("unknown parameter")),
 ]
 
-UNSET_RE = re.compile(r"^(?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>[^)]*))?\) is unset — .*$")
+UNSET_RE = re.compile(r"^(?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) is unset — .*$")
 STAT_RE = re.compile(
     r"^statistic (?P<stat>\w+)(?: \([^)]*\))? of region (?P<region>\d{6}) is missing for (?P<years>[\d and]+) — "
-    r"needed for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>[^)]*))?\) of (?P<year>\d{4}) claims.*$"
+    r"needed for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) of (?P<year>\d{4}) claims.*$"
 )
 NO_VERSION_RE = re.compile(r"^no policy version in force on (?P<date>\S+) \(claims\[(?P<i>\d+)\], id (?P<id>[^)]+)\); versions: (?P<v>.*)$")
 

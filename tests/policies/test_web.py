@@ -1,0 +1,243 @@
+"""The policy pages as their users meet them: in Chinese, inside their region, only what they may do."""
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.urls import reverse
+
+from policies import services
+from policies.models import ChangeAction, PolicyVersion, Statistic, VersionStatus
+from tests.factories import make_user
+
+from .conftest import load_example, route_index
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def page(client, url, **kwargs):
+    response = client.get(url, **kwargs)
+    return response, response.content.decode()
+
+
+def test_menu_entries_for_policy_admins_and_auditors_only(client, gz_admin, gz_auditor):
+    for user in (gz_admin, gz_auditor):
+        client.force_login(user)
+        _, body = page(client, reverse("home"))
+        assert "政策版本" in body and "统计数据" in body and "政策测算" in body
+    client.force_login(make_user("caseworker", region="360700"))
+    _, body = page(client, reverse("home"))
+    assert "政策版本" not in body
+    assert client.get(reverse("policies:versions")).status_code == 403
+    assert client.get(reverse("policies:whatif")).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get(reverse("policies:versions"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_the_list_shows_the_regions_versions_and_not_another_regions(client, gz_admin, ganzhou, cangzhou):
+    client.force_login(gz_admin)
+    response, body = page(client, reverse("policies:versions"))
+    assert response.status_code == 200
+    assert ganzhou.document_number in body and "已发布" in body and "今日有效" in body
+    assert cangzhou.document_number not in body
+
+
+def test_a_cangzhou_admin_cannot_open_or_change_ganzhous_versions(client, gz_admin, cz_admin, ganzhou):
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    client.force_login(cz_admin)
+    for version in (ganzhou, draft):
+        assert client.get(reverse("policies:version", args=[version.pk])).status_code == 404
+    path = f"p:assistance.routes[{route_index(ganzhou, 'dibao')}].ratio"
+    assert client.post(reverse("policies:version-parameters", args=[draft.pk]), {path: "10%"}).status_code == 404
+    assert client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"}).status_code == 404
+    assert client.post(reverse("policies:version-start", args=[ganzhou.pk])).status_code == 404
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT and not draft.changes.filter(action=ChangeAction.PARAMETER).exists()
+
+
+def test_a_version_shows_every_parameter_with_label_value_and_clause(client, gz_admin, cangzhou, cz_admin):
+    client.force_login(cz_admin)
+    response, body = page(client, reverse("policies:version", args=[cangzhou.pk]))
+    assert response.status_code == 200
+    rows = services.engine.parameter_leaves(cangzhou.document)
+    for leaf in rows:
+        assert leaf.path in body
+    # 沧州 leaves the jiance deductible to the province: shown as unset, with its clause
+    jiance = route_index(cangzhou, "jiance")
+    assert "未设定" in body
+    row = body[body.index(f"assistance.routes[{jiance}].deductible"):]
+    assert "未设定" in row[:600] and "二(三)" in row[:600]
+    assert "70%" in body and "20,000.00 元" in body  # 70 % and the 20 000 cap, as people read them
+    assert "以此版本为基础新建版本" in body  # a published version offers a new draft, not editing
+    assert 'name="p:' not in body
+
+
+def test_an_auditor_reads_but_changes_nothing(client, gz_admin, gz_auditor, ganzhou):
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    client.force_login(gz_auditor)
+    response, body = page(client, reverse("policies:version", args=[draft.pk]))
+    assert response.status_code == 200
+    assert 'name="p:' not in body and "发布此版本" not in body and "以此版本为基础新建版本" not in body
+    assert "只有本地区的政策管理员可以修改此草稿" in body
+    path = f"p:assistance.routes[{route_index(ganzhou, 'dibao')}].ratio"
+    assert client.post(reverse("policies:version-parameters", args=[draft.pk]), {path: "80%"}).status_code == 403
+    assert client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"}).status_code == 403
+    assert client.post(reverse("policies:version-start", args=[ganzhou.pk])).status_code == 403
+    _, body = page(client, reverse("policies:statistics"))
+    assert "录入或修改统计数据" not in body
+    assert client.post(reverse("policies:statistics"), {"region": "360700"}).status_code == 403
+
+
+def test_start_edit_and_publish_a_version_in_the_browser(client, gz_admin, ganzhou):
+    client.force_login(gz_admin)
+    response = client.post(reverse("policies:version-start", args=[ganzhou.pk]))
+    draft = PolicyVersion.objects.get(status=VersionStatus.DRAFT, based_on=ganzhou)
+    assert response["Location"] == reverse("policies:version", args=[draft.pk])
+    _, body = page(client, response["Location"])
+    assert "发布此版本" in body and 'name="p:' in body
+
+    dibao = route_index(ganzhou, "dibao")
+    ratio, cap = f"assistance.routes[{dibao}].ratio", f"assistance.routes[{dibao}].cap"
+    response = client.post(reverse("policies:version-parameters", args=[draft.pk]), {f"p:{ratio}": "80%", f"p:{cap}": "-5"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    # the bad one: an error next to it, naming it and the reason, and what was typed is kept
+    row = body[body.index(f'name="p:{cap}"') - 2000:body.index(f'name="p:{cap}"') + 800]
+    assert 'value="-5"' in row and "has-error" in row and cap in row and "年度救助限额" in row
+    assert "已保存 1 项修改" in body
+    draft.refresh_from_db()
+    routes = draft.document["parameters"]["assistance"]["routes"]
+    assert routes[dibao]["ratio"]["value"] == "0.80" and routes[dibao]["cap"]["value"] == "50000.00"
+
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]),
+                           {"in_force_from": "2024-01-01", "in_force_to": "", "retroactive_from": ""})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    ganzhou.refresh_from_db()
+    assert draft.status == VersionStatus.PUBLISHED and ganzhou.in_force_to == D(2023, 12, 31)
+    _, body = page(client, reverse("policies:version", args=[draft.pk]))
+    assert "变更记录" in body and "修改参数" in body and "75% → <strong>80%</strong>" in body and "发布" in body
+    assert gz_admin.display_name in body
+    _, body = page(client, reverse("policies:version", args=[ganzhou.pk]))
+    assert "调整有效期" in body and "2023-12-31" in body
+
+
+def test_publish_errors_are_shown_on_the_form(client, gz_admin, ganzhou):
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    client.force_login(gz_admin)
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]),
+                           {"in_force_from": "2024-01-01", "retroactive_from": "2024-02-01"})
+    body = response.content.decode()
+    assert response.status_code == 400 and "追溯执行日期晚于施行日期" in body
+    assert 'value="2024-02-01"' in body
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+
+
+def test_a_county_admin_reads_the_citys_version_and_starts_its_own(client, ganzhou):
+    county_admin = make_user("policy_admin", region="360702")
+    client.force_login(county_admin)
+    _, body = page(client, reverse("policies:versions"))
+    assert ganzhou.document_number in body and "只读" in body
+    response, body = page(client, reverse("policies:version", args=[ganzhou.pk]))
+    assert "章贡区" in body  # offered: a version for the county, from the city's
+    response = client.post(reverse("policies:version-start", args=[ganzhou.pk]), {"region": "360702"})
+    draft = PolicyVersion.objects.get(region_id="360702")
+    assert response["Location"] == reverse("policies:version", args=[draft.pk]) and draft.is_draft
+
+
+def test_statistics_are_entered_changed_and_their_history_shown(client, gz_admin):
+    client.force_login(gz_admin)
+    data = {"region": "360700", "kind": "city_income", "year": "2022", "value": "32000.00", "source": "赣州市统计公报"}
+    assert client.post(reverse("policies:statistics"), data).status_code == 302
+    data.update(value="32500.00", source="赣州市统计公报（修订）")
+    assert client.post(reverse("policies:statistics"), data).status_code == 302
+    _, body = page(client, reverse("policies:statistics"))
+    assert "32500.00" in body and "录入统计数据" in body and "修改统计数据" in body and "32000.00 → " in body
+    stat = Statistic.objects.get()
+    _, body = page(client, reverse("policies:statistics") + f"?edit={stat.pk}")
+    assert 'value="32500.00"' in body
+
+
+def test_bad_statistics_input_keeps_what_was_typed(client, gz_admin):
+    client.force_login(gz_admin)
+    data = {"region": "360700", "kind": "city_income", "year": "2022", "value": "3200.005", "source": "公报"}
+    response = client.post(reverse("policies:statistics"), data)
+    body = response.content.decode()
+    assert response.status_code == 400 and 'value="3200.005"' in body and 'value="公报"' in body
+    assert not Statistic.objects.exists()
+
+
+def test_a_cangzhou_admin_cannot_enter_ganzhous_statistics(client, cz_admin, gz_admin):
+    services.set_statistic(acting_user=gz_admin, region=gz_admin.role_assignments.get().region, kind="city_income",
+                           year=2022, value="32000.00", source="赣州市统计公报")
+    client.force_login(cz_admin)
+    _, body = page(client, reverse("policies:statistics"))
+    assert "赣州市统计公报" not in body
+    data = {"region": "360700", "kind": "city_income", "year": "2022", "value": "1.00", "source": "x"}
+    response = client.post(reverse("policies:statistics"), data)
+    assert response.status_code == 400
+    assert Statistic.objects.get().value == 32000
+    stat = Statistic.objects.get()
+    assert client.get(reverse("policies:statistics") + f"?edit={stat.pk}").status_code == 404
+
+
+def test_what_if_starts_from_an_example_and_settles_with_a_draft(client, gz_admin, ganzhou):
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    dibao = route_index(ganzhou, "dibao")
+    services.set_parameter(acting_user=gz_admin, version=draft, path=f"assistance.routes[{dibao}].ratio", value="0.80")
+    client.force_login(gz_admin)
+    response, body = page(client, reverse("policies:whatif") + f"?version={draft.pk}")
+    assert response.status_code == 200 and "&quot;region&quot;: &quot;360700&quot;" in body and f'value="{draft.pk}" selected' in body
+
+    payload, _ = load_example("ganzhou_class2_annual_cap")
+    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(payload)})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "测算结果" in body and "草稿" in body and "低保对象" in body
+    assert "24000.00" in body  # 30 000 × 80 % under the draft, where the published version pays 22 500
+    assert "该类别普通门诊不予救助" in body  # why the general-outpatient claim got nothing
+    assert "已达年度救助限额" in body
+
+
+def test_what_if_explains_a_refusal_naming_the_field(client, cz_admin):
+    client.force_login(cz_admin)
+    payload, _ = load_example("error_scope_over_total")
+    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "无法计算" in body and "claims[0].policy_scope" in body and "政策范围内费用" in body
+    assert "超过医疗总费用" in body
+
+
+def test_what_if_names_a_missing_statistic(client, gz_admin):
+    client.force_login(gz_admin)
+    payload, _ = load_example("ganzhou_class3_deductible_across_claims")
+    del payload["statistics"]
+    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "缺少地区 360700" in body and "城乡居民人均可支配收入" in body and "统计数据" in body
+
+
+def test_what_if_stays_inside_the_users_regions(client, gz_admin, cz_admin, cangzhou):
+    cz_draft = services.start_version(acting_user=cz_admin, from_version=cangzhou)
+    client.force_login(gz_admin)
+    payload, _ = load_example("cangzhou_dibao_edge_deductible")
+    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
+    assert response.status_code == 400 and "不在您的管辖范围内" in response.content.decode()
+    response = client.post(reverse("policies:whatif"), {"version": str(cz_draft.pk), "payload": json.dumps(payload)})
+    assert response.status_code == 400
+    assert f'value="{cz_draft.pk}"' not in response.content.decode()
+
+
+def test_what_if_reports_broken_json(client, gz_admin):
+    client.force_login(gz_admin)
+    response = client.post(reverse("policies:whatif"), {"version": "", "payload": '{"region": "360700",'})
+    body = response.content.decode()
+    assert response.status_code == 400 and "JSON 格式有误" in body and '{&quot;region&quot;: &quot;360700&quot;,' in body
