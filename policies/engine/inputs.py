@@ -99,7 +99,13 @@ def _parse_date(value, path: str, errors: list[str]) -> _dt.date | None:
         return None
 
 
+_MONEY_RE = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
+_CENT = Decimal("0.01")
+
+
 def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
+    if type(value) is str and _MONEY_RE.fullmatch(value):      # the common case, e.g. "1200.00"
+        return Decimal(value).quantize(_CENT)
     try:
         d = to_decimal(value)
     except ValueError:
@@ -112,7 +118,7 @@ def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
     if decimals(d) > 2:
         errors.append(f"{path}: at most two decimals")
         bad = True
-    return None if bad else d.quantize(Decimal("0.01"))
+    return None if bad else d.quantize(_CENT)
 
 
 def _parse_bool(obj: dict, key: str, path: str, default: bool, errors: list[str]) -> bool:
@@ -144,6 +150,7 @@ def _unknown_keys(obj: dict, allowed, path: str, errors: list[str]):
 
 _CLAIM_KEYS = ("id", "date", "kind", "special_disease", "hospital_level", "location", "referral_compliant",
                "total", "policy_scope", "basic_paid", "critical_paid")
+_CLAIM_KEY_SET = frozenset(_CLAIM_KEYS)
 
 
 def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
@@ -152,7 +159,8 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
         errors.append(f"{path}: must be an object")
         return None
     before = len(errors)
-    _unknown_keys(raw, _CLAIM_KEYS, path, errors)
+    if not _CLAIM_KEY_SET.issuperset(raw):
+        _unknown_keys(raw, _CLAIM_KEYS, path, errors)
     cid = raw.get("id")
     if isinstance(cid, int) and not isinstance(cid, bool):
         cid = str(cid)

@@ -176,7 +176,7 @@ def _quantity(params, values, path, what, category=None, fixed_path=None) -> Qua
 def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> Compiled:
     """The version's rules for the hot loop (cached per set of applicable frameworks)."""
     applicable = tuple(fw for fw in frameworks if fw is not version and fw.overlaps(version))
-    key = tuple(id(fw) for fw in applicable)
+    key = applicable            # the framework objects themselves (hashed by identity), never recycled ids
     cached = version._compiled.get(key)
     if cached is not None:
         return cached
