@@ -102,13 +102,10 @@ class Quantity:
         self.fixed = fixed or {}
         self.path, self.clause, self.what, self.category = path, clause, what, category
 
-    def needs_statistic(self, year: int) -> bool:
-        return self.kind == Q_FRACTION and year not in self.fixed
-
 
 class Route:
     __slots__ = ("index", "name", "label", "path", "categories", "kinds", "special", "min_level", "scope_above",
-                 "deductible", "ratio", "pool", "cap", "first_category")
+                 "deductible", "ratio", "pool", "cap")
 
 
 class BasicRule:
@@ -249,7 +246,6 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
         r.name = raw.get("name") or f"route{i}"
         r.label = raw.get("label") or r.name
         r.categories = _leaf(params, values, f"{base}.categories", conv=frozenset)
-        r.first_category = values.get(f"{base}.categories", (None,))[0] if values.get(f"{base}.categories") else None
         r.kinds = _leaf(params, values, f"{base}.kinds", conv=frozenset)
         special = _leaf(params, values, f"{base}.special_disease")
         r.special = "any" if special is None else special
