@@ -1,1 +1,480 @@
+"""Department exchange and monitoring: identity pushes, confirmation requests, recalculation marks,
+enrolment subsidy, monitoring warnings, outbound deliveries and budgets.
 
+Money is ``DecimalField(max_digits=14, decimal_places=2)``; every table that belongs to a region
+points at it (``region``), so scoping is a prefix match (portal.roles.scoping).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.roles.domain import Category, DepartmentCode
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound identity pushes
+# ---------------------------------------------------------------------------------------------
+
+
+class PushStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    PROCESSING = "processing", _("processing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class PushPhase(models.TextChoices):
+    WAITING = "waiting", _("waiting for a worker")
+    READING = "reading", _("reading the file")
+    VALIDATING = "validating", _("checking the rows")
+    APPLYING = "applying", _("applying the good rows")
+    FINISHED = "finished", _("finished")
+
+
+class Channel(models.TextChoices):
+    UPLOAD = "upload", _("file upload in the browser")
+    API = "api", _("API")
+    DOWNLOAD = "download", _("download in the browser")
+
+
+class IdentityPush(models.Model):
+    """One list of added / exited identities sent by a department for a region.
+
+    The same content (hash) from the same department and region is accepted once; sending it again
+    shows the earlier push instead of applying it twice.
+    """
+
+    department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    channel = models.CharField(_("received by"), max_length=10, choices=Channel.choices, default=Channel.UPLOAD)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file = models.FileField(_("file"), upload_to="exchange/pushes/%Y/%m/", max_length=255)
+    file_format = models.CharField(_("format"), max_length=5)  # csv | xlsx | json
+    file_size = models.BigIntegerField(_("size in bytes"), default=0)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    status = models.CharField(_("status"), max_length=12, choices=PushStatus.choices, default=PushStatus.QUEUED)
+    phase = models.CharField(_("phase"), max_length=12, choices=PushPhase.choices, default=PushPhase.WAITING)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    engine = models.CharField(_("processing path"), max_length=10, blank=True)  # generic | postgres
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejected rows"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("rows already in effect"), default=0)
+    persons_created = models.PositiveIntegerField(_("persons registered"), default=0)
+    identities_opened = models.PositiveIntegerField(_("identities opened"), default=0)
+    identities_backdated = models.PositiveIntegerField(_("identities backdated"), default=0)
+    identities_reopened = models.PositiveIntegerField(_("identities reopened"), default=0)
+    identities_closed = models.PositiveIntegerField(_("identities closed"), default=0)
+    person_years_marked = models.PositiveIntegerField(_("person-years to recalculate"), default=0)
+    failure = models.TextField(_("why the push failed"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("sent by")
+    )
+    api_token_hint = models.CharField(_("API token"), max_length=12, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identity push")
+        verbose_name_plural = _("identity pushes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "region", "content_hash"], name="exchange_push_once"),
+        ]
+        indexes = [models.Index(fields=["region", "department", "-created_at"], name="exchange_push_list")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.original_name}"
+
+    @property
+    def rows_applied(self) -> int:
+        return (
+            self.identities_opened + self.identities_backdated + self.identities_reopened + self.identities_closed
+        )
+
+    @property
+    def rows_accepted(self) -> int:
+        return max(0, self.rows_total - self.rows_rejected)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (PushStatus.DONE, PushStatus.FAILED)
+
+
+class PushStagingRow(models.Model):
+    """Rows of a push being processed on the generic path (deleted when the push is finished)."""
+
+    push_id = models.BigIntegerField(db_index=False)
+    row_no = models.PositiveIntegerField()
+    id_number = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=20)
+    action = models.CharField(max_length=5)  # add | exit
+    effective = models.DateField(null=True)
+    reference = models.CharField(max_length=200)
+    region_code = models.CharField(max_length=6)
+    errors = models.JSONField(null=True)
+    raw = models.JSONField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["push_id", "row_no"], name="exchange_stage_row"),
+            models.Index(fields=["push_id", "id_number", "category", "row_no"], name="exchange_stage_key"),
+        ]
+
+
+class PushRejectedRow(models.Model):
+    """A row of a push that was not applied, with the values as sent and every reason."""
+
+    push = models.ForeignKey(IdentityPush, on_delete=models.CASCADE, related_name="rejected_rows")
+    row_no = models.PositiveIntegerField(_("row"))
+    id_number = models.CharField(_("identity number"), max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    category = models.CharField(_("category"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=200, blank=True)
+    effective = models.CharField(_("effective date"), max_length=200, blank=True)
+    reference = models.CharField(_("document reference"), max_length=200, blank=True)
+    region_code = models.CharField(_("region code"), max_length=200, blank=True)
+    # [{"field": "id_number", "code": "id_check", "params": {...}}, ...] in column order
+    errors = models.JSONField(_("reasons"))
+
+    class Meta:
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        ordering = ["push_id", "row_no"]
+        indexes = [models.Index(fields=["push", "row_no"], name="exchange_rejected_row")]
+
+
+class ChangeAction(models.TextChoices):
+    OPENED = "opened", _("opened")
+    BACKDATED = "backdated", _("start backdated")
+    REOPENED = "reopened", _("reopened")
+    CLOSED = "closed", _("closed")
+
+
+class IdentityChange(models.Model):
+    """What an exchange did to an identity period (the audit trail of pushes and confirmations)."""
+
+    identity = models.ForeignKey("cases.Identity", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(_("change"), max_length=10, choices=ChangeAction.choices)
+    old_start = models.DateField(null=True, blank=True)
+    old_end = models.DateField(null=True, blank=True)
+    new_start = models.DateField(null=True, blank=True)
+    new_end = models.DateField(null=True, blank=True)
+    reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    source = models.CharField(_("source"), max_length=60)  # push:12, confirmation:7
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("identity change")
+        verbose_name_plural = _("identity changes")
+        indexes = [models.Index(fields=["person", "created_at"], name="exchange_change_person")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity confirmation requests
+# ---------------------------------------------------------------------------------------------
+
+
+class ConfirmationStatus(models.TextChoices):
+    OPEN = "open", _("waiting for the department")
+    CONFIRMED = "confirmed", _("confirmed")
+    REJECTED = "rejected", _("rejected")
+
+
+class ConfirmationRequest(models.Model):
+    """A reviewer asks the owning department of the person's region to confirm an identity."""
+
+    application_id = models.BigIntegerField(_("application"), db_index=True)
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    claimed_start = models.DateField(_("claimed start"))
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ConfirmationStatus.choices,
+                              default=ConfirmationStatus.OPEN)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("asked by"))
+    requested_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("answered by"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    confirmed_start = models.DateField(_("confirmed start"), null=True, blank=True)
+    confirmed_end = models.DateField(_("confirmed end"), null=True, blank=True)
+    reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    reject_reason = models.TextField(_("reason for rejecting"), blank=True)
+    identity = models.ForeignKey("cases.Identity", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("identity"))
+
+    class Meta:
+        verbose_name = _("identity confirmation request")
+        verbose_name_plural = _("identity confirmation requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application_id"], condition=models.Q(status="open"),
+                                    name="exchange_one_open_confirmation"),
+        ]
+        indexes = [models.Index(fields=["department", "status", "region"], name="exchange_confirm_inbox")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_category_display()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recalculation
+# ---------------------------------------------------------------------------------------------
+
+
+class RecalcMark(models.Model):
+    """A person-year whose settled claims must be recalculated (identity or policy changed)."""
+
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=120)  # push:12 | confirmation:7 | policy:360700 …
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    failed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("recalculation mark")
+        verbose_name_plural = _("recalculation marks")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year"], condition=models.Q(done_at__isnull=True),
+                                    name="exchange_one_pending_mark"),
+        ]
+        indexes = [models.Index(fields=["done_at", "id"], name="exchange_mark_pending")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrolment subsidy
+# ---------------------------------------------------------------------------------------------
+
+
+class ContributionStandard(models.Model):
+    """The resident scheme's personal contribution a region fixes for a year (per tier)."""
+
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    tier1_personal = models.DecimalField(_("personal contribution, tier 1"), **MONEY)
+    tier2_personal = models.DecimalField(_("personal contribution, tier 2"), null=True, blank=True, **MONEY)
+    reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("personal contribution standard")
+        verbose_name_plural = _("personal contribution standards")
+        ordering = ["-year", "region_id"]
+        constraints = [models.UniqueConstraint(fields=["region", "year"], name="exchange_contribution_once")]
+
+
+class EnrolmentTier(models.Model):
+    """A person enrolled in the resident scheme's tier 2 for a year (default: tier 1)."""
+
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField(_("year"))
+    tier = models.PositiveSmallIntegerField(_("tier"), default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="exchange_tier_once")]
+
+
+class SubsidyList(models.Model):
+    """The monthly list of added and exited subsidised people of a region (for 财政 and 税务)."""
+
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    as_of = models.DateField(_("as of"))
+    created_at = models.DateTimeField(_("produced at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("produced by"))
+    added = models.PositiveIntegerField(_("added"), default=0)
+    exited = models.PositiveIntegerField(_("exited"), default=0)
+    changed = models.PositiveIntegerField(_("changed"), default=0)
+    subsidised = models.PositiveIntegerField(_("subsidised people"), default=0)
+    total_amount = models.DecimalField(_("total subsidy"), default=0, **MONEY)
+    problems = models.JSONField(_("problems"), default=list)  # [{"message": str, "persons": n}]
+
+    class Meta:
+        verbose_name = _("subsidised enrolment list")
+        verbose_name_plural = _("subsidised enrolment lists")
+        ordering = ["-year", "-month", "region_id"]
+        constraints = [models.UniqueConstraint(fields=["region", "year", "month"], name="exchange_list_once")]
+
+
+class Subsidy(models.Model):
+    """A person's current enrolment subsidy for a year, as last listed."""
+
+    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT)
+    year = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=20, choices=Category.choices)
+    tier = models.PositiveSmallIntegerField(default=1)
+    personal_contribution = models.DecimalField(**MONEY)
+    amount = models.DecimalField(null=True, **MONEY)  # None: the rule's amount is unset
+    problem = models.TextField(blank=True)
+    document = models.CharField(max_length=100, blank=True)
+    clause = models.CharField(max_length=40, blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="exchange_subsidy_once")]
+        indexes = [models.Index(fields=["region", "year", "active"], name="exchange_subsidy_region")]
+
+
+class ListChange(models.TextChoices):
+    ADDED = "added", _("added")
+    EXITED = "exited", _("exited")
+    CHANGED = "changed", _("changed")
+
+
+class SubsidyListItem(models.Model):
+    subsidy_list = models.ForeignKey(SubsidyList, on_delete=models.CASCADE, related_name="items")
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
+    change = models.CharField(_("change"), max_length=8, choices=ListChange.choices)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, blank=True)
+    previous_category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    tier = models.PositiveSmallIntegerField(default=1)
+    personal_contribution = models.DecimalField(null=True, **MONEY)
+    amount = models.DecimalField(_("subsidy"), null=True, **MONEY)
+    previous_amount = models.DecimalField(null=True, **MONEY)
+    problem = models.TextField(blank=True)
+    document = models.CharField(max_length=100, blank=True)
+    clause = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["subsidy_list_id", "change", "person_id"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------
+
+
+class WarningKind(models.TextChoices):
+    RETURN_TO_POVERTY = "return_to_poverty", _("return to poverty due to illness")
+    FALL_INTO_POVERTY = "fall_into_poverty", _("fall into poverty due to illness")
+
+
+class WarningOutcome(models.TextChoices):
+    ASSISTED = "assisted", _("included in assistance")
+    INELIGIBLE = "ineligible", _("does not qualify")
+    HELPED = "helped", _("helped")
+    OTHER = "other", _("other")
+
+
+class MonitoringRun(models.Model):
+    year = models.PositiveSmallIntegerField(_("year"))
+    region_code = models.CharField(_("region"), max_length=6, blank=True)  # blank: every region
+    trigger = models.CharField(_("started by"), max_length=10)  # beat | manual | command
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    person_years = models.PositiveIntegerField(_("person-years checked"), default=0)
+    computed_person_years = models.PositiveIntegerField(_("person-years settled for monitoring"), default=0)
+    warnings_created = models.PositiveIntegerField(_("new warnings"), default=0)
+    problems = models.JSONField(_("problems"), default=list)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+
+class MonitoringWarning(models.Model):
+    """因病返贫 / 因病致贫 warning: one per kind per person-year."""
+
+    person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    kind = models.CharField(_("kind"), max_length=20, choices=WarningKind.choices)
+    claim_date = models.DateField(_("date crossed"))
+    claim_ref = models.CharField(_("claim"), max_length=64, blank=True)
+    threshold = models.DecimalField(_("threshold"), **MONEY)
+    out_of_pocket = models.DecimalField(_("year out-of-pocket when crossed"), **MONEY)
+    document = models.CharField(_("policy"), max_length=100, blank=True)
+    run = models.ForeignKey(MonitoringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=WarningOutcome.choices, blank=True)
+    outcome_note = models.TextField(_("note"), blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("handled by"))
+    handled_department = models.ForeignKey("roles.Department", null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+", verbose_name=_("handled by department"))
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("monitoring warning")
+        verbose_name_plural = _("monitoring warnings")
+        ordering = ["-year", "-claim_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "year", "kind"], name="exchange_warning_once"),
+        ]
+        indexes = [models.Index(fields=["region", "year", "outcome"], name="exchange_warning_list")]
+
+    @property
+    def is_open(self) -> bool:
+        return not self.outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound deliveries, budgets
+# ---------------------------------------------------------------------------------------------
+
+
+class DeliveryKind(models.TextChoices):
+    WARNINGS = "warnings", _("monitoring warnings")
+    SUBSIDY_LIST = "subsidy_list", _("subsidised enrolment list")
+
+
+class OutboundDelivery(models.Model):
+    """A list handed to a department: what, to whom, when, by whom (or which API token)."""
+
+    kind = models.CharField(_("list"), max_length=20, choices=DeliveryKind.choices)
+    department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    period = models.CharField(_("period"), max_length=20)  # 2024-05 or 2024
+    file_format = models.CharField(_("format"), max_length=5)  # csv | xlsx | json
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    subsidy_list = models.ForeignKey(SubsidyList, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="deliveries")
+    delivered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("by"))
+    api_token_hint = models.CharField(_("API token"), max_length=12, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbound delivery")
+        verbose_name_plural = _("outbound deliveries")
+        ordering = ["-delivered_at", "-id"]
+
+
+class AssistanceBudget(models.Model):
+    """The assistance fund's budget a region plans for a year (for the dashboards)."""
+
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    amount = models.DecimalField(_("budget"), **MONEY)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("assistance budget")
+        verbose_name_plural = _("assistance budgets")
+        ordering = ["-year", "region_id"]
+        constraints = [models.UniqueConstraint(fields=["region", "year"], name="exchange_budget_once")]
+
+
+# Departments that receive each outbound list.
+WARNING_RECIPIENTS = (DepartmentCode.CIVIL_AFFAIRS, DepartmentCode.RURAL_REVITALISATION)
+SUBSIDY_RECIPIENTS = (DepartmentCode.FINANCE, DepartmentCode.TAX)

@@ -1,0 +1,146 @@
+"""Receiving identity pushes from a department (file upload or API).
+
+:func:`receive_file` / :func:`receive_rows` check who sends (a liaison of the department covering
+the region), read the header at once (a file without the required columns is refused on the spot,
+naming them), recognise a push already received (same content hash from the same department and
+region: the earlier push is returned, nothing is applied twice) and enqueue the processing task on
+commit. The rows themselves are checked by the task (see ``cases.exchange.pushes``).
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import IO
+
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from portal.roles.domain import Role, categories_owned_by
+from portal.roles.scoping import in_scope, scoped_regions, user_departments
+
+from ..errors import Invalid, NotPermitted
+from ..models import IdentityPush, PushPhase, PushStatus
+from ..pushes import reading
+
+MAX_BYTES = 512 * 1024 * 1024
+
+
+def pushing_departments(user) -> list[str]:
+    """Departments the user is a liaison of that recognise at least one identity category."""
+    if user.is_superuser:
+        from portal.roles.domain import CATEGORY_OWNER
+
+        return sorted({str(d) for d in CATEGORY_OWNER.values()})
+    return sorted(d for d in user_departments(user, role=Role.LIAISON) if categories_owned_by(d))
+
+
+def push_regions(user, department: str):
+    return scoped_regions(user, roles=[Role.LIAISON], department=department).order_by("code")
+
+
+def _check_sender(user, department: str, region_code: str) -> None:
+    if not categories_owned_by(department):
+        raise Invalid(_("This department recognises no identity category, so it has no list to push."),
+                      field="department")
+    if not in_scope(user, region_code, roles=[Role.LIAISON], department=department):
+        raise NotPermitted(
+            _("Only a liaison of this department covering region %(region)s may push its list.")
+            % {"region": region_code}
+        )
+
+
+def _existing(department: str, region_code: str, digest: str) -> IdentityPush | None:
+    return IdentityPush.objects.filter(department_id=department, region_id=region_code, content_hash=digest).first()
+
+
+def _requeue_if_failed(push: IdentityPush) -> None:
+    """Sending a failed push again retries it (its stored file)."""
+    from ..tasks import process_push
+
+    if push.status == PushStatus.FAILED:
+        IdentityPush.objects.filter(pk=push.pk, status=PushStatus.FAILED).update(
+            status=PushStatus.QUEUED, phase=PushPhase.WAITING, progress=0, failure="",
+        )
+        process_push.delay_on_commit(push.pk)
+        push.refresh_from_db()
+
+
+def _create(*, acting_user, department: str, region_code: str, name: str, content: File, file_format: str,
+            size: int, encoding: str, digest: str, channel: str, api_token_hint: str) -> tuple[IdentityPush, bool]:
+    from ..tasks import process_push
+
+    existing = _existing(department, region_code, digest)
+    if existing is not None:
+        with transaction.atomic():
+            _requeue_if_failed(existing)
+        return existing, False
+    push = IdentityPush(
+        department_id=department, region_id=region_code, channel=channel, original_name=name[:255],
+        file_format=file_format, file_size=size, encoding=encoding, content_hash=digest, created_by=acting_user,
+        api_token_hint=api_token_hint[:12],
+    )
+    push.file.save(os.path.basename(name) or f"push.{file_format}", content, save=False)
+    try:
+        with transaction.atomic():
+            push.save()
+            process_push.delay_on_commit(push.pk)
+    except IntegrityError:  # the same content arrived a moment ago
+        push.file.delete(save=False)
+        existing = _existing(department, region_code, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return push, True
+
+
+def receive_file(*, acting_user, department: str, region_code: str, fileobj: IO[bytes], filename: str,
+                 channel: str = "upload", api_token_hint: str = "") -> tuple[IdentityPush, bool]:
+    """Accept an uploaded CSV (UTF-8, UTF-8 BOM, GBK, GB18030) or .xlsx list.
+    Returns ``(push, created)``; ``created`` is False when the same content was received before."""
+    _check_sender(acting_user, department, region_code)
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    if size == 0:
+        raise Invalid(_("The file is empty."), field="file")
+    if size > MAX_BYTES:
+        raise Invalid(_("The file is larger than %(mb)d MB; split it into several pushes.")
+                      % {"mb": MAX_BYTES // (1024 * 1024)}, field="file")
+    head = fileobj.read(8)
+    fileobj.seek(0)
+    try:
+        file_format = reading.sniff_format(filename, head)
+        encoding = ""
+        if file_format == "json":
+            raise reading.PushFileError(_("Send JSON lists through the API; upload CSV or Excel files here."))
+        if file_format == "csv":
+            encoding = reading.detect_encoding(fileobj)
+            rows = reading.iter_csv(fileobj, encoding)
+        else:
+            rows = reading.iter_xlsx(fileobj)
+        next(rows, None)  # reads and checks the header
+        rows.close()
+    except reading.PushFileError as exc:
+        raise Invalid(str(exc), field="file") from None
+    digest = reading.sha256_of(fileobj)
+    return _create(acting_user=acting_user, department=department, region_code=region_code, name=filename,
+                   content=File(fileobj), file_format=file_format, size=size, encoding=encoding, digest=digest,
+                   channel=channel, api_token_hint=api_token_hint)
+
+
+def receive_rows(*, acting_user, department: str, region_code: str, rows: list, channel: str = "api",
+                 api_token_hint: str = "", name: str = "") -> tuple[IdentityPush, bool]:
+    """Accept a list pushed as JSON rows (objects with the same columns as the file)."""
+    _check_sender(acting_user, department, region_code)
+    if not isinstance(rows, list) or not rows:
+        raise Invalid(_("Send at least one row."), field="rows")
+    if not all(isinstance(r, dict) for r in rows):
+        bad = next(i for i, r in enumerate(rows) if not isinstance(r, dict))
+        raise Invalid(_("rows[%(i)d] is not an object with the list's columns.") % {"i": bad}, field="rows")
+    content = reading.canonical_json(rows)
+    digest = reading.sha256_of(io.BytesIO(content))
+    return _create(acting_user=acting_user, department=department, region_code=region_code,
+                   name=name or f"api-{digest[:8]}.json", content=ContentFile(content), file_format="json",
+                   size=len(content), encoding="utf-8", digest=digest, channel=channel, api_token_hint=api_token_hint)

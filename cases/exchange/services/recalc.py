@@ -1,0 +1,122 @@
+"""Recalculation after an identity or a policy changed (domain.md "Cross-department exchange").
+
+An identity change (push, confirmation) or a retroactive policy version marks the person-years it
+can alter — set-based: only person-years that have cases (open or approved) are marked; a
+person-year without a case has nothing to recalculate (monitoring settles it on the fly). The task
+``exchange.recalculate_marked`` then calls the cases part's ``recalculate_person_year`` for each
+pending mark: open cases are settled again; for approved and paid cases the exact difference
+becomes one 补发 / 追回 adjustment, created by the cases part once per settlement basis, so nothing
+is paid twice however often a mark is processed.
+
+A person-year is pending at most once (partial unique index), so marking the same change twice
+does not recalculate twice.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.regions.codes import scope_prefix
+
+from ..models import RecalcMark
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def mark_person_years(*, ranges: Iterable[tuple[int, int, int]], reason: str) -> int:
+    """Mark the person-years with cases among ``(person_id, first_year, last_year)`` ranges.
+    Returns how many (person, year) pairs now wait for recalculation because of this call."""
+    from cases.models import Application
+
+    wanted: dict[int, list[tuple[int, int]]] = {}
+    for person_id, first, last in ranges:
+        wanted.setdefault(int(person_id), []).append((int(first), int(last)))
+    if not wanted:
+        return 0
+    pairs: set[tuple[int, int]] = set()
+    ids = list(wanted)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        lo = min(f for pid in chunk for f, _ in wanted[pid])
+        for person_id, year in (Application.objects.filter(person_id__in=chunk, year__gte=lo)
+                                .values_list("person_id", "year").distinct()):
+            if any(f <= year <= t for f, t in wanted[person_id]):
+                pairs.add((person_id, year))
+    if not pairs:
+        return 0
+    RecalcMark.objects.bulk_create(
+        [RecalcMark(person_id=p, year=y, reason=reason[:120]) for p, y in sorted(pairs)],
+        ignore_conflicts=True, batch_size=1000,
+    )
+    return len(pairs)
+
+
+def mark_region_from(*, region_code: str, since: datetime.date, reason: str) -> int:
+    """Mark every person-year of the region (and below) with a case and a claim dated on or after
+    ``since`` — one INSERT … SELECT. Returns the number of person-years now pending."""
+    from cases.models import Application, Claim
+
+    app, claim, mark = _table(Application), _table(Claim), _table(RecalcMark)
+    prefix = scope_prefix(region_code) + "%"
+    before = RecalcMark.objects.filter(done_at__isnull=True).count()
+    year_expr = "EXTRACT(YEAR FROM c.date)" if connection.vendor == "postgresql" else "CAST(strftime('%%Y', c.date) AS INTEGER)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {mark} (person_id, year, reason, created_at, outcome, failed)
+            SELECT DISTINCT a.person_id, a.year, %s, %s, '', %s
+              FROM {app} a
+             WHERE a.region_id LIKE %s AND a.year >= %s
+               AND EXISTS (SELECT 1 FROM {claim} c
+                            WHERE c.person_id = a.person_id AND c.date >= %s AND {year_expr} = a.year)
+            ON CONFLICT DO NOTHING
+            """,
+            [reason[:120], timezone.now(), False, prefix, since.year, since],
+        )
+    return RecalcMark.objects.filter(done_at__isnull=True).count() - before
+
+
+def enqueue_pending() -> None:
+    """Start the recalculation task after the current transaction commits."""
+    from ..tasks import recalculate_marked
+
+    transaction.on_commit(lambda: recalculate_marked.delay())
+
+
+def recalculate_pending(*, limit: int = 5000) -> dict:
+    """Recalculate up to ``limit`` pending person-years (oldest first). Returns counts."""
+    from cases.services.settlement import recalculate_person_year
+
+    done = adjustments = failed = 0
+    while done + failed < limit:
+        batch = list(RecalcMark.objects.filter(done_at__isnull=True).order_by("id")[:BATCH])
+        if not batch:
+            break
+        for mark in batch:
+            try:
+                result = recalculate_person_year(person_id=mark.person_id, year=mark.year, reason=mark.reason)
+            except Exception as exc:  # noqa: BLE001 - recorded on the mark; the others go on
+                log.exception("recalculation of person %s year %s failed", mark.person_id, mark.year)
+                RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
+                    done_at=timezone.now(), failed=True, outcome=f"{type(exc).__name__}: {exc}"[:2000]
+                )
+                failed += 1
+                continue
+            n = len(result.get("adjustments") or [])
+            adjustments += n
+            RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
+                done_at=timezone.now(),
+                outcome=f"settled {len(result.get('settled') or [])}, adjustments {n}",
+            )
+            done += 1
+    more = RecalcMark.objects.filter(done_at__isnull=True).exists()
+    return {"recalculated": done, "adjustments": adjustments, "failed": failed, "more": more}

@@ -1,0 +1,57 @@
+"""Celery tasks of the exchange part. They take ids, are idempotent and safe to run twice.
+
+* ``exchange.process_push(push_id)`` — check and apply an identity push (enqueued on commit).
+* ``exchange.recalculate_marked()`` — recalculate the person-years marked by identity changes and
+  retroactive policies (re-enqueues itself while marks remain).
+* ``exchange.monthly_subsidy_lists()`` — beat, 1st of each month: every region's list of added and
+  exited subsidised people for 财政 / 税务 (due by the 5th, 沧政办规〔2022〕7号 三(一)).
+* ``exchange.monthly_monitoring()`` — beat, 1st of each month: 因病返贫 / 因病致贫 warnings.
+* ``exchange.run_monitoring(run_id)`` — a monitoring run started by hand.
+"""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="exchange.process_push", acks_late=True)
+def process_push(push_id: int) -> str:
+    from .pushes.processing import run
+
+    push = run(int(push_id))
+    return push.status if push is not None else "missing"
+
+
+@shared_task(name="exchange.recalculate_marked", acks_late=True)
+def recalculate_marked(limit: int = 2000) -> dict:
+    from .services.recalc import recalculate_pending
+
+    result = recalculate_pending(limit=int(limit))
+    if result["more"] and result["recalculated"] + result["failed"] > 0:
+        recalculate_marked.delay(limit)
+    return result
+
+
+@shared_task(name="exchange.monthly_subsidy_lists", acks_late=True)
+def monthly_subsidy_lists() -> list[int]:
+    from .services.subsidy import produce_due_lists
+
+    return [lst.pk for lst in produce_due_lists(acting_user=None)]
+
+
+@shared_task(name="exchange.monthly_monitoring", acks_late=True)
+def monthly_monitoring() -> int:
+    from .services.monitoring import start_run
+
+    run = start_run(acting_user=None, trigger="beat", enqueue=False)
+    from .services.monitoring import execute_run
+
+    execute_run(run_id=run.pk)
+    return run.pk
+
+
+@shared_task(name="exchange.run_monitoring", acks_late=True)
+def run_monitoring(run_id: int) -> int:
+    from .services.monitoring import execute_run
+
+    execute_run(run_id=int(run_id))
+    return int(run_id)
