@@ -186,6 +186,18 @@ def get_policy_book(
     return policy_sources(region_code=region_code, draft_version_id=draft_version_id).book(statistics)
 
 
+def route_labels(*, region_code: str, draft_version_id: int | None = None) -> dict[tuple, str]:
+    """{(document number, route name, category): the route's label} for the versions that settle
+    ``region_code`` — to show a result's route as the document names it."""
+    labels: dict[tuple, str] = {}
+    for version in policy_sources(region_code=region_code, draft_version_id=draft_version_id).versions:
+        routes = ((version.doc.get("parameters") or {}).get("assistance") or {}).get("routes") or []
+        for route in routes:
+            for category in (route.get("categories") or {}).get("value") or []:
+                labels.setdefault((version.document, route.get("name"), category), route.get("label") or route.get("name"))
+    return labels
+
+
 def frameworks_for(version: PolicyVersion) -> list[PolicyVersion]:
     """The published framework versions of the regions above ``version``'s region whose period
     overlaps the version's."""
@@ -230,7 +242,8 @@ def visible_versions(user) -> QuerySet:
 
 
 def versions_for_admin(user, *, region_code: str | None = None, status: str | None = None) -> QuerySet:
-    """The version list: visible versions, optionally of one region and one status, drafts first."""
+    """The version list: visible versions, optionally of one region and one status; by region, the
+    newest first."""
     qs = visible_versions(user)
     if region_code:
         qs = qs.filter(region_id=region_code)

@@ -353,9 +353,10 @@ def statistics(request):
 
 
 def _default_region(user) -> str:
+    """The region the example starts in: the user's first region with versions of its own, else
+    their first region."""
     regions = selectors.admin_regions(user).order_by("code")
-    own = [g for g in regions if g.policy_versions.exists()]
-    chosen = own[0] if own else regions.first()
+    chosen = regions.filter(policy_versions__isnull=False).first() or regions.first()
     return chosen.code if chosen else "360700"
 
 
@@ -392,9 +393,15 @@ def whatif(request):
         )
     claims = []
     if result:
+        inputs = {str(c.get("id")): c for c in payload.get("claims", []) if isinstance(c, dict)}
+        labels = selectors.route_labels(region_code=result["region"], draft_version_id=version_id)
         for claim in result["claims"]:
             claim = dict(claim)
             claim["category_name"] = CATEGORY_NAMES.get(claim["category"], "") if claim["category"] else ""
+            claim["route_label"] = labels.get((claim["policy"], claim["route"], claim["category"]), claim["route"])
+            given = inputs.get(claim["id"], {})
+            claim["date"] = given.get("date", "")
+            claim["kind_name"] = KIND_NAMES.get(given.get("kind"), given.get("kind", ""))
             claims.append(claim)
         for alert in result["alerts"]:
             alert["name"] = ALERT_NAMES.get(alert["kind"], alert["kind"])

@@ -203,6 +203,8 @@ def test_what_if_starts_from_an_example_and_settles_with_a_draft(client, gz_admi
     assert "24000.00" in body  # 30 000 × 80 % under the draft, where the published version pays 22 500
     assert "该类别普通门诊不予救助" in body  # why the general-outpatient claim got nothing
     assert "已达年度救助限额" in body
+    assert ganzhou.document["parameters"]["assistance"]["routes"][dibao]["label"] in body  # the route as the document names it
+    assert "2023-06-15 门诊特殊慢性病" in body
 
 
 def test_what_if_explains_a_refusal_naming_the_field(client, cz_admin):
