@@ -21,7 +21,7 @@ from portal.roles.scoping import grants, in_scope, scope_queryset, scoped_region
 from . import display
 from .engine import PolicyBook, PolicyError, parameter_leaves
 from .engine import PolicyVersion as EngineVersion
-from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
+from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, VersionStatus
 from .periods import Period, plan_publication
 
 ADMIN_ROLES = (Role.POLICY_ADMIN, Role.AUDITOR)
@@ -95,11 +95,13 @@ def stored_statistics(chain_codes: list[str]) -> dict[str, dict[int, Decimal]]:
     return {kind: series for kind, (_, series) in found.items()}
 
 
-def _published(codes: list[str], *, framework: bool) -> dict[str, list[PolicyVersion]]:
-    out: dict[str, list[PolicyVersion]] = {}
-    for v in PolicyVersion.objects.filter(region_id__in=codes, status=VersionStatus.PUBLISHED, framework=framework):
-        out.setdefault(v.region_id, []).append(v)
-    return out
+def _published(codes: list[str]) -> tuple[dict[str, list[PolicyVersion]], dict[str, list[PolicyVersion]]]:
+    """The published versions and the published frameworks of ``codes``, by region."""
+    versions: dict[str, list[PolicyVersion]] = {}
+    frameworks: dict[str, list[PolicyVersion]] = {}
+    for v in PolicyVersion.objects.filter(region_id__in=codes, status=VersionStatus.PUBLISHED):
+        (frameworks if v.framework else versions).setdefault(v.region_id, []).append(v)
+    return versions, frameworks
 
 
 @dataclass
@@ -127,8 +129,7 @@ def policy_sources(*, region_code: str, draft_version_id: int | None = None) -> 
     """The versions, frameworks and stored statistics that settle claims of ``region_code``."""
     chain = region_chain(region_code)
     codes = [r.code for r in chain]
-    versions_by_region = _published(codes, framework=False)
-    frameworks_by_region = _published(codes, framework=True)
+    versions_by_region, frameworks_by_region = _published(codes)
     supplier = next((i for i, code in enumerate(codes) if versions_by_region.get(code)), None)
 
     draft = None
@@ -210,8 +211,6 @@ def frameworks_for(version: PolicyVersion) -> list[PolicyVersion]:
     ]
 
 
-def published_versions_of(region_id: str, *, framework: bool) -> QuerySet:
-    return PolicyVersion.objects.filter(region_id=region_id, framework=framework, status=VersionStatus.PUBLISHED)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,11 +318,6 @@ def version_parameters(version: PolicyVersion) -> list[ParameterRow]:
     return rows
 
 
-def in_force_on(versions: list[PolicyVersion], day: datetime.date) -> PolicyVersion | None:
-    for v in versions:
-        if v.status == VersionStatus.PUBLISHED and v.effective_from <= day <= (v.in_force_to or datetime.date.max):
-            return v
-    return None
 
 
 def visible_statistics(user) -> QuerySet:
@@ -354,8 +348,6 @@ def statistics_history(user, *, limit: int = 200) -> QuerySet:
     return qs.select_related("actor", "region").order_by("-at", "-id")[:limit]
 
 
-def statistic_kinds() -> list[tuple[str, str]]:
-    return list(StatisticKind.choices)
 
 
 def whatif_versions(user) -> QuerySet:

@@ -218,8 +218,6 @@ def set_parameters(*, acting_user, version: PolicyVersion, values: dict[str, Any
     return refused
 
 
-META_FIELDS = ("document_number", "title", "in_force_from", "in_force_to", "retroactive_from")
-
 
 @transaction.atomic
 def update_version_meta(

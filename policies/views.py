@@ -29,7 +29,7 @@ from .demo import example_payload
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
 from .forms import PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
 from .messages import explain
-from .models import PolicyVersion, Statistic, VersionStatus
+from .models import PolicyVersion, VersionStatus
 
 
 def policy_staff_required(view):
