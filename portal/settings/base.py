@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.roles.context_processors.roles",
+                "portal.context_processors.background_status",
             ],
         },
     },
@@ -184,8 +185,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Periodic jobs; each app appends its own entries (see the apps' ``beat.py``).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Fail fast when Redis is down: jobs wait in the outbox (portal.jobs) instead of blocking requests.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = 5
+# Periodic jobs; each app appends its own entries.
+CELERY_BEAT_SCHEDULE: dict = {
+    "flush-outbox": {"task": "portal.flush_outbox", "schedule": 60.0},
+}
+# Department exchange: monthly subsidy lists and monitoring (cases/exchange/beat.py).
+from cases.exchange.beat import SCHEDULE as _EXCHANGE_BEAT  # noqa: E402
+
+CELERY_BEAT_SCHEDULE.update(_EXCHANGE_BEAT)
 
 LOGGING = {
     "version": 1,
