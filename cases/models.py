@@ -1,9 +1,23 @@
-"""Persons, households and hardship identities.
+"""The case workflow's data: persons, households, hardship identities, claims, applications and
+their events, settlements (one per calculation, with a line per claim), the allocation ledger,
+adjustments (补发/追回), payment batches and their lines, and the log of full identity-number views.
 
-Other models of the case workflow (claims, applications, payments) are added next to these.
+Writes go through ``cases.services``; reads through ``cases.selectors``. The guarantees that matter
+for money are also database constraints (see each model's ``Meta.constraints``):
+
+* a claim belongs to at most one open application (``claim_one_open_application``);
+* an application has at most one current settlement (``settlement_one_current``);
+* an application's regular payment and each adjustment have at most one live (pending or paid)
+  payment line (``payment_one_live_regular``, ``payment_one_live_per_adjustment``);
+* an adjustment is created once per settlement hash (``adjustment_once_per_basis``);
+* approval allocates each claim once per application (``allocation_once_per_approval``).
 """
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.roles.domain import Category
@@ -43,10 +57,21 @@ class Household(models.Model):
         return self.number or self.head_name or f"#{self.pk}"
 
 
+def id_mask_key(number: str) -> str:
+    """First four and last four characters: what a masked number (``3607**********123X``) keeps."""
+    number = identity_numbers.normalise(number)
+    return (number[:4] + number[-4:]) if len(number) > 8 else ""
+
+
 class Person(models.Model):
-    """A resident, identified by the 18-character resident identity number."""
+    """A resident, identified by the 18-character resident identity number.
+
+    ``id_mask_key`` (first 4 + last 4 characters, kept by :meth:`save`) makes a masked-number
+    search an index lookup; a full-number search uses the unique index on ``id_number``.
+    """
 
     id_number = models.CharField(_("identity number"), max_length=18, unique=True)
+    id_mask_key = models.CharField(_("masked number key"), max_length=8, db_index=True, editable=False, default="")
     name = models.CharField(_("name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
@@ -71,6 +96,14 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id_number}）"
+
+    def save(self, *args, **kwargs):
+        self.id_number = identity_numbers.normalise(self.id_number)
+        self.id_mask_key = id_mask_key(self.id_number)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "id_number" in update_fields:
+            kwargs["update_fields"] = set(update_fields) | {"id_mask_key"}
+        super().save(*args, **kwargs)
 
     @property
     def masked_id_number(self) -> str:
@@ -118,3 +151,590 @@ class Identity(models.Model):
 
     def active_on(self, day) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
+
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class IdNumberView(models.Model):
+    """One view of a person's full identity number: who saw whose number, when, where and why.
+
+    Written by ``cases.services.persons.reveal_id_number`` (screen/API) and by exports that carry
+    full numbers (one row per person exported). Never edited or deleted by the portal.
+    """
+
+    class Channel(models.TextChoices):
+        SCREEN = "screen", _("screen")
+        API = "api", _("API")
+        EXPORT = "export", _("export")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"))
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="id_number_views", verbose_name=_("person"))
+    viewed_at = models.DateTimeField(_("viewed at"), default=timezone.now, db_index=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    context = models.CharField(_("where"), max_length=200, help_text=_("e.g. case 360702-2024-000012, payment batch 7"))
+    reason = models.CharField(_("why"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("identity number view")
+        verbose_name_plural = _("identity number views")
+        ordering = ["-viewed_at"]
+        indexes = [models.Index(fields=["person", "viewed_at"], name="idview_person_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.person_id} @ {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+# --- Claims -----------------------------------------------------------------------------------
+
+
+class ClaimKind(models.TextChoices):
+    INPATIENT = "inpatient", _("inpatient")
+    OUTPATIENT_GENERAL = "outpatient_general", _("general outpatient")
+    OUTPATIENT_CHRONIC = "outpatient_chronic", _("chronic / special outpatient")
+
+
+class Location(models.TextChoices):
+    COUNTY = "county", _("inside the county")
+    CITY = "city", _("inside the city")
+    PROVINCE = "province", _("inside the province")
+    OUT_OF_PROVINCE = "out_of_province", _("outside the province")
+
+
+class HospitalLevel(models.IntegerChoices):
+    ONE = 1, _("level 1")
+    TWO = 2, _("level 2")
+    THREE = 3, _("level 3")
+
+
+class ClaimSource(models.TextChoices):
+    MANUAL = "manual", _("entered by hand")
+    IMPORT = "import", _("imported")
+
+
+class ClaimImport(models.Model):
+    """One upload of the national platform's settlement records, with its row report.
+
+    ``errors`` is a list of ``{"row": n, "column": "med_type", "value": "99", "message": "…"}``
+    (row numbers as Excel shows them: the header is row 1).
+    """
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    filename = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(_("format"), max_length=10)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_created = models.PositiveIntegerField(_("new claims"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated claims"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("already imported, unchanged"), default=0)
+    rows_failed = models.PositiveIntegerField(_("rows with errors"), default=0)
+    errors = models.JSONField(_("row errors"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("claim import")
+        verbose_name_plural = _("claim imports")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+
+class Claim(models.Model):
+    """One settlement at a hospital (one ``setlinfo`` record): the input of a settlement.
+
+    ``basic_paid`` / ``critical_paid`` may be empty: the engine then computes them from the policy.
+    ``maf_pay`` is the assistance already paid at the hospital (one-stop settlement), deducted from
+    what a case pays. ``region`` is the person's region when the claim was recorded (for scoping).
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="claims", verbose_name=_("person"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    setl_id = models.CharField(_("settlement id"), max_length=40, null=True, blank=True, unique=True)
+    date = models.DateField(_("settlement date"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ClaimKind.choices)
+    special_disease = models.BooleanField(_("special disease"), default=False)
+    hospital_level = models.PositiveSmallIntegerField(_("hospital level"), choices=HospitalLevel.choices, default=1)
+    location = models.CharField(_("where treated"), max_length=16, choices=Location.choices, default=Location.COUNTY)
+    referral_compliant = models.BooleanField(_("referral compliant"), default=True)
+    total = models.DecimalField(_("total cost"), **MONEY)
+    policy_scope = models.DecimalField(_("in policy scope"), **MONEY)
+    basic_paid = models.DecimalField(_("basic insurance paid"), null=True, blank=True, **MONEY)
+    critical_paid = models.DecimalField(_("critical-illness insurance paid"), null=True, blank=True, **MONEY)
+    maf_pay = models.DecimalField(_("assistance paid at the hospital"), default=ZERO, **MONEY)
+    hospital_name = models.CharField(_("hospital"), max_length=100, blank=True)
+    hospital_code = models.CharField(_("hospital code"), max_length=30, blank=True)
+    med_type = models.CharField(_("national medical type"), max_length=10, blank=True)
+    insutype = models.CharField(_("national insurance type"), max_length=10, blank=True)
+    enrolment_area = models.CharField(_("area of enrolment"), max_length=6, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=ClaimSource.choices, default=ClaimSource.MANUAL)
+    claim_import = models.ForeignKey(
+        ClaimImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims", verbose_name=_("import")
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+        ordering = ["date", "id"]
+        indexes = [
+            models.Index(fields=["person", "date"], name="claim_person_date"),
+            models.Index(fields=["region", "date"], name="claim_region_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="claim_total_not_negative"),
+            models.CheckConstraint(condition=Q(policy_scope__gte=0), name="claim_scope_not_negative"),
+            models.CheckConstraint(condition=Q(policy_scope__lte=models.F("total")), name="claim_scope_within_total"),
+            models.CheckConstraint(condition=Q(basic_paid__isnull=True) | Q(basic_paid__gte=0), name="claim_basic_not_negative"),
+            models.CheckConstraint(
+                condition=Q(critical_paid__isnull=True) | Q(critical_paid__gte=0), name="claim_critical_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(maf_pay__gte=0), name="claim_maf_not_negative"),
+            models.CheckConstraint(condition=Q(hospital_level__gte=1, hospital_level__lte=3), name="claim_level_1_to_3"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.get_kind_display()} {self.total}"
+
+    @property
+    def payload_id(self) -> str:
+        """The claim's id in a settlement payload."""
+        return f"c{self.pk}"
+
+
+# --- Applications and their workflow -------------------------------------------------------------
+
+
+class ApplicationState(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    IN_REVIEW = "in_review", _("in review")
+    AWAITING_IDENTITY = "awaiting_identity", _("awaiting identity confirmation")
+    REVIEWED = "reviewed", _("reviewed")
+    APPROVED = "approved", _("approved")
+    IN_PAYMENT = "in_payment", _("in payment")
+    PAID = "paid", _("paid")
+    RETURNED = "returned", _("returned for correction")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+#: States whose settlement is still recalculated (before approval).
+CALCULABLE_STATES = frozenset(
+    {
+        ApplicationState.DRAFT,
+        ApplicationState.SUBMITTED,
+        ApplicationState.IN_REVIEW,
+        ApplicationState.AWAITING_IDENTITY,
+        ApplicationState.REVIEWED,
+        ApplicationState.RETURNED,
+    }
+)
+#: Approved or later: the settlement is frozen, differences become adjustments.
+SETTLED_STATES = frozenset({ApplicationState.APPROVED, ApplicationState.IN_PAYMENT, ApplicationState.PAID})
+#: Final states: the application no longer holds its claims.
+FINAL_STATES = frozenset({ApplicationState.PAID, ApplicationState.REJECTED, ApplicationState.WITHDRAWN})
+#: The caseworker may change the claims, the tilted flag and the payee.
+EDITABLE_STATES = frozenset({ApplicationState.DRAFT, ApplicationState.RETURNED})
+
+
+class PayeeType(models.TextChoices):
+    PERSON = "person", _("the person's bank account")
+    HOSPITAL = "hospital", _("the hospital (direct settlement)")
+
+
+class Application(models.Model):
+    """A case (救助申请): a person's request for assistance on claims of one calendar year.
+
+    ``calc_revision`` grows whenever something the settlement depends on changes (claims, the
+    person's identities, the tilted flag); a settlement is usable for review and approval only
+    when it was computed for the application's current revision.
+    """
+
+    number = models.CharField(_("case number"), max_length=30, unique=True, null=True, blank=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="applications", verbose_name=_("person"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    state = models.CharField(_("state"), max_length=20, choices=ApplicationState.choices, default=ApplicationState.DRAFT)
+    tilted_applied = models.BooleanField(_("applied for tilted assistance"), default=False)
+    payee_type = models.CharField(_("paid to"), max_length=10, choices=PayeeType.choices, default=PayeeType.PERSON)
+    payee_name = models.CharField(_("hospital payee"), max_length=100, blank=True)
+    payee_bank = models.CharField(_("hospital's bank"), max_length=100, blank=True)
+    payee_account = models.CharField(_("hospital's account"), max_length=40, blank=True)
+    agent_name = models.CharField(_("agent (on behalf of the person)"), max_length=50, blank=True)
+    agent_relation = models.CharField(_("agent's relation"), max_length=30, blank=True)
+    agent_phone = models.CharField(_("agent's phone"), max_length=32, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    pending_category = models.CharField(
+        _("identity asked of a department"), max_length=20, choices=Category.choices, blank=True
+    )
+    calc_revision = models.PositiveIntegerField(_("calculation revision"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    state_changed_at = models.DateTimeField(_("state changed at"), default=timezone.now)
+    state_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by")
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by")
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_settlement = models.ForeignKey(
+        "Settlement", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("settlement approved")
+    )
+    amount_approved = models.DecimalField(_("amount approved"), null=True, blank=True, **MONEY)
+    current_batch = models.ForeignKey(
+        "PaymentBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("open payment batch")
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "region", "id"], name="app_state_region_id"),
+            models.Index(fields=["region", "id"], name="app_region_id"),
+            models.Index(fields=["created_by", "state", "id"], name="app_creator_state_id"),
+            models.Index(fields=["person", "year"], name="app_person_year"),
+            models.Index(fields=["year", "region", "id"], name="app_year_region_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="application_year_range"),
+            models.CheckConstraint(
+                condition=~Q(state__in=["approved", "in_payment", "paid"]) | Q(approved_settlement__isnull=False),
+                name="application_settled_has_settlement",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_batch__isnull=True) | Q(state="in_payment"), name="application_batch_only_in_payment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+
+class ApplicationClaim(models.Model):
+    """A claim attached to an application. ``active`` is cleared when the application reaches a
+    final state (paid, rejected, withdrawn), so the claim may then join another application; while
+    active, the partial unique index keeps the claim in one open application only."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="claim_links")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="application_links")
+    active = models.BooleanField(default=True)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("claim of an application")
+        verbose_name_plural = _("claims of applications")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "claim"], name="application_claim_once"),
+            models.UniqueConstraint(fields=["claim"], condition=Q(active=True), name="claim_one_open_application"),
+        ]
+
+
+class ApplicationEvent(models.Model):
+    """One transition of an application: who (empty: the system), when, from, to, action, comment."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=30)
+    from_state = models.CharField(_("from"), max_length=20, choices=ApplicationState.choices)
+    to_state = models.CharField(_("to"), max_length=20, choices=ApplicationState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("application event")
+        verbose_name_plural = _("application events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["application", "id"], name="event_application_id")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.from_state} → {self.to_state} ({self.action})"
+
+
+# --- Settlements -------------------------------------------------------------------------------
+
+
+class SettlementStatus(models.TextChoices):
+    CURRENT = "current", _("current")
+    SUPERSEDED = "superseded", _("superseded")
+
+
+class SettlementKind(models.TextChoices):
+    CASE = "case", _("case settlement")
+    RECALCULATION = "recalculation", _("recalculation after approval")
+
+
+class Settlement(models.Model):
+    """One calculation of a case: the person's whole calendar year of claims in the case's region.
+
+    ``payload``/``result`` are the engine's input and output JSON (settlement.md). The money fields
+    sum the application's own claims; ``payable`` = assistance + tilted − ``maf_paid`` (paid at the
+    hospital) − ``paid_before`` (committed by earlier cases and adjustments for the same claims).
+    A refused calculation keeps the engine's ``errors`` and has no lines and no amounts.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="settlements")
+    kind = models.CharField(_("kind"), max_length=16, choices=SettlementKind.choices, default=SettlementKind.CASE)
+    status = models.CharField(_("status"), max_length=12, choices=SettlementStatus.choices, default=SettlementStatus.CURRENT)
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+    revision = models.PositiveIntegerField(_("calculation revision"), default=0)
+    year = models.PositiveSmallIntegerField(_("year"))
+    reason = models.CharField(_("why calculated"), max_length=200, blank=True)
+    input_hash = models.CharField(_("input hash"), max_length=64)
+    result_hash = models.CharField(_("result hash"), max_length=64, blank=True)
+    settlement_hash = models.CharField(_("settlement hash"), max_length=64)
+    payload = models.JSONField(_("engine input"))
+    result = models.JSONField(_("engine output"), null=True, blank=True)
+    errors = models.JSONField(_("refusal messages"), default=list, blank=True)
+    policies = models.JSONField(_("policy documents used"), default=list, blank=True)
+    year_totals = models.JSONField(_("totals of the year"), default=dict, blank=True)
+    alerts = models.JSONField(_("monitoring alerts"), default=list, blank=True)
+    total = models.DecimalField(_("total cost"), null=True, blank=True, **MONEY)
+    policy_scope = models.DecimalField(_("in policy scope"), null=True, blank=True, **MONEY)
+    basic_paid = models.DecimalField(_("basic insurance"), null=True, blank=True, **MONEY)
+    critical_paid = models.DecimalField(_("critical-illness insurance"), null=True, blank=True, **MONEY)
+    self_pay_in_scope = models.DecimalField(_("in-scope self-pay"), null=True, blank=True, **MONEY)
+    assistance = models.DecimalField(_("medical assistance"), null=True, blank=True, **MONEY)
+    tilted = models.DecimalField(_("tilted assistance"), null=True, blank=True, **MONEY)
+    out_of_pocket = models.DecimalField(_("out of pocket"), null=True, blank=True, **MONEY)
+    maf_paid = models.DecimalField(_("assistance paid at the hospital"), null=True, blank=True, **MONEY)
+    paid_before = models.DecimalField(_("paid by earlier cases"), null=True, blank=True, **MONEY)
+    payable = models.DecimalField(_("payable"), null=True, blank=True, **MONEY)
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["application", "status"], name="settlement_app_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(status="current"), name="settlement_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} @ {self.computed_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors)
+
+
+class SettlementLine(models.Model):
+    """One claim of the year in a settlement, as the engine settled it (B, C, S, A, G, out of
+    pocket), plus what the case pays for it when the claim belongs to the application."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="settlement_lines")
+    position = models.PositiveIntegerField(_("order"))
+    in_application = models.BooleanField(_("claim of this case"))
+    category = models.CharField(_("category"), max_length=20, blank=True)
+    route = models.CharField(_("route"), max_length=60, blank=True)
+    policy = models.CharField(_("policy document"), max_length=100, blank=True)
+    total = models.DecimalField(_("total cost"), **MONEY)
+    policy_scope = models.DecimalField(_("in policy scope"), **MONEY)
+    basic_paid = models.DecimalField(_("basic insurance"), **MONEY)
+    critical_paid = models.DecimalField(_("critical-illness insurance"), **MONEY)
+    self_pay_in_scope = models.DecimalField(_("in-scope self-pay"), **MONEY)
+    assistance = models.DecimalField(_("medical assistance"), **MONEY)
+    tilted = models.DecimalField(_("tilted assistance"), **MONEY)
+    out_of_pocket = models.DecimalField(_("out of pocket"), **MONEY)
+    notes = models.JSONField(_("notes"), default=list, blank=True)
+    maf_pay = models.DecimalField(_("assistance paid at the hospital"), default=ZERO, **MONEY)
+    paid_before = models.DecimalField(_("paid by earlier cases"), default=ZERO, **MONEY)
+    payable = models.DecimalField(_("payable"), default=ZERO, **MONEY)
+
+    class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
+        ordering = ["settlement_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["settlement", "claim"], name="settlement_line_once")]
+
+
+# --- Adjustments and the allocation ledger -----------------------------------------------------
+
+
+class AdjustmentKind(models.TextChoices):
+    SUPPLEMENTARY = "supplementary", _("supplementary payment")
+    RECOVERY = "recovery", _("recovery")
+
+
+class AdjustmentStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    IN_PAYMENT = "in_payment", _("in payment")
+    SETTLED = "settled", _("settled")
+    CANCELLED = "cancelled", _("replaced before payment")
+
+
+class Adjustment(models.Model):
+    """A supplementary payment (补发, positive) or a recovery (追回, negative) on an approved case,
+    of the exact difference a recalculation found. Created once per ``basis_hash`` (the hash of the
+    recalculated settlement and of what had been committed when it was made)."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="adjustments")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="adjustments")
+    kind = models.CharField(_("kind"), max_length=16, choices=AdjustmentKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    basis_hash = models.CharField(_("basis hash"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=AdjustmentStatus.choices, default=AdjustmentStatus.PENDING)
+    current_batch = models.ForeignKey(
+        "PaymentBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("open payment batch")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="adjustment_status_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "basis_hash"], name="adjustment_once_per_basis"),
+            models.CheckConstraint(
+                condition=(Q(kind="supplementary") & Q(amount__gt=0)) | (Q(kind="recovery") & Q(amount__lt=0)),
+                name="adjustment_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(current_batch__isnull=True) | Q(status="in_payment"), name="adjustment_batch_only_in_payment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.application})"
+
+
+class ClaimAllocation(models.Model):
+    """The ledger of what has been committed to each claim: on approval, one row per claim of the
+    case (its payable); for each adjustment, one row per claim with the claim's difference.
+    ``Σ amount`` per claim is what earlier cases paid (or will pay) for it."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="allocations")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="allocations")
+    adjustment = models.ForeignKey(Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("claim allocation")
+        verbose_name_plural = _("claim allocations")
+        indexes = [models.Index(fields=["claim"], name="allocation_claim")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "claim"], condition=Q(adjustment__isnull=True), name="allocation_once_per_approval"
+            ),
+            models.UniqueConstraint(fields=["adjustment", "claim"], name="allocation_once_per_adjustment"),
+        ]
+
+
+# --- Payments ----------------------------------------------------------------------------------
+
+
+class BatchStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class PaymentBatch(models.Model):
+    """A list of payments sent to the bank together. Open until every line has a result."""
+
+    number = models.CharField(_("batch number"), max_length=30, unique=True, null=True, blank=True)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    status = models.CharField(_("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    request_key = models.CharField(_("request key"), max_length=64, null=True, blank=True, unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    exported_at = models.DateTimeField(_("last exported at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    total_amount = models.DecimalField(_("total"), default=ZERO, **MONEY)
+
+    class Meta:
+        verbose_name = _("payment batch")
+        verbose_name_plural = _("payment batches")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["region", "id"], name="batch_region_id")]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+
+class PaymentLineKind(models.TextChoices):
+    REGULAR = "regular", _("assistance")
+    SUPPLEMENTARY = "supplementary", _("supplementary payment")
+    RECOVERY = "recovery", _("recovery")
+
+
+class PaymentLineStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    PAID = "paid", _("paid")
+    FAILED = "failed", _("failed")
+
+
+LIVE_LINE_STATES = ["pending", "paid"]
+
+
+class PaymentLine(models.Model):
+    """One payment in a batch: a case's assistance (regular) or an adjustment. The payee is copied
+    when the batch is made, so the bank file shows what was sent even if the person's account
+    changes later."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="lines")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payment_lines")
+    adjustment = models.ForeignKey(Adjustment, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_lines")
+    kind = models.CharField(_("kind"), max_length=16, choices=PaymentLineKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    payee_type = models.CharField(_("paid to"), max_length=10, choices=PayeeType.choices)
+    payee_name = models.CharField(_("payee"), max_length=100)
+    payee_bank = models.CharField(_("bank"), max_length=100)
+    payee_account = models.CharField(_("account"), max_length=40)
+    status = models.CharField(_("status"), max_length=10, choices=PaymentLineStatus.choices, default=PaymentLineStatus.PENDING)
+    bank_reference = models.CharField(_("bank reference"), max_length=60, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    result_at = models.DateTimeField(_("result recorded at"), null=True, blank=True)
+    result_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment line")
+        verbose_name_plural = _("payment lines")
+        ordering = ["batch_id", "id"]
+        indexes = [models.Index(fields=["application", "status"], name="payline_app_status")]
+        constraints = [
+            # Nothing is ever paid twice: one live (pending or paid) regular payment per case …
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(adjustment__isnull=True, status__in=LIVE_LINE_STATES),
+                name="payment_one_live_regular",
+            ),
+            # … and one live payment per adjustment.
+            models.UniqueConstraint(
+                fields=["adjustment"],
+                condition=Q(adjustment__isnull=False, status__in=LIVE_LINE_STATES),
+                name="payment_one_live_per_adjustment",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="regular") & Q(adjustment__isnull=True)) | (~Q(kind="regular") & Q(adjustment__isnull=False)),
+                name="payment_kind_matches_adjustment",
+            ),
+            models.CheckConstraint(condition=~Q(status="paid") | ~Q(bank_reference=""), name="payment_paid_has_reference"),
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(failure_reason=""), name="payment_failed_has_reason"),
+            models.CheckConstraint(
+                condition=(Q(kind="regular") & Q(amount__gt=0)) | ~Q(kind="regular"), name="payment_regular_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.application} · {self.amount}"
