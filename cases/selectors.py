@@ -1,0 +1,399 @@
+"""Every read of the cases part, region-scoped through ``portal.roles.scoping``.
+
+For the UI and the API:
+
+* :func:`visible_persons`, :func:`search_persons`, :func:`person_detail`
+* :func:`visible_claims`, :func:`claims_for_person`
+* :func:`visible_applications`, :func:`queue` (+ :data:`QUEUES`), :func:`case_detail`,
+  :func:`allowed_actions`, :func:`slip_data`
+* :func:`visible_batches`, :func:`batch_detail`, :func:`payable_applications`,
+  :func:`visible_adjustments`, :func:`pending_adjustments`
+* :func:`visible_imports`, :func:`claim_import_format`
+
+Visibility: bureau roles (caseworker, reviewer, approver, payment officer, auditor) read the
+cases, claims and persons of their regions; a department liaison reads persons of their region and
+the cases waiting for their department's confirmation. Something outside the user's scope is
+simply not found (the API answers 404), so nothing leaks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.roles.domain import Role, categories_owned_by
+from portal.roles.scoping import region_prefixes, region_q, scope_queryset
+
+from . import identity_numbers
+from .access import CASE_READ_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, PERSON_READ_ROLES
+from .models import (
+    Adjustment,
+    AdjustmentStatus,
+    Application,
+    ApplicationEvent,
+    ApplicationState as S,
+    Claim,
+    ClaimImport,
+    Identity,
+    PaymentBatch,
+    PaymentLine,
+    Person,
+    Settlement,
+    SettlementLine,
+    SettlementStatus,
+)
+from .services.errors import Conflict, NotFound
+from .services.workflow import allowed_actions  # noqa: F401  (re-exported for the UI)
+
+MASKED = re.compile(r"^([0-9]{4})\*{2,}([0-9]{3}[0-9X])$")
+FULL = re.compile(r"^[0-9]{17}[0-9X]$")
+
+
+# --- Persons ---------------------------------------------------------------------------------------
+
+
+def visible_persons(user) -> QuerySet[Person]:
+    return scope_queryset(Person.objects.all(), user, roles=PERSON_READ_ROLES)
+
+
+def person_search_q(q: str) -> Q | None:
+    """``q`` as a person condition: a full identity number (unique index), a masked one
+    ``3607**********123X`` (first 4 + last 4, indexed key), or the start of a name."""
+    text = identity_numbers.normalise(q or "")
+    if not text:
+        return None
+    if FULL.match(text):
+        return Q(id_number=text)
+    m = MASKED.match(text)
+    if m:
+        return Q(id_mask_key=m.group(1) + m.group(2))
+    return Q(name__startswith=(q or "").strip())
+
+
+def search_persons(user, q: str = "", *, region: str | None = None) -> QuerySet[Person]:
+    """Persons the user may read, matching ``q`` (see :func:`person_search_q`), newest first."""
+    qs = visible_persons(user).select_related("region", "household")
+    cond = person_search_q(q)
+    if cond is not None:
+        qs = qs.filter(cond)
+    if region:
+        qs = qs.filter(region_q([_prefix(region)]))
+    return qs.order_by("-id")
+
+
+@dataclass
+class PersonDetail:
+    person: Person
+    identities: list[Identity]
+    claims: list[Claim]
+    applications: list[Application]
+    can_view_full_id: bool
+
+
+def person_detail(user, person_id: int) -> PersonDetail:
+    from .access import can_view_full_id
+
+    person = visible_persons(user).select_related("region", "household").filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("Person not found."))
+    return PersonDetail(
+        person=person,
+        identities=list(person.identities.select_related("department").order_by("start", "id")),
+        claims=list(visible_claims(user).filter(person=person).order_by("-date", "-id")[:500]),
+        applications=list(visible_applications(user).filter(person=person).order_by("-id")[:200]),
+        can_view_full_id=can_view_full_id(user, person),
+    )
+
+
+# --- Claims ----------------------------------------------------------------------------------------
+
+
+def visible_claims(user) -> QuerySet[Claim]:
+    return scope_queryset(Claim.objects.all(), user, roles=CASE_READ_ROLES)
+
+
+def claims_for_person(user, person_id: int, *, year: int | None = None, unattached: bool = False) -> QuerySet[Claim]:
+    """The person's claims (of ``year``), ``unattached``: only those no open case holds."""
+    qs = visible_claims(user).filter(person_id=person_id)
+    if year:
+        qs = qs.filter(date__year=year)
+    if unattached:
+        qs = qs.exclude(application_links__active=True)
+    return qs.order_by("date", "id")
+
+
+def visible_imports(user) -> QuerySet[ClaimImport]:
+    """A caseworker's own imports (superusers: all)."""
+    if user.is_superuser:
+        return ClaimImport.objects.all()
+    return ClaimImport.objects.filter(uploaded_by=user)
+
+
+def claim_import_format() -> list[dict]:
+    """The national column mapping, for the format page (see cases/imports/README.md)."""
+    from .imports.national import format_description
+
+    return format_description()
+
+
+# --- Applications ------------------------------------------------------------------------------------
+
+
+def _prefix(region_code: str) -> str:
+    from portal.regions.codes import scope_prefix
+
+    return scope_prefix(region_code)
+
+
+def visible_applications(user) -> QuerySet[Application]:
+    """Cases the user may read: bureau roles in their regions, plus — for a liaison — the cases
+    of their region waiting for their department's identity confirmation."""
+    qs = scope_queryset(Application.objects.all(), user, roles=CASE_READ_ROLES)
+    if user.is_superuser:
+        return qs
+    liaison_q = Q(pk__in=[])
+    from portal.roles.scoping import grants
+
+    for grant in grants(user):
+        if grant.role != Role.LIAISON:
+            continue
+        cats = categories_owned_by(grant.department)
+        if cats:
+            liaison_q |= region_q([grant.prefix]) & Q(state=S.AWAITING_IDENTITY, pending_category__in=cats)
+    if liaison_q == Q(pk__in=[]):
+        return qs
+    base = Application.objects.filter(region_q(region_prefixes(user, roles=CASE_READ_ROLES)) | liaison_q)
+    return base
+
+
+#: queue name → (label, role whose scope applies, states, ordering)
+QUEUES: dict[str, tuple] = {
+    "my_drafts": (gettext_lazy("My drafts and returned cases"), Role.CASEWORKER, (S.DRAFT, S.RETURNED), "-id"),
+    "to_review": (gettext_lazy("To review"), Role.REVIEWER, (S.SUBMITTED, S.IN_REVIEW, S.AWAITING_IDENTITY), "id"),
+    "to_approve": (gettext_lazy("To approve"), Role.APPROVER, (S.REVIEWED,), "id"),
+    "to_pay": (gettext_lazy("To pay"), Role.PAYMENT_OFFICER, (S.APPROVED,), "id"),
+}
+
+
+def queue(user, *, queue: str | None = None, state: str | list[str] | None = None, region: str | None = None,
+          year: int | None = None, person_id: int | None = None, q: str = "") -> QuerySet[Application]:
+    """Applications for a list: a named queue (:data:`QUEUES`; the queue's role decides the scope)
+    or all the user may read, filtered by state(s), region (and below), year, person, and ``q``
+    (a case number, or a person's identity number / masked number / name).
+
+    Ordered for keyset pagination: work queues oldest first (``id``), otherwise newest first.
+    Every filter combination is served by an index (state, region, id) / (created_by, state, id)
+    / (year, region, id) / (person, year)."""
+    if queue:
+        if queue not in QUEUES:
+            raise ValueError(queue)
+        _label, role, states, _order = QUEUES[queue]
+        qs = scope_queryset(Application.objects.all(), user, roles=[role]).filter(state__in=states)
+        if queue == "my_drafts":
+            qs = qs.filter(created_by=user)
+        if queue == "to_pay":
+            qs = qs.filter(current_batch__isnull=True)
+    else:
+        qs = visible_applications(user)
+    if state:
+        qs = qs.filter(state__in=[state] if isinstance(state, str) else list(state))
+    if region:
+        qs = qs.filter(region_q([_prefix(region)]))
+    if year:
+        qs = qs.filter(year=year)
+    if person_id:
+        qs = qs.filter(person_id=person_id)
+    text = (q or "").strip()
+    if text:
+        cond = person_search_q(text)
+        number_q = Q(number=text.upper()) | Q(number=text)
+        qs = qs.filter(number_q | Q(person__in=Person.objects.filter(cond).values("pk"))) if cond is not None else qs.filter(number_q)
+    return qs.select_related("person", "region", "created_by").order_by(queue_ordering(queue))
+
+
+def queue_ordering(queue: str | None) -> str:
+    return QUEUES[queue][3] if queue in QUEUES else "-id"
+
+
+def get_application(user, application_id: int) -> Application:
+    app = visible_applications(user).select_related("person", "region").filter(pk=application_id).first()
+    if app is None:
+        raise NotFound(_("Case not found."))
+    return app
+
+
+@dataclass
+class CaseDetail:
+    """Everything the case page shows. ``settlement`` is the one that counts: the approved one for
+    approved (or later) cases, else the current one; ``recalculation`` is the latest
+    recalculation of an approved case, when there is one."""
+
+    application: Application
+    person: Person
+    identities: list[Identity]
+    claims: list[Claim]
+    settlement: Settlement | None
+    lines: list[SettlementLine]
+    recalculation: Settlement | None
+    settlement_ready: bool
+    settlement_problem: str
+    events: list[ApplicationEvent]
+    allowed_actions: list[str]
+    adjustments: list[Adjustment]
+    payments: list[PaymentLine]
+    can_view_full_id: bool
+    extra: dict = field(default_factory=dict)
+
+
+def case_settlement(app: Application) -> Settlement | None:
+    if app.approved_settlement_id:
+        return app.approved_settlement
+    return Settlement.objects.filter(application=app, status=SettlementStatus.CURRENT).first()
+
+
+def settlement_status(app: Application, settlement: Settlement | None) -> tuple[bool, str]:
+    if app.approved_settlement_id:
+        return True, ""
+    if settlement is None or settlement.revision != app.calc_revision:
+        return False, _("The settlement is being calculated.")
+    if settlement.refused:
+        return False, "；".join(settlement.errors)
+    return True, ""
+
+
+def case_detail(user, application_id: int, *, just_acted: bool = False) -> CaseDetail:
+    """The case page's bundle. ``just_acted``: the user has just moved the case and may see the
+    result even if the case thereby left their view (a liaison answering for an identity)."""
+    from .access import can_view_full_id
+
+    base = visible_applications(user)
+    if just_acted and not base.filter(pk=application_id).exists():
+        base = Application.objects.filter(events__actor=user).distinct()
+    app = (
+        base
+        .select_related("person", "person__region", "region", "created_by", "reviewed_by", "approved_by",
+                        "approved_settlement", "current_batch")
+        .filter(pk=application_id).first()
+    )
+    if app is None:
+        raise NotFound(_("Case not found."))
+    settlement = case_settlement(app)
+    ready, problem = settlement_status(app, settlement)
+    recalculation = None
+    if app.approved_settlement_id:
+        recalculation = Settlement.objects.filter(
+            application=app, status=SettlementStatus.CURRENT, kind="recalculation").first()
+    lines = list(settlement.lines.select_related("claim").order_by("position")) if settlement else []
+    claims = list(Claim.objects.filter(application_links__application=app).order_by("date", "id"))
+    return CaseDetail(
+        application=app,
+        person=app.person,
+        identities=list(app.person.identities.select_related("department").order_by("start", "id")),
+        claims=claims,
+        settlement=settlement,
+        lines=lines,
+        recalculation=recalculation,
+        settlement_ready=ready,
+        settlement_problem=problem,
+        events=list(app.events.select_related("actor").order_by("id")),
+        allowed_actions=allowed_actions(user, app),
+        adjustments=list(app.adjustments.select_related("settlement", "current_batch").order_by("id")),
+        payments=list(app.payment_lines.select_related("batch", "adjustment").order_by("id")),
+        can_view_full_id=can_view_full_id(user, app.person),
+    )
+
+
+MONEY_FIELDS = ("total", "policy_scope", "basic_paid", "critical_paid", "self_pay_in_scope", "assistance", "tilted",
+                "out_of_pocket", "maf_pay", "paid_before", "payable")
+
+
+def slip_data(user, application_id: int) -> dict:
+    """The one-page settlement slip (一单制) of a case, from its stored settlement (the approved
+    one once approved): per claim of the case and in total the total cost, policy scope, basic
+    insurance, critical-illness insurance, in-scope self-pay, medical assistance, tilted
+    assistance, out of pocket, assistance already paid at the hospital, paid by earlier cases and
+    payable; the policy documents cited; adjustments. These are the engine's numbers.
+    Raises :class:`Conflict` when the case has no usable settlement yet."""
+    app = get_application(user, application_id)
+    settlement = case_settlement(app)
+    ready, problem = settlement_status(app, settlement)
+    if not ready or settlement is None:
+        raise Conflict(problem or _("The settlement is being calculated."), code="settlement_not_ready")
+    lines = list(settlement.lines.filter(in_application=True).select_related("claim").order_by("position"))
+    totals = {k: Decimal("0.00") for k in MONEY_FIELDS}
+    rows = []
+    for line in lines:
+        claim = line.claim
+        row = {
+            "claim_id": claim.pk, "setl_id": claim.setl_id or "", "date": claim.date, "kind": claim.kind,
+            "kind_label": claim.get_kind_display(), "hospital": claim.hospital_name, "category": line.category,
+            "route": line.route, "policy": line.policy, "notes": list(line.notes),
+        }
+        for k in MONEY_FIELDS:
+            value = getattr(line, k)
+            row[k] = value
+            totals[k] += value
+        rows.append(row)
+    adjustments = [
+        {"id": a.pk, "kind": a.kind, "kind_label": a.get_kind_display(), "amount": a.amount, "status": a.status,
+         "created_at": a.created_at, "reason": a.reason}
+        for a in app.adjustments.order_by("id")
+    ]
+    person = app.person
+    return {
+        "application": {"id": app.pk, "number": app.number, "year": app.year, "state": app.state,
+                        "state_label": app.get_state_display(), "region": app.region_id,
+                        "region_name": app.region.name, "tilted_applied": app.tilted_applied},
+        "person": {"id": person.pk, "name": person.name, "id_number_masked": person.masked_id_number,
+                   "sex": person.get_sex_display(), "residence": person.get_residence_display(),
+                   "scheme": person.get_scheme_display()},
+        "settlement": {"id": settlement.pk, "computed_at": settlement.computed_at, "kind": settlement.kind,
+                       "approved": settlement.pk == app.approved_settlement_id},
+        "policies": sorted({line.policy for line in lines if line.policy}) or list(settlement.policies),
+        "claims": rows,
+        "totals": totals,
+        "adjustments": adjustments,
+        "adjustments_total": sum((a["amount"] for a in adjustments), Decimal("0.00")),
+    }
+
+
+# --- Payments ----------------------------------------------------------------------------------------
+
+
+def visible_batches(user) -> QuerySet[PaymentBatch]:
+    return scope_queryset(PaymentBatch.objects.all(), user, roles=PAYMENT_READ_ROLES).select_related("region", "created_by")
+
+
+def batch_detail(user, batch_id: int) -> tuple[PaymentBatch, list[PaymentLine]]:
+    batch = visible_batches(user).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("Payment batch not found."))
+    lines = list(batch.lines.select_related("application", "application__person", "adjustment", "result_by").order_by("id"))
+    return batch, lines
+
+
+def payable_applications(user, *, region: str | None = None) -> QuerySet[Application]:
+    """Approved cases not in an open batch that the user may pay (the ``to_pay`` queue)."""
+    return queue(user, queue="to_pay", region=region)
+
+
+def visible_adjustments(user) -> QuerySet[Adjustment]:
+    return scope_queryset(Adjustment.objects.all(), user, roles=CASE_READ_ROLES, field="application__region").select_related(
+        "application", "application__person", "settlement")
+
+
+def pending_adjustments(user, *, region: str | None = None) -> QuerySet[Adjustment]:
+    """Supplementary payments and recoveries waiting for a batch, in the user's payment scope."""
+    qs = scope_queryset(Adjustment.objects.filter(status=AdjustmentStatus.PENDING, current_batch__isnull=True), user,
+                        roles=PAYMENT_ROLES, field="application__region")
+    if region:
+        qs = qs.filter(region_q([_prefix(region)], field="application__region"))
+    return qs.select_related("application", "application__person").order_by("id")
+
+
+def claims_of_application(app: Application) -> QuerySet[Claim]:
+    return Claim.objects.filter(application_links__application=app).order_by("date", "id")
