@@ -1,0 +1,13 @@
+from . import views
+
+routes = [
+    ("persons", views.PersonViewSet, "person"),
+    ("households", views.HouseholdViewSet, "household"),
+    ("identities", views.IdentityViewSet, "identity"),
+    ("claims", views.ClaimViewSet, "claim"),
+    ("claim-imports", views.ClaimImportViewSet, "claim-import"),
+    ("applications", views.ApplicationViewSet, "application"),
+    ("payment-batches", views.PaymentBatchViewSet, "payment-batch"),
+    ("adjustments", views.AdjustmentViewSet, "adjustment"),
+]
+urlpatterns: list = []

@@ -1,0 +1,498 @@
+"""Cases API views: thin — parse, call a service or a selector, serialize.
+
+Scoping: every queryset comes from ``cases.selectors`` (region-scoped), so a case outside the
+caller's regions is a 404, exactly like a case that does not exist. Service refusals map to
+409 (conflict), 403 (role, region, four eyes), 400 (bad input, missing reason), 404.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from .. import selectors
+from ..imports.national import import_claims
+from ..models import (
+    Adjustment,
+    AdjustmentStatus,
+    Application,
+    ApplicationState,
+    Claim,
+    ClaimImport,
+    Identity,
+    IdNumberView,
+    PaymentBatch,
+    Person,
+)
+from ..services import applications, claims, payments, persons, workflow
+from ..services.errors import NotFound, ServiceError
+from . import serializers as s
+
+
+def _errors(*codes: int) -> dict:
+    descriptions = {
+        400: "Bad input: the messages name the field and the reason.",
+        403: "Your role does not allow this here (role, region or four eyes).",
+        404: "Not found, or outside your regions.",
+        409: "Conflict: someone changed it first, or its state does not allow this.",
+    }
+    return {code: OpenApiResponse(s.ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+class KeysetPagination(CursorPagination):
+    """Keyset (cursor) pagination on the primary key: constant time per page, no COUNT(*).
+    Views may choose the direction with ``cursor_ordering(request)``."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-id"
+
+    def get_ordering(self, request, queryset, view):
+        chooser = getattr(view, "cursor_ordering", None)
+        if chooser is not None:
+            return (chooser(request),)
+        return (self.ordering,)
+
+
+class ServiceErrorsMixin:
+    """Turn service refusals into the API's error answers."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ServiceError):
+            return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
+        if isinstance(exc, DjangoValidationError):
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            first = next(iter(errors.values()), [""])
+            return Response({"detail": first[0] if first else _("Invalid input."), "code": "invalid", "errors": errors},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
+
+def _int_param(request, name):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DjangoValidationError({name: [_("Enter a whole number.")]}) from None
+
+
+def _visible_person(user, person_id) -> Person:
+    person = selectors.visible_persons(user).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("Person not found."))
+    return person
+
+
+# --- Persons ----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Persons (masked identity numbers)",
+        parameters=[
+            OpenApiParameter("q", str, description="Full identity number, masked number (3607**********123X) or the start of a name"),
+            OpenApiParameter("region", str, description="Region code (and below)"),
+        ],
+    ),
+    retrieve=extend_schema(summary="A person", responses={200: s.PersonSerializer, **_errors(404)}),
+)
+class PersonViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.PersonSerializer
+    pagination_class = KeysetPagination
+    queryset = Person.objects.none()
+
+    def get_queryset(self):
+        return selectors.search_persons(self.request.user, self.request.query_params.get("q", ""),
+                                        region=self.request.query_params.get("region") or None)
+
+    @extend_schema(summary="Register a person", request=s.PersonWriteSerializer,
+                   responses={201: s.PersonSerializer, **_errors(400, 403)})
+    def create(self, request):
+        data = s.PersonWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = persons.create_person(acting_user=request.user, **data.validated_data)
+        return Response(s.PersonSerializer(person).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Correct a person", request=s.PersonWriteSerializer(partial=True),
+                   responses={200: s.PersonSerializer, **_errors(400, 403, 404)})
+    def partial_update(self, request, pk=None):
+        person = self.get_object()
+        data = s.PersonWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        person = persons.update_person(acting_user=request.user, person_id=person.pk, **data.validated_data)
+        return Response(s.PersonSerializer(person).data)
+
+    @extend_schema(summary="Show the full identity number (recorded)", request=s.RevealRequestSerializer,
+                   responses={200: s.RevealResponseSerializer, **_errors(400, 403, 404)})
+    @action(detail=True, methods=["post"], url_path="reveal-id-number")
+    def reveal_id_number(self, request, pk=None):
+        person = self.get_object()
+        data = s.RevealRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        number = persons.reveal_id_number(
+            acting_user=request.user, person=person, channel=IdNumberView.Channel.API,
+            context=data.validated_data.get("context") or f"API persons/{person.pk}", reason=data.validated_data["reason"],
+        )
+        return Response({"id_number": number})
+
+
+@extend_schema_view(list=extend_schema(summary="Households"))
+class HouseholdViewSet(ServiceErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.HouseholdSerializer
+    pagination_class = KeysetPagination
+
+    def get_queryset(self):
+        from portal.roles.scoping import scope_queryset
+
+        from ..access import PERSON_READ_ROLES
+        from ..models import Household
+
+        return scope_queryset(Household.objects.all(), self.request.user, roles=PERSON_READ_ROLES)
+
+    @extend_schema(summary="Register a household", request=s.HouseholdSerializer,
+                   responses={201: s.HouseholdSerializer, **_errors(400, 403)})
+    def create(self, request):
+        data = s.HouseholdSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        household = persons.create_household(acting_user=request.user, region_code=v["region_id"], number=v.get("number", ""),
+                                             head_name=v.get("head_name", ""), address=v.get("address", ""))
+        return Response(s.HouseholdSerializer(household).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Identities", parameters=[OpenApiParameter("person", int, description="Person id")]),
+    retrieve=extend_schema(summary="An identity", responses={200: s.IdentitySerializer, **_errors(404)}),
+)
+class IdentityViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.IdentitySerializer
+    pagination_class = KeysetPagination
+    queryset = Identity.objects.none()
+
+    def get_queryset(self):
+        qs = Identity.objects.filter(person__in=selectors.visible_persons(self.request.user).values("pk"))
+        person = _int_param(self.request, "person")
+        if person:
+            qs = qs.filter(person_id=person)
+        return qs
+
+    @extend_schema(summary="Record an identity period", request=s.IdentityWriteSerializer,
+                   responses={201: s.IdentitySerializer, **_errors(400, 403, 404)})
+    def create(self, request):
+        data = s.IdentityWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        person = _visible_person(request.user, v["person_id"])
+        identity = persons.add_identity(acting_user=request.user, person_id=person.pk, category=v["category"],
+                                        start=v["start"], end=v.get("end"), method=v.get("method"),
+                                        reference=v.get("reference", ""), source="api")
+        return Response(s.IdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="End an identity period", request=s.IdentityCloseSerializer,
+                   responses={200: s.IdentitySerializer, **_errors(400, 403, 404)})
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        identity = self.get_object()
+        data = s.IdentityCloseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identity = persons.close_identity(acting_user=request.user, identity_id=identity.pk, **data.validated_data)
+        return Response(s.IdentitySerializer(identity).data)
+
+
+# --- Claims -----------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Claims",
+        parameters=[
+            OpenApiParameter("person", int, description="Person id"),
+            OpenApiParameter("year", int, description="Calendar year of the settlement date"),
+            OpenApiParameter("unattached", bool, description="Only claims no open case holds"),
+        ],
+    ),
+    retrieve=extend_schema(summary="A claim", responses={200: s.ClaimSerializer, **_errors(404)}),
+)
+class ClaimViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.ClaimSerializer
+    pagination_class = KeysetPagination
+    queryset = Claim.objects.none()
+
+    def get_queryset(self):
+        qs = selectors.visible_claims(self.request.user)
+        person = _int_param(self.request, "person")
+        year = _int_param(self.request, "year")
+        if person:
+            qs = qs.filter(person_id=person)
+        if year:
+            qs = qs.filter(date__year=year)
+        if self.request.query_params.get("unattached") in ("1", "true", "True"):
+            qs = qs.exclude(application_links__active=True)
+        return qs
+
+    @extend_schema(summary="Enter a claim", request=s.ClaimWriteSerializer,
+                   responses={201: s.ClaimSerializer, **_errors(400, 403, 404, 409)})
+    def create(self, request):
+        data = s.ClaimWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        person = _visible_person(request.user, v.pop("person_id"))
+        application_id = v.pop("application_id", None)
+        if application_id is not None:
+            selectors.get_application(request.user, application_id)
+        claim = claims.create_claim(acting_user=request.user, person_id=person.pk, application_id=application_id, **v)
+        return Response(s.ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Correct a claim", request=s.ClaimUpdateSerializer,
+                   responses={200: s.ClaimSerializer, **_errors(400, 403, 404, 409)})
+    def partial_update(self, request, pk=None):
+        claim = self.get_object()
+        data = s.ClaimUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        claim = claims.update_claim(acting_user=request.user, claim_id=claim.pk, **data.validated_data)
+        return Response(s.ClaimSerializer(claim).data)
+
+    @extend_schema(summary="Delete a claim entered by mistake", responses={204: None, **_errors(403, 404, 409)})
+    def destroy(self, request, pk=None):
+        claim = self.get_object()
+        claims.delete_claim(acting_user=request.user, claim_id=claim.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Import settlement records (CSV or .xlsx, national field names)",
+                   request={"multipart/form-data": s.ClaimImportUploadSerializer},
+                   responses={201: s.ClaimImportSerializer, **_errors(400, 403)})
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    def import_file(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DjangoValidationError({"file": [_("Choose a CSV or Excel file to import.")]})
+        record = import_claims(acting_user=request.user, fileobj=upload, filename=upload.name)
+        return Response(s.ClaimImportSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The import's column mapping", responses={200: s.ImportColumnSerializer(many=True)})
+    @action(detail=False, methods=["get"], url_path="import-format", pagination_class=None)
+    def import_format(self, request):
+        return Response(s.ImportColumnSerializer(selectors.claim_import_format(), many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My claim imports and their row reports"),
+    retrieve=extend_schema(summary="A claim import and its row report", responses={200: s.ClaimImportSerializer, **_errors(404)}),
+)
+class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.ClaimImportSerializer
+    pagination_class = KeysetPagination
+    queryset = ClaimImport.objects.none()
+
+    def get_queryset(self):
+        return selectors.visible_imports(self.request.user).select_related("uploaded_by")
+
+
+# --- Applications -------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Applications (cases)",
+        parameters=[
+            OpenApiParameter("queue", str, enum=list(selectors.QUEUES), description="my_drafts, to_review, to_approve, to_pay"),
+            OpenApiParameter("state", str, many=True, enum=ApplicationState.values, description="State(s)"),
+            OpenApiParameter("region", str, description="Region code (and below)"),
+            OpenApiParameter("year", int),
+            OpenApiParameter("person", int, description="Person id"),
+            OpenApiParameter("q", str, description="Case number, identity number (full or masked) or name"),
+        ],
+        responses={200: s.ApplicationSerializer(many=True), **_errors(400)},
+    ),
+)
+class ApplicationViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.ApplicationSerializer
+    pagination_class = KeysetPagination
+    queryset = Application.objects.none()
+
+    def cursor_ordering(self, request):
+        return selectors.queue_ordering(request.query_params.get("queue"))
+
+    def get_queryset(self):
+        params = self.request.query_params
+        if self.action != "list":
+            return selectors.visible_applications(self.request.user)
+        queue = params.get("queue") or None
+        if queue and queue not in selectors.QUEUES:
+            raise DjangoValidationError({"queue": [_("Unknown queue “%(q)s”.") % {"q": queue}]})
+        states = params.getlist("state")
+        bad = [st for st in states if st not in ApplicationState.values]
+        if bad:
+            raise DjangoValidationError({"state": [_("Unknown state “%(s)s”.") % {"s": bad[0]}]})
+        return selectors.queue(
+            self.request.user, queue=queue, state=states or None, region=params.get("region") or None,
+            year=_int_param(self.request, "year"), person_id=_int_param(self.request, "person"), q=params.get("q", ""),
+        )
+
+    def _detail(self, request, pk, *, just_acted=False):
+        bundle = selectors.case_detail(request.user, int(pk), just_acted=just_acted)
+        return Response(s.ApplicationDetailSerializer(bundle).data)
+
+    @extend_schema(summary="A case with settlement, events and allowed actions",
+                   responses={200: s.ApplicationDetailSerializer, **_errors(404)})
+    def retrieve(self, request, pk=None):
+        return self._detail(request, pk)
+
+    @extend_schema(summary="Open a draft case", request=s.ApplicationWriteSerializer,
+                   responses={201: s.ApplicationDetailSerializer, **_errors(400, 403, 404, 409)})
+    def create(self, request):
+        data = s.ApplicationWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        person = _visible_person(request.user, v.pop("person_id"))
+        app = applications.create_application(acting_user=request.user, person_id=person.pk, **v)
+        response = self._detail(request, app.pk)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+    @extend_schema(summary="Change a draft or returned case", request=s.ApplicationUpdateSerializer,
+                   responses={200: s.ApplicationDetailSerializer, **_errors(400, 403, 404, 409)})
+    def partial_update(self, request, pk=None):
+        app = self.get_object()
+        data = s.ApplicationUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        applications.update_application(acting_user=request.user, application_id=app.pk, **data.validated_data)
+        return self._detail(request, app.pk)
+
+    @extend_schema(summary="Move the case along the workflow", request=s.TransitionSerializer,
+                   responses={200: s.ApplicationDetailSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        app = self.get_object()
+        data = s.TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        workflow.transition(acting_user=request.user, application_id=app.pk, action=v["action"],
+                            comment=v.get("comment", ""), expected_state=v.get("expected_state"),
+                            category=v.get("category"))
+        return self._detail(request, app.pk, just_acted=True)
+
+    @extend_schema(summary="Attach claims", request=s.ClaimIdsSerializer,
+                   responses={200: s.ApplicationDetailSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"], url_path="claims/add")
+    def add_claims(self, request, pk=None):
+        app = self.get_object()
+        data = s.ClaimIdsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        applications.add_claims(acting_user=request.user, application_id=app.pk, claim_ids=data.validated_data["claim_ids"])
+        return self._detail(request, app.pk)
+
+    @extend_schema(summary="Detach claims", request=s.ClaimIdsSerializer,
+                   responses={200: s.ApplicationDetailSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"], url_path="claims/remove")
+    def remove_claims(self, request, pk=None):
+        app = self.get_object()
+        data = s.ClaimIdsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        applications.remove_claims(acting_user=request.user, application_id=app.pk, claim_ids=data.validated_data["claim_ids"])
+        return self._detail(request, app.pk)
+
+    @extend_schema(summary="The settlement slip (一单制)", responses={200: s.SlipSerializer, **_errors(404, 409)})
+    @action(detail=True, methods=["get"])
+    def slip(self, request, pk=None):
+        app = self.get_object()
+        return Response(s.SlipSerializer(selectors.slip_data(request.user, app.pk)).data)
+
+
+# --- Payments --------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Payment batches"),
+    retrieve=extend_schema(summary="A payment batch with its lines", responses={200: s.PaymentBatchDetailSerializer, **_errors(404)}),
+)
+class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.PaymentBatchSerializer
+    pagination_class = KeysetPagination
+    queryset = PaymentBatch.objects.none()
+
+    def get_queryset(self):
+        return selectors.visible_batches(self.request.user)
+
+    def retrieve(self, request, pk=None):
+        batch, lines = selectors.batch_detail(request.user, int(pk))
+        batch.lines_list = lines
+        data = s.PaymentBatchSerializer(batch).data
+        data["lines"] = s.PaymentLineSerializer(lines, many=True).data
+        data["skipped"] = []
+        return Response(data)
+
+    @extend_schema(summary="Build a batch from approved cases and pending adjustments", request=s.PaymentBatchCreateSerializer,
+                   responses={201: s.PaymentBatchDetailSerializer, **_errors(400, 403, 409)})
+    def create(self, request):
+        data = s.PaymentBatchCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        batch = payments.create_batch(
+            acting_user=request.user, region_code=v["region_code"], application_ids=v.get("application_ids"),
+            adjustment_ids=v.get("adjustment_ids"), note=v.get("note", ""), request_key=v.get("request_key") or None,
+        )
+        body = s.PaymentBatchSerializer(batch).data
+        body["lines"] = s.PaymentLineSerializer(batch.lines.select_related("application", "application__person"), many=True).data
+        body["skipped"] = [{"item": item, "reason": reason} for item, reason in getattr(batch, "skipped", [])]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The bank file (CSV with BOM, or Excel)",
+        parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"], description="csv (default) or xlsx")],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY,
+                   (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+                   **_errors(400, 403, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        batch = self.get_object()
+        filename, content_type, content = payments.export_batch(
+            acting_user=request.user, batch_id=batch.pk, fmt=request.query_params.get("file_format", "csv"))
+        response = HttpResponse(content, content_type=content_type)
+        from portal.exports import _disposition
+
+        response["Content-Disposition"] = _disposition(filename)
+        return response
+
+    @extend_schema(summary="Record the bank's result per line", request=s.PaymentResultsSerializer,
+                   responses={200: s.PaymentBatchDetailSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def results(self, request, pk=None):
+        batch = self.get_object()
+        data = s.PaymentResultsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payments.record_results(acting_user=request.user, batch_id=batch.pk, results=data.validated_data["results"])
+        return self.retrieve(request, pk=batch.pk)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Adjustments (supplementary payments and recoveries)",
+                       parameters=[OpenApiParameter("status", str, enum=AdjustmentStatus.values),
+                                   OpenApiParameter("application", int)]),
+    retrieve=extend_schema(summary="An adjustment", responses={200: s.AdjustmentSerializer, **_errors(404)}),
+)
+class AdjustmentViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AdjustmentSerializer
+    pagination_class = KeysetPagination
+    queryset = Adjustment.objects.none()
+
+    def get_queryset(self):
+        qs = selectors.visible_adjustments(self.request.user)
+        st = self.request.query_params.get("status")
+        if st:
+            qs = qs.filter(status=st)
+        app = _int_param(self.request, "application")
+        if app:
+            qs = qs.filter(application_id=app)
+        return qs
