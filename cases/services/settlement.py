@@ -250,17 +250,19 @@ def settle_application(application_id: int, *, reason: str = "") -> Settlement |
 
 
 def _enqueue_settlement(application_ids: Iterable[int], reason: str) -> None:
-    from ..tasks import settle_application_task
+    """Record a ``cases.settle_application`` job per case in the caller's transaction (sent after
+    commit through the outbox, ``portal.jobs``)."""
+    from portal.jobs import enqueue
 
     for pk in sorted(set(application_ids)):
-        transaction.on_commit(lambda pk=pk: settle_application_task.delay(pk, reason))
+        enqueue("cases.settle_application", pk, str(reason))
 
 
 def _enqueue_recalculation(person_id: int, years: Iterable[int], reason: str) -> None:
-    from ..tasks import recalculate_person_year_task
+    from portal.jobs import enqueue
 
     for year in sorted(set(years)):
-        transaction.on_commit(lambda y=year: recalculate_person_year_task.delay(person_id, y, reason))
+        enqueue("cases.recalculate_person_year", person_id, year, str(reason))
 
 
 def inputs_changed(*, application_ids: Iterable[int] = (), person_id: int | None = None,
@@ -268,7 +270,7 @@ def inputs_changed(*, application_ids: Iterable[int] = (), person_id: int | None
                    recalculate_years: Iterable[int] | None = None) -> list[int]:
     """Something a settlement depends on changed. Bumps ``calc_revision`` of the given open cases
     and of the person's open cases (of ``years`` when given) and enqueues their settlement on
-    commit. With ``recalculate_years``, also enqueues :func:`recalculate_person_year` for those of
+    commit (outbox jobs). With ``recalculate_years``, also enqueues :func:`recalculate_person_year` for those of
     the years where the person has approved (or later) cases. Returns the ids of the cases bumped.
 
     Call it inside the transaction that made the change (the exchange does so after applying
