@@ -106,7 +106,7 @@ def _require_admin(user, region_code: str) -> None:
 
 
 def _locked(version: PolicyVersion) -> PolicyVersion:
-    return PolicyVersion.objects.select_for_update().select_related("region").get(pk=version.pk)
+    return PolicyVersion.objects.select_for_update().get(pk=version.pk)
 
 
 def _require_draft(version: PolicyVersion) -> None:
@@ -278,6 +278,9 @@ def publish_version(
     version is in force on any date; refused — naming the parameter, or the framework's document
     and clause — when the document is invalid or breaks a framework above it. Sends
     ``version_published`` on commit."""
+    # One publication per region at a time: the region row is the lock, so a concurrent one sees
+    # this one's result (locking the published versions alone would miss a version published meanwhile).
+    Region.objects.select_for_update().filter(code=version.region_id).exists()
     version = _locked(version)
     _require_admin(acting_user, version.region_id)
     _require_draft(version)
