@@ -60,7 +60,7 @@ class WhatIfForm(forms.Form):
     version = forms.ChoiceField(label=_("policy version"), required=False)
     payload = forms.CharField(
         label=_("person and claims (settlement input JSON)"),
-        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
     )
 
     def __init__(self, *args, versions=(), **kwargs):
