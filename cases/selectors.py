@@ -49,6 +49,7 @@ from .models import (
 from .services.errors import Conflict, NotFound
 from .services.workflow import allowed_actions  # noqa: F401  (re-exported for the UI)
 
+PERSON_MATCH_LIMIT = 2000  # a name prefix matching more persons than this: type more of the name
 MASKED = re.compile(r"^([0-9]{4})\*{2,}([0-9]{3}[0-9X])$")
 FULL = re.compile(r"^[0-9]{17}[0-9X]$")
 
@@ -210,8 +211,13 @@ def queue(user, *, queue: str | None = None, state: str | list[str] | None = Non
     text = (q or "").strip()
     if text:
         cond = person_search_q(text)
-        number_q = Q(number=text.upper()) | Q(number=text)
-        qs = qs.filter(number_q | Q(person__in=Person.objects.filter(cond).values("pk"))) if cond is not None else qs.filter(number_q)
+        number_q = Q(number__in={text, text.upper()})
+        if cond is not None:
+            # Resolve the persons first (unique / mask-key / name index), so that the case query is
+            # an index lookup on (person, year) OR the case number — not a scan with a subquery.
+            person_ids = list(Person.objects.filter(cond).values_list("pk", flat=True)[:PERSON_MATCH_LIMIT])
+            number_q |= Q(person_id__in=person_ids)
+        qs = qs.filter(number_q)
     return qs.select_related("person", "region", "created_by").order_by(queue_ordering(queue))
 
 
