@@ -172,3 +172,17 @@ class PolicyChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.path}"
+
+    @property
+    def what(self) -> str:
+        """What changed, named for the reader: the parameter's label as the document gives it, or
+        the detail's or statistic's name in the reader's language."""
+        if self.label:
+            return self.label
+        if self.action in (ChangeAction.STATISTIC_ENTERED, ChangeAction.STATISTIC_CHANGED):
+            kind, _, year = self.path.partition(" ")
+            if kind in StatisticKind.values:
+                return f"{StatisticKind(kind).label} {year}".strip()
+        if self.path in {f.name for f in PolicyVersion._meta.get_fields()}:
+            return str(PolicyVersion._meta.get_field(self.path).verbose_name)
+        return self.path

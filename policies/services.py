@@ -13,7 +13,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from portal.regions.codes import contains
 from portal.regions.models import Region
@@ -126,6 +129,13 @@ def _record(version: PolicyVersion | None, action: str, *, actor, path: str = ""
     )
 
 
+def _recorded(message: str, **params) -> str:
+    """A note for the change history, written in the portal's language (Chinese) whatever the
+    language of the request or command that made the change. Callable params are called inside."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(message) % {k: (v() if callable(v) else v) for k, v in params.items()}
+
+
 def _iso(day: datetime.date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -174,9 +184,9 @@ def start_version(*, acting_user, from_version: PolicyVersion, region: Region | 
     )
     _record(
         draft, ChangeAction.CREATED, actor=acting_user, path="based_on", new=from_version.pk,
-        note=_("started from %(document)s (%(status)s, #%(id)s) of %(region)s")
-        % {"document": from_version.document_number, "status": from_version.get_status_display(),
-           "id": from_version.pk, "region": from_version.region},
+        note=_recorded(gettext_noop("started from %(document)s (%(status)s, #%(id)s) of %(region)s"),
+                       document=from_version.document_number, status=from_version.get_status_display,
+                       id=from_version.pk, region=from_version.region),
     )
     return draft
 
@@ -257,7 +267,7 @@ def update_version_meta(
     for name, value in changes.items():
         o = old[name]
         _record(
-            version, ChangeAction.DETAILS, actor=acting_user, path=name, label=str(PolicyVersion._meta.get_field(name).verbose_name),
+            version, ChangeAction.DETAILS, actor=acting_user, path=name,
             old=_iso(o) if isinstance(o, datetime.date) else o,
             new=_iso(value) if isinstance(value, datetime.date) else value,
         )
@@ -324,8 +334,9 @@ def publish_version(
         other.save(update_fields=["in_force_to", "document", "updated_at"])
         _record(
             other, ChangeAction.CLOSED, actor=acting_user, path="in_force_to",
-            label=str(PolicyVersion._meta.get_field("in_force_to").verbose_name), old=_iso(old_end), new=_iso(new_end),
-            note=_("closed by publishing %(document)s (#%(id)s)") % {"document": version.document_number, "id": version.pk},
+            old=_iso(old_end), new=_iso(new_end),
+            note=_recorded(gettext_noop("closed by publishing %(document)s (#%(id)s)"),
+                           document=version.document_number, id=version.pk),
         )
     for pk in plan.supersede:
         other = by_pk[pk]
@@ -334,7 +345,7 @@ def publish_version(
         _record(
             other, ChangeAction.SUPERSEDED, actor=acting_user, path="status", old=VersionStatus.PUBLISHED,
             new=VersionStatus.SUPERSEDED,
-            note=_("replaced by %(document)s (#%(id)s)") % {"document": version.document_number, "id": version.pk},
+            note=_recorded(gettext_noop("replaced by %(document)s (#%(id)s)"), document=version.document_number, id=version.pk),
         )
 
     version.status = VersionStatus.PUBLISHED
@@ -344,7 +355,8 @@ def publish_version(
     version.save()
     note = ""
     if plan.capped:
-        note = _("in force until %(to)s, the day before the next published version starts") % {"to": plan.in_force_to}
+        note = _recorded(gettext_noop("in force until %(to)s, the day before the next published version starts"),
+                         to=plan.in_force_to)
     _record(
         version, ChangeAction.PUBLISHED, actor=acting_user, path="status", old=VersionStatus.DRAFT,
         new={"in_force_from": _iso(in_force_from), "in_force_to": _iso(plan.in_force_to),
@@ -403,12 +415,11 @@ def set_statistic(*, acting_user, region: Region, kind: str, year: int, value, s
         raise ChangeRefused(_("Source: say where the figure is published."), field="source")
     stat = Statistic.objects.select_for_update().filter(region=region, kind=kind, year=year).first()
     what = f"{kind} {year}"
-    label = f"{StatisticKind(kind).label} {year}"
     if stat is None:
         stat = Statistic.objects.create(
             region=region, kind=kind, year=year, value=amount, source=source, updated_by=acting_user
         )
-        _record(None, ChangeAction.STATISTIC_ENTERED, actor=acting_user, statistic=stat, path=what, label=label,
+        _record(None, ChangeAction.STATISTIC_ENTERED, actor=acting_user, statistic=stat, path=what,
                 new=str(amount), note=source)
         previous = None
     else:
@@ -418,8 +429,8 @@ def set_statistic(*, acting_user, region: Region, kind: str, year: int, value, s
         old_source = stat.source
         stat.value, stat.source, stat.updated_by, stat.updated_at = amount, source, acting_user, timezone.now()
         stat.save()
-        note = source if old_source == source else _("source: %(old)s → %(new)s") % {"old": old_source, "new": source}
-        _record(None, ChangeAction.STATISTIC_CHANGED, actor=acting_user, statistic=stat, path=what, label=label,
+        note = source if old_source == source else _recorded(gettext_noop("source: %(old)s → %(new)s"), old=old_source, new=source)
+        _record(None, ChangeAction.STATISTIC_CHANGED, actor=acting_user, statistic=stat, path=what,
                 old=str(previous), new=str(amount), note=note)
     transaction.on_commit(lambda: statistic_changed.send(sender=Statistic, statistic=stat, previous=previous))
     return stat

@@ -109,10 +109,11 @@ class ParameterSerializer(serializers.Serializer):
 class ChangeSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.display_name", default=None, read_only=True)
     action_label = serializers.CharField(source="get_action_display", read_only=True)
+    what = serializers.CharField(read_only=True, help_text="What changed, named for the reader.")
 
     class Meta:
         model = PolicyChange
-        fields = ["id", "at", "actor", "action", "action_label", "path", "label", "old_value", "new_value", "note"]
+        fields = ["id", "at", "actor", "action", "action_label", "path", "what", "old_value", "new_value", "note"]
 
 
 class PolicyVersionDetailSerializer(PolicyVersionSerializer):

@@ -335,3 +335,20 @@ def test_withdraw_a_draft(gz_admin, ganzhou):
     assert PolicyChange.objects.filter(version=draft, action=ChangeAction.WITHDRAWN).exists()
     with pytest.raises(services.ChangeRefused):
         services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+
+
+def test_the_history_is_written_in_chinese_whatever_the_callers_language(gz_admin, ganzhou):
+    from django.utils import translation
+
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    with translation.override("en"):
+        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+        services.set_statistic(acting_user=gz_admin, region=Region.objects.get(code="360700"), kind="city_income",
+                               year=2022, value="32000.00", source="赣州市统计公报")
+    closed = ganzhou.changes.get(action=ChangeAction.CLOSED)
+    assert "因发布" in closed.note
+    change = PolicyChange.objects.get(action=ChangeAction.STATISTIC_ENTERED)
+    with translation.override("en"):
+        assert change.what == "Per-capita disposable income of urban and rural residents (region) 2022"
+    assert change.what == "城乡居民人均可支配收入（本地区） 2022"
+    assert closed.what == "有效期至"
