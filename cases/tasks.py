@@ -1,8 +1,8 @@
 """Celery tasks of the cases part. They take ids, are idempotent and safe to run twice (acks late).
 
-* ``cases.settle_application(application_id, reason="")`` — settle an open case (enqueued through the
-  outbox, ``portal.jobs.enqueue``, sent after commit
-  by every change a settlement depends on, and on submit).
+* ``cases.settle_application(application_id, reason="")`` — settle an open case. Enqueued (through
+  the outbox, ``portal.jobs.enqueue``, sent after commit) by every change a settlement depends on
+  and on submit.
 * ``cases.recalculate_person_year(person_id, year, reason="")`` — after a backdated identity or a
   retroactive policy: re-settle open cases, adjust approved ones (see
   ``cases.services.settlement.recalculate_person_year``).

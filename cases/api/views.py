@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -70,10 +73,19 @@ class ServiceErrorsMixin:
             return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
         if isinstance(exc, DjangoValidationError):
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-            first = next(iter(errors.values()), [""])
-            return Response({"detail": first[0] if first else _("Invalid input."), "code": "invalid", "errors": errors},
-                            status=status.HTTP_400_BAD_REQUEST)
-        return super().handle_exception(exc)
+            return Response(_invalid(errors), status=status.HTTP_400_BAD_REQUEST)
+        response = super().handle_exception(exc)
+        if isinstance(exc, DRFValidationError):
+            data = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            response.data = _invalid({k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()})
+        elif isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
+            response.data = {"detail": str(response.data["detail"]), "code": getattr(exc.detail, "code", exc.default_code)}
+        return response
+
+
+def _invalid(errors: dict) -> dict:
+    first = next(iter(errors.values()), [])
+    return {"detail": str(first[0]) if first else _("Invalid input."), "code": "invalid", "errors": errors}
 
 
 def _int_param(request, name):
@@ -460,9 +472,7 @@ class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         filename, content_type, content = payments.export_batch(
             acting_user=request.user, batch_id=batch.pk, fmt=request.query_params.get("file_format", "csv"))
         response = HttpResponse(content, content_type=content_type)
-        from portal.exports import _disposition
-
-        response["Content-Disposition"] = _disposition(filename)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
     @extend_schema(summary="Record the bank's result per line", request=s.PaymentResultsSerializer,

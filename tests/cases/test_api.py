@@ -199,3 +199,13 @@ def test_openapi_schema_builds_without_warnings():
     out = io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
     assert "/api/v1/applications/{id}/transition/" in out.getvalue()
+
+
+def test_every_error_answer_has_detail_and_code(team, cz_team):
+    api = client_for(team.caseworker)
+    bad = api.post("/api/v1/claims/", {"person_id": "x"}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "person_id" in bad.json()["errors"]
+    missing = api.get("/api/v1/applications/999999/")
+    assert missing.status_code == 404 and set(missing.json()) == {"detail", "code"}
+    anonymous = APIClient().get("/api/v1/applications/")
+    assert anonymous.status_code in (401, 403) and "code" in anonymous.json()
