@@ -398,9 +398,15 @@ def _statistic_value(value) -> Decimal:
 
 
 @transaction.atomic
-def set_statistic(*, acting_user, region: Region, kind: str, year: int, value, source: str) -> Statistic:
-    """Enter or change a statistic of a region and year (e.g. 城乡居民人均可支配收入 2022).
-    Sends ``statistic_changed`` on commit."""
+def set_statistic(*, acting_user, region: Region | str, kind: str, year: int, value, source: str) -> Statistic:
+    """Enter or change a statistic of a region (a ``Region`` or its code) and year (e.g.
+    城乡居民人均可支配收入 2022). Sends ``statistic_changed`` on commit."""
+    if not isinstance(region, Region):
+        found = Region.objects.filter(code=str(region)).first()
+        if found is None:
+            raise ChangeRefused(_("Region: %(region)s is not a region known to the portal.") % {"region": region},
+                                field="region")
+        region = found
     _require_admin(acting_user, region.code)
     if kind not in StatisticKind.values:
         raise ChangeRefused(_("Statistic: unknown statistic %(kind)s.") % {"kind": kind}, field="kind")

@@ -321,6 +321,16 @@ def test_bad_statistics_are_refused_naming_the_field(gz_admin, field, kwargs):
     assert not Statistic.objects.exists()
 
 
+def test_a_statistic_may_name_its_region_by_code(gz_admin):
+    stat = services.set_statistic(acting_user=gz_admin, region="360702", kind="city_income", year=2022,
+                                  value="30000.00", source="章贡区统计公报")
+    assert stat.region_id == "360702"
+    with pytest.raises(services.ChangeRefused) as exc:
+        services.set_statistic(acting_user=gz_admin, region="369999", kind="city_income", year=2022,
+                               value="30000.00", source="x")
+    assert exc.value.field == "region" and "369999" in exc.value.errors[0]
+
+
 def test_statistics_of_another_region_are_refused(cz_admin):
     with pytest.raises(PermissionDenied):
         services.set_statistic(acting_user=cz_admin, region=Region.objects.get(code="360700"), kind="city_income",
