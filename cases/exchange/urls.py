@@ -1,4 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "exchange"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("pushes/", views.push_list, name="push_list"),
+    path("pushes/new/", views.push_new, name="push_new"),
+    path("pushes/template.<str:fmt>", views.push_template, name="push_template"),
+    path("pushes/<int:pk>/", views.push_detail, name="push_detail"),
+    path("pushes/<int:pk>/status/", views.push_status, name="push_status"),
+    path("pushes/<int:pk>/rejected.<str:fmt>", views.push_rejected, name="push_rejected"),
+    path("confirmations/", views.confirmation_list, name="confirmation_list"),
+    path("confirmations/new/", views.confirmation_new, name="confirmation_new"),
+    path("confirmations/<int:pk>/", views.confirmation_detail, name="confirmation_detail"),
+    path("warnings/", views.warning_list, name="warning_list"),
+    path("warnings/export.<str:fmt>", views.warning_export, name="warning_export"),
+    path("warnings/<int:pk>/", views.warning_detail, name="warning_detail"),
+    path("monitoring/", views.monitoring_runs, name="monitoring"),
+    path("subsidy/", views.subsidy_lists, name="subsidy_lists"),
+    path("subsidy/standards/", views.standards, name="standards"),
+    path("subsidy/<int:pk>/", views.subsidy_list, name="subsidy_list"),
+    path("subsidy/<int:pk>/export.<str:fmt>", views.subsidy_export, name="subsidy_export"),
+    path("dashboards/", views.dashboard, name="dashboard"),
+    path("dashboards/<str:key>.xlsx", views.dashboard_export, name="dashboard_export"),
+    path("budgets/", views.budget_list, name="budgets"),
+    path("deliveries/", views.deliveries, name="deliveries"),
+]

@@ -60,9 +60,10 @@ def mark_person_years(*, ranges: Iterable[tuple[int, int, int]], reason: str) ->
     return len(pairs)
 
 
-def mark_region_from(*, region_code: str, since: datetime.date, reason: str) -> int:
+def mark_region_from(*, region_code: str, since: datetime.date, reason: str, until_year: int | None = None) -> int:
     """Mark every person-year of the region (and below) with a case and a claim dated on or after
-    ``since`` — one INSERT … SELECT. Returns the number of person-years now pending."""
+    ``since`` (of years up to ``until_year``) — one INSERT … SELECT. Returns the number of
+    person-years now pending."""
     from cases.models import Application, Claim
 
     app, claim, mark = _table(Application), _table(Claim), _table(RecalcMark)
@@ -75,12 +76,12 @@ def mark_region_from(*, region_code: str, since: datetime.date, reason: str) -> 
             INSERT INTO {mark} (person_id, year, reason, created_at, outcome, failed)
             SELECT DISTINCT a.person_id, a.year, %s, %s, '', %s
               FROM {app} a
-             WHERE a.region_id LIKE %s AND a.year >= %s
+             WHERE a.region_id LIKE %s AND a.year >= %s AND a.year <= %s
                AND EXISTS (SELECT 1 FROM {claim} c
                             WHERE c.person_id = a.person_id AND c.date >= %s AND {year_expr} = a.year)
             ON CONFLICT DO NOTHING
             """,
-            [reason[:120], timezone.now(), False, prefix, since.year, since],
+            [reason[:120], timezone.now(), False, prefix, since.year, until_year or 9999, since],
         )
     return RecalcMark.objects.filter(done_at__isnull=True).count() - before
 

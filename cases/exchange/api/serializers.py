@@ -1,0 +1,165 @@
+"""Serializers of the exchange API (input shapes and answers; the services judge the input)."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from portal.roles.domain import Category
+
+from ..models import (ConfirmationRequest, IdentityPush, MonitoringRun, MonitoringWarning, PushRejectedRow,
+                      SubsidyList, SubsidyListItem, WarningOutcome)
+from ..pushes import rules
+
+
+class ExchangeErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+class PushRowSerializer(serializers.Serializer):
+    """One row of a JSON push (the file's columns; Chinese header names are accepted as keys too)."""
+
+    id_number = serializers.CharField(help_text="身份证号码")
+    name = serializers.CharField(help_text="姓名")
+    category = serializers.CharField(help_text="类别: code (dibao) or Chinese name (低保对象)")
+    action = serializers.CharField(help_text="操作: 新增 / 退出 (add / exit)")
+    effective_date = serializers.CharField(help_text="生效日期, YYYY-MM-DD")
+    reference = serializers.CharField(help_text="文号, the department's document reference")
+    region = serializers.CharField(required=False, help_text="行政区划, 6-digit code (for persons not yet registered)")
+
+
+class PushCreateSerializer(serializers.Serializer):
+    department = serializers.CharField(required=False, help_text="Your department, when you are a liaison of several.")
+    region = serializers.CharField(required=False, help_text="The region pushed for, when you cover several.")
+    name = serializers.CharField(required=False, help_text="A name for the push (shown in the lists).")
+    rows = serializers.ListField(child=serializers.DictField(), allow_empty=False,
+                                 help_text="Rows as objects with the columns of PushRow.")
+
+
+class PushUploadSerializer(serializers.Serializer):
+    department = serializers.CharField(required=False)
+    region = serializers.CharField(required=False)
+    file = serializers.FileField(help_text="CSV (UTF-8, GBK, GB18030) or .xlsx")
+
+
+class PushSerializer(serializers.ModelSerializer):
+    rows_applied = serializers.IntegerField(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="queued, processing, done or failed")
+    phase = serializers.CharField(read_only=True, help_text="waiting, reading, validating, applying, finished")
+    channel = serializers.CharField(read_only=True, help_text="upload or api")
+
+    class Meta:
+        model = IdentityPush
+        fields = ["id", "department", "region", "channel", "original_name", "file_format", "encoding", "status",
+                  "phase", "progress", "rows_total", "rows_applied", "rows_unchanged", "rows_rejected",
+                  "persons_created", "identities_opened", "identities_backdated", "identities_reopened",
+                  "identities_closed", "person_years_marked", "failure", "created_at", "finished_at"]
+
+
+class ProblemSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RejectedRowSerializer(serializers.ModelSerializer):
+    problems = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PushRejectedRow
+        fields = ["row_no", "id_number", "name", "category", "action", "effective", "reference", "region_code",
+                  "problems"]
+
+    def get_problems(self, obj) -> list[dict]:
+        return [{"field": e["field"], "code": e["code"], "message": rules.message(e)} for e in obj.errors]
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        from cases.identity_numbers import mask
+
+        number = rules.normalise_id(obj.id_number)
+        data["id_number"] = mask(number) if len(number) == 18 else obj.id_number
+        return data
+
+
+class ConfirmationSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="open, confirmed or rejected")
+    category = serializers.CharField(read_only=True, help_text="identity category code")
+    person_name = serializers.CharField(source="person.name", read_only=True)
+    person_id_number = serializers.CharField(source="person.masked_id_number", read_only=True)
+
+    class Meta:
+        model = ConfirmationRequest
+        fields = ["id", "application_id", "person_name", "person_id_number", "region", "department", "category",
+                  "claimed_start", "note", "status", "requested_at", "answered_at", "confirmed_start",
+                  "confirmed_end", "reference", "reject_reason"]
+
+
+class AskSerializer(serializers.Serializer):
+    application = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    claimed_start = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ConfirmSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    start = serializers.DateField(required=False, allow_null=True)
+    end = serializers.DateField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class WarningSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text="return_to_poverty (因病返贫) or fall_into_poverty (因病致贫)")
+    outcome = serializers.CharField(read_only=True, help_text="empty while open; assisted, ineligible, helped, other")
+    person_name = serializers.CharField(source="person.name", read_only=True)
+    id_number = serializers.CharField(source="person.id_number", read_only=True,
+                                      help_text="Full number: the list is delivered to the department (logged).")
+
+    class Meta:
+        model = MonitoringWarning
+        fields = ["id", "person_name", "id_number", "region", "year", "kind", "claim_date", "threshold",
+                  "out_of_pocket", "document", "created_at", "outcome", "outcome_note", "handled_at"]
+
+
+class OutcomeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=WarningOutcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SubsidyListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SubsidyList
+        fields = ["id", "region", "year", "month", "as_of", "created_at", "added", "exited", "changed", "subsidised",
+                  "total_amount", "problems"]
+
+
+class SubsidyItemSerializer(serializers.ModelSerializer):
+    change = serializers.CharField(read_only=True, help_text="added, exited or changed")
+    category = serializers.CharField(read_only=True, help_text="identity category code the subsidy is for")
+    previous_category = serializers.CharField(read_only=True)
+    person_name = serializers.CharField(source="person.name", read_only=True)
+    id_number = serializers.CharField(source="person.id_number", read_only=True,
+                                      help_text="Full number: the list is delivered to the department (logged).")
+    person_region = serializers.CharField(source="person.region_id", read_only=True)
+
+    class Meta:
+        model = SubsidyListItem
+        fields = ["person_name", "id_number", "person_region", "change", "category", "previous_category", "tier",
+                  "personal_contribution", "amount", "previous_amount", "problem", "document", "clause"]
+
+
+class MonitoringRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MonitoringRun
+        fields = ["id", "year", "region_code", "trigger", "started_at", "finished_at", "person_years",
+                  "computed_person_years", "warnings_created", "problems"]
+
+
+class RunRequestSerializer(serializers.Serializer):
+    year = serializers.IntegerField(required=False)
+    region = serializers.CharField()

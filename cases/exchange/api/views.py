@@ -1,0 +1,282 @@
+"""Exchange API: what a department's system pushes and pulls, and the bureau's side of it.
+
+Every queryset comes from ``cases.exchange.selectors`` (region- and department-scoped); refusals of
+the services answer 400 (naming the field), 403, 404 or 409. A department pulling a list (warnings,
+subsidised enrolments) is recorded as a delivery with the API token used.
+"""
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from portal.roles.domain import Role
+
+
+from .. import selectors
+from ..errors import ExchangeError, Invalid
+from ..models import (SUBSIDY_RECIPIENTS, WARNING_RECIPIENTS, ConfirmationStatus, DeliveryKind, WarningKind,
+                      WarningOutcome)
+from ..services import confirmations, monitoring, outbound, pushes
+from . import serializers as s
+
+ERRORS = {
+    400: OpenApiResponse(s.ExchangeErrorSerializer, description="Bad input; the message names the field and the reason."),
+    403: OpenApiResponse(s.ExchangeErrorSerializer, description="Your role or region does not allow this."),
+    404: OpenApiResponse(s.ExchangeErrorSerializer, description="Not found, or outside your regions."),
+    409: OpenApiResponse(s.ExchangeErrorSerializer, description="Already done, or not possible in its state."),
+}
+
+
+def _errors(*codes):
+    return {c: ERRORS[c] for c in codes}
+
+
+class ExchangeErrorsMixin:
+    def handle_exception(self, exc):
+        if isinstance(exc, ExchangeError):
+            body = {"detail": exc.message, "code": exc.code}
+            if exc.field:
+                body["field"] = exc.field
+            return Response(body, status=exc.http_status)
+        return super().handle_exception(exc)
+
+
+def _token_hint(request) -> str:
+    key = getattr(getattr(request, "auth", None), "key", None)
+    return key[:8] if key else ""
+
+
+def _department_and_region(request, data) -> tuple[str, str]:
+    user = request.user
+    departments = pushes.pushing_departments(user)
+    department = (data.get("department") or "").strip()
+    if not department:
+        if len(departments) != 1:
+            raise Invalid(_("department: say which department pushes (one of: %(d)s).")
+                          % {"d": ", ".join(departments) or "—"}, field="department")
+        department = departments[0]
+    region = (data.get("region") or "").strip()
+    if not region:
+        regions = list(pushes.push_regions(user, department).values_list("code", flat=True)[:2])
+        top = [r for r in regions if not any(r != o and r.startswith(o.rstrip("0")) for o in regions)]
+        if len(top) != 1:
+            raise Invalid(_("region: say which region the list is for."), field="region")
+        region = top[0]
+    return department, region
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Pushes of your department (or, for bureau staff, of your regions)"),
+    retrieve=extend_schema(summary="A push: status, progress and what it did", responses={200: s.PushSerializer,
+                                                                                       **_errors(404)}),
+)
+class PushViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.PushSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.pushes_for(self.request.user)
+
+    @extend_schema(summary="Push rows as JSON (新增 / 退出)", request=s.PushCreateSerializer,
+                   responses={201: s.PushSerializer, 200: s.PushSerializer, **_errors(400, 403)},
+                   description="Rows are checked and applied in the background; poll the push for its status. "
+                               "The same rows sent again (same content) return the earlier push (200).")
+    def create(self, request):
+        body = s.PushCreateSerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"detail": _("rows: send a non-empty list of objects."), "code": "invalid",
+                             "field": "rows", "errors": body.errors}, status=status.HTTP_400_BAD_REQUEST)
+        department, region = _department_and_region(request, request.data)
+        push, created = pushes.receive_rows(acting_user=request.user, department=department, region_code=region,
+                                            rows=list(request.data.get("rows")), channel="api",
+                                            api_token_hint=_token_hint(request), name=body.validated_data.get("name", ""))
+        push.refresh_from_db()
+        return Response(s.PushSerializer(push).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(summary="Push a file (CSV or .xlsx)", request={"multipart/form-data": s.PushUploadSerializer},
+                   responses={201: s.PushSerializer, 200: s.PushSerializer, **_errors(400, 403)})
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def upload(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise Invalid(_("file: attach the list as a CSV or .xlsx file."), field="file")
+        department, region = _department_and_region(request, request.data)
+        push, created = pushes.receive_file(acting_user=request.user, department=department, region_code=region,
+                                            fileobj=upload, filename=upload.name, channel="api",
+                                            api_token_hint=_token_hint(request))
+        push.refresh_from_db()
+        return Response(s.PushSerializer(push).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(summary="The rows of a push that were not applied, with every reason",
+                   responses={200: s.RejectedRowSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get"])
+    def rejected(self, request, pk=None):
+        push = self.get_object()
+        page = self.paginate_queryset(push.rejected_rows.all())
+        return self.get_paginated_response(s.RejectedRowSerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Identity confirmation requests",
+                       parameters=[OpenApiParameter("box", str, enum=["inbox", "sent"],
+                                                    description="inbox: addressed to your department (default for "
+                                                                "liaisons); sent: asked in your regions"),
+                                   OpenApiParameter("status", str, enum=list(ConfirmationStatus.values))]),
+    retrieve=extend_schema(summary="A confirmation request", responses={200: s.ConfirmationSerializer,
+                                                                       **_errors(404)}),
+)
+class ConfirmationViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    serializer_class = s.ConfirmationSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if self.action == "list":
+            box = self.request.query_params.get("box") or ("inbox" if selectors.liaison_departments(user) else "sent")
+            qs = selectors.confirmations_inbox(user, status=None) if box == "inbox" else selectors.confirmations_sent(user)
+            wanted = self.request.query_params.get("status")
+            if wanted:
+                qs = qs.filter(status=wanted)
+            return qs.order_by("-requested_at", "-id")
+        return (selectors.confirmations_inbox(user, status=None) | selectors.confirmations_sent(user)).distinct()
+
+    @extend_schema(summary="Ask the owning department to confirm an identity (the case waits)",
+                   request=s.AskSerializer, responses={201: s.ConfirmationSerializer, **_errors(400, 403, 404, 409)})
+    def create(self, request):
+        body = s.AskSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        req = confirmations.ask_department(acting_user=request.user, application_id=d["application"],
+                                           category=d["category"], claimed_start=d["claimed_start"], note=d["note"])
+        return Response(s.ConfirmationSerializer(req).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Confirm (the identity is recorded; the case goes back to review)",
+                   request=s.ConfirmSerializer, responses={200: s.ConfirmationSerializer, **_errors(400, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        body = s.ConfirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d = body.validated_data
+        req = confirmations.confirm(acting_user=request.user, request_id=int(pk), reference=d["reference"],
+                                    start=d.get("start"), end=d.get("end"), note=d["note"])
+        return Response(s.ConfirmationSerializer(req).data)
+
+    @extend_schema(summary="Do not confirm, with a reason (the case goes back to review)",
+                   request=s.RejectSerializer, responses={200: s.ConfirmationSerializer, **_errors(400, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        body = s.RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        req = confirmations.reject(acting_user=request.user, request_id=int(pk), reason=body.validated_data["reason"])
+        return Response(s.ConfirmationSerializer(req).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Monitoring warnings (因病返贫 / 因病致贫) of your regions",
+        description="A civil-affairs or rural-revitalisation system pulling this list is recorded as a delivery; "
+                    "rows carry full identity numbers (each logged).",
+        parameters=[OpenApiParameter("year", int), OpenApiParameter("kind", str, enum=list(WarningKind.values)),
+                    OpenApiParameter("state", str, enum=["open", *WarningOutcome.values]),
+                    OpenApiParameter("since", str, description="raised on or after this date (YYYY-MM-DD)")]),
+)
+class WarningViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.WarningSerializer
+
+    def get_queryset(self):
+        qs = selectors.warnings_for(self.request.user).order_by("-created_at", "-id")
+        p = self.request.query_params
+        if (p.get("year") or "").isdigit():
+            qs = qs.filter(year=int(p["year"]))
+        if p.get("kind") in WarningKind.values:
+            qs = qs.filter(kind=p["kind"])
+        if p.get("state") == "open":
+            qs = qs.filter(outcome="")
+        elif p.get("state") in WarningOutcome.values:
+            qs = qs.filter(outcome=p["state"])
+        if p.get("since"):
+            qs = qs.filter(created_at__date__gte=p["since"])
+        return qs
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
+        department = next((d for d in selectors.liaison_departments(request.user) if d in WARNING_RECIPIENTS), None)
+        if department and not request.user.is_superuser:
+            ids = [r["id"] for r in rows]
+            people = list(selectors.warnings_for(request.user).filter(pk__in=ids).values_list("person_id", "region_id"))
+            region = next((g.region_code for g in _grants(request.user, department)), "")
+            outbound.record(acting_user=request.user, kind=DeliveryKind.WARNINGS, department=department,
+                            region_code=region, period=request.query_params.get("year") or "all", file_format="json",
+                            channel="api", person_ids=[p for p, _r in people], api_token_hint=_token_hint(request))
+        return response
+
+    @extend_schema(summary="Record what was done (纳入救助 / 不符合条件 / 已帮扶 / other)", request=s.OutcomeSerializer,
+                   responses={200: s.WarningSerializer, **_errors(400, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def outcome(self, request, pk=None):
+        body = s.OutcomeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        warning = monitoring.record_outcome(acting_user=request.user, warning_id=int(pk), **body.validated_data)
+        return Response(s.WarningSerializer(warning).data)
+
+
+def _grants(user, department):
+    from portal.roles.scoping import grants
+
+    return [g for g in grants(user) if g.role == Role.LIAISON and g.department == department]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Monthly subsidised-enrolment lists of your regions"),
+    retrieve=extend_schema(summary="A list's counts", responses={200: s.SubsidyListSerializer, **_errors(404)}),
+)
+class SubsidyListViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    serializer_class = s.SubsidyListSerializer
+
+    def get_queryset(self):
+        return selectors.subsidy_lists_for(self.request.user)
+
+    @extend_schema(summary="The people added, exited or changed (a finance or tax system pulling it is recorded)",
+                   parameters=[OpenApiParameter("change", str, enum=["added", "exited", "changed"])],
+                   responses={200: s.SubsidyItemSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get"])
+    def items(self, request, pk=None):
+        lst = self.get_object()
+        qs = selectors.subsidy_items_for(request.user, lst).order_by("change", "person_id")
+        if request.query_params.get("change"):
+            qs = qs.filter(change=request.query_params["change"])
+        page = self.paginate_queryset(qs)
+        department = next((d for d in selectors.liaison_departments(request.user) if d in SUBSIDY_RECIPIENTS), None)
+        if department and not request.user.is_superuser:
+            outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
+                            region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format="json",
+                            channel="api", person_ids=[i.person_id for i in page], subsidy_list=lst,
+                            api_token_hint=_token_hint(request))
+        return self.get_paginated_response(s.SubsidyItemSerializer(page, many=True).data)
+
+
+@extend_schema_view(list=extend_schema(summary="Monitoring runs of your regions"))
+class MonitoringRunViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.MonitoringRunSerializer
+
+    def get_queryset(self):
+        return selectors.monitoring_runs_for(self.request.user)
+
+    @extend_schema(summary="Run monitoring for a region and year now", request=s.RunRequestSerializer,
+                   responses={201: s.MonitoringRunSerializer, **_errors(400, 403)})
+    def create(self, request):
+        body = s.RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = monitoring.start_run(acting_user=request.user, trigger="api", year=body.validated_data.get("year"),
+                                   region_code=body.validated_data["region"])
+        run.refresh_from_db()
+        return Response(s.MonitoringRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+

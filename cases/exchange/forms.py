@@ -1,0 +1,99 @@
+"""Forms of the exchange pages: they only shape input; the services judge it."""
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.roles.domain import Category, DepartmentCode
+
+from .models import WarningOutcome
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class PushForm(forms.Form):
+    department = forms.ChoiceField(label=_("department"))
+    region = forms.ChoiceField(label=_("region"))
+    file = forms.FileField(label=_("file (CSV or Excel .xlsx)"),
+                           help_text=_("CSV in UTF-8, GBK or GB18030, or an Excel workbook; the first row holds the "
+                                       "column names."))
+
+    def __init__(self, *args, departments=(), regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(DepartmentCode.choices)
+        self.fields["department"].choices = [(d, labels.get(d, d)) for d in departments]
+        self.fields["region"].choices = [(r.code, f"{r.name}（{r.code}）") for r in regions]
+        if len(self.fields["department"].choices) == 1:
+            self.fields["department"].initial = self.fields["department"].choices[0][0]
+        if len(self.fields["region"].choices) == 1:
+            self.fields["region"].initial = self.fields["region"].choices[0][0]
+
+
+class AskForm(forms.Form):
+    category = forms.ChoiceField(label=_("identity to confirm"))
+    claimed_start = forms.DateField(label=_("claimed since"), widget=DATE)
+    note = forms.CharField(label=_("note for the department"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from portal.roles.domain import CATEGORY_OWNER
+
+        labels = dict(DepartmentCode.choices)
+        self.fields["category"].choices = [
+            (c, f"{label} — {labels[CATEGORY_OWNER[c]]}") for c, label in Category.choices
+            if CATEGORY_OWNER[c] != DepartmentCode.MEDICAL_SECURITY]
+
+
+class ConfirmForm(forms.Form):
+    reference = forms.CharField(label=_("document reference (文号)"), max_length=100)
+    confirmed_start = forms.DateField(label=_("held since"), widget=DATE)
+    confirmed_end = forms.DateField(label=_("held until (leave empty if still held)"), widget=DATE, required=False)
+    note = forms.CharField(label=_("note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("why the identity is not confirmed"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("what was done"), choices=WarningOutcome.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_("note"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StandardForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"))
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
+    tier1_personal = forms.DecimalField(label=_("personal contribution, tier 1 (元)"), max_digits=14, decimal_places=2,
+                                        min_value=0)
+    tier2_personal = forms.DecimalField(label=_("personal contribution, tier 2 (元, if the region has tiers)"),
+                                        max_digits=14, decimal_places=2, min_value=0, required=False)
+    reference = forms.CharField(label=_("document reference"), max_length=100, required=False)
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, f"{r.name}（{r.code}）") for r in regions]
+
+
+class BudgetForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"))
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
+    amount = forms.DecimalField(label=_("assistance budget (元)"), max_digits=14, decimal_places=2, min_value=0)
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, f"{r.name}（{r.code}）") for r in regions]
+
+
+class RegionYearForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"))
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, f"{r.name}（{r.code}）") for r in regions]
+
+
+class ListForm(RegionYearForm):
+    month = forms.IntegerField(label=_("month"), min_value=1, max_value=12)

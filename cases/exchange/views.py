@@ -1,0 +1,556 @@
+"""Pages of the exchange part. Thin: forms shape input, services write, selectors read."""
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal import exports
+from portal.roles.domain import Role
+from portal.roles.scoping import in_scope, region_prefixes, scoped_regions
+
+from . import dashboards, selectors
+from .errors import ExchangeError
+from .forms import (AskForm, BudgetForm, ConfirmForm, ListForm, OutcomeForm, PushForm, RegionYearForm, RejectForm,
+                    StandardForm)
+from .models import (AssistanceBudget, ConfirmationStatus, ContributionStandard, DeliveryKind, PushStatus,
+                     WarningKind, WarningOutcome)
+from .pushes import rules
+from .pushes.reading import ENCODING_LABELS
+from .services import budgets, confirmations, monitoring, outbound, pushes, subsidy
+
+PAGE = 50
+
+
+def _fail(request, form, exc: ExchangeError):
+    """Show a service's refusal next to its field (or above the form)."""
+    if form is not None and exc.field and exc.field in form.fields:
+        form.add_error(exc.field, exc.message)
+    else:
+        messages.error(request, exc.message)
+
+
+def _page(request, qs, size=PAGE):
+    return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def _export(fmt: str, filename: str, headers, rows, title: str):
+    if fmt == "xlsx":
+        return exports.xlsx_response(f"{filename}.xlsx", headers, rows, title=title)
+    if fmt == "csv":
+        return exports.csv_response(f"{filename}.csv", headers, rows)
+    raise Http404
+
+
+# ---------------------------------------------------------------------------------------------
+# Start page
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    user = request.user
+    context = {
+        "pushing": pushes.pushing_departments(user),
+        "open_confirmations": selectors.open_confirmation_count(user),
+        "open_warnings": selectors.warnings_for(user).filter(outcome="").count(),
+        "can_handle_warnings": selectors.can_handle_warnings(user),
+        "lists": selectors.subsidy_lists_for(user)[:5],
+        "recent_pushes": selectors.pushes_for(user)[:5],
+    }
+    return render(request, "exchange/home.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound pushes
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def push_list(request):
+    qs = selectors.pushes_for(request.user)
+    status = request.GET.get("status") or ""
+    if status:
+        qs = qs.filter(status=status)
+    return render(request, "exchange/push_list.html", {
+        "page": _page(request, qs), "status": status, "statuses": PushStatus.choices,
+        "can_push": bool(pushes.pushing_departments(request.user)),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def push_new(request):
+    user = request.user
+    departments = pushes.pushing_departments(user)
+    if not departments:
+        messages.error(request, _("Only department liaisons push identity lists."))
+        return redirect("exchange:push_list")
+    department = request.POST.get("department") or request.GET.get("department") or departments[0]
+    if department not in departments:
+        department = departments[0]
+    regions = list(pushes.push_regions(user, department)) if not user.is_superuser else \
+        list(scoped_regions(user).order_by("code"))
+    form = PushForm(request.POST or None, request.FILES or None, departments=departments, regions=regions,
+                    initial={"department": department})
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            push, created = pushes.receive_file(
+                acting_user=user, department=form.cleaned_data["department"], region_code=form.cleaned_data["region"],
+                fileobj=upload, filename=upload.name)
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            if not created:
+                messages.warning(request, _(
+                    "This file was already received on %(time)s (push #%(id)s); it is not applied again.") % {
+                    "time": timezone.localtime(push.created_at).strftime("%Y-%m-%d %H:%M"), "id": push.pk})
+            return redirect("exchange:push_detail", push.pk)
+    return render(request, "exchange/push_new.html", {
+        "form": form, "columns": [(rules.FIELD_LABELS[f], rules.HEADER_ALIASES[f], f in rules.REQUIRED_FIELDS)
+                                  for f in rules.FIELDS],
+        "categories": _categories_of(department), "department": department,
+    })
+
+
+def _categories_of(department: str):
+    from portal.roles.domain import Category, categories_owned_by
+
+    names = dict(Category.choices)
+    return [(c, names[c]) for c in categories_owned_by(department)]
+
+
+@login_required
+def push_template(request, fmt: str):
+    example = [["360702196103121317", "赖福生", "特困人员", "新增", "2024-01-05", "章民发〔2024〕3号", "360702"],
+               ["360731197508152428", "钟秀英", "低保对象", "退出", "2024-02-29", "于民发〔2024〕7号", ""]]
+    return _export(fmt, "identity_push_template", rules.TEMPLATE_HEADERS, example, "身份推送")
+
+
+@login_required
+def push_detail(request, pk: int):
+    push = selectors.push_for(request.user, pk)
+    if push is None:
+        raise Http404
+    page = _page(request, push.rejected_rows.all())
+    for row in page.object_list:
+        row.messages = [(rules.FIELD_LABELS.get(e["field"], e["field"]), rules.message(e)) for e in row.errors]
+        row.masked = _mask(row.id_number)
+    return render(request, "exchange/push_detail.html", {
+        "push": push, "page": page, "encoding": ENCODING_LABELS.get(push.encoding, push.encoding),
+        "summary": _problem_summary(push) if push.rows_rejected else [],
+    })
+
+
+def _mask(value: str) -> str:
+    from cases.identity_numbers import mask
+
+    text = rules.normalise_id(value)
+    return mask(text) if len(text) == 18 else text
+
+
+def _problem_summary(push) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for errors in push.rejected_rows.values_list("errors", flat=True).iterator(chunk_size=2000):
+        for e in errors:
+            key = str(rules.FIELD_LABELS.get(e["field"], e["field"]))
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+@login_required
+def push_status(request, pk: int):
+    """The progress bar (polled by htmx while the push is processed)."""
+    push = selectors.push_for(request.user, pk)
+    if push is None:
+        raise Http404
+    response = render(request, "exchange/_push_progress.html", {"push": push})
+    if push.is_finished and request.htmx:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+def push_rejected(request, pk: int, fmt: str):
+    push = selectors.push_for(request.user, pk)
+    if push is None:
+        raise Http404
+    headers = [_("row"), *rules.TEMPLATE_HEADERS, _("reasons")]
+    rows = ([r.row_no, _mask(r.id_number), r.name, r.category, r.action, r.effective, r.reference, r.region_code,
+             rules.describe(r.errors)] for r in push.rejected_rows.all().iterator(chunk_size=2000))
+    return _export(fmt, f"push_{push.pk}_rejected_rows", headers, rows, _("rejected rows"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Confirmations
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def confirmation_list(request):
+    user = request.user
+    tab = request.GET.get("tab") or ("inbox" if selectors.liaison_departments(user) and not user.is_superuser
+                                     else "sent")
+    if tab == "inbox":
+        status = request.GET.get("status", ConfirmationStatus.OPEN)
+        qs = selectors.confirmations_inbox(user, status=status or None)
+    else:
+        status = request.GET.get("status", "")
+        qs = selectors.confirmations_sent(user)
+        if status:
+            qs = qs.filter(status=status)
+    return render(request, "exchange/confirmation_list.html", {
+        "page": _page(request, qs), "tab": tab, "status": status, "statuses": ConfirmationStatus.choices,
+        "is_liaison": bool(selectors.liaison_departments(user)),
+        "is_reviewer": user.is_superuser or bool(region_prefixes(user, roles=[Role.REVIEWER])),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def confirmation_new(request):
+    from cases.models import Application
+
+    app_id = request.POST.get("application") or request.GET.get("application")
+    app = None
+    if app_id and str(app_id).isdigit():
+        app = Application.objects.select_related("person", "region").filter(pk=int(app_id)).first()
+    if app is None or not in_scope(request.user, app.region_id, roles=[Role.REVIEWER]):
+        raise Http404
+    form = AskForm(request.POST or None, initial={"claimed_start": datetime.date(app.year, 1, 1)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = confirmations.ask_department(acting_user=request.user, application_id=app.pk, **form.cleaned_data)
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("The %(department)s is asked to confirm; the case waits for its answer.")
+                             % {"department": req.department.name})
+            return redirect("exchange:confirmation_detail", req.pk)
+    open_request = app.pk and selectors.confirmations_sent(request.user).filter(
+        application_id=app.pk, status=ConfirmationStatus.OPEN).first()
+    return render(request, "exchange/confirmation_new.html", {"form": form, "app": app, "open_request": open_request})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def confirmation_detail(request, pk: int):
+    req = selectors.confirmation_for(request.user, pk)
+    if req is None:
+        raise Http404
+    can_answer = req.status == ConfirmationStatus.OPEN and in_scope(
+        request.user, req.region_id, roles=[Role.LIAISON], department=req.department_id)
+    confirm_form = ConfirmForm(initial={"confirmed_start": req.claimed_start}, prefix="confirm")
+    reject_form = RejectForm(prefix="reject")
+    if request.method == "POST" and can_answer:
+        action = request.POST.get("action")
+        try:
+            if action == "confirm":
+                confirm_form = ConfirmForm(request.POST, prefix="confirm")
+                if confirm_form.is_valid():
+                    d = confirm_form.cleaned_data
+                    confirmations.confirm(acting_user=request.user, request_id=req.pk, reference=d["reference"],
+                                          start=d["confirmed_start"], end=d["confirmed_end"], note=d["note"])
+                    messages.success(request, _("Confirmed; the case is back in review."))
+                    return redirect("exchange:confirmation_list")
+            elif action == "reject":
+                reject_form = RejectForm(request.POST, prefix="reject")
+                if reject_form.is_valid():
+                    confirmations.reject(acting_user=request.user, request_id=req.pk,
+                                         reason=reject_form.cleaned_data["reason"])
+                    messages.success(request, _("Not confirmed; the case is back in review with your reason."))
+                    return redirect("exchange:confirmation_list")
+        except ExchangeError as exc:
+            target = confirm_form if action == "confirm" else reject_form
+            if exc.field:
+                field = {"confirmed_start": "confirmed_start", "confirmed_end": "confirmed_end",
+                         "reference": "reference", "reason": "reason"}.get(exc.field)
+                if field and field in target.fields:
+                    target.add_error(field, exc.message)
+                else:
+                    messages.error(request, exc.message)
+            else:
+                messages.error(request, exc.message)
+    from cases.models import Identity
+
+    held = Identity.objects.filter(person_id=req.person_id, category=req.category).order_by("start")
+    return render(request, "exchange/confirmation_detail.html", {
+        "req": req, "can_answer": can_answer, "confirm_form": confirm_form, "reject_form": reject_form,
+        "held": held, "masked": req.person.masked_id_number,
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring warnings
+# ---------------------------------------------------------------------------------------------
+
+
+def _warning_filters(request, qs):
+    f = {k: request.GET.get(k, "") for k in ("year", "kind", "state", "region", "q")}
+    if f["year"].isdigit():
+        qs = qs.filter(year=int(f["year"]))
+    if f["kind"] in WarningKind.values:
+        qs = qs.filter(kind=f["kind"])
+    if f["state"] == "open":
+        qs = qs.filter(outcome="")
+    elif f["state"] in WarningOutcome.values:
+        qs = qs.filter(outcome=f["state"])
+    if f["region"]:
+        qs = qs.filter(region__code__startswith=f["region"].strip())
+    if f["q"]:
+        qs = qs.filter(person__name__contains=f["q"].strip())
+    return qs, f
+
+
+@login_required
+def warning_list(request):
+    qs, f = _warning_filters(request, selectors.warnings_for(request.user))
+    by_state = qs.aggregate(open=Count("id", filter=Q(outcome="")), done=Count("id", filter=~Q(outcome="")))
+    return render(request, "exchange/warning_list.html", {
+        "page": _page(request, qs), "f": f, "kinds": WarningKind.choices, "outcomes": WarningOutcome.choices,
+        "counts": by_state, "can_handle": selectors.can_handle_warnings(request.user),
+        "query": request.GET.urlencode(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def warning_detail(request, pk: int):
+    warning = selectors.warnings_for(request.user).filter(pk=pk).first()
+    if warning is None:
+        raise Http404
+    form = OutcomeForm(request.POST or None)
+    can_handle = not warning.outcome and any(
+        in_scope(request.user, warning.region_id, roles=[Role.LIAISON], department=d)
+        for d in monitoring.HANDLING_DEPARTMENTS)
+    if request.method == "POST" and can_handle and form.is_valid():
+        try:
+            monitoring.record_outcome(acting_user=request.user, warning_id=warning.pk, **form.cleaned_data)
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Outcome recorded."))
+            return redirect("exchange:warning_list")
+    return render(request, "exchange/warning_detail.html", {"w": warning, "form": form, "can_handle": can_handle})
+
+
+@login_required
+def warning_export(request, fmt: str):
+    qs, f = _warning_filters(request, selectors.warnings_for(request.user))
+    region = (f["region"] or _home_region(request.user)) or ""
+    try:
+        department = outbound.recipient_for(request.user, DeliveryKind.WARNINGS, region or "000000",
+                                            request.GET.get("department") or None)
+    except ExchangeError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}")
+    warnings = list(outbound.warnings_queryset_for_delivery(qs))
+    outbound.record(acting_user=request.user, kind=DeliveryKind.WARNINGS, department=department,
+                    region_code=region if len(region) == 6 else _home_region(request.user),
+                    period=f["year"] or str(timezone.localdate().year), file_format=fmt,
+                    channel="download", person_ids=[w.person_id for w in warnings])
+    return _export(fmt, f"warnings_{f['year'] or 'all'}", outbound.WARNING_HEADERS, outbound.warning_rows(warnings),
+                   "预警名单")
+
+
+def _home_region(user) -> str:
+    region = scoped_regions(user).order_by("code").first()
+    return region.code if region else ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def monitoring_runs(request):
+    user = request.user
+    regions = list(scoped_regions(user, roles=monitoring.RUN_ROLES).order_by("code"))
+    form = RegionYearForm(request.POST or None, regions=regions,
+                          initial={"year": monitoring.default_year(), "region": regions[0].code if regions else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = monitoring.start_run(acting_user=user, trigger="manual", year=form.cleaned_data["year"],
+                                       region_code=form.cleaned_data["region"])
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            run.refresh_from_db()
+            if run.finished_at:
+                messages.success(request, _("Monitoring finished: %(n)d new warnings.") % {"n": run.warnings_created})
+            else:
+                messages.success(request, _("Monitoring started; refresh this page to see the result."))
+            return redirect("exchange:monitoring")
+    return render(request, "exchange/monitoring.html", {
+        "form": form, "runs": selectors.monitoring_runs_for(user)[:30], "can_run": bool(regions)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Enrolment subsidy
+# ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subsidy_lists(request):
+    user = request.user
+    admin_regions = [r for r in scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code")
+                     if r.code in set(subsidy.policy_regions())]
+    year, month = subsidy.previous_month()
+    form = ListForm(request.POST or None, regions=admin_regions,
+                    initial={"year": year, "month": month, "region": admin_regions[0].code if admin_regions else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            lst, created = subsidy.produce_list(acting_user=user, region_code=form.cleaned_data["region"],
+                                                year=form.cleaned_data["year"], month=form.cleaned_data["month"])
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            if not created:
+                messages.info(request, _("This month's list was already produced; here it is."))
+            return redirect("exchange:subsidy_list", lst.pk)
+    return render(request, "exchange/subsidy_lists.html", {
+        "page": _page(request, selectors.subsidy_lists_for(user)), "form": form, "can_produce": bool(admin_regions)})
+
+
+@login_required
+def subsidy_list(request, pk: int):
+    lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
+    if lst is None:
+        raise Http404
+    items = selectors.subsidy_items_for(request.user, lst)
+    change = request.GET.get("change") or ""
+    if change:
+        items = items.filter(change=change)
+    return render(request, "exchange/subsidy_list.html", {
+        "lst": lst, "page": _page(request, items), "change": change,
+        "deliveries": lst.deliveries.select_related("department", "delivered_by")[:20],
+    })
+
+
+@login_required
+def subsidy_export(request, pk: int, fmt: str):
+    lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
+    if lst is None:
+        raise Http404
+    try:
+        department = outbound.recipient_for(request.user, DeliveryKind.SUBSIDY_LIST, lst.region_id,
+                                            request.GET.get("department") or None)
+    except ExchangeError as exc:
+        messages.error(request, exc.message)
+        return redirect("exchange:subsidy_list", lst.pk)
+    items = list(selectors.subsidy_items_for(request.user, lst).order_by("change", "person_id"))
+    outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
+                    region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format=fmt,
+                    channel="download", person_ids=[i.person_id for i in items], subsidy_list=lst)
+    return _export(fmt, f"subsidy_{lst.region_id}_{lst.year}{lst.month:02d}", outbound.SUBSIDY_HEADERS,
+                   outbound.subsidy_rows(items), "资助参保名单")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def standards(request):
+    user = request.user
+    regions = list(scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code"))
+    form = StandardForm(request.POST or None, regions=regions,
+                        initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            subsidy.set_contribution_standard(acting_user=user, region_code=form.cleaned_data["region"],
+                                              year=form.cleaned_data["year"],
+                                              tier1_personal=form.cleaned_data["tier1_personal"],
+                                              tier2_personal=form.cleaned_data["tier2_personal"],
+                                              reference=form.cleaned_data["reference"])
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Contribution standard saved."))
+            return redirect("exchange:standards")
+    visible = ContributionStandard.objects.select_related("region", "updated_by")
+    prefixes = region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR))
+    if prefixes is not None:
+        cond = Q(pk__in=[])
+        for p in prefixes:
+            cond |= Q(region__code__startswith=p)
+        visible = visible.filter(cond)
+    return render(request, "exchange/standards.html", {"form": form, "standards": visible, "can_edit": bool(regions)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboards and budgets
+# ---------------------------------------------------------------------------------------------
+
+DASHBOARD_ROLES = (Role.AUDITOR, Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER, Role.PAYMENT_OFFICER,
+                   Role.CASEWORKER)
+
+
+def _dashboard_params(request):
+    regions = list(scoped_regions(request.user, roles=DASHBOARD_ROLES).order_by("code"))
+    if not regions:
+        raise Http404
+    codes = {r.code for r in regions}
+    region = request.GET.get("region") or regions[0].code
+    if region not in codes:
+        raise Http404
+    year = request.GET.get("year") or ""
+    year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else timezone.localdate().year
+    return regions, region, year
+
+
+@login_required
+def dashboard(request):
+    regions, region, year = _dashboard_params(request)
+    return render(request, "exchange/dashboard.html", {
+        "regions": regions, "region": region, "year": year, "charts": dashboards.all_charts(region, year),
+        "years": list(range(timezone.localdate().year, 2021, -1)),
+    })
+
+
+@login_required
+def dashboard_export(request, key: str):
+    regions, region, year = _dashboard_params(request)
+    fn = dashboards.CHARTS.get(key)
+    if fn is None:
+        raise Http404
+    chart = fn(region, year)
+    rows = list(chart.rows) + ([chart.footer] if chart.footer else [])
+    return _export("xlsx", f"{key}_{region}_{year}", chart.headers, rows, chart.title[:31])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def budget_list(request):
+    user = request.user
+    regions = list(scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code"))
+    form = BudgetForm(request.POST or None, regions=regions,
+                      initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            budgets.set_budget(acting_user=user, region_code=form.cleaned_data["region"],
+                               year=form.cleaned_data["year"], amount=form.cleaned_data["amount"])
+        except ExchangeError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Budget saved."))
+            return redirect("exchange:budgets")
+    visible = AssistanceBudget.objects.select_related("region", "updated_by")
+    prefixes = region_prefixes(user, roles=DASHBOARD_ROLES)
+    if prefixes is not None:
+        cond = Q(pk__in=[])
+        for p in prefixes:
+            cond |= Q(region__code__startswith=p)
+        visible = visible.filter(cond)
+    return render(request, "exchange/budgets.html", {"form": form, "budgets": visible, "can_edit": bool(regions)})
+
+
+@login_required
+def deliveries(request):
+    return render(request, "exchange/deliveries.html", {"page": _page(request, selectors.deliveries_for(request.user))})
+

@@ -1,0 +1,127 @@
+"""Identity pushes arrive as CSV in UTF-8, UTF-8 with BOM, GBK or GB18030, as .xlsx, or as JSON
+through the API; a file that cannot be read is refused at once, saying why."""
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cases.exchange.errors import Invalid
+from cases.exchange.models import IdentityPush
+from cases.exchange.services.pushes import receive_file
+from cases.models import Identity, Person
+from tests.exchange.helpers import HEADER, civil_liaison, csv_bytes, new_number, push_file, xlsx_bytes
+from tests.exchange.oncommit import run_on_commit
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+@pytest.mark.parametrize("encoding, name, detected", [
+    ("utf-8", "张三", "utf-8"),
+    ("utf-8-sig", "张三", "utf-8-sig"),
+    ("gbk", "钟秀英", "gbk"),
+    ("gb18030", "吉𠮷祥", "gb18030"),  # 𠮷 exists in GB18030 only (not GBK)
+])
+def test_each_csv_encoding_is_detected_and_read(encoding, name, detected):
+    n = new_number()
+    push, _ = push_file(civil_liaison(), csv_bytes([[n, name, "低保对象", "新增", "2023-05-01", "赣民〔2023〕1号", ""]],
+                                                   encoding=encoding))
+    assert push.status == "done" and push.encoding == detected and push.rows_rejected == 0
+    assert Person.objects.get(id_number=n).name == name
+
+
+def test_xlsx_with_date_cells_and_text_numbers_and_a_number_that_lost_digits():
+    n1, n2 = new_number(), new_number()
+    data = xlsx_bytes([[n1, "王一", "dibao", "新增", datetime.datetime(2023, 5, 1), "文1", 360702],
+                       [float(n2), "王二", "dibao", "新增", "2023-05-01", "文2", ""]])
+    push, _ = push_file(civil_liaison(), data, name="list.xlsx")
+    assert push.status == "done" and push.file_format == "xlsx"
+    assert Identity.objects.get(person__id_number=n1).start == D(2023, 5, 1)
+    rejected = push.rejected_rows.get()
+    assert rejected.row_no == 3 and rejected.errors[0]["code"] == "id_numeric"
+
+
+def test_english_headers_in_any_order_and_extra_columns_are_understood():
+    n = new_number()
+    header = ["note", "effective_date", "action", "category", "name", "id_number", "reference"]
+    push, _ = push_file(civil_liaison(), csv_bytes([["x", "2023-05-01", "add", "tekun", "李四", n, "文"]], header=header))
+    assert push.rows_rejected == 0 and Identity.objects.get(person__id_number=n).category == "tekun"
+
+
+def test_a_file_without_the_required_columns_is_refused_at_once_naming_them():
+    with pytest.raises(Invalid) as err:
+        receive_file(acting_user=civil_liaison(), department="civil_affairs", region_code="360702",
+                     fileobj=io.BytesIO(csv_bytes([["1", "2"]], header=["身份证号码", "姓名"])), filename="a.csv")
+    assert err.value.field == "file" and "类别" in str(err.value) and "文号" in str(err.value)
+    assert not IdentityPush.objects.exists()
+
+
+def test_unreadable_files_are_refused_with_the_reason():
+    liaison = civil_liaison()
+    for data, name, words in [(b"\x00\xff\xfe\x81" * 50, "a.csv", "UTF-8"), (b"PK\x03\x04broken", "a.xlsx", "Excel"),
+                              (b"", "a.csv", "empty")]:
+        with pytest.raises(Invalid) as err:
+            receive_file(acting_user=liaison, department="civil_affairs", region_code="360702",
+                         fileobj=io.BytesIO(data), filename=name)
+        assert words.lower() in str(err.value).lower() or "为空" in str(err.value)
+
+
+def test_only_liaisons_of_the_department_covering_the_region_may_push():
+    from cases.exchange.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        receive_file(acting_user=civil_liaison("130900"), department="civil_affairs", region_code="360702",
+                     fileobj=io.BytesIO(csv_bytes([])), filename="a.csv")
+    with pytest.raises(Invalid):
+        from tests.factories import make_user
+
+        receive_file(acting_user=make_user("liaison", region="360702", department="finance"), department="finance",
+                     region_code="360702", fileobj=io.BytesIO(csv_bytes([])), filename="a.csv")
+
+
+def test_json_push_through_the_api_with_a_token():
+    liaison = civil_liaison("360702")
+    token = Token.objects.create(user=liaison)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    n = new_number()
+    body = {"rows": [{"id_number": n, "name": "赵六", "category": "低保对象", "action": "新增",
+                      "effective_date": "2023-05-01", "reference": "赣民〔2023〕5号"},
+                     {"身份证号码": "123", "姓名": "坏", "类别": "dibao", "操作": "新增", "生效日期": "2023-05-01", "文号": "x"}]}
+    with run_on_commit():
+        response = api.post("/api/v1/exchange/pushes/", body, format="json")
+    assert response.status_code == 201, response.content
+    push = IdentityPush.objects.get(pk=response.json()["id"])
+    assert (push.channel, push.api_token_hint, push.file_format) == ("api", token.key[:8], "json")
+    status = api.get(f"/api/v1/exchange/pushes/{push.pk}/").json()
+    assert status["status"] == "done" and status["rows_rejected"] == 1 and status["identities_opened"] == 1
+    rejected = api.get(f"/api/v1/exchange/pushes/{push.pk}/rejected/").json()["results"]
+    assert rejected[0]["row_no"] == 2 and rejected[0]["problems"][0]["field"] == "id_number"
+    # The same rows again are recognised (200, the same push).
+    with run_on_commit():
+        again = api.post("/api/v1/exchange/pushes/", {"rows": list(reversed(body["rows"]))[::-1]}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == push.pk
+    bad = api.post("/api/v1/exchange/pushes/", {"rows": "not a list"}, format="json")
+    assert bad.status_code == 400 and bad.json()["field"] == "rows"
+
+
+def test_file_upload_through_the_api():
+    liaison = civil_liaison("360702")
+    api = APIClient()
+    api.force_authenticate(liaison)
+    n = new_number()
+    upload = io.BytesIO(csv_bytes([[n, "钱七", "低保", "新增", "2023-05-01", "文", ""]], encoding="gbk"))
+    upload.name = "list.csv"
+    with run_on_commit():
+        response = api.post("/api/v1/exchange/pushes/upload/", {"file": upload}, format="multipart")
+    assert response.status_code == 201 and response.json()["encoding"] == "gbk"
+    assert Person.objects.filter(id_number=n).exists()
+
+
+def test_the_template_is_downloadable(client):
+    client.force_login(civil_liaison())
+    response = client.get(reverse("exchange:push_template", args=["csv"]))
+    assert response.status_code == 200 and response.content.decode("utf-8-sig").startswith(",".join(HEADER))

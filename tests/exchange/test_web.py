@@ -1,0 +1,161 @@
+"""The exchange pages: menus per role, the push's progress and its rejected rows (masked on screen,
+formula-safe in downloads), scoping between departments and regions, dashboards with their tables
+and Excel exports, budgets and contribution standards."""
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from cases.exchange.models import AssistanceBudget, ContributionStandard
+from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team
+from tests.exchange.helpers import civil_liaison, csv_bytes, new_number, rural_liaison
+from tests.exchange.oncommit import run_on_commit
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def upload(client, data, name="list.csv", region="360702"):
+    with run_on_commit():
+        return client.post(reverse("exchange:push_new"), {
+            "department": "civil_affairs", "region": region, "file": io.BytesIO(data) if False else _file(data, name)})
+
+
+def _file(data, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def test_menus_per_role_and_department(client):
+    expectations = [
+        (civil_liaison(), ["身份推送", "身份确认待办", "预警处置"], ["资助名单", "数据看板"]),
+        (make_user("liaison", region="360700", department="finance"), ["资助名单"], ["身份推送", "预警处置"]),
+        (make_user("liaison", region="360700", department="veterans_affairs"), ["身份推送"], ["预警处置"]),
+        (make_user("auditor", region="360700"), ["数据看板", "预警监测"], ["身份推送"]),
+    ]
+    for user, shown, hidden in expectations:
+        client.force_login(user)
+        body = client.get(reverse("home")).content.decode()
+        for label in shown:
+            assert label in body, (user, label)
+        for label in hidden:
+            assert label not in body, (user, label)
+
+
+def test_upload_shows_progress_then_results_with_masked_ids_and_safe_downloads(client):
+    client.force_login(civil_liaison())
+    good, bad = new_number(), new_number()
+    bad = bad[:17] + ("0" if bad[17] != "0" else "1")
+    data = csv_bytes([[good, "张三", "低保对象", "新增", "2023-05-01", "赣民〔2023〕1号", ""],
+                      [bad, "=HYPERLINK(\"http://x\")", "低保对象", "新增", "2023-05-01", "文", ""]])
+    response = upload(client, data)
+    assert response.status_code == 302
+    detail = client.get(response["Location"])
+    body = detail.content.decode()
+    assert "1 行被拒" in body or "被拒" in body
+    assert bad not in body and bad[:4] + "**********" + bad[-4:] in body  # masked on screen
+    assert "校验码" in body  # the reason, in Chinese
+    push = detail.context["push"]
+    status = client.get(reverse("exchange:push_status", args=[push.pk]), HTTP_HX_REQUEST="true")
+    assert status["HX-Refresh"] == "true"
+    csv_body = client.get(reverse("exchange:push_rejected", args=[push.pk, "csv"])).content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_body and "\n3," in csv_body.replace("\r\n", "\n")
+    wb = load_workbook(io.BytesIO(client.get(reverse("exchange:push_rejected", args=[push.pk, "xlsx"])).content))
+    cells = [c.value for c in list(wb.active.iter_rows())[1]]
+    assert cells[0] == 3 and cells[2].startswith("'=") and "校验码" in cells[-1]
+    # The same file again: recognised, not applied twice.
+    again = upload(client, data)
+    assert again["Location"] == response["Location"]
+
+
+def test_a_push_in_progress_polls_its_status(client):
+    from cases.exchange.models import IdentityPush
+
+    liaison = civil_liaison()
+    client.force_login(liaison)
+    from cases.exchange.services.pushes import receive_file
+
+    push, _ = receive_file(acting_user=liaison, department="civil_affairs", region_code="360702",
+                           fileobj=io.BytesIO(csv_bytes([])), filename="empty.csv")  # not run: no commit here
+    IdentityPush.objects.filter(pk=push.pk).update(status="processing", phase="reading", progress=42)
+    body = client.get(reverse("exchange:push_detail", args=[push.pk])).content.decode()
+    assert 'hx-get="%s"' % reverse("exchange:push_status", args=[push.pk]) in body and "42" in body
+    assert "htmx" in body  # the script is served locally (django-htmx)
+
+
+def test_other_departments_and_regions_do_not_see_a_push(client):
+    liaison = civil_liaison()
+    client.force_login(liaison)
+    response = upload(client, csv_bytes([[new_number(), "张三", "低保", "新增", "2023-05-01", "文", ""]]))
+    url = response["Location"]
+    for other in (rural_liaison(), civil_liaison("130900")):
+        client.force_login(other)
+        assert client.get(url).status_code == 404
+    client.force_login(make_user("auditor", region="360700"))
+    assert client.get(url).status_code == 200
+
+
+def test_upload_errors_are_shown_next_to_the_file_field(client):
+    client.force_login(civil_liaison())
+    response = upload(client, csv_bytes([["1"]], header=["身份证号码"]))
+    assert response.status_code == 200
+    assert "类别" in response.context["form"].errors["file"][0]
+
+
+@pytest.fixture
+def paid_world():
+    add_statistics()
+    team = make_team("360700")
+    app = make_case(team, "paid")
+    ClaimFactory(person=app.person, date=D(2023, 5, 1), referral_compliant=False, location="out_of_province",
+                 total=Decimal("10000.00"), policy_scope=Decimal("5000.00"), basic_paid=Decimal("3000.00"),
+                 critical_paid=Decimal("0.00"))
+    return team, app
+
+
+def test_dashboards_have_a_table_beside_each_chart_and_excel_exports(client, paid_world):
+    team, app = paid_world
+    admin = make_user("policy_admin", region="360700")
+    client.force_login(admin)
+    client.post(reverse("exchange:budgets"), {"region": "360700", "year": "2023", "amount": "100000.00"})
+    assert AssistanceBudget.objects.get().amount == Decimal("100000.00")
+    client.force_login(team.auditor)
+    page = client.get(reverse("exchange:dashboard") + "?region=360700&year=2023")
+    body = page.content.decode()
+    charts = page.context["charts"]
+    assert [c.key for c in charts] == ["paid", "category", "caps", "warnings", "referral", "scope"]
+    assert body.count("<svg") >= 6 and "<script" not in body.split("<main")[1].split("</main>")[0].replace(
+        "htmx", "")
+    paid_year = app.paid_at.year
+    paid = client.get(reverse("exchange:dashboard") + f"?region=360700&year={paid_year}").context["charts"][0]
+    assert paid.footer[1] == app.amount_approved == Decimal("9000.00")
+    if paid_year != 2023:
+        assert paid.note.startswith("尚未录入")  # the 2023 budget does not apply to this year's payments
+    referral = next(c for c in charts if c.key == "referral")
+    assert referral.footer[1] == 2 and referral.footer[2] == "50.0 %" and referral.footer[3] == "0.0 %"
+    assert any("90" in a for a in referral.alerts)
+    scope = next(c for c in charts if c.key == "scope")
+    assert scope.footer[1] == Decimal("62000.00") and scope.footer[2] == Decimal("9000.00")
+    assert scope.footer[3] == "14.5 %" and scope.alerts
+    response = client.get(reverse("exchange:dashboard_export", args=["scope"]) + "?region=360700&year=2023")
+    wb = load_workbook(io.BytesIO(response.content))
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert rows[0][0] == "月份" and rows[-1][1] == 62000
+    # Outside the user's regions: not found.
+    assert client.get(reverse("exchange:dashboard") + "?region=130900").status_code == 404
+
+
+def test_contribution_standard_page(client):
+    admin = make_user("policy_admin", region="130900")
+    client.force_login(admin)
+    response = client.post(reverse("exchange:standards"), {"region": "130900", "year": "2024",
+                                                           "tier1_personal": "380.00", "tier2_personal": ""})
+    assert response.status_code == 302
+    assert ContributionStandard.objects.get().tier1_personal == Decimal("380.00")
+    page = client.get(reverse("exchange:standards")).content.decode()
+    assert "380.00" in page
