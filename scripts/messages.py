@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Keep a part's Chinese catalogue up to date.
 
-    python scripts/messages.py PART PATH [PATH ...]            # extract msgids from PATHs into locale/PART
+    python scripts/messages.py PART PATH [PATH ...] [!EXCLUDED ...]  # extract msgids from PATHs into locale/PART
     python scripts/messages.py PART --fill translations.json    # set msgstr from {"msgid": "译文"}
     python scripts/messages.py --missing                        # list msgids without a translation (all parts)
 
@@ -29,7 +29,10 @@ def catalogue(part: str) -> Path:
 
 
 def extract(part: str, paths: list[str]) -> None:
-    """Run makemessages over a temporary tree holding only ``paths`` and merge into the part."""
+    """Run makemessages over a temporary tree holding only ``paths`` (less those given as
+    ``!path``, e.g. ``!cases/exchange``) and merge into the part."""
+    excluded = [p[1:].rstrip("/") for p in paths if p.startswith("!")]
+    paths = [p for p in paths if not p.startswith("!")]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         for rel in paths:
@@ -40,6 +43,12 @@ def extract(part: str, paths: list[str]) -> None:
             else:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
+        for rel in excluded:
+            target = tmp_path / rel
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
         (tmp_path / "locale").mkdir()
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings", PYTHONPATH=str(REPO))
         subprocess.run(
