@@ -27,7 +27,9 @@ def recalculate_marked(limit: int = 2000) -> dict:
 
     result = recalculate_pending(limit=int(limit))
     if result["more"] and result["recalculated"] + result["failed"] > 0:
-        recalculate_marked.delay(limit)
+        from portal.jobs import enqueue
+
+        enqueue("exchange.recalculate_marked", limit)
     return result
 
 

@@ -179,9 +179,9 @@ def start_run(*, acting_user, trigger: str, year: int | None = None, region_code
         run = MonitoringRun.objects.create(year=year, region_code=region_code, trigger=trigger,
                                            started_by=acting_user)
         if enqueue:
-            from ..tasks import run_monitoring
+            from portal.jobs import enqueue as enqueue_job
 
-            run_monitoring.delay_on_commit(run.pk)
+            enqueue_job("exchange.run_monitoring", run.pk)
     return run
 
 

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from portal.jobs import enqueue
 from portal.roles.domain import Role, categories_owned_by
 from portal.roles.scoping import in_scope, scoped_regions, user_departments
 
@@ -25,6 +26,7 @@ from ..models import IdentityPush, PushPhase, PushStatus
 from ..pushes import reading
 
 MAX_BYTES = 512 * 1024 * 1024
+PROCESS_TASK = "exchange.process_push"
 
 
 def pushing_departments(user) -> list[str]:
@@ -57,20 +59,16 @@ def _existing(department: str, region_code: str, digest: str) -> IdentityPush | 
 
 def _requeue_if_failed(push: IdentityPush) -> None:
     """Sending a failed push again retries it (its stored file)."""
-    from ..tasks import process_push
-
     if push.status == PushStatus.FAILED:
         IdentityPush.objects.filter(pk=push.pk, status=PushStatus.FAILED).update(
             status=PushStatus.QUEUED, phase=PushPhase.WAITING, progress=0, failure="",
         )
-        process_push.delay_on_commit(push.pk)
+        enqueue(PROCESS_TASK, push.pk)
         push.refresh_from_db()
 
 
 def _create(*, acting_user, department: str, region_code: str, name: str, content: File, file_format: str,
             size: int, encoding: str, digest: str, channel: str, api_token_hint: str) -> tuple[IdentityPush, bool]:
-    from ..tasks import process_push
-
     existing = _existing(department, region_code, digest)
     if existing is not None:
         with transaction.atomic():
@@ -85,7 +83,7 @@ def _create(*, acting_user, department: str, region_code: str, name: str, conten
     try:
         with transaction.atomic():
             push.save()
-            process_push.delay_on_commit(push.pk)
+            enqueue(PROCESS_TASK, push.pk)
     except IntegrityError:  # the same content arrived a moment ago
         push.file.delete(save=False)
         existing = _existing(department, region_code, digest)

@@ -17,7 +17,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from portal.regions.codes import scope_prefix
@@ -87,10 +87,10 @@ def mark_region_from(*, region_code: str, since: datetime.date, reason: str, unt
 
 
 def enqueue_pending() -> None:
-    """Start the recalculation task after the current transaction commits."""
-    from ..tasks import recalculate_marked
+    """Start the recalculation task after the current transaction commits (through the outbox)."""
+    from portal.jobs import enqueue
 
-    transaction.on_commit(lambda: recalculate_marked.delay())
+    enqueue("exchange.recalculate_marked")
 
 
 def recalculate_pending(*, limit: int = 5000) -> dict:
