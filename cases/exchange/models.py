@@ -191,7 +191,8 @@ class ConfirmationStatus(models.TextChoices):
 class ConfirmationRequest(models.Model):
     """A reviewer asks the owning department of the person's region to confirm an identity."""
 
-    application_id = models.BigIntegerField(_("application"), db_index=True)
+    application = models.ForeignKey("cases.Application", on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("application"))
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
     department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
@@ -218,7 +219,7 @@ class ConfirmationRequest(models.Model):
         verbose_name_plural = _("identity confirmation requests")
         ordering = ["-requested_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["application_id"], condition=models.Q(status="open"),
+            models.UniqueConstraint(fields=["application"], condition=models.Q(status="open"),
                                     name="exchange_one_open_confirmation"),
         ]
         indexes = [models.Index(fields=["department", "status", "region"], name="exchange_confirm_inbox")]

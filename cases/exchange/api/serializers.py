@@ -90,7 +90,7 @@ class ConfirmationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConfirmationRequest
-        fields = ["id", "application_id", "person_name", "person_id_number", "region", "department", "category",
+        fields = ["id", "application", "person_name", "person_id_number", "region", "department", "category",
                   "claimed_start", "note", "status", "requested_at", "answered_at", "confirmed_start",
                   "confirmed_end", "reference", "reject_reason"]
 

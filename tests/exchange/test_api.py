@@ -1,0 +1,103 @@
+"""What a department's system does through the API: answer confirmation requests, pull warnings and
+subsidy lists (each pull recorded with the token), record outcomes; refusals name the field."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cases.exchange.models import MonitoringWarning, OutboundDelivery
+from cases.exchange.services import monitoring, subsidy
+from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
+from tests.exchange.oncommit import run_on_commit
+from tests.factories import IdentityFactory, PersonFactory, make_user
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def client_for(user):
+    api = APIClient()
+    token = Token.objects.create(user=user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return api, token.key
+
+
+def test_ask_and_answer_a_confirmation_through_the_api():
+    add_statistics()
+    team = make_team("360700")
+    person = person_with_identity(region="360702", category=None)
+    app = make_case(team, "in_review", person=person, claims=[ClaimFactory(person=person)])
+    reviewer, _k = client_for(team.reviewer)
+    bad = reviewer.post("/api/v1/exchange/confirmations/", {"application": app.pk, "category": "dibao",
+                                                            "claimed_start": "2099-01-01"}, format="json")
+    assert bad.status_code == 400 and bad.json()["field"] == "claimed_start"
+    with run_on_commit():
+        asked = reviewer.post("/api/v1/exchange/confirmations/", {"application": app.pk, "category": "dibao",
+                                                                  "claimed_start": "2023-01-01"}, format="json")
+    assert asked.status_code == 201
+    civil, _k = client_for(team.civil)
+    inbox = civil.get("/api/v1/exchange/confirmations/?status=open").json()["results"]
+    assert [r["id"] for r in inbox] == [asked.json()["id"]] and inbox[0]["person_id_number"].count("*") == 10
+    with run_on_commit():
+        done = civil.post(f"/api/v1/exchange/confirmations/{inbox[0]['id']}/confirm/",
+                          {"reference": "章民〔2023〕1号", "start": "2023-01-01"}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "confirmed"
+    again = civil.post(f"/api/v1/exchange/confirmations/{inbox[0]['id']}/reject/", {"reason": "x"}, format="json")
+    assert again.status_code == 409
+    rural, _k = client_for(team.rural)
+    assert rural.get(f"/api/v1/exchange/confirmations/{inbox[0]['id']}/").status_code == 404
+
+
+def test_civil_affairs_pulls_warnings_and_each_pull_is_recorded_with_the_token():
+    add_statistics()
+    p = PersonFactory(region_id="130903")
+    ClaimFactory(person=p, date=D(2023, 5, 1), total=Decimal("30000.00"), policy_scope=Decimal("0.00"),
+                 basic_paid=Decimal("0.00"), critical_paid=Decimal("0.00"))
+    run = monitoring.start_run(acting_user=None, trigger="command", year=2023, region_code="130900", enqueue=False)
+    monitoring.execute_run(run_id=run.pk)
+    civil = make_user("liaison", region="130900", department="civil_affairs")
+    api, key = client_for(civil)
+    rows = api.get("/api/v1/exchange/warnings/?year=2023&state=open").json()["results"]
+    assert len(rows) == 1 and rows[0]["id_number"] == p.id_number and rows[0]["kind"] == "fall_into_poverty"
+    delivery = OutboundDelivery.objects.get()
+    assert (delivery.kind, delivery.department_id, delivery.channel, delivery.api_token_hint, delivery.rows) == (
+        "warnings", "civil_affairs", "api", key[:8], 1)
+    w = MonitoringWarning.objects.get()
+    bad = api.post(f"/api/v1/exchange/warnings/{w.pk}/outcome/", {"outcome": "other"}, format="json")
+    assert bad.status_code == 400 and bad.json()["field"] == "note"
+    ok = api.post(f"/api/v1/exchange/warnings/{w.pk}/outcome/", {"outcome": "assisted", "note": "纳入低保"},
+                  format="json")
+    assert ok.status_code == 200 and ok.json()["outcome"] == "assisted"
+    # Another region's liaison sees nothing.
+    far, _k = client_for(make_user("liaison", region="360700", department="civil_affairs"))
+    assert far.get("/api/v1/exchange/warnings/").json()["results"] == []
+
+
+def test_tax_pulls_the_subsidy_list_items():
+    admin = make_user("policy_admin", region="130900")
+    subsidy.set_contribution_standard(acting_user=admin, region_code="130900", year=2024, tier1_personal="380.00")
+    p = PersonFactory(region_id="130903")
+    IdentityFactory(person=p, category="tekun", start=D(2023, 1, 1))
+    lst, _ = subsidy.produce_list(acting_user=admin, region_code="130900", year=2024, month=2)
+    tax, key = client_for(make_user("liaison", region="130900", department="tax"))
+    lists = tax.get("/api/v1/exchange/subsidy-lists/").json()["results"]
+    assert [x["id"] for x in lists] == [lst.pk]
+    items = tax.get(f"/api/v1/exchange/subsidy-lists/{lst.pk}/items/").json()["results"]
+    assert items == [{"person_name": p.name, "id_number": p.id_number, "person_region": "130903", "change": "added",
+                      "category": "tekun", "previous_category": "", "tier": 1, "personal_contribution": "380.00",
+                      "amount": "380.00", "previous_amount": None, "problem": "", "document": "沧政办规〔2022〕7号",
+                      "clause": "二(二)"}]
+    delivery = OutboundDelivery.objects.get()
+    assert (delivery.department_id, delivery.subsidy_list_id, delivery.api_token_hint) == ("tax", lst.pk, key[:8])
+
+
+def test_monitoring_run_through_the_api_needs_a_region_in_scope():
+    admin = make_user("policy_admin", region="130900")
+    api, _k = client_for(admin)
+    assert api.post("/api/v1/exchange/monitoring-runs/", {"region": "360700", "year": 2023},
+                    format="json").status_code == 403
+    with run_on_commit():
+        response = api.post("/api/v1/exchange/monitoring-runs/", {"region": "130900", "year": 2023}, format="json")
+    assert response.status_code == 201
