@@ -66,6 +66,12 @@ def test_user_without_role_is_told_so(client):
     assert "尚未分配" in client.get(reverse("home")).content.decode()
 
 
+def test_an_english_browser_still_gets_chinese_until_the_user_switches(client):
+    client.force_login(make_user("reviewer"))
+    body = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in body and "退出登录" in body
+
+
 def test_english_is_switchable(client):
     client.force_login(make_user("reviewer"))
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
