@@ -1,0 +1,67 @@
+"""A policy administrator starts a new version, changes a ratio, publishes it and runs a what-if."""
+import json
+from decimal import Decimal
+
+import pytest
+
+from policies.models import PolicyVersion
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_user
+
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_page, shots):
+    make_user("policy_admin", region="360700", username="gz_policy_e2e")
+    current = PolicyVersion.objects.get(region_id="360700", status="published")
+    page = new_page()
+    login(page, "gz_policy_e2e", PASSWORD)
+    assert "政策版本" in page.inner_text("nav")
+
+    page.goto(f"/policies/versions/{current.pk}/")
+    shots(page, "current-version")
+    page.click("text=以此版本为基础新建版本")
+    page.wait_for_selector("#param-form")
+    draft = PolicyVersion.objects.get(region_id="360700", status="draft")
+    assert page.url.endswith(f"/policies/versions/{draft.pk}/")
+
+    # Class 2 (dibao, fanpin) inpatient assistance: 75 % → 80 %.
+    field = 'input[name="p:assistance.routes[2].ratio"]'
+    page.fill(field, "80%")
+    page.click("text=保存修改的参数")
+    page.wait_for_load_state()
+    shots(page, "ratio-changed")
+    draft.refresh_from_db()
+    assert draft.document["parameters"]["assistance"]["routes"][2]["ratio"]["value"] in ("0.80", "0.8")
+
+    # A bad value is refused next to the parameter, naming it, and what was typed is kept.
+    page.fill(field, "abc")
+    page.click("text=保存修改的参数")
+    page.wait_for_load_state()
+    assert page.input_value(field) == "abc"
+    shots(page, "bad-value-refused")
+    draft.refresh_from_db()
+    assert draft.document["parameters"]["assistance"]["routes"][2]["ratio"]["value"] in ("0.80", "0.8")
+
+    page.fill("#id_in_force_from", "2023-01-01")
+    page.click("text=发布此版本")
+    page.wait_for_load_state()
+    shots(page, "published")
+    draft.refresh_from_db()
+    assert draft.status == "published"
+    assert str(draft.in_force_from) == "2023-01-01"
+
+    # What-if with the new version: the class-2 example now pays 80 % up to the 50 000 cap.
+    example = json.loads((settings.SHARED_DIR / "spec/examples/ganzhou_class2_annual_cap.input.json").read_text())
+    page.goto("/policies/whatif/")
+    page.select_option("select[name=version]", str(draft.pk))
+    page.fill("textarea[name=payload]", json.dumps(example, ensure_ascii=False))
+    page.click("button:has-text('测算')")
+    page.wait_for_selector("text=合计")
+    shots(page, "what-if-result")
+    body = page.inner_text("main")
+    assert "24,000.00" in body or "24000.00" in body  # claim a: 30 000 × 80 %
+    assert "26,000.00" in body or "26000.00" in body  # claim b: capped at the 50 000 left
+    assert Decimal("24000") + Decimal("26000") == Decimal("50000")
