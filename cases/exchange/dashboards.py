@@ -11,11 +11,12 @@ aggregation in SQL, each with a chart (pygal, server-side SVG, no script) and th
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, IntegerField, Sum, TextField, Value, When
+from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, Sum, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, ExtractMonth
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -165,7 +166,10 @@ def caps_reached(region_code: str, year: int) -> Chart:
                    "settlement__application__region").annotate(text=Cast("notes", TextField()))
     rows = []
     for note, label in zip(CAP_NOTES, (_("annual assistance cap"), _("annual tilted-assistance cap"))):
-        people = lines.filter(text__contains=note).values("settlement__application__person").distinct().count()
+        # The notes are JSON text: stored as written (PostgreSQL) or with \u escapes (SQLite).
+        escaped = json.dumps(note)[1:-1]
+        people = (lines.filter(Q(text__contains=note) | Q(text__contains=escaped))
+                  .values("settlement__application__person").distinct().count())
         rows.append([label, people])
     chart = _chart("bar", title=_("People who reached a cap"))
     chart.x_labels = [r[0] for r in rows]
@@ -214,7 +218,7 @@ def referral_and_location(region_code: str, year: int) -> Chart:
                 [_("month"), _("claims"), _("referred properly"), _("treated in the city")], rows,
                 svg=_render(chart),
                 footer=[_("year"), totals[0], _percent(_ratio(totals[1], totals[0])), _percent(in_city_rate)],
-                note=_("Target: at least 90 % of patients treated inside the city (赣市府办字〔2022〕112号 十三)."))
+                note=_("Target: at least 90 percent of patients treated inside the city (赣市府办字〔2022〕112号 十三)."))
     if in_city_rate is not None and in_city_rate < IN_CITY_TARGET:
         out.alerts.append(_("In-city treatment is below the 90 % target."))
     return out
@@ -250,7 +254,7 @@ def outside_scope(region_code: str, year: int) -> Chart:
     out = Chart("scope", _("Share of cost outside the policy scope"),
                 [_("month"), _("total cost"), _("outside the scope"), _("share")], rows, svg=_render(chart),
                 footer=[_("year"), t_total, t_total - t_scope, _percent(share)],
-                note=_("Cost outside the policy scope should stay at or below 10 % of the total."))
+                note=_("Cost outside the policy scope should stay at or below 10 percent of the total."))
     if share is not None and share > OUTSIDE_SCOPE_LIMIT:
         out.alerts.append(_("The share outside the policy scope is above 10 %."))
     return out

@@ -97,3 +97,9 @@ class RegionYearForm(forms.Form):
 
 class ListForm(RegionYearForm):
     month = forms.IntegerField(label=_("month"), min_value=1, max_value=12)
+
+
+class TierForm(forms.Form):
+    id_number = forms.CharField(label=_("identity number"), max_length=30)
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
+    tier = forms.TypedChoiceField(label=_("tier"), coerce=int, choices=[(1, _("tier 1")), (2, _("tier 2"))])

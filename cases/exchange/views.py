@@ -21,7 +21,7 @@ from portal.roles.scoping import in_scope, region_prefixes, scoped_regions
 from . import dashboards, selectors
 from .errors import ExchangeError
 from .forms import (AskForm, BudgetForm, ConfirmForm, ListForm, OutcomeForm, PushForm, RegionYearForm, RejectForm,
-                    StandardForm)
+                    StandardForm, TierForm)
 from .models import (AssistanceBudget, ConfirmationStatus, ContributionStandard, DeliveryKind, PushStatus,
                      WarningKind, WarningOutcome)
 from .pushes import rules
@@ -459,9 +459,20 @@ def subsidy_export(request, pk: int, fmt: str):
 def standards(request):
     user = request.user
     regions = list(scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code"))
-    form = StandardForm(request.POST or None, regions=regions,
+    posted = request.POST if request.method == "POST" else None
+    form = StandardForm(posted if posted and posted.get("form") != "tier" else None, regions=regions,
                         initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
-    if request.method == "POST" and form.is_valid():
+    tier_form = TierForm(posted if posted and posted.get("form") == "tier" else None,
+                         initial={"year": timezone.localdate().year, "tier": 2})
+    if posted and posted.get("form") == "tier" and tier_form.is_valid():
+        try:
+            subsidy.set_tier(acting_user=user, **tier_form.cleaned_data)
+        except ExchangeError as exc:
+            _fail(request, tier_form, exc)
+        else:
+            messages.success(request, _("Enrolment tier saved."))
+            return redirect("exchange:standards")
+    if posted and posted.get("form") != "tier" and form.is_valid():
         try:
             subsidy.set_contribution_standard(acting_user=user, region_code=form.cleaned_data["region"],
                                               year=form.cleaned_data["year"],
@@ -480,7 +491,8 @@ def standards(request):
         for p in prefixes:
             cond |= Q(region__code__startswith=p)
         visible = visible.filter(cond)
-    return render(request, "exchange/standards.html", {"form": form, "standards": visible, "can_edit": bool(regions)})
+    return render(request, "exchange/standards.html", {"form": form, "tier_form": tier_form, "standards": visible,
+                                                       "can_edit": bool(regions)})
 
 
 # ---------------------------------------------------------------------------------------------

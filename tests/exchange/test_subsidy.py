@@ -188,3 +188,20 @@ def test_beat_runs_the_lists_on_the_first_of_each_month():
     assert {l.region_id for l in made} >= {"130900", "360700", "500113", "341721"}
     cz = made.get(region_id="130900")
     assert (cz.year, cz.month, cz.added) == (year, month, 1)
+
+
+def test_banan_tier_two_person_set_on_the_page_is_listed_at_the_tier_one_contribution(client):
+    admin = make_user("policy_admin", region="500113")
+    client.force_login(admin)
+    client.post(reverse("exchange:standards"), {"region": "500113", "year": "2024", "tier1_personal": "380.00",
+                                                "tier2_personal": "1000.00"})
+    p = person("500113", "jiance")
+    bad = client.post(reverse("exchange:standards"), {"form": "tier", "id_number": "110101199001011234",
+                                                      "year": "2024", "tier": "2"})
+    assert bad.status_code == 200 and bad.context["tier_form"].errors["id_number"]
+    ok = client.post(reverse("exchange:standards"), {"form": "tier", "id_number": p.id_number, "year": "2024",
+                                                     "tier": "2"})
+    assert ok.status_code == 302
+    lst, _ = subsidy.produce_list(acting_user=admin, region_code="500113", year=2024, month=6)
+    item = lst.items.get()
+    assert (item.tier, item.personal_contribution, item.amount) == (2, Decimal("1000.00"), Decimal("380.00"))

@@ -10,7 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from cases.exchange.models import AssistanceBudget, ContributionStandard
-from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team
+from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.helpers import civil_liaison, csv_bytes, new_number, rural_liaison
 from tests.exchange.oncommit import run_on_commit
 from tests.factories import make_user
@@ -148,6 +148,20 @@ def test_dashboards_have_a_table_beside_each_chart_and_excel_exports(client, pai
     assert rows[0][0] == "月份" and rows[-1][1] == 62000
     # Outside the user's regions: not found.
     assert client.get(reverse("exchange:dashboard") + "?region=130900").status_code == 404
+
+
+def test_people_who_reached_the_annual_cap_are_counted(client):
+    add_statistics()
+    team = make_team("360700")
+    # 赣州 class 2 (dibao): 75 % of the in-scope self-pay, cap 50 000 a year: S = 80 000 reaches it.
+    big = ClaimFactory(date=D(2023, 4, 1), total=Decimal("200000.00"), policy_scope=Decimal("180000.00"),
+                       basic_paid=Decimal("90000.00"), critical_paid=Decimal("10000.00"),
+                       person=person_with_identity(region="360702"))
+    make_case(team, "submitted", person=big.person, claims=[big])
+    client.force_login(team.auditor)
+    charts = client.get(reverse("exchange:dashboard") + "?region=360700&year=2023").context["charts"]
+    caps = next(c for c in charts if c.key == "caps")
+    assert caps.rows[0][1] == 1 and caps.rows[1][1] == 0
 
 
 def test_contribution_standard_page(client):

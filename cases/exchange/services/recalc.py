@@ -94,30 +94,67 @@ def enqueue_pending() -> None:
 
 
 def recalculate_pending(*, limit: int = 5000) -> dict:
-    """Recalculate up to ``limit`` pending person-years (oldest first). Returns counts."""
-    from cases.services.settlement import recalculate_person_year
+    """Recalculate up to ``limit`` pending person-years (oldest first). Returns counts.
+
+    The marks are taken ``BATCH`` at a time and recalculated set-based
+    (``cases.services.recalc_batch.recalculate_person_years``: one transaction per batch, in which
+    the marks are marked done too — a worker killed half-way leaves the batch pending, never half
+    done). If a batch fails, its marks are recalculated one by one, so that only the failing
+    person-year is recorded as failed."""
+    from cases.services.recalc_batch import recalculate_person_years
 
     done = adjustments = failed = 0
     while done + failed < limit:
-        batch = list(RecalcMark.objects.filter(done_at__isnull=True).order_by("id")[:BATCH])
+        batch = list(RecalcMark.objects.filter(done_at__isnull=True).order_by("id")[:min(BATCH, limit - done - failed)])
         if not batch:
             break
-        for mark in batch:
-            try:
-                result = recalculate_person_year(person_id=mark.person_id, year=mark.year, reason=mark.reason)
-            except Exception as exc:  # noqa: BLE001 - recorded on the mark; the others go on
-                log.exception("recalculation of person %s year %s failed", mark.person_id, mark.year)
-                RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
-                    done_at=timezone.now(), failed=True, outcome=f"{type(exc).__name__}: {exc}"[:2000]
-                )
-                failed += 1
-                continue
-            n = len(result.get("adjustments") or [])
-            adjustments += n
-            RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
-                done_at=timezone.now(),
-                outcome=f"settled {len(result.get('settled') or [])}, adjustments {n}",
-            )
-            done += 1
+        items = [(mark.person_id, mark.year, mark.reason) for mark in batch]
+        counts = {}
+
+        def mark_done(pairs, results):
+            now = timezone.now()
+            by_outcome: dict[str, list[int]] = {}
+            for mark in batch:
+                result = results[(mark.person_id, mark.year)]
+                n = len(result["adjustments"])
+                counts[mark.pk] = n
+                outcome = f"settled {len(result['settled'])}, adjustments {n}"
+                by_outcome.setdefault(outcome, []).append(mark.pk)
+            for outcome, ids in by_outcome.items():
+                RecalcMark.objects.filter(pk__in=ids, done_at__isnull=True).update(done_at=now, outcome=outcome)
+
+        try:
+            recalculate_person_years(items, chunk_size=len(items), on_chunk=mark_done)
+        except Exception:  # noqa: BLE001 - one by one, to find and record the person-year that fails
+            log.exception("batch recalculation of %d person-years failed; recalculating them one by one", len(batch))
+            d, a, f = _recalculate_one_by_one(batch)
+            done, adjustments, failed = done + d, adjustments + a, failed + f
+            continue
+        done += len(batch)
+        adjustments += sum(counts.values())
     more = RecalcMark.objects.filter(done_at__isnull=True).exists()
     return {"recalculated": done, "adjustments": adjustments, "failed": failed, "more": more}
+
+
+def _recalculate_one_by_one(batch) -> tuple[int, int, int]:
+    from cases.services.settlement import recalculate_person_year
+
+    done = adjustments = failed = 0
+    for mark in batch:
+        try:
+            result = recalculate_person_year(person_id=mark.person_id, year=mark.year, reason=mark.reason)
+        except Exception as exc:  # noqa: BLE001 - recorded on the mark; the others go on
+            log.exception("recalculation of person %s year %s failed", mark.person_id, mark.year)
+            RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
+                done_at=timezone.now(), failed=True, outcome=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            failed += 1
+            continue
+        n = len(result.get("adjustments") or [])
+        adjustments += n
+        RecalcMark.objects.filter(pk=mark.pk, done_at__isnull=True).update(
+            done_at=timezone.now(),
+            outcome=f"settled {len(result.get('settled') or [])}, adjustments {n}",
+        )
+        done += 1
+    return done, adjustments, failed

@@ -94,14 +94,21 @@ def set_contribution_standard(*, acting_user, region_code: str, year, tier1_pers
     return standard
 
 
-def set_tier(*, acting_user, person_id: int, year: int, tier: int) -> EnrolmentTier:
-    """Record that a person enrolled in tier 1 or 2 of the resident scheme for a year."""
-    person = Person.objects.filter(pk=person_id).first()
+def set_tier(*, acting_user, year: int, tier: int, person_id: int | None = None,
+             id_number: str = "") -> EnrolmentTier:
+    """Record that a person (by id or identity number) enrolled in tier 1 or 2 of the resident
+    scheme for a year (巴南: tier 2 is subsidised at 100 % of the tier-1 contribution)."""
+    from cases.identity_numbers import normalise
+
+    if person_id is not None:
+        person = Person.objects.filter(pk=person_id).first()
+    else:
+        person = Person.objects.filter(id_number=normalise(id_number)).first()
     if person is None or not in_scope(acting_user, person.region_id, roles=(Role.CASEWORKER, Role.POLICY_ADMIN)):
-        raise NotPermitted(_("You may not change this person's enrolment."))
+        raise Invalid(_("No person with this identity number in your regions."), field="id_number")
     if int(tier) not in (1, 2):
         raise Invalid(_("Tier: 1 or 2."), field="tier")
-    obj, _created = EnrolmentTier.objects.update_or_create(person_id=person_id, year=int(year),
+    obj, _created = EnrolmentTier.objects.update_or_create(person_id=person.pk, year=int(year),
                                                            defaults={"tier": int(tier)})
     return obj
 
