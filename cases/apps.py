@@ -10,3 +10,32 @@ class CasesConfig(AppConfig):
         # Register the Celery tasks by name, so that outbox jobs ("cases.settle_application", …)
         # can be dispatched from any process, not only from a worker that autodiscovered them.
         from . import tasks  # noqa: F401
+
+        self._register_menu()
+
+    @staticmethod
+    def _register_menu():
+        from portal.roles.domain import Role
+        from portal.roles.menu import MenuItem, register
+
+        from .access import BUREAU_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, PERSON_READ_ROLES
+
+        work, lookup, pay = _("Casework"), _("Look up"), _("Payments")
+        register(
+            MenuItem(roles={Role.CASEWORKER}, label=_("My drafts"), url_name="cases:queue", query="queue=my_drafts",
+                     group=work, order=10, description=_("Cases you registered that are drafts or returned for correction")),
+            MenuItem(roles={Role.REVIEWER}, label=_("To review"), url_name="cases:queue", query="queue=to_review",
+                     group=work, order=11, description=_("Submitted cases, in review, and waiting for a department")),
+            MenuItem(roles={Role.APPROVER}, label=_("To approve"), url_name="cases:queue", query="queue=to_approve",
+                     group=work, order=12, description=_("Reviewed cases waiting for approval or rejection")),
+            MenuItem(roles=PAYMENT_ROLES, label=_("To pay"), url_name="cases:payments", group=pay, order=13,
+                     description=_("Approved cases and adjustments to put into a payment batch")),
+            MenuItem(roles=PAYMENT_READ_ROLES, label=_("Payment batches"), url_name="cases:batches", group=pay, order=14,
+                     description=_("Bank files and the bank's result per payment")),
+            MenuItem(roles=BUREAU_ROLES, label=_("Case search"), url_name="cases:queue", group=lookup, order=15,
+                     description=_("Every case of your regions by state, region, year, identity number or name")),
+            MenuItem(roles=PERSON_READ_ROLES, label=_("Persons"), url_name="cases:persons", group=lookup, order=16,
+                     description=_("Find or register a person; identities, claims and cases")),
+            MenuItem(roles=CASEWORK_ROLES, label=_("Claim import"), url_name="cases:claim_import", group=work, order=17,
+                     description=_("Settlement records from the national platform (CSV or Excel)")),
+        )

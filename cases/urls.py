@@ -1,4 +1,39 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import cases, claims, payments, persons, queues
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    # Work queues and the case list
+    path("", queues.queue, name="queue"),
+    # Persons and identities
+    path("persons/", persons.person_list, name="persons"),
+    path("persons/new/", persons.person_new, name="person_new"),
+    path("persons/check-id-number/", persons.id_number_check, name="id_number_check"),
+    path("persons/<int:pk>/", persons.person_detail, name="person"),
+    path("persons/<int:pk>/edit/", persons.person_edit, name="person_edit"),
+    path("persons/<int:pk>/reveal/", persons.person_reveal, name="person_reveal"),
+    path("persons/<int:pk>/identities/", persons.identity_add, name="identity_add"),
+    path("identities/<int:pk>/close/", persons.identity_close, name="identity_close"),
+    # Claims
+    path("persons/<int:pk>/claims/new/", claims.claim_new, name="claim_new"),
+    path("claims/<int:pk>/edit/", claims.claim_edit, name="claim_edit"),
+    path("claims/<int:pk>/delete/", claims.claim_delete, name="claim_delete"),
+    path("claims/import/", claims.claim_import, name="claim_import"),
+    path("claims/import/template.csv", claims.claim_import_template, name="claim_import_template"),
+    path("claims/import/<int:pk>/", claims.claim_import_report, name="claim_import_report"),
+    path("claims/import/<int:pk>/report.csv", claims.claim_import_report_csv, name="claim_import_report_csv"),
+    # Cases
+    path("persons/<int:pk>/cases/new/", cases.application_new, name="application_new"),
+    path("<int:pk>/", cases.case_detail, name="case"),
+    path("<int:pk>/edit/", cases.application_edit, name="application_edit"),
+    path("<int:pk>/act/", cases.case_act, name="case_act"),
+    path("<int:pk>/settlement/", cases.case_settlement, name="case_settlement"),
+    path("<int:pk>/slip/", cases.slip, name="slip"),
+    # Payments
+    path("payments/", payments.to_pay, name="payments"),
+    path("payments/batches/", payments.batch_list, name="batches"),
+    path("payments/batches/<int:pk>/", payments.batch_detail, name="batch"),
+    path("payments/batches/<int:pk>/export.<str:fmt>", payments.batch_export, name="batch_export"),
+    path("payments/batches/<int:pk>/results/", payments.batch_results, name="batch_results"),
+]

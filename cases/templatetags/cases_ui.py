@@ -1,0 +1,156 @@
+"""Template helpers of the cases pages: money as people read it, state badges, the amount in
+Chinese capitals for the slip, and links that keep the current filters."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from ..models import ApplicationState as S
+
+register = template.Library()
+
+CENT = Decimal("0.01")
+
+STATE_BADGES = {
+    S.DRAFT: "badge-muted", S.SUBMITTED: "", S.IN_REVIEW: "", S.AWAITING_IDENTITY: "badge-warn",
+    S.REVIEWED: "", S.APPROVED: "badge-ok", S.IN_PAYMENT: "badge-ok", S.PAID: "badge-ok",
+    S.RETURNED: "badge-warn", S.REJECTED: "badge-danger", S.WITHDRAWN: "badge-muted",
+}
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return None
+
+
+@register.filter
+def money(value) -> str:
+    """``Decimal("12345.6")`` → ``12,345.60``; empty → ``—``."""
+    amount = _decimal(value)
+    if amount is None:
+        return "—"
+    return f"{amount:,.2f}"
+
+
+@register.filter
+def money_plain(value) -> str:
+    """``12345.60`` (no separators): for data attributes and inputs."""
+    amount = _decimal(value)
+    return "" if amount is None else f"{amount:.2f}"
+
+
+@register.simple_tag
+def state_badge(app_or_state, label=None):
+    state = getattr(app_or_state, "state", app_or_state)
+    if label is None:
+        label = app_or_state.get_state_display() if hasattr(app_or_state, "get_state_display") else dict(S.choices).get(state, state)
+    css = STATE_BADGES.get(state, "")
+    return format_html('<span class="badge state-{} {}">{}</span>', state, css, label)
+
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+UNITS = ["", "拾", "佰", "仟"]
+SECTIONS = ["", "万", "亿", "万亿"]
+
+
+@register.filter
+def rmb_upper(value) -> str:
+    """The amount in Chinese financial capitals (人民币大写), as payment slips print it:
+    ``9000.00`` → ``玖仟元整``, ``4480.50`` → ``肆仟肆佰捌拾元伍角``."""
+    amount = _decimal(value)
+    if amount is None:
+        return ""
+    negative = amount < 0
+    amount = abs(amount)
+    yuan = int(amount)
+    jiao = int((amount * 10) % 10)
+    fen = int((amount * 100) % 10)
+    out = ""
+    if yuan:
+        sections = []
+        n = yuan
+        while n:
+            sections.append(n % 10000)
+            n //= 10000
+        parts = []
+        zero_pending = False
+        for index in range(len(sections) - 1, -1, -1):
+            section = sections[index]
+            if section == 0:
+                zero_pending = bool(parts)
+                continue
+            text = ""
+            digits = [section // 1000 % 10, section // 100 % 10, section // 10 % 10, section % 10]
+            started = False
+            for pos, digit in enumerate(digits):
+                if digit == 0:
+                    if started:
+                        zero_pending = True
+                    elif parts:
+                        zero_pending = True
+                    continue
+                if zero_pending and (started or parts):
+                    text += "零"
+                zero_pending = False
+                text += DIGITS[digit] + UNITS[3 - pos]
+                started = True
+            parts.append(text + SECTIONS[index])
+            zero_pending = section % 10 == 0
+        out = "".join(parts) + "元"
+    if jiao == 0 and fen == 0:
+        out = (out or "零元") + "整"
+    else:
+        if jiao:
+            out += DIGITS[jiao] + "角"
+        elif yuan:
+            out += "零"
+        if fen:
+            out += DIGITS[fen] + "分"
+    return ("负" if negative else "") + out
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, **changes):
+    """The current URL's query with ``changes`` applied (``None`` drops a key); for keyset links
+    ``after``/``before`` replace each other."""
+    request = context["request"]
+    query = request.GET.copy()
+    if "after" in changes or "before" in changes:
+        query.pop("after", None)
+        query.pop("before", None)
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def category_label(code) -> str:
+    from portal.roles.domain import Category
+
+    if not code:
+        return ""
+    return str(dict(Category.choices).get(code, code))
+
+
+@register.filter
+def get_item(mapping, key):
+    try:
+        return mapping.get(key) if hasattr(mapping, "get") else mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@register.simple_tag
+def yes_no(value):
+    return _("yes") if value else _("no")

@@ -1,0 +1,172 @@
+"""Claims: the entry form (typed in from a hospital's settlement statement), corrections, and the
+import of the national platform's settlement records with its row report."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal import exports
+
+from .. import selectors
+from ..access import CASEWORK_ROLES, holds
+from ..forms import ClaimForm, ImportForm
+from ..imports.national import import_claims
+from ..models import EDITABLE_STATES, Claim
+from ..services import claims as claim_service
+from ..services.errors import ServiceError
+from .common import errors_to_form, flash_refusal, found, refuse, roles_required
+
+CLAIM_FIELDS = ("setl_id", "date", "kind", "hospital_name", "hospital_code", "hospital_level", "location",
+                "special_disease", "referral_compliant", "total", "policy_scope", "basic_paid", "critical_paid", "maf_pay")
+
+
+def _editable_case(user, person, application_id):
+    """The draft/returned case of ``person`` a new claim is attached to (``?application=``)."""
+    if not application_id or not str(application_id).isdigit():
+        return None
+    app = selectors.visible_applications(user).filter(pk=int(application_id), person=person).first()
+    if app is None or app.state not in EDITABLE_STATES:
+        return None
+    return app
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_new(request, pk: int):
+    user = request.user
+    person = found(selectors.person_detail, user, pk).person
+    if not holds(user, CASEWORK_ROLES, person.region_id):
+        raise PermissionDenied(_("Claims are entered by the caseworkers of the person's region."))
+    app = _editable_case(user, person, request.POST.get("application") or request.GET.get("application"))
+    form = ClaimForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
+                                               application_id=app.pk if app else None, **form.service_values)
+        except ValidationError as exc:
+            errors_to_form(form, exc, fields={"claim_ids": "__all__"})
+        except ServiceError as exc:
+            refuse(exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Claim of %(date)s saved.") % {"date": claim.date})
+            if "another" in request.POST:
+                url = request.path + (f"?application={app.pk}" if app else "")
+                return redirect(url)
+            if app:
+                return redirect("cases:case", app.pk)
+            return redirect(f"{_person_url(person)}#claims")
+    return render(request, "cases/claim_form.html", {"form": form, "person": person, "app": app, "claim": None},
+                  status=400 if form.errors else 200)
+
+
+def _person_url(person) -> str:
+    from django.urls import reverse
+
+    return reverse("cases:person", args=[person.pk])
+
+
+def _claim(user, pk: int) -> Claim:
+    claim = selectors.visible_claims(user).select_related("person").filter(pk=pk).first()
+    if claim is None:
+        raise Http404(_("Claim not found."))
+    return claim
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_edit(request, pk: int):
+    user = request.user
+    claim = _claim(user, pk)
+    if not holds(user, CASEWORK_ROLES, claim.region_id):
+        raise PermissionDenied(_("Claims are corrected by the caseworkers of the claim's region."))
+    initial = {f: getattr(claim, f) for f in CLAIM_FIELDS}
+    initial["date"] = claim.date.isoformat()
+    initial["hospital_level"] = str(claim.hospital_level)
+    for f in ClaimForm.MONEY_FIELDS:
+        initial[f] = "" if initial[f] is None else f"{initial[f]:.2f}"
+    form = ClaimForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            claim_service.update_claim(acting_user=user, claim_id=claim.pk, **form.service_values)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The claim is corrected; open cases of %(year)s are recalculated.")
+                             % {"year": form.service_values["date"].year})
+            return redirect(f"{_person_url(claim.person)}#claims")
+    return render(request, "cases/claim_form.html", {"form": form, "person": claim.person, "app": None, "claim": claim},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@roles_required(CASEWORK_ROLES)
+def claim_delete(request, pk: int):
+    user = request.user
+    claim = _claim(user, pk)
+    try:
+        claim_service.delete_claim(acting_user=user, claim_id=claim.pk)
+    except ServiceError as exc:
+        refuse(exc)
+        flash_refusal(request, exc)
+        return redirect("cases:claim_edit", claim.pk)
+    messages.success(request, _("The claim is deleted."))
+    return redirect(f"{_person_url(claim.person)}#claims")
+
+
+# --- Import -------------------------------------------------------------------------------------------
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_import(request):
+    user = request.user
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            record = import_claims(acting_user=user, fileobj=upload, filename=upload.name)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            form.add_error(None, exc.message)
+        else:
+            return redirect("cases:claim_import_report", record.pk)
+    return render(request, "cases/claim_import.html", {
+        "form": form,
+        "columns": selectors.claim_import_format(),
+        "imports": list(selectors.visible_imports(user).order_by("-uploaded_at")[:10]),
+    }, status=400 if form.errors else 200)
+
+
+def _import(user, pk: int):
+    record = selectors.visible_imports(user).filter(pk=pk).first()
+    if record is None:
+        raise Http404(_("Import not found."))
+    return record
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_import_report(request, pk: int):
+    record = _import(request.user, pk)
+    return render(request, "cases/claim_import_report.html", {"record": record, "errors": record.errors})
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_import_report_csv(request, pk: int):
+    record = _import(request.user, pk)
+    headers = [_("row"), _("column"), _("value in the file"), _("reason")]
+    rows = ([e.get("row"), e.get("column"), e.get("value"), e.get("message")] for e in record.errors)
+    return exports.csv_response(f"claim_import_{record.pk}_report.csv", headers, rows)
+
+
+@roles_required(CASEWORK_ROLES)
+def claim_import_template(request):
+    """An empty file with the national column names, to fill in or to compare with an export."""
+    headers = [c["column"] for c in selectors.claim_import_format()]
+    return exports.csv_response("setlinfo_template.csv", headers, [])

@@ -1,0 +1,182 @@
+"""Payments: the approved cases and pending adjustments to pay, building a batch (idempotent: a
+hidden request key makes a double submit return the first batch), the batch page, the bank file
+(CSV / Excel through ``payments.export_batch``) and the bank's result per line."""
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import selectors
+from ..access import PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
+from ..forms import BatchForm
+from ..models import BatchStatus, PaymentLineStatus
+from ..services import payments, workflow
+from ..services.errors import ServiceError
+from .common import found, keyset_page, refuse, region_choices, roles_required
+
+
+def _default_region(choices) -> str:
+    return choices[0][0] if choices else ""
+
+
+@roles_required(PAYMENT_ROLES)
+def to_pay(request):
+    """Approved cases not in a batch and pending adjustments in the officer's regions, with the
+    form that builds a batch from the ones ticked (or from all of a region)."""
+    user = request.user
+    regions = region_choices(user, PAYMENT_ROLES)
+    form = None
+    if request.method == "POST":
+        form = BatchForm(request.POST, regions=regions)
+        if form.is_valid():
+            d = form.cleaned_data
+            everything = d["mode"] == "all"
+            if not everything and not (d["application_ids"] or d["adjustment_ids"]):
+                form.add_error(None, _("Tick the cases or adjustments to pay, or build the batch from everything payable "
+                                       "in the region."))
+            else:
+                try:
+                    batch = payments.create_batch(
+                        acting_user=user, region_code=d["region"],
+                        application_ids=None if everything else d["application_ids"],
+                        adjustment_ids=None if everything else d["adjustment_ids"],
+                        note=d["note"], request_key=d["request_key"],
+                    )
+                except ValidationError as exc:
+                    for message in exc.messages:
+                        form.add_error(None, message)
+                except workflow.TransitionError as exc:
+                    form.add_error(None, exc.message)
+                except ServiceError as exc:
+                    refuse(exc)
+                    form.add_error(None, exc.message)
+                else:
+                    messages.success(request, _("Payment batch %(batch)s: %(n)s payments, %(total)s yuan.") % {
+                        "batch": batch.number, "n": batch.line_count, "total": f"{batch.total_amount:,.2f}"})
+                    for item, reason in getattr(batch, "skipped", []):
+                        messages.warning(request, _("Left out: %(item)s — %(reason)s") % {"item": item, "reason": reason})
+                    return redirect("cases:batch", batch.pk)
+    region = (form.cleaned_data.get("region") if form is not None and form.is_valid() else None) \
+        or request.GET.get("region") or _default_region(regions)
+    if region not in {code for code, _label in regions}:
+        region = _default_region(regions)
+    if form is None:
+        form = BatchForm(regions=regions, initial={"region": region, "request_key": uuid.uuid4().hex})
+    else:
+        # A refused submit gets a fresh key so that a corrected one is a new request.
+        data = form.data.copy()
+        data["request_key"] = uuid.uuid4().hex
+        form.data = data
+    page = keyset_page(request, selectors.payable_applications(user, region=region or None),
+                       ordering=selectors.queue_ordering("to_pay"))
+    adjustments = list(selectors.pending_adjustments(user, region=region or None)[:200])
+    ticked_apps = set(form["application_ids"].value() or []) if form.is_bound else set()
+    ticked_adjs = set(form["adjustment_ids"].value() or []) if form.is_bound else set()
+    return render(request, "cases/to_pay.html", {
+        "form": form,
+        "region": region,
+        "regions": regions,
+        "page": page,
+        "adjustments": adjustments,
+        "ticked_apps": {str(v) for v in ticked_apps},
+        "ticked_adjs": {str(v) for v in ticked_adjs},
+    }, status=400 if form.errors else 200)
+
+
+@roles_required(PAYMENT_READ_ROLES)
+def batch_list(request):
+    user = request.user
+    qs = selectors.visible_batches(user)
+    status = request.GET.get("status")
+    if status in BatchStatus.values:
+        qs = qs.filter(status=status)
+    page = keyset_page(request, qs, ordering="-id")
+    return render(request, "cases/batch_list.html", {
+        "page": page, "status": status or "", "statuses": BatchStatus.choices,
+        "can_build": holds_anywhere(user, PAYMENT_ROLES),
+    })
+
+
+def _render_batch(request, batch_id: int, *, submitted=None, errors=None, status=200):
+    user = request.user
+    batch, lines = found(selectors.batch_detail, user, batch_id)
+    may_record = batch.status == BatchStatus.OPEN and holds(user, PAYMENT_ROLES, batch.region_id)
+    submitted = submitted or {}
+    for line in lines:
+        line.form_outcome = submitted.get(f"outcome-{line.pk}", "")
+        line.form_reference = submitted.get(f"reference-{line.pk}", "")
+        line.form_reason = submitted.get(f"reason-{line.pk}", "")
+        line.approved_by_me = line.application.approved_by_id == user.pk
+    pending = sum(1 for line in lines if line.status == PaymentLineStatus.PENDING)
+    return render(request, "cases/batch_detail.html", {
+        "batch": batch,
+        "lines": lines,
+        "may_record": may_record and pending > 0,
+        "pending": pending,
+        "errors": errors or [],
+        "paid_total": sum((line.amount for line in lines if line.status == PaymentLineStatus.PAID), 0),
+    }, status=status)
+
+
+@roles_required(PAYMENT_READ_ROLES)
+def batch_detail(request, pk: int):
+    return _render_batch(request, pk)
+
+
+@roles_required(PAYMENT_READ_ROLES)
+def batch_export(request, pk: int, fmt: str):
+    user = request.user
+    batch, _lines = found(selectors.batch_detail, user, pk)  # 404 outside the user's regions
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    try:
+        filename, content_type, content = payments.export_batch(acting_user=user, batch_id=batch.pk, fmt=fmt)
+    except ServiceError as exc:
+        refuse(exc)
+        raise PermissionDenied(exc.message) from None
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@require_POST
+@roles_required(PAYMENT_ROLES)
+def batch_results(request, pk: int):
+    """Record the bank's answer: for each line ticked paid (with the bank reference) or failed
+    (with the bank's reason). Problems are listed and what was typed is kept."""
+    user = request.user
+    batch, lines = found(selectors.batch_detail, user, pk)
+    if not holds(user, PAYMENT_ROLES, batch.region_id):
+        raise PermissionDenied(_("Only payment officers of the batch's region record its results."))
+    results = []
+    for line in lines:
+        outcome = request.POST.get(f"outcome-{line.pk}", "")
+        if not outcome:
+            continue
+        results.append({
+            "line_id": line.pk, "outcome": outcome,
+            "bank_reference": request.POST.get(f"reference-{line.pk}", ""),
+            "reason": request.POST.get(f"reason-{line.pk}", ""),
+        })
+    if not results:
+        return _render_batch(request, batch.pk, submitted=request.POST,
+                             errors=[_("Choose paid or failed for at least one line.")], status=400)
+    try:
+        payments.record_results(acting_user=user, batch_id=batch.pk, results=results)
+    except ValidationError as exc:
+        return _render_batch(request, batch.pk, submitted=request.POST, errors=exc.messages, status=400)
+    except ServiceError as exc:
+        # Four eyes, a result already recorded differently, a role outside the region: shown.
+        return _render_batch(request, batch.pk, submitted=request.POST, errors=[exc.message], status=exc.http_status)
+    paid = sum(1 for r in results if r["outcome"] == PaymentLineStatus.PAID)
+    failed = len(results) - paid
+    messages.success(request, _("Recorded: %(paid)s paid, %(failed)s failed. Failed cases are back among the approved "
+                                "cases for another batch.") % {"paid": paid, "failed": failed})
+    return redirect("cases:batch", batch.pk)

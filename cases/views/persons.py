@@ -1,0 +1,266 @@
+"""Persons: search, register, correct, the person page (identities, claims, cases), the full
+identity number on request (logged), identity periods."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.roles.domain import CATEGORY_OWNER, Category, Role
+from portal.roles.scoping import user_departments
+
+from .. import identity_numbers, selectors
+from ..access import (
+    CASEWORK_ROLES,
+    IDENTITY_EVIDENCE_ROLES,
+    PERSON_READ_ROLES,
+    PERSON_WRITE_ROLES,
+    holds,
+    holds_anywhere,
+)
+from ..forms import CloseIdentityForm, IdentityForm, PersonForm, PersonSearchForm
+from ..models import ApplicationClaim, Identity, RecognitionMethod
+from ..services import persons
+from ..services.errors import ServiceError
+from .common import errors_to_form, flash_refusal, found, keyset_page, refuse, region_choices, roles_required
+
+PERSON_FIELDS = ("name", "region_code", "residence", "scheme", "phone", "bank_name", "bank_account", "account_holder")
+
+
+@roles_required(PERSON_READ_ROLES)
+def person_list(request):
+    user = request.user
+    regions = region_choices(user, PERSON_READ_ROLES)
+    form = PersonSearchForm(request.GET or None, regions=regions)
+    filters = form.cleaned_data if form.is_valid() else {}
+    q = filters.get("q") or ""
+    qs = selectors.search_persons(user, q, region=filters.get("region") or None)
+    page = keyset_page(request, qs, ordering="-id")
+    return render(request, "cases/person_list.html", {
+        "form": form,
+        "page": page,
+        "searching": bool(q or filters.get("region")),
+        "can_register": holds_anywhere(user, PERSON_WRITE_ROLES),
+    })
+
+
+@roles_required(PERSON_WRITE_ROLES)
+def person_new(request):
+    user = request.user
+    regions = region_choices(user, PERSON_WRITE_ROLES)
+    form = PersonForm(request.POST or None, regions=regions)
+    facts = None
+    if request.method == "POST" and form.is_valid():
+        data = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
+        try:
+            person = persons.create_person(acting_user=user, id_number=form.cleaned_data["id_number"], **data)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            flash_refusal(request, exc)
+        else:
+            messages.success(request, _("%(name)s is registered.") % {"name": person.name})
+            return redirect("cases:person", person.pk)
+    if form.is_bound:
+        facts = _id_facts(form.data.get("id_number", ""))
+    return render(request, "cases/person_form.html", {"form": form, "facts": facts, "person": None},
+                  status=400 if form.errors else 200)
+
+
+def _id_facts(value: str) -> dict | None:
+    """What an identity number says (sex, birth date), or the validator's message."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        facts = identity_numbers.validate(value)
+    except identity_numbers.IdentityNumberError as exc:
+        return {"error": str(exc)}
+    from ..models import Sex
+
+    return {"sex": dict(Sex.choices)[facts.sex], "birth_date": facts.birth_date}
+
+
+@require_GET
+@roles_required(PERSON_WRITE_ROLES)
+def id_number_check(request):
+    """The htmx answer beside the identity-number field: sex and birth date read from it, or why
+    the number is not valid. It says nothing about whether the number is registered."""
+    facts = _id_facts(request.GET.get("id_number", ""))
+    return render(request, "cases/_id_facts.html", {"facts": facts})
+
+
+@roles_required(PERSON_WRITE_ROLES)
+def person_edit(request, pk: int):
+    user = request.user
+    detail = found(selectors.person_detail, user, pk)
+    person = detail.person
+    if not holds(user, PERSON_WRITE_ROLES, person.region_id):
+        raise PermissionDenied(_("Only caseworkers and reviewers of the person's region correct the person."))
+    regions = region_choices(user, PERSON_WRITE_ROLES)
+    initial = {k: getattr(person, k) for k in PERSON_FIELDS if k != "region_code"}
+    initial["region_code"] = person.region_id
+    form = PersonForm(request.POST or None, initial=initial, regions=regions, editing=True)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
+        if form.cleaned_data["id_number"]:
+            changes["id_number"] = form.cleaned_data["id_number"]
+        try:
+            persons.update_person(acting_user=user, person_id=person.pk, **changes)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            flash_refusal(request, exc)
+        else:
+            messages.success(request, _("The person's details are saved."))
+            return redirect("cases:person", person.pk)
+    facts = _id_facts(form.data.get("id_number", "")) if form.is_bound else None
+    return render(request, "cases/person_form.html", {"form": form, "facts": facts, "person": person},
+                  status=400 if form.errors else 200)
+
+
+def _identity_options(user, person) -> tuple[list[str], list[str]] | None:
+    """(categories, methods) the user may record for ``person``, or None."""
+    if holds(user, IDENTITY_EVIDENCE_ROLES, person.region_id):
+        return list(Category.values), [RecognitionMethod.EVIDENCE]
+    departments = user_departments(user, role=Role.LIAISON)
+    if holds(user, [Role.LIAISON], person.region_id) and departments:
+        cats = [c for c in Category.values if str(CATEGORY_OWNER[c]) in departments]
+        if cats:
+            return cats, [RecognitionMethod.CONFIRMED, RecognitionMethod.PUSHED]
+    return None
+
+
+def _may_change_identity(user, person, identity: Identity) -> bool:
+    options = _identity_options(user, person)
+    return options is not None and identity.category in options[0]
+
+
+def _claim_cases(claims) -> dict[int, object]:
+    """claim id → the open case holding it (claims already scoped by the selector)."""
+    links = ApplicationClaim.objects.filter(claim__in=[c.pk for c in claims], active=True).select_related("application")
+    return {link.claim_id: link.application for link in links}
+
+
+def _render_person(request, detail, *, identity_form=None, close_forms=None, revealed=None, status=200):
+    user = request.user
+    person = detail.person
+    options = _identity_options(user, person)
+    if options and identity_form is None:
+        identity_form = IdentityForm(categories=options[0], methods=options[1])
+    year = request.GET.get("year")
+    claims = detail.claims
+    if year and year.isdigit():
+        claims = [c for c in claims if c.date.year == int(year)]
+    years = sorted({c.date.year for c in detail.claims}, reverse=True)
+    holders = _claim_cases(claims)
+    for claim in claims:
+        claim.open_case = holders.get(claim.pk)
+    identities = detail.identities
+    close_forms = close_forms or {}
+    for identity in identities:
+        identity.may_change = bool(options) and identity.category in options[0]
+        identity.close_form = close_forms.get(identity.pk) or CloseIdentityForm(
+            prefix=f"close{identity.pk}", initial={"end": identity.end})
+    return render(request, "cases/person_detail.html", {
+        "person": person,
+        "detail": detail,
+        "identities": identities,
+        "claims": claims,
+        "years": years,
+        "year": int(year) if year and year.isdigit() else None,
+        "applications": detail.applications,
+        "identity_form": identity_form,
+        "can_edit": holds(user, PERSON_WRITE_ROLES, person.region_id),
+        "can_casework": holds(user, CASEWORK_ROLES, person.region_id),
+        "revealed": revealed,
+    }, status=status)
+
+
+@roles_required(PERSON_READ_ROLES)
+def person_detail(request, pk: int):
+    detail = found(selectors.person_detail, request.user, pk)
+    return _render_person(request, detail)
+
+
+@require_POST
+@roles_required(PERSON_READ_ROLES)
+def person_reveal(request, pk: int):
+    """Show the full identity number (only to those who may; each view is logged)."""
+    user = request.user
+    detail = found(selectors.person_detail, user, pk)
+    person = detail.person
+    context = _("person page %(id)s") % {"id": person.pk}
+    case_id = request.POST.get("case")
+    if case_id and case_id.isdigit():
+        app = selectors.visible_applications(user).filter(pk=int(case_id), person=person).first()
+        if app is not None:
+            context = _("case %(number)s") % {"number": app.number}
+    try:
+        number = persons.reveal_id_number(acting_user=user, person=person, context=context,
+                                          reason=request.POST.get("reason", "")[:200])
+    except ServiceError as exc:
+        refuse(exc)
+        raise PermissionDenied(exc.message) from None
+    if request.htmx:
+        return render(request, "cases/_id_revealed.html", {"number": number})
+    return _render_person(request, detail, revealed=number)
+
+
+@require_POST
+@roles_required(IDENTITY_EVIDENCE_ROLES | {Role.LIAISON})
+def identity_add(request, pk: int):
+    user = request.user
+    detail = found(selectors.person_detail, user, pk)
+    person = detail.person
+    options = _identity_options(user, person)
+    if options is None:
+        raise PermissionDenied(_("You may not record identities of this person."))
+    form = IdentityForm(request.POST, categories=options[0], methods=options[1])
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            persons.add_identity(acting_user=user, person_id=person.pk, category=d["category"], start=d["start"],
+                                 end=d["end"], method=d["method"], reference=d["reference"], source="web")
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The identity period is recorded; the person's open cases are recalculated."))
+            return redirect("cases:person", person.pk)
+    detail = found(selectors.person_detail, user, pk)
+    return _render_person(request, detail, identity_form=form, status=400)
+
+
+@require_POST
+@roles_required(IDENTITY_EVIDENCE_ROLES | {Role.LIAISON})
+def identity_close(request, pk: int):
+    user = request.user
+    identity = Identity.objects.filter(pk=pk, person__in=selectors.visible_persons(user)).select_related("person").first()
+    if identity is None:
+        raise Http404(_("Identity not found."))
+    person = identity.person
+    if not _may_change_identity(user, person, identity):
+        raise PermissionDenied(_("You may not change this identity."))
+    form = CloseIdentityForm(request.POST, prefix=f"close{identity.pk}")
+    if form.is_valid():
+        try:
+            persons.close_identity(acting_user=user, identity_id=identity.pk, end=form.cleaned_data["end"],
+                                   reference=form.cleaned_data["reference"])
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except ServiceError as exc:
+            refuse(exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The identity period now ends on %(date)s.") % {"date": form.cleaned_data["end"]})
+            return redirect("cases:person", person.pk)
+    detail = found(selectors.person_detail, user, person.pk)
+    return _render_person(request, detail, close_forms={identity.pk: form}, status=400)
