@@ -53,7 +53,7 @@ def application_new(request, pk: int):
     raw_year = request.POST.get("year") or request.GET.get("year")
     year = int(raw_year) if raw_year and raw_year.isdigit() else (max(c.date.year for c in free) if free else years[0])
     choices = [c for c in free if c.date.year == year]
-    form = ApplicationForm(request.POST or None, claim_choices=choices,
+    form = ApplicationForm(request.POST if request.method == "POST" else None, claim_choices=choices,
                            initial={"claim_ids": [str(c.pk) for c in choices]})
     if request.method == "POST" and form.is_valid():
         try:
@@ -93,7 +93,7 @@ def application_edit(request, pk: int):
     choices = sorted({c.pk: c for c in attached + free}.values(), key=lambda c: (c.date, c.pk))
     initial = {f: getattr(app, f) for f in ApplicationForm.FIELDS}
     initial["claim_ids"] = [str(c.pk) for c in attached]
-    form = ApplicationForm(request.POST or None, claim_choices=choices, initial=initial)
+    form = ApplicationForm(request.POST if request.method == "POST" else None, claim_choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
         wanted = {int(c) for c in form.cleaned_data["claim_ids"]}
         have = {c.pk for c in attached}

@@ -41,7 +41,7 @@ def claim_new(request, pk: int):
     if not holds(user, CASEWORK_ROLES, person.region_id):
         raise PermissionDenied(_("Claims are entered by the caseworkers of the person's region."))
     app = _editable_case(user, person, request.POST.get("application") or request.GET.get("application"))
-    form = ClaimForm(request.POST or None)
+    form = ClaimForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
@@ -87,7 +87,7 @@ def claim_edit(request, pk: int):
     initial["hospital_level"] = str(claim.hospital_level)
     for f in ClaimForm.MONEY_FIELDS:
         initial[f] = "" if initial[f] is None else f"{initial[f]:.2f}"
-    form = ClaimForm(request.POST or None, initial=initial)
+    form = ClaimForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             claim_service.update_claim(acting_user=user, claim_id=claim.pk, **form.service_values)
@@ -125,7 +125,7 @@ def claim_delete(request, pk: int):
 @roles_required(CASEWORK_ROLES)
 def claim_import(request):
     user = request.user
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:

@@ -51,7 +51,7 @@ def person_list(request):
 def person_new(request):
     user = request.user
     regions = region_choices(user, PERSON_WRITE_ROLES)
-    form = PersonForm(request.POST or None, regions=regions)
+    form = PersonForm(request.POST if request.method == "POST" else None, regions=regions)
     facts = None
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
@@ -104,7 +104,7 @@ def person_edit(request, pk: int):
     regions = region_choices(user, PERSON_WRITE_ROLES)
     initial = {k: getattr(person, k) for k in PERSON_FIELDS if k != "region_code"}
     initial["region_code"] = person.region_id
-    form = PersonForm(request.POST or None, initial=initial, regions=regions, editing=True)
+    form = PersonForm(request.POST if request.method == "POST" else None, initial=initial, regions=regions, editing=True)
     if request.method == "POST" and form.is_valid():
         changes = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
         if form.cleaned_data["id_number"]:
