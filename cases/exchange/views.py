@@ -355,8 +355,12 @@ def warning_export(request, fmt: str):
         messages.error(request, exc.message)
         return redirect(f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}")
     warnings = list(outbound.warnings_queryset_for_delivery(qs))
+    from portal.regions.models import Region
+
+    if not Region.objects.filter(pk=region).exists():
+        region = _home_region(request.user)
     outbound.record(acting_user=request.user, kind=DeliveryKind.WARNINGS, department=department,
-                    region_code=region if len(region) == 6 else _home_region(request.user),
+                    region_code=region,
                     period=f["year"] or str(timezone.localdate().year), file_format=fmt,
                     channel="download", person_ids=[w.person_id for w in warnings])
     return _export(fmt, f"warnings_{f['year'] or 'all'}", outbound.WARNING_HEADERS, outbound.warning_rows(warnings),
