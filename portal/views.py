@@ -11,7 +11,7 @@ from portal.roles.scoping import grants
 def home(request):
     """Each user's start page: what their roles let them do, grouped."""
     groups: dict[str, list[dict]] = {}
-    for item in items_for(request.user):
+    for item in items_for(request.user, with_counts=True):
         groups.setdefault(str(item["group"]), []).append(item)
     return render(request, "portal/home.html", {"groups": groups, "has_roles": bool(grants(request.user))})
 

@@ -21,7 +21,8 @@ class ExchangeConfig(AppConfig):
                      description=_("Send the lists of added and exited identities")),
             MenuItem(roles={"liaison"}, departments=identity_departments, label=_("Identity confirmations to answer"),
                      url_name="exchange:confirmation_list", group=group, order=41,
-                     description=_("Requests of the medical-security bureau waiting for your department")),
+                     description=_("Requests of the medical-security bureau waiting for your department"),
+                     count=_open_confirmations),
             MenuItem(roles={"liaison"}, departments=frozenset({D.CIVIL_AFFAIRS, D.RURAL_REVITALISATION}),
                      label=_("Warnings to handle"), url_name="exchange:warning_list", query="state=open", group=group,
                      order=42, description=_("因病返贫 / 因病致贫 warnings: record what was done")),
@@ -48,3 +49,9 @@ class ExchangeConfig(AppConfig):
         application_transitioned.connect(receivers.on_transition, dispatch_uid="exchange-on-transition")
         version_published.connect(receivers.on_version_published, dispatch_uid="exchange-on-version-published")
         statistic_changed.connect(receivers.on_statistic_changed, dispatch_uid="exchange-on-statistic-changed")
+
+
+def _open_confirmations(user) -> int:
+    from .selectors import confirmations_inbox
+
+    return confirmations_inbox(user).count()

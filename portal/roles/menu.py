@@ -9,6 +9,7 @@ An entry is shown to a user holding one of its roles (superusers see all).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
@@ -24,6 +25,8 @@ class MenuItem:
     group: str = ""
     order: int = 100
     departments: frozenset[str] | set[str] = field(default_factory=frozenset)
+    # How many things wait for this user here (e.g. an inbox); shown as a badge on the home page.
+    count: Callable | None = field(default=None, compare=False)
 
     def url(self) -> str | None:
         try:
@@ -42,7 +45,8 @@ def register(*items: MenuItem) -> None:
             _REGISTRY.append(item)
 
 
-def items_for(user) -> list[dict]:
+def items_for(user, *, with_counts: bool = False) -> list[dict]:
+    """Entries the user may use; ``with_counts`` also asks each entry how much waits (home page only)."""
     from .scoping import grants
 
     if not user.is_authenticated:
@@ -60,5 +64,6 @@ def items_for(user) -> list[dict]:
         url = item.url()
         if url is None:
             continue
-        out.append({"label": item.label, "url": url, "description": item.description, "group": item.group})
+        count = item.count(user) if with_counts and item.count is not None else None
+        out.append({"label": item.label, "url": url, "description": item.description, "group": item.group, "count": count})
     return out

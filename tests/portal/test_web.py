@@ -134,3 +134,10 @@ def test_seed_demo_is_idempotent():
     assert (User.objects.count(), Person.objects.count()) == (users, persons)
     assert User.objects.filter(username="gz_approver").exists() and User.objects.filter(username="cz_civil").exists()
     assert persons >= 5
+
+
+def test_home_shows_how_much_waits_in_an_inbox(client):
+    register(MenuItem(roles={"approver"}, label="TEST-INBOX", url_name="api-me", order=998, count=lambda user: 3))
+    client.force_login(make_user("approver"))
+    body = client.get(reverse("home")).content.decode()
+    assert "TEST-INBOX" in body and ">3</span>" in body
