@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -219,7 +218,6 @@ def case_act(request, pk: int):
     reason_form = None
     if action in REASON_ACTIONS:
         reason_form = ReasonForm(request.POST, prefix=action)
-        comment = reason_form.data.get(f"{action}-comment", "").strip()
         if not reason_form.is_valid():
             return _render_case(request, app.pk, reason_forms={action: reason_form}, status=400)
         comment = reason_form.cleaned_data["comment"].strip()
@@ -288,7 +286,3 @@ def _payee_label(app) -> str:
     person = app.person
     holder = person.account_holder or person.name
     return f"{holder}（{person.bank_name}）" if person.bank_name else holder
-
-
-def case_url(app) -> str:
-    return reverse("cases:case", args=[app.pk])

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from portal.roles.domain import CATEGORY_OWNER, Category, Role
 from portal.roles.scoping import user_departments
@@ -85,12 +85,13 @@ def _id_facts(value: str) -> dict | None:
     return {"sex": dict(Sex.choices)[facts.sex], "birth_date": facts.birth_date}
 
 
-@require_GET
+@require_POST
 @roles_required(PERSON_WRITE_ROLES)
 def id_number_check(request):
     """The htmx answer beside the identity-number field: sex and birth date read from it, or why
-    the number is not valid. It says nothing about whether the number is registered."""
-    facts = _id_facts(request.GET.get("id_number", ""))
+    the number is not valid. It says nothing about whether the number is registered. (POST, so
+    that full numbers stay out of URLs and access logs.)"""
+    facts = _id_facts(request.POST.get("id_number", ""))
     return render(request, "cases/_id_facts.html", {"facts": facts})
 
 

@@ -72,19 +72,21 @@ def test_the_form_has_no_sex_or_birth_date_fields(client, team):
     _, body = page(client, team.caseworker, reverse("cases:person_new"))
     assert 'name="sex"' not in body and 'name="birth_date"' not in body
     assert "由身份证号自动识别" in body
+    assert f'hx-post="{reverse("cases:id_number_check")}"' in body and "X-CSRFToken" in body
 
 
 def test_the_live_check_reads_the_number_or_says_why_not(client, team):
     url = reverse("cases:id_number_check")
     good = compose("360702", datetime.date(1985, 2, 3), 224)
-    _, body = page(client, team.caseworker, url, data={"id_number": good}, HTTP_HX_REQUEST="true")
+    _, body = post(client, team.caseworker, url, {"id_number": good}, HTTP_HX_REQUEST="true")
     assert "女" in body and "1985-02-03" in body
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    _, body = page(client, team.caseworker, url, data={"id_number": bad})
+    _, body = post(client, team.caseworker, url, {"id_number": bad})
     assert "校验码" in body
-    _, body = page(client, team.caseworker, url, data={"id_number": "3607"})
+    _, body = post(client, team.caseworker, url, {"id_number": "3607"})
     assert "18" in body
-    assert page(client, team.auditor, url, data={"id_number": good})[0].status_code == 403
+    assert post(client, team.auditor, url, {"id_number": good})[0].status_code == 403
+    assert page(client, team.caseworker, url, data={"id_number": good})[0].status_code == 405  # not in URLs
 
 
 def test_the_backends_messages_stand_next_to_the_fields_and_values_are_kept(client, team):
