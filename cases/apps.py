@@ -23,13 +23,17 @@ class CasesConfig(AppConfig):
         work, lookup, pay = _("Casework"), _("Look up"), _("Payments")
         register(
             MenuItem(roles={Role.CASEWORKER}, label=_("My drafts"), url_name="cases:queue", query="queue=my_drafts",
-                     group=work, order=10, description=_("Cases you registered that are drafts or returned for correction")),
+                     group=work, order=10, description=_("Cases you registered that are drafts or returned for correction"),
+                     count=waiting("my_drafts")),
             MenuItem(roles={Role.REVIEWER}, label=_("To review"), url_name="cases:queue", query="queue=to_review",
-                     group=work, order=11, description=_("Submitted cases, in review, and waiting for a department")),
+                     group=work, order=11, description=_("Submitted cases, in review, and waiting for a department"),
+                     count=waiting("to_review")),
             MenuItem(roles={Role.APPROVER}, label=_("To approve"), url_name="cases:queue", query="queue=to_approve",
-                     group=work, order=12, description=_("Reviewed cases waiting for approval or rejection")),
+                     group=work, order=12, description=_("Reviewed cases waiting for approval or rejection"),
+                     count=waiting("to_approve")),
             MenuItem(roles=PAYMENT_ROLES, label=_("To pay"), url_name="cases:payments", group=pay, order=13,
-                     description=_("Approved cases and adjustments to put into a payment batch")),
+                     description=_("Approved cases and adjustments to put into a payment batch"),
+                     count=waiting("to_pay")),
             MenuItem(roles=PAYMENT_READ_ROLES, label=_("Payment batches"), url_name="cases:batches", group=pay, order=14,
                      description=_("Bank files and the bank's result per payment")),
             MenuItem(roles=BUREAU_ROLES, label=_("Case search"), url_name="cases:queue", group=lookup, order=15,
@@ -39,3 +43,20 @@ class CasesConfig(AppConfig):
             MenuItem(roles=CASEWORK_ROLES, label=_("Claim import"), url_name="cases:claim_import", group=work, order=17,
                      description=_("Settlement records from the national platform (CSV or Excel)")),
         )
+
+
+#: The home page's badge counts at most this many (a bounded count: the queues may hold a million).
+COUNT_LIMIT = 99
+
+
+def waiting(queue: str):
+    """How many cases wait in ``queue`` for the user, for the home page's badge: counted up to
+    :data:`COUNT_LIMIT` (``COUNT(*)`` over ``LIMIT 100``, never over the whole table), more is "99+"."""
+
+    def count(user):
+        from . import selectors
+
+        n = selectors.queue(user, queue=queue)[: COUNT_LIMIT + 1].count()
+        return f"{COUNT_LIMIT}+" if n > COUNT_LIMIT else n
+
+    return count

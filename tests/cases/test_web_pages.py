@@ -168,3 +168,29 @@ def test_a_user_without_roles_is_refused(client, db):
     nobody = make_user()
     for name in ("cases:queue", "cases:persons", "cases:claim_import", "cases:payments", "cases:batches"):
         assert get(client, nobody, reverse(name))[0].status_code == 403, name
+
+
+def test_the_home_page_counts_what_waits_in_each_queue_bounded(client, team, django_assert_max_num_queries):
+    make_case(team, "submitted")
+    make_case(team, "in_review")
+    make_case(team, "reviewed")
+    client.force_login(team.reviewer)
+    body = client.get(reverse("home")).content.decode()
+    tile = re.search(r'<a class="tile" href="/cases/\?queue=to_review">(.*?)</a>', body, re.S).group(1)
+    assert '<span class="badge badge-warn"' in tile and ">2</span>" in tile
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("home"))
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper() and "cases_application" in q["sql"]]
+    assert counts and all("LIMIT 100" in sql for sql in counts)
+
+
+def test_more_than_99_waiting_shows_99_plus(team, monkeypatch):
+    from cases import apps
+
+    monkeypatch.setattr(apps, "COUNT_LIMIT", 1)
+    make_case(team, "submitted")
+    make_case(team, "submitted")
+    assert apps.waiting("to_review")(team.reviewer) == "1+"
