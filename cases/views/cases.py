@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 
 from .. import selectors
-from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds
+from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds, holds_anywhere
 from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..services import applications, workflow
@@ -178,6 +178,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "transition_form": transition_form or TransitionForm(),
         "can_edit": app.state in EDITABLE_STATES and holds(user, CASEWORK_ROLES, app.region_id),
         "can_see_batches": holds(user, PAYMENT_READ_ROLES, app.region_id),
+        "can_list_cases": holds_anywhere(user, CASE_READ_ROLES),
         "claims_total": sum((c.total for c in detail.claims), 0),
     })
     return render(request, "cases/case_detail.html", context, status=status)
