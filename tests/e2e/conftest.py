@@ -25,23 +25,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to set
-    # up data are ordinary blocking calls, which Django would otherwise refuse in that context.
-    # Set only while browsers run, so that no other test (e.g. check --deploy) inherits it.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        yield from _browser()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """One Chromium per test: Playwright's sync API keeps an event loop running in this thread
+    while it lives, and Django refuses ORM calls in such a thread unless
+    DJANGO_ALLOW_ASYNC_UNSAFE is set — set here for this test only (a session-wide browser would
+    leave it set for every later test, e.g. check --deploy)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         message = f"Chromium not found at {CHROMIUM}: apt-get install chromium chromium-driver"
         if REQUIRE:
@@ -88,8 +78,13 @@ def shots(request):
 
 
 @pytest.fixture
-def new_page(browser, live_server):
-    """Open a fresh browser context (own cookies) in Chinese; ``new_page()`` may be called per user."""
+def new_page(browser, live_server, transactional_db):
+    """Open a fresh browser context (own cookies) in Chinese; ``new_page()`` may be called per user.
+
+    It depends on the database fixture so that its pages close (and stop polling the live server)
+    before the database is flushed for the next test.
+    """
+
     contexts = []
 
     def make():
