@@ -73,7 +73,8 @@ def _chart(kind: str, **options):
 
     cls = {"bar": pygal.Bar, "stacked": pygal.StackedBar, "line": pygal.Line}[kind]
     return cls(style=_style(), js=[], disable_xml_declaration=True, width=760, height=320, legend_at_bottom=True,
-               print_values=False, show_y_guides=True, truncate_legend=-1, **options)
+               print_values=False, show_y_guides=True, truncate_legend=-1,
+               no_data_text=_("No data"), **options)
 
 
 _SCRIPT = re.compile(r"<script.*?</script>", re.S)
