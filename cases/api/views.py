@@ -78,8 +78,11 @@ class ServiceErrorsMixin:
         if isinstance(exc, DRFValidationError):
             data = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             response.data = _invalid({k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()})
-        elif isinstance(exc, APIException) and isinstance(response.data, dict) and "detail" in response.data:
-            response.data = {"detail": str(response.data["detail"]), "code": getattr(exc.detail, "code", exc.default_code)}
+        elif isinstance(response.data, dict) and "detail" in response.data:
+            # APIExceptions, and Django's Http404 / PermissionDenied (e.g. from get_object)
+            code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
+            response.data = {"detail": str(response.data["detail"]),
+                             "code": code or {404: "not_found", 403: "permission_denied"}.get(response.status_code, "error")}
         return response
 
 
@@ -115,6 +118,7 @@ def _visible_person(user, person_id) -> Person:
             OpenApiParameter("q", str, description="Full identity number, masked number (3607**********123X) or the start of a name"),
             OpenApiParameter("region", str, description="Region code (and below)"),
         ],
+        responses={200: s.PersonSerializer(many=True), **_errors(404)},
     ),
     retrieve=extend_schema(summary="A person", responses={200: s.PersonSerializer, **_errors(404)}),
 )
@@ -158,7 +162,7 @@ class PersonViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         return Response({"id_number": number})
 
 
-@extend_schema_view(list=extend_schema(summary="Households"))
+@extend_schema_view(list=extend_schema(summary="Households", responses={200: s.HouseholdSerializer(many=True), **_errors(404)}))
 class HouseholdViewSet(ServiceErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.HouseholdSerializer
     pagination_class = KeysetPagination
@@ -183,7 +187,8 @@ class HouseholdViewSet(ServiceErrorsMixin, mixins.ListModelMixin, viewsets.Gener
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Identities", parameters=[OpenApiParameter("person", int, description="Person id")]),
+    list=extend_schema(summary="Identities", parameters=[OpenApiParameter("person", int, description="Person id")],
+                       responses={200: s.IdentitySerializer(many=True), **_errors(400, 404)}),
     retrieve=extend_schema(summary="An identity", responses={200: s.IdentitySerializer, **_errors(404)}),
 )
 class IdentityViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
@@ -232,6 +237,7 @@ class IdentityViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("year", int, description="Calendar year of the settlement date"),
             OpenApiParameter("unattached", bool, description="Only claims no open case holds"),
         ],
+        responses={200: s.ClaimSerializer(many=True), **_errors(400, 404)},
     ),
     retrieve=extend_schema(summary="A claim", responses={200: s.ClaimSerializer, **_errors(404)}),
 )
@@ -298,10 +304,11 @@ class ClaimViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="My claim imports and their row reports"),
+    list=extend_schema(summary="My claim imports and their row reports",
+                       responses={200: s.ClaimImportSerializer(many=True), **_errors(404)}),
     retrieve=extend_schema(summary="A claim import and its row report", responses={200: s.ClaimImportSerializer, **_errors(404)}),
 )
-class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
+class ClaimImportViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ClaimImportSerializer
     pagination_class = KeysetPagination
     queryset = ClaimImport.objects.none()
@@ -324,7 +331,7 @@ class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("person", int, description="Person id"),
             OpenApiParameter("q", str, description="Case number, identity number (full or masked) or name"),
         ],
-        responses={200: s.ApplicationSerializer(many=True), **_errors(400)},
+        responses={200: s.ApplicationSerializer(many=True), **_errors(400, 404)},
     ),
 )
 class ApplicationViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
@@ -425,7 +432,7 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Payment batches"),
+    list=extend_schema(summary="Payment batches", responses={200: s.PaymentBatchSerializer(many=True), **_errors(404)}),
     retrieve=extend_schema(summary="A payment batch with its lines", responses={200: s.PaymentBatchDetailSerializer, **_errors(404)}),
 )
 class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
@@ -489,7 +496,8 @@ class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(summary="Adjustments (supplementary payments and recoveries)",
                        parameters=[OpenApiParameter("status", str, enum=AdjustmentStatus.values),
-                                   OpenApiParameter("application", int)]),
+                                   OpenApiParameter("application", int)],
+                       responses={200: s.AdjustmentSerializer(many=True), **_errors(400, 404)}),
     retrieve=extend_schema(summary="An adjustment", responses={200: s.AdjustmentSerializer, **_errors(404)}),
 )
 class AdjustmentViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
