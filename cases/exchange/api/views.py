@@ -6,10 +6,13 @@ subsidised enrolments) is recorded as a delivery with the API token used.
 """
 from __future__ import annotations
 
+import datetime
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -42,7 +45,18 @@ class ExchangeErrorsMixin:
             if exc.field:
                 body["field"] = exc.field
             return Response(body, status=exc.http_status)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        data = response.data
+        # The framework's own refusals get the documented shape too (detail, code, field).
+        if isinstance(exc, DRFValidationError) and isinstance(data, dict) and data and "detail" not in data:
+            field, messages = next(iter(data.items()))
+            message = messages[0] if isinstance(messages, list) and messages else messages
+            response.data = {"detail": f"{field}: {message}", "code": "invalid", "field": str(field), "errors": data}
+        elif isinstance(data, dict) and "detail" in data and "code" not in data:
+            code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
+            response.data = {**data, "detail": str(data["detail"]),
+                             "code": code or {404: "not_found", 403: "permission_denied"}.get(response.status_code, "error")}
+        return response
 
 
 def _token_hint(request) -> str:
@@ -182,7 +196,8 @@ class ConfirmationViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.Ret
                     "rows carry full identity numbers (each logged).",
         parameters=[OpenApiParameter("year", int), OpenApiParameter("kind", str, enum=list(WarningKind.values)),
                     OpenApiParameter("state", str, enum=["open", *WarningOutcome.values]),
-                    OpenApiParameter("since", str, description="raised on or after this date (YYYY-MM-DD)")]),
+                    OpenApiParameter("since", str, description="raised on or after this date (YYYY-MM-DD)")],
+        responses={200: s.WarningSerializer(many=True), **_errors(400)}),
 )
 class WarningViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.WarningSerializer
@@ -199,7 +214,13 @@ class WarningViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.Generi
         elif p.get("state") in WarningOutcome.values:
             qs = qs.filter(outcome=p["state"])
         if p.get("since"):
-            qs = qs.filter(created_at__date__gte=p["since"])
+            try:
+                since = datetime.date.fromisoformat(p["since"].strip())
+            except ValueError:
+                raise Invalid(_("%(label)s: “%(value)s” is not a date (YYYY-MM-DD).") % {"label": "since",
+                                                                                       "value": p["since"]},
+                              field="since") from None
+            qs = qs.filter(created_at__date__gte=since)
         return qs
 
     def list(self, request, *args, **kwargs):
