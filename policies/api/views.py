@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -79,13 +79,29 @@ class SettlementPreviewView(APIView):
         return Response(result)
 
 
+class InputErrorsMixin:
+    """Bad input in the documented shape (``ErrorsSerializer``: one message per problem, naming the
+    field), also when the request's serializer refuses it."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, ValidationError) and isinstance(response.data, (dict, list)):
+            data = response.data
+            items = data.items() if isinstance(data, dict) else [("input", data)]
+            body = {"errors": [f"{field}: {m}" for field, ms in items for m in (ms if isinstance(ms, list) else [ms])]}
+            if isinstance(data, dict) and data:
+                body["field"] = str(next(iter(data)))
+            response.data = body
+        return response
+
+
 ERROR_RESPONSES = {
     400: OpenApiResponse(s.ErrorsSerializer, description="The change was refused; the messages name the parameter."),
     403: OpenApiResponse(description="You are not a policy administrator of the version's region."),
 }
 
 
-class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
+class PolicyVersionViewSet(InputErrorsMixin, viewsets.ReadOnlyModelViewSet):
     """Policy versions of the caller's regions (and the published ones above them). Policy admins
     start drafts, change their parameters and publish them; auditors read."""
 
@@ -160,7 +176,7 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.PolicyVersionSerializer(version).data)
 
 
-class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class StatisticViewSet(InputErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Statistics of the caller's regions (and those above them). POST enters or changes the figure
     of a region, statistic and year (policy admins)."""
 
