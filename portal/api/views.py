@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
@@ -64,7 +64,11 @@ class ObtainTokenView(ObtainAuthToken):
 
     @extend_schema(
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password (the messages per field)."),
+            429: OpenApiResponse(description="Too many failed attempts for this username or address; wait."),
+        },
     )
     def post(self, request, *args, **kwargs):
         from rest_framework.exceptions import Throttled

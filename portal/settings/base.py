@@ -170,6 +170,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # the framework's own answers (415, unreadable body, unknown id or page): portal/api/schema.py
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.document_framework_errors",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""OpenAPI postprocessing: document the answers Django REST framework gives by itself.
+
+Every part documents its own answers (``extend_schema(responses=...)``). A few come from the
+framework for any operation, whatever the view says, and were missing from the schema (found by
+the API fuzzing in ``tests/security``):
+
+* 415 when the body's media type is not one the operation reads (any operation with a body),
+* 400 when the body cannot be parsed (any operation with a body that documents no 400),
+* 404 for an id that does not exist or lies outside the caller's regions (any operation with a
+  path parameter), and for a list's ``cursor`` / ``page`` that the list never gave.
+
+An answer an operation documents itself is left as it is.
+"""
+from __future__ import annotations
+
+FRAMEWORK_ERROR = {
+    "type": "object",
+    "description": "An error answered by the framework: a message, and usually a machine code.",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail"],
+}
+BAD_INPUT = {
+    "type": "object",
+    "description": "Bad input: a message (detail), or the messages per field.",
+    "additionalProperties": True,
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def document_framework_errors(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("FrameworkError", FRAMEWORK_ERROR)
+    schemas.setdefault("BadInput", BAD_INPUT)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/FrameworkError"}}}
+    bad_input = {"application/json": {"schema": {"$ref": "#/components/schemas/BadInput"}}}
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+
+            def add(code: int, description: str, content=error):
+                responses.setdefault(str(code), {"description": description, "content": content})
+
+            if "requestBody" in operation:
+                add(400, "The body could not be read, or its values are not valid.", bad_input)
+                add(415, "The body's media type is not one this operation reads.")
+            if any(p.get("in") == "path" for p in parameters):
+                add(404, "Not found, or outside your regions.")
+            if any(p.get("in") == "query" and p.get("name") in ("cursor", "page") for p in parameters):
+                add(404, "No such page: the cursor or page number is not one this list gave.")
+    return result
