@@ -117,7 +117,7 @@ class _Line:
 class _Claim:
     """A claim of the year: its engine input item (exactly ``settlement.claim_payload``) and maf_pay."""
 
-    __slots__ = ("pk", "person_id", "year", "maf_pay", "item")
+    __slots__ = ("pk", "person_id", "year", "maf_pay", "item", "raw")
     COLUMNS = ("id", "person_id", "date", "kind", "special_disease", "hospital_level", "location",
                "referral_compliant", "total", "policy_scope", "basic_paid", "critical_paid", "maf_pay")
 
@@ -125,6 +125,7 @@ class _Claim:
         (pk, self.person_id, date, kind, special, level, location, referral, total, scope, basic, critical,
          self.maf_pay) = row
         self.pk, self.year = pk, date.year
+        self.raw = (date, kind, special, level, location, referral, total, scope, basic, critical)
         item = {
             "id": f"c{pk}", "date": date.isoformat(), "kind": kind, "special_disease": special,
             "hospital_level": level, "location": location, "referral_compliant": referral,
@@ -135,6 +136,49 @@ class _Claim:
         if critical is not None:
             item["critical_paid"] = _money(critical)
         self.item = item
+
+
+def _direct_input(region: str, residence: str, scheme: str, identities, tilted: bool, claims: list[_Claim]):
+    """What ``engine.parse_input`` returns for the payload of these values, built without parsing
+    it — or None when a value is one ``parse_input`` would refuse (it then runs, and says why).
+    The database already guarantees most of its checks; the others are repeated here."""
+    from policies import engine
+    from policies.engine import constants as c
+
+    if not (isinstance(region, str) and len(region) == 6 and region.isdigit()):
+        return None
+    if residence not in c.RESIDENCES or scheme not in c.SCHEMES:
+        return None
+    periods = []
+    for start, category, _pk, end in identities:
+        if category not in c.CATEGORIES or (end is not None and end < start):
+            return None
+        periods.append(engine.Identity(category=category, start=start, end=end))
+    out = []
+    for claim in claims:
+        day, kind, special, level, location, referral, total, scope, basic, critical = claim.raw
+        if (kind not in c.KINDS or location not in c.LOCATIONS or type(level) is not int
+                or level not in c.HOSPITAL_LEVELS or type(special) is not bool or type(referral) is not bool):
+            return None
+        amounts = (total, scope, basic, critical)
+        if any(a is not None and (a < 0 or a != a.quantize(_CENT)) for a in amounts) or scope > total:
+            return None
+        if basic is not None and critical is not None:
+            if basic + critical > scope:
+                return None
+        elif (basic is not None and basic > scope) or (critical is not None and critical > scope):
+            return None
+        out.append(engine.Claim(
+            id=f"c{claim.pk}", date=day, kind=kind, total=total.quantize(_CENT), policy_scope=scope.quantize(_CENT),
+            special_disease=special, hospital_level=level, location=location, referral_compliant=referral,
+            basic_paid=None if basic is None else basic.quantize(_CENT),
+            critical_paid=None if critical is None else critical.quantize(_CENT)))
+    return engine.SettlementInput(region=region, person=engine.Person(residence=residence, scheme=scheme,
+                                                                      identities=periods),
+                                  claims=out, statistics=None, tilted_applied=bool(tilted))
+
+
+_CENT = Decimal("0.01")
 
 
 class _Chunk:
@@ -187,8 +231,9 @@ class _Chunk:
 
     # -- the engine and _store ---------------------------------------------------------------------
 
-    def engine(self, payload: dict) -> tuple[dict | None, list[str]]:
-        """settlement.call_engine, with the chunk's books."""
+    def engine(self, payload: dict, direct=None) -> tuple[dict | None, list[str]]:
+        """settlement.call_engine, with the chunk's books. ``direct``: the engine input already built
+        from the database's values (what ``parse_input(payload)`` returns), or None to parse."""
         from policies import engine
         from policies.services import SettlementRefused, book_for
 
@@ -201,6 +246,8 @@ class _Chunk:
 
         try:
             try:
+                if direct is not None:
+                    return engine.result_to_dict(engine.settle(direct, factory(direct.region, None))), []
                 return engine.settle_payload(payload, factory), []
             except engine.EngineError as exc:
                 raise SettlementRefused(exc.errors) from exc
@@ -401,8 +448,9 @@ def _chunk(pairs: dict[tuple[int, int], str]) -> dict[tuple[int, int], dict]:
         claim_map = {c.pk: c for c in claims}
         residence, scheme = people[person_id]
         items = [c.item for c in claims]
+        periods = sorted(identities.get(person_id, []), key=lambda i: (i[0], i[1], i[2]))
         idents = [{"category": cat, "start": start.isoformat(), "end": end.isoformat() if end else None}
-                  for start, cat, _pk, end in sorted(identities.get(person_id, []), key=lambda i: (i[0], i[1], i[2]))]
+                  for start, cat, _pk, end in periods]
         memo: dict[str, _Calc] = {}
 
         def calculate(app: _App) -> _Calc:
@@ -418,7 +466,9 @@ def _chunk(pairs: dict[tuple[int, int], str]) -> dict[tuple[int, int], dict]:
             if calc is None:
                 calc = memo[input_hash] = _Calc()
                 calc.payload, calc.payload_text, calc.input_hash = payload, payload_text, input_hash
-                calc.result, calc.errors = state.engine(payload) if claims else (None, None)
+                direct = (_direct_input(app.region_id, residence, scheme, periods, app.tilted_applied, claims)
+                          if claims else None)
+                calc.result, calc.errors = state.engine(payload, direct) if claims else (None, None)
                 if calc.result is not None:
                     calc.result_text, calc.result_hash = _canonical(calc.result)
             return calc
