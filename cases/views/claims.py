@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,11 +19,8 @@ from ..imports.national import import_claims
 from ..models import EDITABLE_STATES, Claim
 from ..services import claims as claim_service
 from ..services.errors import ServiceError
+from ..services.values import CLAIM_FIELDS
 from .common import errors_to_form, flash_refusal, found, refuse, roles_required
-
-CLAIM_FIELDS = ("setl_id", "date", "kind", "hospital_name", "hospital_code", "hospital_level", "location",
-                "special_disease", "referral_compliant", "total", "policy_scope", "basic_paid", "critical_paid", "maf_pay")
-
 
 def _editable_case(user, person, application_id):
     """The draft/returned case of ``person`` a new claim is attached to (``?application=``)."""
@@ -47,7 +45,8 @@ def claim_new(request, pk: int):
             claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
                                                application_id=app.pk if app else None, **form.service_values)
         except ValidationError as exc:
-            errors_to_form(form, exc, fields={"claim_ids": "__all__"})
+            # e.g. the claim's year is not the case's: nothing is saved, the reason is shown above the form
+            errors_to_form(form, exc)
         except ServiceError as exc:
             refuse(exc)
             form.add_error(None, exc.message)
@@ -64,8 +63,6 @@ def claim_new(request, pk: int):
 
 
 def _person_url(person) -> str:
-    from django.urls import reverse
-
     return reverse("cases:person", args=[person.pk])
 
 

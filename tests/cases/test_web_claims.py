@@ -240,3 +240,11 @@ def test_a_case_under_review_cannot_be_edited(client, team):
     response = client.get(reverse("cases:application_edit", args=[app.pk]), follow=True)
     assert "只有草稿或退回补正的案件可以修改" in response.content.decode()
     assert client.get(reverse("cases:application_edit", args=[app.pk])).status_code == 302
+
+
+def test_a_claim_of_another_year_for_a_case_is_refused_and_not_saved(client, team):
+    app = make_case(team, "draft")  # a case of 2023
+    url = reverse("cases:claim_new", args=[app.person_id]) + f"?application={app.pk}"
+    response, body = post(client, team.caseworker, url, dict(CLAIM, date="2022-05-01", application=app.pk))
+    assert response.status_code == 400 and "2023" in body and 'value="2022-05-01"' in body
+    assert not Claim.objects.filter(setl_id="W-0001").exists()
