@@ -63,8 +63,8 @@ def to_pay(request):
                     for item, reason in getattr(batch, "skipped", []):
                         messages.warning(request, _("Left out: %(item)s — %(reason)s") % {"item": item, "reason": reason})
                     return redirect("cases:batch", batch.pk)
-    region = (form.cleaned_data.get("region") if form is not None and form.is_valid() else None) \
-        or request.GET.get("region") or _default_region(regions)
+    posted = getattr(form, "cleaned_data", {}).get("region") if form is not None else None
+    region = posted or request.GET.get("region") or _default_region(regions)
     if region not in {code for code, _label in regions}:
         region = _default_region(regions)
     if form is None:
