@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from cases.identity_numbers import mask
 from portal.roles.domain import Category
 
 from ..models import (ConfirmationRequest, IdentityPush, MonitoringRun, MonitoringWarning, PushRejectedRow,
@@ -113,12 +114,23 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class WarningSerializer(serializers.ModelSerializer):
+class _MaskedUnlessDelivered:
+    """``id_number`` is masked unless the view says the answer is a recorded delivery."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("full_numbers") and data.get("id_number"):
+            data["id_number"] = mask(data["id_number"])
+        return data
+
+
+class WarningSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="return_to_poverty (因病返贫) or fall_into_poverty (因病致贫)")
     outcome = serializers.CharField(read_only=True, help_text="empty while open; assisted, ineligible, helped, other")
     person_name = serializers.CharField(source="person.name", read_only=True)
     id_number = serializers.CharField(source="person.id_number", read_only=True,
-                                      help_text="Full number: the list is delivered to the department (logged).")
+                                      help_text="Full number when the list is delivered to the department's liaison "
+                                                "(logged); masked for everyone else.")
 
     class Meta:
         model = MonitoringWarning
@@ -138,13 +150,14 @@ class SubsidyListSerializer(serializers.ModelSerializer):
                   "total_amount", "problems"]
 
 
-class SubsidyItemSerializer(serializers.ModelSerializer):
+class SubsidyItemSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer):
     change = serializers.CharField(read_only=True, help_text="added, exited or changed")
     category = serializers.CharField(read_only=True, help_text="identity category code the subsidy is for")
     previous_category = serializers.CharField(read_only=True)
     person_name = serializers.CharField(source="person.name", read_only=True)
     id_number = serializers.CharField(source="person.id_number", read_only=True,
-                                      help_text="Full number: the list is delivered to the department (logged).")
+                                      help_text="Full number when the list is delivered to the department's liaison "
+                                                "(logged); masked for everyone else.")
     person_region = serializers.CharField(source="person.region_id", read_only=True)
 
     class Meta:

@@ -223,11 +223,22 @@ class WarningViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.Generi
             qs = qs.filter(created_at__date__gte=since)
         return qs
 
+    def _delivered_to(self) -> str | None:
+        """The department a pull of this list is delivered to (recorded, each person logged)."""
+        user = self.request.user
+        if user.is_superuser:
+            return None
+        return next((d for d in selectors.liaison_departments(user) if d in WARNING_RECIPIENTS), None)
+
+    def get_serializer_context(self):
+        # Full identity numbers only in a recorded delivery to the department; masks for everyone else.
+        return {**super().get_serializer_context(), "full_numbers": self._delivered_to() is not None}
+
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
-        department = next((d for d in selectors.liaison_departments(request.user) if d in WARNING_RECIPIENTS), None)
-        if department and not request.user.is_superuser:
+        department = self._delivered_to()
+        if department:
             ids = [r["id"] for r in rows]
             people = list(selectors.warnings_for(request.user).filter(pk__in=ids).values_list("person_id", "region_id"))
             region = next((g.region_code for g in _grants(request.user, department)), "")
@@ -274,12 +285,15 @@ class SubsidyListViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.Retr
             qs = qs.filter(change=request.query_params["change"])
         page = self.paginate_queryset(qs)
         department = next((d for d in selectors.liaison_departments(request.user) if d in SUBSIDY_RECIPIENTS), None)
-        if department and not request.user.is_superuser:
+        delivered = bool(department and not request.user.is_superuser)
+        if delivered:
             outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
                             region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format="json",
                             channel="api", person_ids=[i.person_id for i in page], subsidy_list=lst,
                             api_token_hint=_token_hint(request))
-        return self.get_paginated_response(s.SubsidyItemSerializer(page, many=True).data)
+        # Full identity numbers only in a recorded delivery to the department; masks for everyone else.
+        items = s.SubsidyItemSerializer(page, many=True, context={"full_numbers": delivered})
+        return self.get_paginated_response(items.data)
 
 
 @extend_schema_view(list=extend_schema(summary="Monitoring runs of your regions"))
