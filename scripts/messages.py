@@ -43,16 +43,12 @@ def extract(part: str, paths: list[str]) -> None:
             else:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dst)
-        for rel in excluded:
-            target = tmp_path / rel
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
         (tmp_path / "locale").mkdir()
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings", PYTHONPATH=str(REPO))
         subprocess.run(
-            [sys.executable, "-m", "django", "makemessages", "-l", LANG, "--no-location", "--no-obsolete"],
+            [sys.executable, "-m", "django", "makemessages", "-l", LANG, "--no-location", "--no-obsolete",
+             # excluded paths stay in the copy (the packages must still import) but are not scanned
+             *[f"--ignore={rel}/*" for rel in excluded]],
             cwd=tmp, env=env, check=True, capture_output=True,
         )
         fresh = polib.pofile(str(tmp_path / "locale" / LANG / "LC_MESSAGES" / "django.po"))
