@@ -598,9 +598,11 @@ def _write(state: _Chunk) -> None:
     if state.cancelled:
         ClaimAllocation.objects.filter(adjustment_id__in=state.cancelled).delete()
         Adjustment.objects.filter(pk__in=state.cancelled).update(status=AdjustmentStatus.CANCELLED)
-    for adj, settlement in state.revived:
-        adj.settlement_id = settlement.pk
-        adj.save(update_fields=["status", "settlement", "amount", "kind", "reason"])
+    if state.revived:
+        for adj, settlement in state.revived:
+            adj.settlement_id = settlement.pk
+        Adjustment.objects.bulk_update([adj for adj, _s in state.revived],
+                                       ["status", "settlement", "amount", "kind", "reason"], batch_size=500)
     for adj, settlement in state.new_adjustments:
         adj.settlement_id = settlement.pk
     if state.new_adjustments:
