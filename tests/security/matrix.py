@@ -175,10 +175,26 @@ GENERIC_FORM = {"action": "approve", "reason": "安全测试", "comment": "安�
                 "outcome": "assisted", "confirm": "1", "reject": "1"}
 
 
+def hostile_upload(world, region: str) -> SimpleUploadedFile:
+    """A CSV aimed at the other region: an identity push row (exit the person's identity) and a
+    settlement record for the person, in one file (each reader takes its own columns)."""
+    other = world.other(region)
+    person = other.persons[0]
+    csv = (f"身份证号码,姓名,类别,操作,生效日期,文号,行政区划,setl_id,certno,med_type,setl_time,medfee_sumamt,"
+           f"inscp_scp_amt\n{person.id_number},{person.name},低保对象,退出,2023-06-01,{CHAR[other.region]}文,"
+           f"{REGIONS[other.region]},X{person.pk},{person.id_number},21,2023-06-01,100,90\n")
+    return SimpleUploadedFile("list.csv", csv.encode("utf-8"), content_type="text/csv")
+
+
 def web_payloads(world, region: str, url: str, *, substitute_ids: bool) -> list[tuple[dict, bool]]:
     forms = harvested_forms(world, url)
     subst = substitute_for(world, region) if substitute_ids else None
-    payloads = [(p, f["multipart"]) for f in forms for p in form_payloads(f, subst)]
+    payloads = []
+    for form in forms:
+        files = [name for name, _v, kind in form["fields"] if kind == "file"]
+        for payload in form_payloads(form, subst):
+            payload.update({name: hostile_upload(world, region) for name in files})
+            payloads.append((payload, form["multipart"]))
     return payloads or [(dict(GENERIC_FORM), False)]
 
 
@@ -266,18 +282,13 @@ def api_payloads(world, region: str, endpoint: Endpoint, method: str) -> list[tu
     op = operation(endpoint, method) or {}
     content = (op.get("requestBody") or {}).get("content") or {}
     subst = substitute_for(world, region)
-    other = world.other(region)
     if "multipart/form-data" in content and "application/json" not in content:
         schema = _resolve(content["multipart/form-data"]["schema"])
         body = {k: example(v, k, subst) for k, v in (schema.get("properties") or {}).items()
                 if _resolve(v).get("format") != "binary"}
-        person = other.persons[0]
-        csv = (f"身份证号码,姓名,类别,操作,生效日期,文号,行政区划,setl_id,certno,med_type,setl_time,medfee_sumamt,"
-               f"inscp_scp_amt\n{person.id_number},{person.name},低保对象,退出,2023-06-01,{CHAR[other.region]}文,"
-               f"{REGIONS[other.region]},X{person.pk},{person.id_number},21,2023-06-01,100,90\n")
         for k, v in (schema.get("properties") or {}).items():
             if _resolve(v).get("format") == "binary":
-                body[k] = SimpleUploadedFile("list.csv", csv.encode("utf-8"), content_type="text/csv")
+                body[k] = hostile_upload(world, region)
         body = {k: v for k, v in body.items() if v is not None}
         return [(body, True)]
     if "application/json" not in content:
