@@ -190,7 +190,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task whose worker died (SIGKILL, lost machine) is handed out again once this many seconds have
+# passed since it was delivered (acks late). It must exceed the longest task; tests of worker
+# deaths shorten it with CELERY_VISIBILITY_TIMEOUT.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT") or 3600)}
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 600:
+    # Sweep for abandoned deliveries often enough for such a short timeout to matter.
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(unacked_restore_interval=1, unacked_restore_throttle=1)
 # Fail fast when Redis is down: jobs wait in the outbox (portal.jobs) instead of blocking requests.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
