@@ -738,3 +738,67 @@ class PaymentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch} · {self.application} · {self.amount}"
+
+
+class BankReturnStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for a worker")
+    PROCESSING = "processing", _("processing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class BankReturn(models.Model):
+    """The bank's return file (回盘文件) for a payment batch: one result per line.
+
+    Every row is checked when the file is received (line of the batch, account and amount as sent,
+    result, bank reference or reason); the rows that pass are kept in ``valid_rows`` and applied by
+    the worker (``cases.apply_bank_return``) in chunks, each chunk in one transaction together with
+    ``rows_done`` (the cursor) and the counts, so a worker that dies is resumed where it stopped.
+    The same file (sha256) for the same batch is received once (``bank_return_once``).
+    """
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="bank_returns",
+                              verbose_name=_("payment batch"))
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file = models.FileField(_("file"), upload_to="cases/bank_returns/%Y/%m/", max_length=255)
+    file_format = models.CharField(_("format"), max_length=5)  # csv | xlsx
+    file_size = models.BigIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    created_at = models.DateTimeField(_("received at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=12, choices=BankReturnStatus.choices,
+                              default=BankReturnStatus.PENDING)
+    rows_total = models.PositiveIntegerField(_("lines in the file"), default=0)
+    rows_valid = models.PositiveIntegerField(_("lines to apply"), default=0)
+    rows_done = models.PositiveIntegerField(_("lines processed"), default=0)
+    lines_paid = models.PositiveIntegerField(_("paid"), default=0)
+    lines_failed = models.PositiveIntegerField(_("failed"), default=0)
+    lines_already_recorded = models.PositiveIntegerField(_("already recorded"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    #: ``[{"row": 3, "field": "金额", "reason": "…"}, …]`` — rows refused on receipt or when applied.
+    errors = models.JSONField(_("rejected rows"), default=list, blank=True)
+    #: ``[[row, line_id, outcome, bank_reference, reason], …]`` — the rows that passed the checks.
+    valid_rows = models.JSONField(default=list, blank=True)
+    failure = models.TextField(_("why processing failed"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank return file")
+        verbose_name_plural = _("bank return files")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["batch", "sha256"], name="bank_return_once")]
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.original_name or self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (BankReturnStatus.DONE, BankReturnStatus.FAILED)
+
+    @property
+    def progress(self) -> int:
+        if self.status == BankReturnStatus.DONE:
+            return 100
+        return int(100 * self.rows_done / self.rows_valid) if self.rows_valid else 0

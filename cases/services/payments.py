@@ -270,42 +270,60 @@ def record_results(*, acting_user, batch_id: int, results) -> PaymentBatch:
             raise ValidationError({"results": [_("Lines %(ids)s are not in batch %(batch)s.") % {"ids": ", ".join(unknown), "batch": batch}]})
         now = timezone.now()
         for line_id, outcome, reference, reason in items:
-            line = lines[line_id]
-            if line.status != PaymentLineStatus.PENDING:
-                same = line.status == outcome and (outcome == PaymentLineStatus.FAILED or line.bank_reference == reference)
-                if same:
-                    continue
-                raise Conflict(
-                    _("Line %(id)s already has a result: %(status)s %(ref)s, recorded by %(user)s at %(time)s.")
-                    % {"id": line.pk, "status": line.get_status_display(), "ref": line.bank_reference or line.failure_reason,
-                       "user": workflow._user_label(line.result_by), "time": timezone.localtime(line.result_at).strftime("%Y-%m-%d %H:%M")},
-                    code="result_recorded",
-                )
-            if line.adjustment_id is None:
-                action = "bank_ok" if outcome == PaymentLineStatus.PAID else "bank_failed"
-                workflow.transition(acting_user=acting_user, application_id=line.application_id, action=action,
-                                    via_payments=True, comment=reason or reference)
-            else:
-                if line.application.approved_by_id == acting_user.pk:
-                    raise workflow.FourEyesViolation(
-                        _("You approved case %(case)s; another payment officer must record its payments (four eyes).")
-                        % {"case": line.application})
-                adj = Adjustment.objects.select_for_update().get(pk=line.adjustment_id)
-                if outcome == PaymentLineStatus.PAID:
-                    adj.status, adj.settled_at = AdjustmentStatus.SETTLED, now
-                else:
-                    adj.status = AdjustmentStatus.PENDING
-                adj.current_batch = None
-                adj.save(update_fields=["status", "settled_at", "current_batch"])
-            line.status = outcome
-            line.bank_reference = reference if outcome == PaymentLineStatus.PAID else ""
-            line.failure_reason = reason if outcome == PaymentLineStatus.FAILED else ""
-            line.result_at, line.result_by = now, acting_user
-            line.save(update_fields=["status", "bank_reference", "failure_reason", "result_at", "result_by"])
-        if not PaymentLine.objects.filter(batch=batch, status=PaymentLineStatus.PENDING).exists():
-            batch.status, batch.closed_at = BatchStatus.CLOSED, now
-            batch.save(update_fields=["status", "closed_at"])
+            apply_line_result(acting_user=acting_user, line=lines[line_id], outcome=outcome, reference=reference,
+                              reason=reason, now=now)
+        close_if_complete(batch, now)
     return batch
+
+
+def apply_line_result(*, acting_user, line: PaymentLine, outcome: str, reference: str, reason: str, now) -> bool:
+    """Record one line's result (the caller holds the batch and line locks, in a transaction).
+
+    Returns True when recorded, False when the same result was already there (ignored). Raises
+    :class:`Conflict` (``result_recorded``) for a different result and the workflow's
+    :class:`~cases.services.workflow.TransitionError` (four eyes, state) — used by
+    :func:`record_results` and by the bank's return file (``cases.services.bank_returns``)."""
+    if line.status != PaymentLineStatus.PENDING:
+        same = line.status == outcome and (outcome == PaymentLineStatus.FAILED or line.bank_reference == reference)
+        if same:
+            return False
+        raise Conflict(
+            _("Line %(id)s already has a result: %(status)s %(ref)s, recorded by %(user)s at %(time)s.")
+            % {"id": line.pk, "status": line.get_status_display(), "ref": line.bank_reference or line.failure_reason,
+               "user": workflow._user_label(line.result_by), "time": timezone.localtime(line.result_at).strftime("%Y-%m-%d %H:%M")},
+            code="result_recorded",
+        )
+    if line.adjustment_id is None:
+        action = "bank_ok" if outcome == PaymentLineStatus.PAID else "bank_failed"
+        workflow.transition(acting_user=acting_user, application_id=line.application_id, action=action,
+                            via_payments=True, comment=reason or reference)
+    else:
+        if line.application.approved_by_id == acting_user.pk:
+            raise workflow.FourEyesViolation(
+                _("You approved case %(case)s; another payment officer must record its payments (four eyes).")
+                % {"case": line.application})
+        adj = Adjustment.objects.select_for_update().get(pk=line.adjustment_id)
+        if outcome == PaymentLineStatus.PAID:
+            adj.status, adj.settled_at = AdjustmentStatus.SETTLED, now
+        else:
+            adj.status = AdjustmentStatus.PENDING
+        adj.current_batch = None
+        adj.save(update_fields=["status", "settled_at", "current_batch"])
+    line.status = outcome
+    line.bank_reference = reference if outcome == PaymentLineStatus.PAID else ""
+    line.failure_reason = reason if outcome == PaymentLineStatus.FAILED else ""
+    line.result_at, line.result_by = now, acting_user
+    line.save(update_fields=["status", "bank_reference", "failure_reason", "result_at", "result_by"])
+    return True
+
+
+def close_if_complete(batch: PaymentBatch, now) -> bool:
+    """Close ``batch`` (locked by the caller) once every line has a result."""
+    if batch.status == BatchStatus.OPEN and not PaymentLine.objects.filter(batch=batch, status=PaymentLineStatus.PENDING).exists():
+        batch.status, batch.closed_at = BatchStatus.CLOSED, now
+        batch.save(update_fields=["status", "closed_at"])
+        return True
+    return False
 
 
 def export_headers() -> list[str]:
