@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from portal.roles.domain import Category
 
+from ..labels import state_label
 from ..models import (
     Adjustment,
     Application,
@@ -271,8 +272,11 @@ class ApplicationSerializer(ScopedModelSerializer):
     person = PersonBriefSerializer(read_only=True)
     region_code = serializers.CharField(source="region_id", read_only=True)
     region_name = serializers.CharField(source="region.name", read_only=True)
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    state_label = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+
+    def get_state_label(self, obj) -> str:
+        return state_label(obj.state)
 
     class Meta:
         model = Application

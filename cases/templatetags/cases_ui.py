@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from ..labels import state_label
 from ..models import ApplicationState as S
 
 register = template.Library()
@@ -50,7 +51,7 @@ def money_plain(value) -> str:
 def state_badge(app_or_state, label=None):
     state = getattr(app_or_state, "state", app_or_state)
     if label is None:
-        label = app_or_state.get_state_display() if hasattr(app_or_state, "get_state_display") else dict(S.choices).get(state, state)
+        label = state_label(state)
     css = STATE_BADGES.get(state, "")
     return format_html('<span class="badge state-{} {}">{}</span>', state, css, label)
 
