@@ -33,12 +33,12 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import math
 import os
 import platform
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,9 +173,18 @@ def run_python(port: int, path: str, header: tuple[str, str], clients: int, dura
         t.start()
     for t in threads:
         t.join()
-    q = statistics.quantiles(times, n=100)
-    return {"requests": len(times), "seconds": time.perf_counter() - t0, "p50": q[49], "p95": q[94], "p99": q[98],
-            "max": max(times), "non2xx": errors[0], "connect": 0, "read": 0, "write": 0, "timeout": 0}
+    if not times:
+        raise SystemExit(f"no request completed on {path} in {duration} s: make --duration longer than --think")
+    return {"requests": len(times), "seconds": time.perf_counter() - t0, "p50": percentile(times, 50),
+            "p95": percentile(times, 95), "p99": percentile(times, 99), "max": max(times), "non2xx": errors[0],
+            "connect": 0, "read": 0, "write": 0, "timeout": 0}
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: defined for any non-empty sample (a short paced run may have few)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def main() -> int:
