@@ -1,5 +1,5 @@
 """Browser end-to-end tests: Playwright driving Debian's Chromium (never a downloaded browser)
-against pytest-django's live server. Screenshots are kept in test-artifacts/e2e/.
+against pytest-django's live server. Screenshots are kept in test-artifacts/e2e/<sqlite or postgres>/.
 
 Chromium comes from the apt packages ``chromium`` and ``chromium-driver`` (.ci/run installs
 them). Without it these tests skip — or fail when PORTAL_REQUIRE_SERVICES=1 (CI).
@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+# One folder per database, so the SQLite and PostgreSQL runs (side by side in CI) keep their own.
+ARTIFACTS = (Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+             / ("postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"))
 REQUIRE = os.environ.get("PORTAL_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
 
