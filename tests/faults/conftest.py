@@ -48,13 +48,14 @@ class Workers:
         self.started = 0
         self.logs: list[Path] = []
 
-    def start(self) -> subprocess.Popen:
+    def start(self, *, broker_url: str | None = None) -> subprocess.Popen:
+        """Start a worker (on ``broker_url``, default the suite's Redis database)."""
         assert self.proc is None or self.proc.poll() is not None, "a worker is already running"
         self.started += 1
         log = self.tmp_path / f"worker-{self.started}.log"
         self.logs.append(log)
         env = dict(
-            os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+            os.environ, DATABASE_URL=database_url(), CELERY_BROKER_URL=broker_url or settings.CELERY_BROKER_URL,
             DJANGO_SETTINGS_MODULE="portal.settings", PORTAL_VAR_DIR=str(settings.VAR_DIR),
             CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
         )
