@@ -8,7 +8,8 @@ created unless ``--reuse``), migrated, filled with ``--cases`` applications over
 persons by ``bench/cases_queue``'s SQL generator (5 % draft, 5 % returned, 3 % submitted, 2 % in
 review, 1 % awaiting identity, 2 % reviewed, the rest rejected/withdrawn, 15 counties of 赣州 and
 沧州, 2021–2024); a reviewer of 赣州市 (half of the rows) with a session and an API token;
-``collectstatic``. Then gunicorn (``portal.settings.production``, ``--workers``, sync) on
+``collectstatic``. Then gunicorn as deployed (``portal.settings.production``, ``--workers`` 4,
+``--worker-class gthread --threads 4``; ``--worker-class sync`` for the old set-up) on
 127.0.0.1 only, and for each endpoint — the queue page ``/cases/?queue=to_review``, the page of all
 cases ``/cases/``, and the same two lists from ``/api/v1/applications/`` — ``wrk`` with
 ``--clients`` connections for ``--duration`` seconds, twice:
@@ -195,7 +196,10 @@ def main() -> int:
     parser.add_argument("--think", type=int, default=5000,
                         help="paced mode: mean pause of a client between two requests, ms (default 5000)")
     parser.add_argument("--workers", type=int, default=max(2, 2 * (os.cpu_count() or 1)),
-                        help="gunicorn sync workers (default 2 × cores)")
+                        help="gunicorn workers (default 2 × cores, as deploy/systemd/portal-web.service runs 4)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
+                        help="gunicorn worker class (default gthread, as deployed)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4, as deployed)")
     parser.add_argument("--target", type=float, default=100.0, help="p95 target in ms (default 100)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
@@ -207,7 +211,7 @@ def main() -> int:
     args = parser.parse_args()
     loader = args.loader if args.loader != "auto" else ("wrk" if shutil.which("wrk") else "python")
 
-    print(f"# web benchmark: {args.cases:,} cases, gunicorn {args.workers} sync workers, {args.clients} clients on "
+    print(f"# web benchmark: {args.cases:,} cases, gunicorn {args.workers} {args.worker_class} workers × {args.threads if args.worker_class == 'gthread' else 1} threads, {args.clients} clients on "
           f"127.0.0.1, {args.duration} s per run, flat out by {loader}, paced ({args.think} ms pauses) by "
           f"{'wrk' if loader == 'wrk' and args.paced_keepalive else 'python'}; {platform.machine()}, "
           f"nproc {os.cpu_count()}, "
@@ -261,7 +265,8 @@ def main() -> int:
         log = open(Path(tmp) / "gunicorn.log", "wb")
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--worker-class", "sync", "--timeout", "60", "--error-logfile", "-"],
+             "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads", str(args.threads),
+             "--timeout", "60", "--error-logfile", "-"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         failed = False
         ok = True
