@@ -382,6 +382,27 @@ def batch_detail(user, batch_id: int) -> tuple[PaymentBatch, list[PaymentLine]]:
     return batch, lines
 
 
+def bank_returns_of(user, batch_id: int):
+    """The return files of a batch the user may read, newest first (without the stored rows)."""
+    from .models import BankReturn
+
+    batch = visible_batches(user).filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("Payment batch not found."))
+    return BankReturn.objects.filter(batch=batch).defer("valid_rows").select_related("uploaded_by", "batch")
+
+
+def bank_return_detail(user, bank_return_id: int):
+    """One return file whose batch the user may read (NotFound otherwise)."""
+    from .models import BankReturn
+
+    bank_return = (BankReturn.objects.filter(pk=bank_return_id, batch__in=visible_batches(user))
+                   .defer("valid_rows").select_related("uploaded_by", "batch").first())
+    if bank_return is None:
+        raise NotFound(_("Bank return file not found."))
+    return bank_return
+
+
 def payable_applications(user, *, region: str | None = None) -> QuerySet[Application]:
     """Approved cases not in an open batch that the user may pay (the ``to_pay`` queue)."""
     return queue(user, queue="to_pay", region=region)

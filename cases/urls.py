@@ -36,4 +36,6 @@ urlpatterns = [
     path("payments/batches/<int:pk>/", payments.batch_detail, name="batch"),
     path("payments/batches/<int:pk>/export.<str:fmt>", payments.batch_export, name="batch_export"),
     path("payments/batches/<int:pk>/results/", payments.batch_results, name="batch_results"),
+    path("payments/batches/<int:pk>/bank-returns/", payments.batch_return_upload, name="batch_return_upload"),
+    path("payments/bank-returns/<int:pk>/", payments.bank_return_status, name="bank_return"),
 ]

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,7 +18,7 @@ from .. import selectors
 from ..access import PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
 from ..forms import BatchForm
 from ..models import BatchStatus, PaymentLineStatus
-from ..services import payments, workflow
+from ..services import bank_returns, payments, workflow
 from ..services.errors import ServiceError
 from .common import found, keyset_page, refuse, region_choices, roles_required
 
@@ -104,7 +105,7 @@ def batch_list(request):
     })
 
 
-def _render_batch(request, batch_id: int, *, submitted=None, errors=None, status=200):
+def _render_batch(request, batch_id: int, *, submitted=None, errors=None, return_errors=None, status=200):
     user = request.user
     batch, lines = found(selectors.batch_detail, user, batch_id)
     may_record = batch.status == BatchStatus.OPEN and holds(user, PAYMENT_ROLES, batch.region_id)
@@ -115,7 +116,11 @@ def _render_batch(request, batch_id: int, *, submitted=None, errors=None, status
         line.form_reason = submitted.get(f"reason-{line.pk}", "")
         line.approved_by_me = line.application.approved_by_id == user.pk
     pending = sum(1 for line in lines if line.status == PaymentLineStatus.PENDING)
+    returns = list(selectors.bank_returns_of(user, batch.pk))
     return render(request, "cases/batch_detail.html", {
+        "returns": returns,
+        "may_upload_return": batch.status == BatchStatus.OPEN and holds(user, PAYMENT_ROLES, batch.region_id),
+        "return_errors": return_errors or [],
         "batch": batch,
         "lines": lines,
         "may_record": may_record and pending > 0,
@@ -180,3 +185,41 @@ def batch_results(request, pk: int):
     messages.success(request, _("Recorded: %(paid)s paid, %(failed)s failed. Failed cases are back among the approved "
                                 "cases for another batch.") % {"paid": paid, "failed": failed})
     return redirect("cases:batch", batch.pk)
+
+
+@require_POST
+@roles_required(PAYMENT_ROLES)
+def batch_return_upload(request, pk: int):
+    """Receive the bank's return file (回盘文件); the worker applies it, the page polls its progress."""
+    user = request.user
+    batch, _lines = found(selectors.batch_detail, user, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _render_batch(request, batch.pk, return_errors=[_("Choose the bank's return file.")], status=400)
+    try:
+        bank_return = bank_returns.receive_bank_return(acting_user=user, batch_id=batch.pk, fileobj=upload,
+                                                       filename=upload.name)
+    except ValidationError as exc:
+        return _render_batch(request, batch.pk, return_errors=exc.messages, status=400)
+    except ServiceError as exc:
+        refuse(exc)
+        return _render_batch(request, batch.pk, return_errors=[exc.message], status=exc.http_status)
+    if bank_return.created:
+        messages.success(request, _("Return file %(name)s received: %(n)s rows, %(r)s rejected on receipt; the "
+                                    "results are being recorded.") % {"name": bank_return.original_name,
+                                                                     "n": bank_return.rows_total,
+                                                                     "r": bank_return.rows_rejected})
+    else:
+        messages.info(request, _("This file was received before (%(time)s); nothing is recorded twice.")
+                      % {"time": bank_return.created_at.strftime("%Y-%m-%d %H:%M")})
+    return redirect(f"{reverse('cases:batch', args=[batch.pk])}#bank-return-{bank_return.pk}")
+
+
+@roles_required(PAYMENT_READ_ROLES)
+def bank_return_status(request, pk: int):
+    """One return file's status, counts and rejected rows (polled by htmx while it is processed)."""
+    bank_return = found(selectors.bank_return_detail, request.user, pk)
+    response = render(request, "cases/_bank_return.html", {"br": bank_return})
+    if bank_return.is_finished and request.htmx and request.GET.get("polling"):
+        response["HX-Refresh"] = "true"
+    return response

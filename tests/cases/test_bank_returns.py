@@ -225,3 +225,27 @@ def test_amounts_compare_as_numbers(team):
     br = receive(team.payment, batch, csv_file([row(la, 金额=f"{la.amount:,.1f}".replace(",", "，")),
                                                 row(lb, 金额=str(Decimal(lb.amount).normalize()))]))
     assert br.lines_paid == 2, br.errors
+
+
+def test_the_batch_page_uploads_a_return_file_and_shows_it(client, team, django_capture_on_commit_callbacks):
+    a, b, batch, la, lb = two_lines(team)
+    client.force_login(team.payment2)
+    page = client.get(f"/cases/payments/batches/{batch.pk}/")
+    assert page.status_code == 200 and 'name="file"' in page.content.decode()
+    upload = csv_file([row(la), row(lb, 金额="1.00")]).getvalue()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/cases/payments/batches/{batch.pk}/bank-returns/",
+                               {"file": SimpleUploadedFile("回盘.csv", upload, content_type="text/csv")})
+    assert response.status_code == 302
+    br = BankReturn.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert f'id="bank-return-{br.pk}"' in page and "回盘.csv" in page and "金额" in page
+    status = client.get(f"/cases/payments/bank-returns/{br.pk}/")
+    assert status.status_code == 200 and "hx-trigger" not in status.content.decode()  # done: no more polling
+    bad = client.post(f"/cases/payments/batches/{batch.pk}/bank-returns/",
+                      {"file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n", content_type="text/csv")})
+    assert bad.status_code == 400 and "明细号" in bad.content.decode()
+    client.force_login(make_user("payment_officer", region="130900"))
+    assert client.get(f"/cases/payments/bank-returns/{br.pk}/").status_code == 404
