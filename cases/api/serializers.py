@@ -10,6 +10,7 @@ from portal.roles.domain import Category
 from ..labels import state_label
 from ..models import (
     Adjustment,
+    BankReturn,
     Application,
     ApplicationEvent,
     ApplicationState,
@@ -536,6 +537,36 @@ class PaymentBatchDetailSerializer(PaymentBatchSerializer):
     class Meta(PaymentBatchSerializer.Meta):
         fields = PaymentBatchSerializer.Meta.fields + ["lines", "skipped"]
         read_only_fields = fields
+
+
+class BankReturnErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Row in the file (the header is row 1).")
+    field = serializers.CharField(help_text="The column, as named in the file.")
+    reason = serializers.CharField()
+
+
+class BankReturnSerializer(ScopedModelSerializer):
+    batch = serializers.IntegerField(source="batch_id", read_only=True)
+    batch_number = serializers.CharField(source="batch.number", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    errors = BankReturnErrorSerializer(many=True, read_only=True,
+                                       help_text="Rows rejected on receipt or when applied.")
+    created = serializers.SerializerMethodField(help_text="False when the same file was received before (that one is returned).")
+
+    class Meta:
+        model = BankReturn
+        fields = ["id", "batch", "batch_number", "original_name", "file_format", "file_size", "sha256", "uploaded_by",
+                  "created_at", "status", "rows_total", "rows_valid", "rows_done", "lines_paid", "lines_failed",
+                  "lines_already_recorded", "rows_rejected", "errors", "failure", "started_at", "finished_at", "created"]
+        read_only_fields = fields
+
+    def get_created(self, obj) -> bool:
+        return bool(getattr(obj, "created", False))
+
+
+class BankReturnUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The bank's return file: CSV (UTF-8, UTF-8 with BOM, GBK, GB18030) or .xlsx "
+                                           "with the header 明细号,批次号,收款人,账号,金额,结果,银行流水号,失败原因.")
 
 
 class PaymentBatchCreateSerializer(serializers.Serializer):

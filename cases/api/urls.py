@@ -9,5 +9,6 @@ routes = [
     ("applications", views.ApplicationViewSet, "application"),
     ("payment-batches", views.PaymentBatchViewSet, "payment-batch"),
     ("adjustments", views.AdjustmentViewSet, "adjustment"),
+    ("bank-returns", views.BankReturnViewSet, "bank-return"),
 ]
 urlpatterns: list = []

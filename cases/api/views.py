@@ -27,6 +27,7 @@ from ..models import (
     AdjustmentStatus,
     Application,
     ApplicationState,
+    BankReturn,
     Claim,
     ClaimImport,
     Identity,
@@ -34,7 +35,7 @@ from ..models import (
     PaymentBatch,
     Person,
 )
-from ..services import applications, claims, payments, persons, workflow
+from ..services import applications, bank_returns, claims, payments, persons, workflow
 from ..services.errors import NotFound, ServiceError
 from . import serializers as s
 
@@ -491,6 +492,49 @@ class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         payments.record_results(acting_user=request.user, batch_id=batch.pk, results=data.validated_data["results"])
         return self.retrieve(request, pk=batch.pk)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Upload the bank's return file (回盘文件) of the batch",
+        description="CSV (UTF-8 with or without BOM, GBK, GB18030) or .xlsx, header "
+                    "明细号,批次号,收款人,账号,金额,结果,银行流水号,失败原因 (the bank file's own columns are accepted "
+                    "too). Every row is checked first; the rows that pass are recorded by a worker — poll "
+                    "GET /bank-returns/{id}/. The same file for the same batch is received once: 200 with the "
+                    "earlier one instead of 201.",
+        request={"multipart/form-data": s.BankReturnUploadSerializer},
+        responses={201: s.BankReturnSerializer, 200: s.BankReturnSerializer, **_errors(400, 403, 404)},
+    )
+    @extend_schema(methods=["GET"], summary="The batch's return files, newest first",
+                   responses={200: s.BankReturnSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get", "post"], url_path="bank-returns",
+            parser_classes=[MultiPartParser, FormParser])
+    def bank_returns(self, request, pk=None):
+        batch = self.get_object()
+        if request.method == "GET":
+            return Response(s.BankReturnSerializer(selectors.bank_returns_of(request.user, batch.pk), many=True).data)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DjangoValidationError({"file": [_("Choose the bank's return file.")]})
+        bank_return = bank_returns.receive_bank_return(acting_user=request.user, batch_id=batch.pk, fileobj=upload,
+                                                       filename=upload.name)
+        code = status.HTTP_201_CREATED if bank_return.created else status.HTTP_200_OK
+        return Response(s.BankReturnSerializer(bank_return).data, status=code)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="A bank return file: status, counts and rejected rows",
+                           responses={200: s.BankReturnSerializer, **_errors(404)}),
+)
+class BankReturnViewSet(ServiceErrorsMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.BankReturnSerializer
+    queryset = BankReturn.objects.none()
+
+    def get_object(self):
+        try:
+            pk = int(self.kwargs["pk"])
+        except (TypeError, ValueError):
+            raise NotFound(_("Bank return file not found.")) from None
+        return selectors.bank_return_detail(self.request.user, pk)
 
 
 @extend_schema_view(

@@ -249,3 +249,33 @@ def test_the_batch_page_uploads_a_return_file_and_shows_it(client, team, django_
     assert bad.status_code == 400 and "明细号" in bad.content.decode()
     client.force_login(make_user("payment_officer", region="130900"))
     assert client.get(f"/cases/payments/bank-returns/{br.pk}/").status_code == 404
+
+
+def test_the_api_receives_and_shows_a_return_file(team, cz_team, django_capture_on_commit_callbacks):
+    from rest_framework.test import APIClient
+
+    a, b, batch, la, lb = two_lines(team)
+    api = APIClient()
+    api.force_authenticate(team.payment2)
+    content = csv_file([row(la), row(lb, "失败", reason="余额不足")]).getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/",
+                         {"file": io.BytesIO(content)}, format="multipart")
+    assert first.status_code == 201, first.content
+    again = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(content)},
+                     format="multipart")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"] and not again.json()["created"]
+    shown = api.get(f"/api/v1/bank-returns/{first.json()['id']}/").json()
+    assert (shown["status"], shown["lines_paid"], shown["lines_failed"]) == ("done", 1, 1)
+    assert len(api.get(f"/api/v1/payment-batches/{batch.pk}/bank-returns/").json()) == 1
+    bad = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(b"x,y\n1,2\n")},
+                   format="multipart")
+    assert bad.status_code == 400 and "file" in bad.json()["errors"]
+    api.force_authenticate(cz_team.payment)
+    assert api.get(f"/api/v1/bank-returns/{first.json()['id']}/").status_code == 404
+    assert api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(content)},
+                    format="multipart").status_code == 404
+    api.force_authenticate(team.auditor)
+    assert api.get(f"/api/v1/bank-returns/{first.json()['id']}/").status_code == 200
+    assert api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(content)},
+                    format="multipart").status_code == 403
