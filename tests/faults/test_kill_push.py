@@ -261,5 +261,9 @@ def test_a_push_whose_worker_is_killed_twice_ends_as_an_undisturbed_one(workers)
     assert not problems, "\n".join(problems)
     output = workers.output()
     assert output.count("exchange.process_push") >= 3, output  # received three times: killed, killed, done
-    print(f"undisturbed {undisturbed_s:.1f} s; killed while {first_kill_phase}, then while applying: "
+    push = push_row(push_id)
+    counts = {f: getattr(push, f) for f in ("rows_rejected", "rows_unchanged", "persons_created", "identities_opened",
+                                             "identities_backdated", "identities_reopened", "identities_closed",
+                                             "person_years_marked")}
+    print(f"{counts}; undisturbed {undisturbed_s:.1f} s; killed while {first_kill_phase}, then while applying: "
           f"{disturbed_s:.1f} s")
