@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors
 from ..access import PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
@@ -215,6 +215,7 @@ def batch_return_upload(request, pk: int):
     return redirect(f"{reverse('cases:batch', args=[batch.pk])}#bank-return-{bank_return.pk}")
 
 
+@require_GET
 @roles_required(PAYMENT_READ_ROLES)
 def bank_return_status(request, pk: int):
     """One return file's status, counts and rejected rows (polled by htmx while it is processed)."""

@@ -37,6 +37,7 @@ SEGMENT_MODELS = {
     "batches": "cases.PaymentBatch",
     "payment-batches": "cases.PaymentBatch",
     "lines": "cases.PaymentLine",
+    "bank-returns": "cases.BankReturn",
     "pushes": "exchange.IdentityPush",
     "confirmations": "exchange.ConfirmationRequest",
     "warnings": "exchange.MonitoringWarning",

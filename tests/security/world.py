@@ -211,9 +211,20 @@ def build_side(region: str) -> Side:
     settlement.recalculate_person_year(person_id=paid.person_id, year=paid.year, reason="security test")
     # An open batch still holding an approved case.
     extra = make_case(team, "approved", person=_person(side))
-    payments.create_batch(acting_user=team.payment, region_code=region, application_ids=[extra.pk],
-                          note=f"{c}批次备注")
+    batch = payments.create_batch(acting_user=team.payment, region_code=region, application_ids=[extra.pk],
+                                  note=f"{c}批次备注")
     side.secrets.add(f"{c}批次备注")
+    # The bank's return file of that batch: one row rejected (wrong amount), so the batch stays open.
+    from cases.services import bank_returns
+
+    line = batch.lines.get()
+    return_name = f"{c}回盘{next(_n)}.csv"
+    return_csv = ("明细号,批次号,收款人,账号,金额,结果,银行流水号,失败原因\n"
+                  f"{line.pk},{batch.number},{line.payee_name},{line.payee_account},{line.amount + 1},成功,{c}流水,\n")
+    received = bank_returns.receive_bank_return(acting_user=team.payment2, batch_id=batch.pk, filename=return_name,
+                                                fileobj=io.BytesIO(return_csv.encode("utf-8")))
+    bank_returns.apply_bank_return(bank_return_id=received.pk)
+    side.secrets.add(return_name)
 
     # A reveal (IdNumberView) and a claim import by the region's caseworker actor.
     persons.reveal_id_number(acting_user=team.reviewer, person=paid.person, context="security world",
