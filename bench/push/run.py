@@ -159,7 +159,7 @@ def child_push(url: str, path: str) -> None:
             phases.append(record.getMessage())
 
     logger = logging.getLogger("cases.exchange.pushes")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if os.environ.get("BENCH_PUSH_STEPS") else logging.INFO)
     logger.addHandler(Keep())
     user, _ = get_user_model().objects.get_or_create(username="bench_liaison")
     RoleAssignment.objects.get_or_create(user=user, role="liaison", region_id="360700", department_id="civil_affairs")
