@@ -446,6 +446,9 @@ def process(rows, ctx: PushContext, counters: dict, *, on_progress, finish) -> N
             with transaction.atomic():
                 cursor.execute("SET LOCAL work_mem = '256MB'")
                 cursor.execute("SET LOCAL jit = off")
+                # The temporary tables' statistics only steer hash joins; a smaller sample (3 000 rows
+                # instead of 30 000) is enough for that and makes each ANALYZE several times cheaper.
+                cursor.execute("SET LOCAL default_statistics_target = 10")
                 # Pushes one at a time; nobody else changes persons or identities meanwhile.
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext('exchange.identity_push'))")
                 cursor.execute(f"LOCK TABLE {_table(Person)}, {_table(Identity)} IN SHARE ROW EXCLUSIVE MODE")
