@@ -12,7 +12,8 @@ bad rows of every kind. Then it times, each in a fresh child process (peak RSS i
 * the push: receiving the file (hash, encoding, header) and the task that checks and applies it;
 * ``psql \\copy`` of the same file into an unindexed table of text columns.
 
-It prints rows/s of both, their ratio (target ≥ 0.3), the push's peak RSS (target ≤ 300 MB) and
+It prints rows/s of both, their ratio (target ≥ 0.3), the push's peak RSS (target ≤ 300 MB), the
+time of each phase (with ``BENCH_PUSH_STEPS=1`` also the commit and every statement over 0.05 s) and
 how the rows ended up, and exits 1 when ``--check`` is given and a target is missed. Then it times
 the same rows pushed again in another file (a list re-sent: every row is checked against the
 registry and found already in effect), the common monthly case once people are registered.
@@ -254,6 +255,8 @@ def main() -> int:
     print(f"re-sent list: {resent['total_s']:.2f} s = {args.rows / resent['total_s']:,.0f} rows/s, ratio "
           f"{args.rows / resent['total_s'] / copy_rate:.2f}, peak RSS {resent['peak_rss_mb']:.0f} MB; "
           f"{resent['rows_unchanged']:,} already in effect, {resent['rows_rejected']:,} rejected")
+    for line in resent.get("phases", []):
+        print(f"  {line}")
     ok = result["status"] == "done" and ratio >= 0.3 and result["peak_rss_mb"] <= 300
     if args.check and not ok:
         return 1
