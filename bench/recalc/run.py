@@ -54,6 +54,19 @@ def fresh_database(url: str) -> None:
     subprocess.run(base + [f'CREATE DATABASE "{cfg["NAME"]}"'], check=True, env=env)
 
 
+def backend_cpu(connection) -> float | None:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far, when it runs on
+    this machine (read from /proc), else None."""
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000, help="claims to recalculate (default 1 000 000)")
@@ -64,6 +77,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database of an earlier run (same size) and time the reverse change")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target or a check fails")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the batch path into FILE (pstats)")
     args = parser.parse_args()
     persons = max(1, args.size // args.claims)
 
@@ -139,15 +153,28 @@ def main() -> int:
 
     # 2. The recalculation task's body over every mark: the batch path.
     settlements_before, lines_before = Settlement.objects.count(), SettlementLine.objects.count()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    pg_before, load_before = backend_cpu(connection), os.getloadavg()[0]
     t, c = time.perf_counter(), time.process_time()
     result = recalculate_pending(limit=len(marks))
     fast_s, fast_cpu = time.perf_counter() - t, time.process_time() - c
+    pg_after, load_after = backend_cpu(connection), os.getloadavg()[0]
+    pg_cpu = f"{pg_after - pg_before:.1f} s" if pg_before is not None and pg_after is not None else "unknown"
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     claims = args.claims * len(marks)
     fast_rate = claims / fast_s
     new_settlements = Settlement.objects.count() - settlements_before
     new_lines = SettlementLine.objects.count() - lines_before
     print(f"recalculate_pending (batch path): {len(marks):,} person-years = {claims:,} claims in {fast_s:.1f} s = "
-          f"{fast_rate:,.0f} claims/s ({fast_cpu:.1f} s CPU in this process; target ≥ {TARGET:,}); "
+          f"{fast_rate:,.0f} claims/s ({fast_cpu:.1f} s CPU in this process, {pg_cpu} in its PostgreSQL backend; "
+          f"load average {load_before:.1f} → {load_after:.1f}; target ≥ {TARGET:,}); "
           f"{result['recalculated']:,} recalculated, {result['failed']} failed, {result['adjustments']:,} adjustments, "
           f"{new_settlements:,} settlements and {new_lines:,} lines written", flush=True)
     print(f"speed-up over the per-person-year service: {fast_rate / slow_rate:.1f}×")
@@ -156,7 +183,7 @@ def main() -> int:
         ok = False
 
     # 3. Both paths store the same thing (a sample, rolled back), and nothing is adjusted twice.
-    from tests.faults.snapshot import cases_state, diff
+    from bench.recalc.snapshot import cases_state, diff
 
     t = time.perf_counter()
     with transaction.atomic():
