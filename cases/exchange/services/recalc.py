@@ -17,7 +17,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.regions.codes import scope_prefix
@@ -105,15 +105,30 @@ def recalculate_pending(*, limit: int = 5000) -> dict:
 
     done = adjustments = failed = 0
     while done + failed < limit:
+        d, a, f = _recalculate_next_batch(min(BATCH, limit - done - failed), recalculate_person_years)
+        if not d + f:
+            break
+        done, adjustments, failed = done + d, adjustments + a, failed + f
+    more = RecalcMark.objects.filter(done_at__isnull=True).exists()
+    return {"recalculated": done, "adjustments": adjustments, "failed": failed, "more": more}
+
+
+def _recalculate_next_batch(size: int, recalculate_person_years) -> tuple[int, int, int]:
+    """Take the next ``size`` pending marks and recalculate them; returns (done, adjustments, failed).
+
+    The marks are locked (``FOR UPDATE SKIP LOCKED``) in the transaction that recalculates them and
+    marks them done, so workers running at once take different marks instead of waiting for each
+    other's cases and doing the same work twice."""
+    with transaction.atomic():
         # Ordered as the (done_at, id) index is: with statistics taken while most marks were pending, an
         # ORDER BY id alone is planned as a primary-key scan filtering out every mark already done —
         # each batch then reads all the done marks again (quadratic over a large recalculation).
         batch = list(RecalcMark.objects.filter(done_at__isnull=True).order_by("done_at", "id")
-                     [:min(BATCH, limit - done - failed)])
+                     .select_for_update(skip_locked=True)[:size])
         if not batch:
-            break
+            return 0, 0, 0
         items = [(mark.person_id, mark.year, mark.reason) for mark in batch]
-        counts = {}
+        counts: dict[int, int] = {}
 
         def mark_done(pairs, results):
             now = timezone.now()
@@ -131,13 +146,8 @@ def recalculate_pending(*, limit: int = 5000) -> dict:
             recalculate_person_years(items, chunk_size=len(items), on_chunk=mark_done)
         except Exception:  # noqa: BLE001 - one by one, to find and record the person-year that fails
             log.exception("batch recalculation of %d person-years failed; recalculating them one by one", len(batch))
-            d, a, f = _recalculate_one_by_one(batch)
-            done, adjustments, failed = done + d, adjustments + a, failed + f
-            continue
-        done += len(batch)
-        adjustments += sum(counts.values())
-    more = RecalcMark.objects.filter(done_at__isnull=True).exists()
-    return {"recalculated": done, "adjustments": adjustments, "failed": failed, "more": more}
+            return _recalculate_one_by_one(batch)
+        return len(batch), sum(counts.values()), 0
 
 
 def _recalculate_one_by_one(batch) -> tuple[int, int, int]:
