@@ -67,6 +67,43 @@ def backend_cpu(connection) -> float | None:
         return None
 
 
+def run_in_processes(processes: int, limit: int) -> tuple[dict, float, float | None]:
+    """``recalculate_pending`` in ``processes`` forked processes at once (each with its own database
+    connection), as that many worker processes run ``exchange.recalculate_marked``. Returns the
+    summed result, the processes' CPU seconds and their PostgreSQL backends' CPU seconds."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # each child opens its own
+    queue = multiprocessing.get_context("fork").Queue()
+
+    def child():
+        from django.db import connection
+
+        from cases.exchange.services.recalc import recalculate_pending
+
+        pg0, c0 = backend_cpu(connection), time.process_time()
+        result = recalculate_pending(limit=limit)
+        pg1 = backend_cpu(connection)
+        queue.put((result, time.process_time() - c0, (pg1 - pg0) if pg0 is not None and pg1 is not None else None))
+
+    procs = [multiprocessing.get_context("fork").Process(target=child) for _ in range(processes)]
+    for proc in procs:
+        proc.start()
+    answers = [queue.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+        if proc.exitcode:
+            raise SystemExit(f"a recalculation process exited with {proc.exitcode}")
+    total = {"recalculated": 0, "adjustments": 0, "failed": 0}
+    for result, _cpu, _pg in answers:
+        for key in total:
+            total[key] += result[key]
+    pg = [a[2] for a in answers]
+    return total, sum(a[1] for a in answers), (sum(pg) if None not in pg else None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000, help="claims to recalculate (default 1 000 000)")
@@ -77,7 +114,10 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database of an earlier run (same size) and time the reverse change")
     parser.add_argument("--check", action="store_true", help="exit 1 when the target or a check fails")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the batch path into FILE (pstats)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the batch path into FILE (pstats; one process)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="processes running the task body at once, as worker processes do (default: nproc); "
+                             "they share the marks (FOR UPDATE SKIP LOCKED)")
     args = parser.parse_args()
     persons = max(1, args.size // args.claims)
 
@@ -159,12 +199,20 @@ def main() -> int:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    processes = 1 if profiler is not None else max(1, args.processes)
     pg_before, load_before = backend_cpu(connection), os.getloadavg()[0]
     t, c = time.perf_counter(), time.process_time()
-    result = recalculate_pending(limit=len(marks))
-    fast_s, fast_cpu = time.perf_counter() - t, time.process_time() - c
+    if processes == 1:
+        result = recalculate_pending(limit=len(marks))
+        fast_s, fast_cpu = time.perf_counter() - t, time.process_time() - c
+        pg_cpu = None
+    else:
+        result, fast_cpu, pg_cpu = run_in_processes(processes, len(marks))
+        fast_s = time.perf_counter() - t
     pg_after, load_after = backend_cpu(connection), os.getloadavg()[0]
-    pg_cpu = f"{pg_after - pg_before:.1f} s" if pg_before is not None and pg_after is not None else "unknown"
+    if pg_cpu is None and pg_before is not None and pg_after is not None:
+        pg_cpu = pg_after - pg_before
+    pg_cpu = f"{pg_cpu:.1f} s" if pg_cpu is not None else "unknown"
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -173,7 +221,9 @@ def main() -> int:
     new_settlements = Settlement.objects.count() - settlements_before
     new_lines = SettlementLine.objects.count() - lines_before
     print(f"recalculate_pending (batch path): {len(marks):,} person-years = {claims:,} claims in {fast_s:.1f} s = "
-          f"{fast_rate:,.0f} claims/s ({fast_cpu:.1f} s CPU in this process, {pg_cpu} in its PostgreSQL backend; "
+          f"{fast_rate:,.0f} claims/s in {processes} process{'es' if processes > 1 else ''} ({fast_cpu:.1f} s CPU in "
+          f"{'them' if processes > 1 else 'this process'}, {pg_cpu} in {'their' if processes > 1 else 'its'} "
+          f"PostgreSQL backend{'s' if processes > 1 else ''}; "
           f"load average {load_before:.1f} → {load_after:.1f}; target ≥ {TARGET:,}); "
           f"{result['recalculated']:,} recalculated, {result['failed']} failed, {result['adjustments']:,} adjustments, "
           f"{new_settlements:,} settlements and {new_lines:,} lines written", flush=True)

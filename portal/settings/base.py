@@ -216,3 +216,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
+
+# Recalculation tasks started together after an identity, policy or statistic change; they share the
+# marks, so a large recalculation keeps this many worker processes busy (cases/exchange/services/recalc.py).
+EXCHANGE_RECALC_PARALLEL = int(os.environ.get("EXCHANGE_RECALC_PARALLEL") or 2)

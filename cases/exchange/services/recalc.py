@@ -87,10 +87,19 @@ def mark_region_from(*, region_code: str, since: datetime.date, reason: str, unt
 
 
 def enqueue_pending() -> None:
-    """Start the recalculation task after the current transaction commits (through the outbox)."""
+    """Start the recalculation after the current transaction commits (through the outbox):
+    ``EXCHANGE_RECALC_PARALLEL`` tasks (default 2) that share the marks (each takes its batches
+    ``FOR UPDATE SKIP LOCKED``) and re-enqueue themselves while marks remain, so a large
+    recalculation uses that many worker processes. One in eager mode, where they would only run
+    one after the other."""
+    from django.conf import settings
+
+    from portal.celery import app
     from portal.jobs import enqueue
 
-    enqueue("exchange.recalculate_marked")
+    parallel = 1 if app.conf.task_always_eager else max(1, int(getattr(settings, "EXCHANGE_RECALC_PARALLEL", 2)))
+    for _ in range(parallel):
+        enqueue("exchange.recalculate_marked")
 
 
 def recalculate_pending(*, limit: int = 5000) -> dict:
