@@ -98,6 +98,33 @@ def setup_database(url: str, rows: int, existing_share: float, seed: int) -> int
     return existing
 
 
+# The eight kinds of bad rows of a push list (the fault tests spoil their lists the same way).
+BAD_KINDS = ["check", "category", "date", "owner", "length", "future", "region", "action"]
+
+
+def spoil(row: list, kind: str) -> None:
+    """Make a good push row bad, in place, in one of the ``BAD_KINDS`` ways: wrong check character,
+    unknown category, impossible date, a category of another department, short number, future
+    date, region outside the scope, unknown action."""
+    n = row[0]
+    if kind == "check":
+        row[0] = n[:17] + ("0" if n[17] != "0" else "1")
+    elif kind == "category":
+        row[2] = "贫困户"
+    elif kind == "date":
+        row[4] = "2023-02-30"
+    elif kind == "owner":
+        row[2] = "返贫致贫人口"
+    elif kind == "length":
+        row[0] = n[:15]
+    elif kind == "future":
+        row[4] = "2099-01-01"
+    elif kind == "region":
+        row[6] = "130902"
+    else:
+        row[3] = "变更"
+
+
 def write_file(path: Path, rows: int, bad_share: float, existing: int, seed: int) -> dict:
     rng = random.Random(seed)
     kinds: dict[str, int] = {}
@@ -116,24 +143,9 @@ def write_file(path: Path, rows: int, bad_share: float, existing: int, seed: int
                 day = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randint(0, 500))
             row = [n, name, cat, action, day.isoformat(), f"赣民发〔2024〕{serial % 97}号", area if serial >= existing else ""]
             if rng.random() < bad_share:
-                kind = rng.choice(["check", "category", "date", "owner", "length", "future", "region", "action"])
+                kind = rng.choice(BAD_KINDS)
                 kinds[kind] = kinds.get(kind, 0) + 1
-                if kind == "check":
-                    row[0] = n[:17] + ("0" if n[17] != "0" else "1")
-                elif kind == "category":
-                    row[2] = "贫困户"
-                elif kind == "date":
-                    row[4] = "2023-02-30"
-                elif kind == "owner":
-                    row[2] = "返贫致贫人口"
-                elif kind == "length":
-                    row[0] = n[:15]
-                elif kind == "future":
-                    row[4] = "2099-01-01"
-                elif kind == "region":
-                    row[6] = "130902"
-                else:
-                    row[3] = "变更"
+                spoil(row, kind)
             w.writerow(row)
     return kinds
 

@@ -21,6 +21,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from bench.push.run import BAD_KINDS, spoil
 from cases.exchange.models import IdentityPush, PushRejectedRow, RecalcMark
 from cases.exchange.services.pushes import receive_file
 from portal.models import OutboxJob
@@ -75,23 +76,7 @@ def push_file() -> bytes:
         row = [n, name, LABELS[serial % 5], action, day.isoformat(), f"赣民发〔2024〕{serial % 97}号",
                area if serial >= EXISTING and serial % 53 else ""]  # some new people without their county
         if rng.random() < 0.05:
-            kind = rng.choice(["check", "category", "date", "owner", "length", "future", "region", "action"])
-            if kind == "check":
-                row[0] = n[:17] + ("0" if n[17] != "0" else "1")
-            elif kind == "category":
-                row[2] = "贫困户"
-            elif kind == "date":
-                row[4] = "2023-02-30"
-            elif kind == "owner":
-                row[2] = "返贫致贫人口"
-            elif kind == "length":
-                row[0] = n[:15]
-            elif kind == "future":
-                row[4] = "2099-01-01"
-            elif kind == "region":
-                row[6] = "130902"
-            else:
-                row[3] = "变更"
+            spoil(row, rng.choice(BAD_KINDS))
         elif written and serial % 389 == 0:
             row = list(written[rng.randrange(len(written))])  # a repeat inside the file
         written.append(row)
