@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from cases.models import ApplicationState, Settlement
 from portal import jobs
+from portal.celery import app as portal_celery
 from portal.models import OutboxJob
 from tests.cases.factories import add_statistics, make_case, make_team
 from tests.portal.test_jobs import PrivateRedis
@@ -40,6 +41,19 @@ def test_with_redis_down_the_ui_serves_says_work_is_delayed_and_loses_none_of_it
     server.start()
     broker = f"redis://127.0.0.1:{server.port}/0"
     try:
+        # Three draft cases, built before any worker or broker is involved: their set-up jobs run
+        # in-process now, so nothing of the set-up reaches a worker later.
+        add_statistics()
+        team = make_team("360700", prefix="outage")
+        eager = portal_celery.conf.task_always_eager
+        portal_celery.conf.task_always_eager = True
+        try:
+            cases = [make_case(team, "draft") for _ in range(3)]
+        finally:
+            portal_celery.conf.task_always_eager = eager
+        Settlement.objects.filter(application__in=cases).delete()  # the settling is the worker's
+        assert not OutboxJob.objects.filter(sent_at__isnull=True).exists()
+
         # The web side sends to the private Redis, failing fast as configured for production.
         monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
         app = Celery("outage", broker=broker)
@@ -49,12 +63,6 @@ def test_with_redis_down_the_ui_serves_says_work_is_delayed_and_loses_none_of_it
         monkeypatch.setattr(jobs, "_app", lambda: app)
         settings.CELERY_BROKER_URL = broker
         workers.start(broker_url=broker)
-
-        add_statistics()
-        team = make_team("360700", prefix="outage")
-        cases = [make_case(team, "draft") for _ in range(3)]
-        for case in cases:  # make_case settles in-process: leave the settling to the worker
-            Settlement.objects.filter(application=case).delete()
         client.force_login(team.caseworker)
 
         # Redis is up: the first case is submitted and settled by the worker.
