@@ -195,8 +195,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # deaths shorten it with CELERY_VISIBILITY_TIMEOUT.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT") or 3600)}
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 600:
-    # Sweep for abandoned deliveries often enough for such a short timeout to matter.
-    CELERY_BROKER_TRANSPORT_OPTIONS.update(unacked_restore_interval=1, unacked_restore_throttle=1)
+    # Sweep for abandoned deliveries often enough for such a short timeout to matter; a worker killed
+    # while it held the sweep's lock must not keep the others from sweeping for the default 5 minutes.
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        unacked_restore_interval=1, unacked_restore_throttle=1,
+        unacked_mutex_expire=max(2, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
+    )
 # Fail fast when Redis is down: jobs wait in the outbox (portal.jobs) instead of blocking requests.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
