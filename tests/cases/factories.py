@@ -143,3 +143,16 @@ def make_case(team: Team, state: str = "draft", *, person=None, claims=None, yea
     app.refresh_from_db()
     assert app.state == state, (app.state, state)
     return app
+
+
+def batched_adjustment(team: Team):
+    """A paid case whose person turns out to be 特困 (a 补发 of 3 000.00 follows), the adjustment
+    put into a payment batch by the team's officer. Returns ``(case, adjustment, batch, line)``."""
+    from cases.models import Adjustment, Identity
+
+    app = make_case(team, "paid")
+    Identity.objects.filter(person=app.person).update(category="tekun")
+    settlement.recalculate_person_year(person_id=app.person_id, year=2023, reason="tekun")
+    adj = Adjustment.objects.get(application=app)
+    batch = payments.create_batch(acting_user=team.payment, region_code=team.region)
+    return app, adj, batch, batch.lines.get()

@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from cases.models import Adjustment, BankReturn, Identity
-from cases.services import bank_returns, payments, settlement, workflow
+from cases.models import BankReturn
+from cases.services import bank_returns, payments, workflow
 from cases.services.errors import NotPermitted
-from tests.cases.factories import make_case
+from tests.cases.factories import batched_adjustment, make_case
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,12 +67,7 @@ def test_a_good_file_pays_and_fails_lines_and_closes_the_batch(team, django_capt
 
 
 def test_adjustments_are_settled(team):
-    app = make_case(team, "paid")
-    Identity.objects.filter(person=app.person).update(category="tekun")
-    settlement.recalculate_person_year(person_id=app.person_id, year=2023, reason="tekun")
-    adj = Adjustment.objects.get(application=app)
-    batch = payments.create_batch(acting_user=team.payment, region_code="360700")
-    line = batch.lines.get()
+    _app, adj, batch, line = batched_adjustment(team)
     br = receive(team.payment, batch, csv_file([row(line)]))
     adj.refresh_from_db(), batch.refresh_from_db()
     assert (br.lines_paid, adj.status, batch.status) == (1, "settled", "closed")

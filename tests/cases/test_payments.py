@@ -7,10 +7,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from cases.models import Adjustment, Application, IdNumberView, PaymentBatch, PaymentLine
-from cases.services import payments, settlement, workflow
+from cases.models import Application, IdNumberView, PaymentBatch, PaymentLine
+from cases.services import payments, workflow
 from cases.services.errors import Conflict, NotFound, NotPermitted
-from tests.cases.factories import make_case, person_with_identity
+from tests.cases.factories import batched_adjustment, make_case, person_with_identity
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -145,14 +145,7 @@ def test_the_database_refuses_a_second_live_payment(team):
 
 
 def test_adjustments_are_paid_as_lines_once(team):
-    from cases.models import Identity
-
-    app = make_case(team, "paid")
-    Identity.objects.filter(person=app.person).update(category="tekun")
-    settlement.recalculate_person_year(person_id=app.person_id, year=2023, reason="tekun")
-    adj = Adjustment.objects.get(application=app)
-    batch = payments.create_batch(acting_user=team.payment, region_code="360700")
-    line = batch.lines.get()
+    app, adj, batch, line = batched_adjustment(team)
     assert (line.kind, line.amount, line.adjustment_id) == ("supplementary", Decimal("3000.00"), adj.pk)
     adj.refresh_from_db()
     assert adj.status == "in_payment"
