@@ -24,6 +24,13 @@ def _missing_service(item) -> str | None:
     return None
 
 
+def pytest_configure(config):
+    # WhiteNoise warns on every request when STATIC_ROOT does not exist (no collectstatic in tests)
+    from django.conf import settings
+
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)
+
+
 def pytest_runtest_setup(item):
     reason = _missing_service(item)
     if reason is None:
