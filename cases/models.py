@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.roles.domain import Category
 
@@ -318,7 +319,7 @@ class ApplicationState(models.TextChoices):
     IN_PAYMENT = "in_payment", _("in payment")
     PAID = "paid", _("paid")
     RETURNED = "returned", _("returned for correction")
-    REJECTED = "rejected", _("rejected")
+    REJECTED = "rejected", pgettext_lazy("case state", "rejected")
     WITHDRAWN = "withdrawn", _("withdrawn")
 
 
@@ -445,8 +446,8 @@ class ApplicationEvent(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(_("action"), max_length=30)
-    from_state = models.CharField(_("from"), max_length=20, choices=ApplicationState.choices)
-    to_state = models.CharField(_("to"), max_length=20, choices=ApplicationState.choices)
+    from_state = models.CharField(pgettext_lazy("state change", "from"), max_length=20, choices=ApplicationState.choices)
+    to_state = models.CharField(pgettext_lazy("state change", "to"), max_length=20, choices=ApplicationState.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
     at = models.DateTimeField(_("at"), default=timezone.now)
     comment = models.TextField(_("comment"), blank=True)
@@ -642,8 +643,8 @@ class ClaimAllocation(models.Model):
 
 
 class BatchStatus(models.TextChoices):
-    OPEN = "open", _("open")
-    CLOSED = "closed", _("closed")
+    OPEN = "open", pgettext_lazy("payment batch", "open")
+    CLOSED = "closed", pgettext_lazy("payment batch", "closed")
 
 
 class PaymentBatch(models.Model):

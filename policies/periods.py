@@ -17,6 +17,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -83,8 +84,8 @@ def plan_publication(
                 % {
                     "other": other.label,
                     "from": other.effective_from,
-                    "to": other.in_force_to or _("open"),
-                    "end": end if end != datetime.date.max else _("open"),
+                    "to": other.in_force_to or pgettext("end of a period", "open"),
+                    "end": end if end != datetime.date.max else pgettext("end of a period", "open"),
                 }
             )
     return plan

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from portal.regions.models import Region
@@ -141,7 +142,7 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         change.old_shown = display.show_change_value(change.old_value, change.path)
         change.new_shown = (
             _("in force %(from)s to %(to)s") % {
-                "from": change.new_value.get("in_force_from"), "to": change.new_value.get("in_force_to") or _("open")}
+                "from": change.new_value.get("in_force_from"), "to": change.new_value.get("in_force_to") or pgettext("end of a period", "open")}
             + (_(", retroactive from %(date)s") % {"date": change.new_value["retroactive_from"]}
                if change.new_value.get("retroactive_from") else "")
             if isinstance(change.new_value, dict) and "in_force_from" in change.new_value

@@ -20,6 +20,7 @@ from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, Sum,
 from django.db.models.functions import Cast, Coalesce, ExtractMonth
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from portal.regions.codes import scope_prefix
 from portal.roles.domain import Category
@@ -216,7 +217,7 @@ def referral_and_location(region_code: str, year: int) -> Chart:
     chart.add(_("target 90 %"), [90] * 12)
     in_city_rate = _ratio(totals[2], totals[0])
     out = Chart("referral", _("Referral compliance and in-city treatment"),
-                [_("month"), _("claims"), _("referred properly"), _("treated in the city")], rows,
+                [_("month"), pgettext("number of", "claims"), _("referred properly"), _("treated in the city")], rows,
                 svg=_render(chart),
                 footer=[_("year"), totals[0], _percent(_ratio(totals[1], totals[0])), _percent(in_city_rate)],
                 note=_("Target: at least 90 percent of patients treated inside the city (赣市府办字〔2022〕112号 十三)."))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.roles.domain import Category, DepartmentCode
 
@@ -185,7 +186,7 @@ class IdentityChange(models.Model):
 class ConfirmationStatus(models.TextChoices):
     OPEN = "open", _("waiting for the department")
     CONFIRMED = "confirmed", _("confirmed")
-    REJECTED = "rejected", _("rejected")
+    REJECTED = "rejected", pgettext_lazy("identity confirmation", "rejected")
 
 
 class ConfirmationRequest(models.Model):

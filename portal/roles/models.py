@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .domain import DepartmentCode, Role
 
@@ -10,7 +11,7 @@ class Department(models.Model):
     """A government department that takes part in the exchange (seeded; one row per kind)."""
 
     code = models.CharField(_("code"), max_length=32, primary_key=True, choices=DepartmentCode.choices)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("of a region or department", "name"), max_length=50)
 
     class Meta:
         ordering = ["code"]
