@@ -2,10 +2,18 @@
 
 Validation is python-stdnum's ``cn.ric``; this module turns its exceptions into messages a
 caseworker can act on.
+
+:func:`normalise` is THE spelling of a number: every way a number comes in (forms, API, department
+pushes, claim import, searches) goes through it before validation, storage and uniqueness, so
+``36０702…`` (a full-width ０), ``٣٦٠٧…`` (Arabic-Indic digits) or a trailing lower-case ``x`` are the
+same person as the ASCII number. ``manage.py find_id_number_collisions`` reports stored numbers
+that become the same once normalised.
 """
 from __future__ import annotations
 
 import datetime
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -31,8 +39,25 @@ class IdentityNumberFacts:
     birth_place: str  # the 6-digit area code of first registration
 
 
-def normalise(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+_ASCII_SPACE = re.compile(r"\s+")
+ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def normalise(value) -> str:
+    """The number as stored and compared: Unicode compatibility form (NFKC: full-width ０-９ and
+    ｘ become ASCII), every Unicode decimal digit (Arabic-Indic, Devanagari, …) as its ASCII digit,
+    spaces and invisible format characters (zero-width space, BOM) removed, letters upper-case
+    (a lower-case x check character becomes X). Never raises; ``None`` becomes ``""``."""
+    text = "" if value is None else str(value)
+    if text.isascii():
+        return _ASCII_SPACE.sub("", text).upper()
+    out = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isspace() or unicodedata.category(ch) == "Cf":
+            continue
+        digit = unicodedata.decimal(ch, None)
+        out.append(str(digit) if digit is not None else ch)
+    return "".join(out).upper()
 
 
 def validate(value: str) -> IdentityNumberFacts:
@@ -44,7 +69,7 @@ def validate(value: str) -> IdentityNumberFacts:
         raise IdentityNumberError(
             _("Identity number must have 18 characters, this one has %(n)d.") % {"n": len(number)}
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not ID_SHAPE.fullmatch(number):
         raise IdentityNumberError(_("Identity number must be 17 digits followed by a digit or X."))
     try:
         birth = ric.get_birth_date(number)
@@ -86,3 +111,12 @@ def compose(area: str, birth: datetime.date, sequence: int) -> str:
     """
     body = f"{area}{birth:%Y%m%d}{sequence % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+def collisions(rows) -> dict[str, list]:
+    """``rows`` = (key, stored number) pairs; the normalised numbers that more than one row
+    becomes, each with its rows' keys in the order given. Used by ``find_id_number_collisions``."""
+    groups: dict[str, list] = {}
+    for key, number in rows:
+        groups.setdefault(normalise(number), []).append(key)
+    return {number: keys for number, keys in groups.items() if len(keys) > 1}

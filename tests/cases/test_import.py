@@ -213,3 +213,12 @@ def test_only_caseworkers_import(team):
 
     with pytest.raises(NotPermitted):
         run(team.auditor, csv_bytes([]))
+
+
+def test_a_certno_in_full_width_or_arabic_indic_digits_is_the_registered_person(team):
+    person = person_with_identity(name="钟秀英")
+    wide = person.id_number.translate(str.maketrans("0123456789X", "０１２３４５６７８９ｘ"))
+    arabic = person.id_number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")).lower()
+    record = run(team.caseworker, csv_bytes([row(person, "W1", certno=wide), row(person, "W2", certno=arabic)]))
+    assert (record.rows_created, record.rows_failed) == (2, 0), record.errors
+    assert set(Claim.objects.filter(setl_id__in=["W1", "W2"]).values_list("person_id", flat=True)) == {person.pk}

@@ -232,3 +232,13 @@ def test_full_width_and_lower_case_spellings_are_understood():
                                                       "2023年1月5日", "文1", "")), CTX)
     assert problems == [] and values["id_number"] == n and values["category"] == "dibao"
     assert values["effective"] == D(2023, 1, 5) and values["name"] == "张三"
+
+
+def test_a_pushed_number_in_other_unicode_digits_is_the_registered_person():
+    liaison = civil_liaison("360702")
+    person = PersonFactory(region_id="360702", name="甲")
+    arabic = person.id_number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    push, _ = push_file(liaison, csv_bytes([[arabic, "甲", "低保", "新增", "2023-04-01", "文1", ""]]))
+    assert push.rows_rejected == 0 and push.persons_created == 0
+    assert Identity.objects.get(person=person).category == "dibao"
+    assert Person.objects.filter(name="甲").count() == 1

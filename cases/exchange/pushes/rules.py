@@ -17,7 +17,7 @@ import unicodedata
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cases.identity_numbers import PROVINCE_PREFIXES
+from cases.identity_numbers import PROVINCE_PREFIXES, normalise
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode
 
 # The columns of a push, in the order they are reported. Keys are the staged column names.
@@ -84,7 +84,6 @@ ACTION_LOOKUP: dict[str, str] = {
 NAME_MAX = 50
 REFERENCE_MAX = 100
 TRIM_CHARS = " \t\r\n\u3000"
-_WS = re.compile(r"[ \t\n\r\f\v]")
 ID_CHARS = re.compile(r"[0-9]{17}[0-9X]")
 CHECK_TABLE = "10X98765432"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -107,8 +106,8 @@ def folded(value) -> str:
 
 
 def normalise_id(value) -> str:
-    """Full-width characters folded, every space removed, a trailing x made X."""
-    return _WS.sub("", unicodedata.normalize("NFKC", str(value if value is not None else ""))).replace("x", "X")
+    """The portal's one spelling of a number (``cases.identity_numbers.normalise``)."""
+    return normalise(value)
 
 
 def err(field: str, code: str, **params) -> dict:
