@@ -85,3 +85,12 @@ class WhatIfForm(forms.Form):
         if not isinstance(payload, dict):
             raise forms.ValidationError(_("The input must be a JSON object with region, person and claims."))
         return payload
+
+
+class PolicyFileForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"), required=False)
+    file = forms.FileField(label=_("policy file (JSON)"), help_text=_("At most 2 MB; see docs/policy-file.md."))
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", _("the region named in the file"))] + [(r.code, str(r)) for r in regions]

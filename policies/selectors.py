@@ -357,3 +357,20 @@ def whatif_versions(user) -> QuerySet:
         .filter(Q(status=VersionStatus.PUBLISHED) | Q(status=VersionStatus.DRAFT), framework=False)
         .order_by("region_id", "status", "-in_force_from", "-id")
     )
+
+
+def version_to_export(*, region_code: str, version_id: int | None = None, user=None) -> PolicyVersion | None:
+    """The version ``export_policy`` writes: ``version_id`` of the region, else the region's
+    published version in force today, else its newest published one, else its newest of any
+    status. With ``user``, only versions the user may see."""
+    qs = PolicyVersion.objects.filter(region_id=region_code).select_related("region")
+    if user is not None:
+        qs = qs.filter(pk__in=visible_versions(user).values("pk"))
+    if version_id is not None:
+        return qs.filter(pk=version_id).first()
+    today = datetime.date.today()
+    published = qs.filter(status=VersionStatus.PUBLISHED).order_by("framework", "-in_force_from", "-id")
+    for v in published:
+        if v.effective_from <= today <= (v.in_force_to or datetime.date.max):
+            return v
+    return published.first() or qs.order_by("-id").first()

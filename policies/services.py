@@ -7,6 +7,7 @@ transaction, record every change in ``PolicyChange`` and send their signals on c
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -440,3 +441,170 @@ def set_statistic(*, acting_user, region: Region | str, kind: str, year: int, va
                 old=str(previous), new=str(amount), note=note)
     transaction.on_commit(lambda: statistic_changed.send(sender=Statistic, statistic=stat, previous=previous))
     return stat
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy files: a version as one readable JSON document (docs/policy-file.md)
+# ---------------------------------------------------------------------------------------------
+
+POLICY_FILE_FORMAT = 1
+MAX_POLICY_FILE_BYTES = 2 * 1024 * 1024
+MAX_POLICY_FILE_DEPTH = 24
+_MAX_NUMBER = Decimal("1e15")
+
+
+def _reader_message(problem: str, doc: dict | None) -> str:
+    """An engine message (``path: reason``, English) in the reader's language."""
+    if (translation.get_language() or "").startswith("zh"):
+        return messages.explain(problem, doc=doc)
+    return problem
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _plain(node, path: str, depth: int, errors: list[str]):
+    """The parsed JSON with numbers made decimal strings (ints kept), refusing huge or non-finite
+    numbers and nesting deeper than MAX_POLICY_FILE_DEPTH."""
+    if depth > MAX_POLICY_FILE_DEPTH:
+        errors.append(_("%(path)s: nested more than %(n)s levels deep.") % {"path": path or "file", "n": MAX_POLICY_FILE_DEPTH})
+        return None
+    if isinstance(node, dict):
+        return {k: _plain(v, f"{path}.{k}" if path else k, depth + 1, errors) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v, f"{path}[{i}]", depth + 1, errors) for i, v in enumerate(node)]
+    if isinstance(node, bool) or node is None or isinstance(node, str):
+        return node
+    if isinstance(node, int):
+        if abs(node) >= _MAX_NUMBER:
+            errors.append(_("%(path)s: the number is too large.") % {"path": path})
+            return None
+        return node
+    if isinstance(node, Decimal):
+        if not node.is_finite() or abs(node) >= _MAX_NUMBER:
+            errors.append(_("%(path)s: the number is too large.") % {"path": path})
+            return None
+        if node != 0 and abs(node) < Decimal("1e-6"):
+            errors.append(_("%(path)s: %(value)s has more than 6 decimals.") % {"path": path, "value": node})
+            return None
+        return format(node, "f")
+    errors.append(_("%(path)s: not a JSON value.") % {"path": path})
+    return None
+
+
+def read_policy_file(content: bytes | str, *, filename: str = "") -> dict:
+    """The policy document in a policy file's text (UTF-8 JSON, see docs/policy-file.md), its
+    numbers as decimal strings. Raises ``ChangeRefused`` naming the problem (size, encoding, JSON
+    syntax with line and column, nesting, numbers, the file's format)."""
+    name = filename or _("the file")
+    if isinstance(content, str):
+        raw = content.encode("utf-8", "surrogatepass")
+    else:
+        raw = bytes(content or b"")
+    if len(raw) > MAX_POLICY_FILE_BYTES:
+        raise ChangeRefused(_("%(name)s: the file is larger than %(mb)s MB.") % {"name": name, "mb": MAX_POLICY_FILE_BYTES // (1024 * 1024)}, field="file")
+    if not raw.strip():
+        raise ChangeRefused(_("%(name)s: the file is empty.") % {"name": name}, field="file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChangeRefused(_("%(name)s: not UTF-8 text (byte %(pos)s); save the file as UTF-8.") % {"name": name, "pos": exc.start + 1}, field="file") from None
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ChangeRefused(_("%(name)s: not valid JSON (%(reason)s at line %(line)s, column %(column)s).") % {
+            "name": name, "reason": exc.msg, "line": exc.lineno, "column": exc.colno}, field="file") from None
+    except RecursionError:
+        raise ChangeRefused(_("%(name)s: nested more than %(n)s levels deep.") % {"name": name, "n": MAX_POLICY_FILE_DEPTH}, field="file") from None
+    except ValueError as exc:  # NaN/Infinity, integers of thousands of digits
+        raise ChangeRefused(_("%(name)s: a number cannot be read (%(reason)s).") % {"name": name, "reason": str(exc)[:120]}, field="file") from None
+    problems: list[str] = []
+    data = _plain(data, "", 0, problems)
+    if problems:
+        raise ChangeRefused(problems[:50], field="file")
+    if not isinstance(data, dict):
+        raise ChangeRefused(_("%(name)s: a policy file is one JSON object (see docs/policy-file.md).") % {"name": name}, field="file")
+    header = data.pop("policy_file", None)
+    if header is not None:
+        fmt = header.get("format") if isinstance(header, dict) else None
+        if fmt != POLICY_FILE_FORMAT:
+            raise ChangeRefused(_("policy_file.format: %(format)s is not a policy file format this portal reads (%(known)s).")
+                                % {"format": fmt, "known": POLICY_FILE_FORMAT}, field="file")
+    return data
+
+
+@transaction.atomic
+def import_policy(*, acting_user, region: Region | str | None = None, content: bytes | str | None = None,
+                  fileobj=None, filename: str = "") -> PolicyVersion:
+    """Import a policy file as a new DRAFT of ``region`` (by default the file's own region).
+
+    The whole file is validated first — its JSON, the document's schema and rules, and the
+    frameworks above the region — and refused with every problem, each naming its path
+    (``assistance.routes[3].ratio: must be between 0 and 1``), in the reader's language; a refused
+    file changes nothing. Nothing is published."""
+    if fileobj is not None:
+        content = fileobj.read(MAX_POLICY_FILE_BYTES + 1)
+        filename = filename or getattr(fileobj, "name", "") or ""
+    if content is None:
+        raise ChangeRefused(_("Choose a policy file to import."), field="file")
+    doc = read_policy_file(content, filename=filename)
+    file_region = doc.get("region")
+    if region is None:
+        if not isinstance(file_region, str):
+            raise ChangeRefused(_reader_message("region: must be a 6-digit region code (GB/T 2260)", doc), field="region")
+        region = file_region
+    if not isinstance(region, Region):
+        found = Region.objects.filter(code=str(region)).first()
+        if found is None:
+            raise ChangeRefused(_("region: %(region)s is not a region known to the portal.") % {"region": region}, field="region")
+        region = found
+    _require_admin(acting_user, region.code)
+    if file_region != region.code:
+        raise ChangeRefused(
+            _("region: the file is a policy of %(file)s, not of %(region)s; change its region to %(code)s to use it here.")
+            % {"file": file_region, "region": region, "code": region.code}, field="region")
+    problems = list(engine.validate_document(doc))
+    candidate = None
+    if not problems:
+        candidate = PolicyVersion(
+            region=region, document_number=doc["document"].strip(), title=doc["title"].strip(),
+            framework=doc["framework"], status=VersionStatus.DRAFT,
+            in_force_from=datetime.date.fromisoformat(doc["in_force_from"]),
+            in_force_to=datetime.date.fromisoformat(doc["in_force_to"]) if doc.get("in_force_to") else None,
+            retroactive_from=datetime.date.fromisoformat(doc["retroactive_from"]) if doc.get("retroactive_from") else None,
+            document=doc, created_by=acting_user,
+        )
+        for fw in selectors.frameworks_for(candidate):
+            problems += engine.validate_against_framework(doc, fw.engine_document())
+    if problems:
+        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)], field="file")
+    if len(candidate.document_number) > 100 or len(candidate.title) > 300:
+        raise ChangeRefused(_("document/title: too long (at most 100 and 300 characters)."), field="file")
+    candidate.document = candidate.engine_document()
+    candidate.save()
+    _record(candidate, ChangeAction.CREATED, actor=acting_user, path="file", new=filename[:200] or None,
+            label=_recorded(gettext_noop("policy file")),
+            note=_recorded(gettext_noop("imported from the policy file %(name)s"), name=filename or "—"))
+    return candidate
+
+
+def policy_file(version: PolicyVersion) -> dict:
+    """The version as a policy file: its document (every value with its clause) and a header."""
+    doc = version.engine_document()
+    out = {"policy_file": {
+        "format": POLICY_FILE_FORMAT,
+        "exported_at": timezone.now().isoformat(timespec="seconds"),
+        "version": version.pk,
+        "status": version.status,
+    }}
+    out.update(doc)
+    return out
+
+
+def policy_file_text(version: PolicyVersion) -> str:
+    return json.dumps(policy_file(version), ensure_ascii=False, indent=2) + "\n"
+
+
+def policy_file_name(version: PolicyVersion) -> str:
+    return f"policy-{version.region_id}-v{version.pk}-{version.status}.json"

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from portal.roles.scoping import in_scope, user_roles
 from . import display, selectors, services
 from .demo import example_payload
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
-from .forms import PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
+from .forms import PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
 from .messages import explain
 from .models import PolicyVersion, VersionStatus
 
@@ -56,7 +56,7 @@ def _version(request, pk) -> PolicyVersion:
 
 
 @policy_staff_required
-def version_list(request):
+def version_list(request, **kwargs):
     region = request.GET.get("region") or None
     status = request.GET.get("status") or None
     versions = list(selectors.versions_for_admin(request.user, region_code=region, status=status))
@@ -67,8 +67,11 @@ def version_list(request):
     regions = Region.objects.filter(
         code__in=selectors.visible_versions(request.user).values_list("region_id", flat=True)
     ).order_by("code")
+    import_regions = list(selectors.editable_regions(request.user).order_by("code"))
     return render(request, "policies/version_list.html", {
         "versions": versions,
+        "import_form": kwargs.get("import_form") or (PolicyFileForm(regions=import_regions) if import_regions else None),
+        "import_errors": kwargs.get("import_errors") or [],
         "regions": regions,
         "statuses": VersionStatus.choices,
         "selected_region": region or "",
@@ -164,6 +167,40 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         "history": history,
         "derived": version.derived.filter(pk__in=selectors.visible_versions(user)).order_by("-id"),
     }, status=status)
+
+
+@policy_staff_required
+def version_file(request, pk):
+    """The version as a policy file (docs/policy-file.md), downloaded."""
+    version = _version(request, pk)
+    response = HttpResponse(services.policy_file_text(version), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{services.policy_file_name(version)}"'
+    return response
+
+
+@policy_staff_required
+@require_POST
+def version_import(request):
+    """Upload a policy file: validated whole, then a new draft (never published)."""
+    regions = list(selectors.editable_regions(request.user).order_by("code"))
+    if not regions:
+        raise PermissionDenied(_("Only policy administrators import policy files."))
+    form = PolicyFileForm(request.POST, request.FILES, regions=regions)
+    errors: list[str] = []
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            draft = services.import_policy(acting_user=request.user, region=form.cleaned_data["region"] or None,
+                                           fileobj=upload, filename=upload.name)
+        except services.ChangeRefused as exc:
+            errors = exc.errors
+        else:
+            flash.success(request, _("%(name)s was imported as a new draft. Check it, then publish it.")
+                          % {"name": upload.name})
+            return redirect("policies:version", pk=draft.pk)
+    response = version_list(request, import_form=form, import_errors=errors)
+    response.status_code = 400
+    return response
 
 
 @policy_staff_required

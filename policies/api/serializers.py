@@ -163,3 +163,8 @@ class StatisticSerializer(serializers.ModelSerializer):
         fields = ["id", "region", "region_name", "kind", "year", "value", "source", "updated_at"]
         read_only_fields = ["id", "updated_at"]
         validators = []  # the service enters or changes the figure of (region, kind, year)
+
+
+class PolicyFileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A policy file (UTF-8 JSON, docs/policy-file.md), at most 2 MB.")
+    region = serializers.CharField(required=False, help_text="Region code; by default the file's own region.")

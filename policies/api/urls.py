@@ -8,5 +8,6 @@ routes = [
 ]
 
 urlpatterns = [
+    path("policy-files/", views.PolicyFileImportView.as_view(), name="policy-file-import"),
     path("settlements/preview/", views.SettlementPreviewView.as_view(), name="settlement-preview"),
 ]

@@ -12,7 +12,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from django.http import HttpResponse
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -162,6 +163,19 @@ class PolicyVersionViewSet(InputErrorsMixin, viewsets.ReadOnlyModelViewSet):
             return self._refused(exc)
         return Response(s.PolicyVersionDetailSerializer(version).data)
 
+    @extend_schema(
+        operation_id="policy_versions_file",
+        summary="The version as a policy file (JSON; every value with its clause)",
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The policy file (docs/policy-file.md), as an attachment.")},
+    )
+    @action(detail=True, methods=["get"], url_path="file")
+    def file(self, request, pk=None):
+        """Download the version as a policy file."""
+        version = self.get_object()
+        response = HttpResponse(services.policy_file_text(version), content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{services.policy_file_name(version)}"'
+        return response
+
     @extend_schema(request=s.PublishSerializer, responses={200: s.PolicyVersionSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
@@ -200,3 +214,59 @@ class StatisticViewSet(InputErrorsMixin, mixins.ListModelMixin, mixins.CreateMod
             return Response({"errors": exc.errors, "field": exc.field}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.StatisticSerializer(Statistic.objects.select_related("region").get(pk=stat.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+
+class RawPolicyFileParser(BaseParser):
+    """A policy file sent as the request body (``Content-Type: application/json``): kept as bytes,
+    so that the import reads and validates it like an uploaded file."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return {}
+        return {"raw": stream.read(services.MAX_POLICY_FILE_BYTES + 1)}
+
+
+class PolicyFileImportView(APIView):
+    """Import a policy file as a new draft (validated first; never published)."""
+
+    parser_classes = [MultiPartParser, RawPolicyFileParser]
+
+    @extend_schema(
+        operation_id="policy_files_import",
+        summary="Import a policy file as a new draft",
+        description="Multipart with `file` (and optionally `region`), or the file itself as an "
+                    "`application/json` body. The whole file is validated first: every problem is "
+                    "returned, each naming its path, and nothing is stored. A draft is never published.",
+        request={"multipart/form-data": s.PolicyFileUploadSerializer, "application/json": OpenApiTypes.OBJECT},
+        responses={
+            201: s.PolicyVersionSerializer,
+            400: OpenApiResponse(s.ErrorsSerializer, description="The file was refused; the messages name the path."),
+            403: OpenApiResponse(description="You are not a policy administrator of the file's region."),
+        },
+    )
+    def post(self, request):
+        try:
+            data = request.data
+        except ParseError as exc:
+            return _errors([str(exc.detail)])
+        upload = request.FILES.get("file")
+        raw = data.get("raw") if hasattr(data, "get") else None
+        region = data.get("region") if upload is not None and hasattr(data, "get") else None
+        if upload is None and raw is None:
+            return _errors(["file: choose a policy file to import"])
+        if upload is not None and upload.size > services.MAX_POLICY_FILE_BYTES:
+            return _errors([f"file: larger than {services.MAX_POLICY_FILE_BYTES // (1024 * 1024)} MB"])
+        try:
+            if upload is not None:
+                draft = services.import_policy(acting_user=request.user, region=region or None, fileobj=upload,
+                                               filename=upload.name)
+            else:
+                draft = services.import_policy(acting_user=request.user, content=raw, filename="request body")
+        except services.ChangeRefused as exc:
+            body = {"errors": exc.errors}
+            if exc.field:
+                body["field"] = exc.field
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)

@@ -243,3 +243,38 @@ def test_what_if_reports_broken_json(client, gz_admin):
     response = client.post(reverse("policies:whatif"), {"version": "", "payload": '{"region": "360700",'})
     body = response.content.decode()
     assert response.status_code == 400 and "JSON 格式有误" in body and '{&quot;region&quot;: &quot;360700&quot;,' in body
+
+
+def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin, gz_auditor, ganzhou):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(gz_auditor)
+    _, body = page(client, reverse("policies:version", args=[ganzhou.pk]))
+    assert "下载政策文件" in body
+    _, body = page(client, reverse("policies:versions"))
+    assert "导入政策文件" not in body  # auditors read, they do not import
+    downloaded = client.get(reverse("policies:version-file", args=[ganzhou.pk]))
+    assert downloaded.status_code == 200 and "attachment" in downloaded["Content-Disposition"]
+    content = downloaded.content
+
+    client.force_login(gz_admin)
+    _, body = page(client, reverse("policies:versions"))
+    assert "导入政策文件" in body
+    doc = json.loads(content)
+    doc["parameters"]["assistance"]["routes"][1]["ratio"]["value"] = "1.2"
+    doc["parameters"]["assistance"]["routes"][2]["cap"]["value"] = "-1"
+    bad = client.post(reverse("policies:version-import"),
+                      {"region": "", "file": SimpleUploadedFile("赣州.json", json.dumps(doc).encode())})
+    text = bad.content.decode()
+    assert bad.status_code == 400 and "文件未导入" in text
+    assert "assistance.routes[1].ratio" in text and "assistance.routes[2].cap" in text and "救助比例" in text
+    assert not PolicyVersion.objects.filter(status=VersionStatus.DRAFT).exists()
+    hostile = client.post(reverse("policies:version-import"), {"file": SimpleUploadedFile("x.json", b"\xff\xfe{")})
+    assert hostile.status_code == 400 and "UTF-8" in hostile.content.decode()
+
+    good = client.post(reverse("policies:version-import"), {"region": "360700", "file": SimpleUploadedFile("赣州.json", content)})
+    draft = PolicyVersion.objects.get(status=VersionStatus.DRAFT)
+    assert good.status_code == 302 and good["Location"] == reverse("policies:version", args=[draft.pk])
+    assert draft.engine_document() == ganzhou.engine_document()
+    _, body = page(client, good["Location"])
+    assert "赣州.json" in body  # the history says where the draft came from
