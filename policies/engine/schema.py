@@ -307,6 +307,8 @@ SCHEMA = Group("参数", {
         "ratio": Leaf(p_ratio, "救助比例", "tilted-assistance ratio"),
         "cap": Leaf(p_amount_or_none, "年度救助限额", "tilted-assistance cap"),
         "lookback_months": Leaf(_p_int(0, 12), "新认定对象追溯月数", "tilted-assistance look-back months"),
+        "after_assistance_cap": Leaf(p_bool, "仅在医疗救助达到年度限额后给予", "tilted assistance only after the assistance cap",
+                                     False),
     }),
     "monitoring": Group("预警监测", {
         "return_to_poverty": Group("因病返贫监测", {

@@ -286,7 +286,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     basic_used: dict = {}
     a_cum: dict = {}
     a_used: dict = {}
-    crit_cum = crit_used = t_cum = t_used = oop_cum = 0
+    crit_cum = crit_used = t_cum = t_used = t_granted = oop_cum = 0
     alerted: set = set()        # alert kinds raised this year (once per kind per year)
     noted: set = set()          # monitoring notes given this year (once each per version)
 
@@ -296,7 +296,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
         if c._year != year:
             year = c._year
             basic_used, a_cum, a_used = {}, {}, {}
-            crit_cum = crit_used = t_cum = t_used = oop_cum = 0
+            crit_cum = crit_used = t_cum = t_used = t_granted = oop_cum = 0
             alerted, noted = set(), set()
         cv = ctx.version_at(d)
         if cv is None:
@@ -489,15 +489,28 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                                     notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
                                 t_base = S - A
                                 elig = 0
+                                gate = tc.after_cap
+                                if gate is not None and type(gate) is Unset:
+                                    _refuse_unset(cv, gate, t_cat)
+                                # The gate "after the assistance cap" (赣州 五(四)): G only on a claim whose
+                                # capped route's pool has reached its cap after this claim.
+                                gate_open = (not gate or (a_cap is not None and route_name is not None
+                                                          and a_used.get(pool, 0) >= a_cap))
                                 if t_base > 0:
                                     t_thr = resolve(cv, tc.threshold, year, t_cat)
                                     if tc.per_stay:
                                         elig = t_base - t_thr if t_base > t_thr else 0
                                     else:
-                                        before = t_cum
-                                        after = t_cum = before + t_base
-                                        elig = ((after - t_thr if after > t_thr else 0)
-                                                - (before - t_thr if before > t_thr else 0))
+                                        t_cum += t_base
+                                        elig = (t_cum - t_thr if t_cum > t_thr else 0) - t_granted
+                                        if elig < 0:
+                                            elig = 0
+                                if not gate_open:
+                                    if elig > 0:
+                                        notes.append("医疗救助未达年度限额，暂不给予倾斜救助")
+                                    elig = 0
+                                elif not tc.per_stay:
+                                    t_granted += elig
                                 if elig > 0:
                                     ratio = tc.ratio
                                     if type(ratio) is Unset:

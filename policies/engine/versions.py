@@ -119,7 +119,7 @@ class Critical:
 
 class Tilted:
     __slots__ = ("categories", "kinds", "scope", "on_application", "per_stay", "threshold", "ratio", "cap",
-                 "lookback")
+                 "lookback", "after_cap")
 
 
 class Monitor:
@@ -282,6 +282,8 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
         t.cap = _leaf(params, values, "tilted.cap", conv=_amount_or_none)
         look = _leaf(params, values, "tilted.lookback_months")
         t.lookback = 0 if look is None else look
+        gate = _leaf(params, values, "tilted.after_assistance_cap")
+        t.after_cap = gate          # None (absent) = no gate, True/False, or Unset
         cv.tilted = t
 
     # Monitoring.

@@ -238,7 +238,7 @@ def test_the_slip_equals_the_engine(team):
         if k in engine["totals"]:
             assert slip["totals"][k] == Decimal(engine["totals"][k])
     # … and the engine's numbers are the worked example's
-    assert slip["totals"]["assistance"] == Decimal(expected["totals"]["assistance"]) == Decimal("12000.00")
-    assert slip["totals"]["tilted"] == Decimal(expected["totals"]["tilted"]) == Decimal("3000.00")
-    assert slip["totals"]["payable"] == Decimal("15000.00") == app.amount_approved
+    assert slip["totals"]["assistance"] == Decimal(expected["totals"]["assistance"]) == Decimal("20000.00")
+    assert slip["totals"]["tilted"] == Decimal(expected["totals"]["tilted"]) == Decimal("21000.00")
+    assert slip["totals"]["payable"] == Decimal("41000.00") == app.amount_approved
     assert slip["policies"] == ["赣市府办字〔2022〕112号"]

@@ -12,8 +12,11 @@ from tests.factories import make_user
 EXAMPLES = settings.SHARED_DIR / "spec" / "examples"
 
 
-def example_names() -> list[str]:
-    return sorted(p.name.removesuffix(".input.json") for p in EXAMPLES.glob("*.input.json"))
+def example_names(*, region449900: bool = False) -> list[str]:
+    """The public examples; ``region449900`` (a fictional city a test creates and enters as data)
+    instead of the seeded regions' ones."""
+    names = sorted(p.name.removesuffix(".input.json") for p in EXAMPLES.glob("*.input.json"))
+    return [n for n in names if n.startswith("region449900_") == region449900]
 
 
 def load_example(name: str) -> tuple[dict, dict | None]:

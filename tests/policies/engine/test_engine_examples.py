@@ -11,7 +11,9 @@ from policies.engine import InputError, settle_payload, static_book_from_seed
 CLAIM_KEYS = ("category", "basic_paid", "critical_paid", "self_pay_in_scope", "assistance", "tilted", "out_of_pocket")
 ALERT_KEYS = ("kind", "claim", "threshold", "out_of_pocket")
 
-INPUTS = sorted(EXAMPLES.glob("*.input.json"))
+# region449900_* belong to a fictional city entered as data in the test that needs it, never seeded
+# (tests/policies/engine/test_engine_region449900.py).
+INPUTS = sorted(p for p in EXAMPLES.glob("*.input.json") if not p.name.startswith("region449900_"))
 WITH_EXPECTED = [p for p in INPUTS if p.with_name(p.name.replace(".input.json", ".expected.json")).exists()]
 REFUSED = [p for p in INPUTS if p not in WITH_EXPECTED]
 
