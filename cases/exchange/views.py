@@ -420,8 +420,15 @@ def subsidy_lists(request):
             if not created:
                 messages.info(request, _("This month's list was already produced; here it is."))
             return redirect("exchange:subsidy_list", lst.pk)
+    today = timezone.localdate()
+    bases = []
+    for region in scoped_regions(user).filter(code__in=subsidy.policy_regions()).order_by("code"):
+        basis = subsidy.legal_basis(region.code, today)
+        if basis:
+            bases.append({"region": region.name, "document": basis[0], "clauses": basis[1]})
     return render(request, "exchange/subsidy_lists.html", {
-        "page": _page(request, selectors.subsidy_lists_for(user)), "form": form, "can_produce": bool(admin_regions)})
+        "page": _page(request, selectors.subsidy_lists_for(user)), "form": form, "can_produce": bool(admin_regions),
+        "bases": bases})
 
 
 @login_required

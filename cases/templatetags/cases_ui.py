@@ -8,6 +8,9 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from portal.templatetags.portal_ui import money as portal_money
+from portal.templatetags.portal_ui import to_cents
+
 from ..labels import state_label
 from ..models import ApplicationState as S
 
@@ -23,21 +26,11 @@ STATE_BADGES = {
 
 
 def _decimal(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, ValueError):
-        return None
+    return to_cents(value)
 
 
-@register.filter
-def money(value) -> str:
-    """``Decimal("12345.6")`` → ``12,345.60``; empty → ``—``."""
-    amount = _decimal(value)
-    if amount is None:
-        return "—"
-    return f"{amount:,.2f}"
+#: the portal's one money format (portal.templatetags.portal_ui), also under {% load cases_ui %}
+money = register.filter("money", portal_money)
 
 
 @register.filter

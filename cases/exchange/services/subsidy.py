@@ -267,6 +267,28 @@ def policy_regions() -> list[str]:
                       .values_list("region_id", flat=True)))
 
 
+def legal_basis(region_code: str, on: datetime.date) -> tuple[str, str] | None:
+    """(document, clauses) the region's policy in force on ``on`` gives for the enrolment subsidy,
+    e.g. ``("赣市府办字〔2022〕112号", "二")``; None when it has no version or no subsidy rule."""
+    from policies.engine import PolicyError
+    from policies.services import book_for
+
+    try:
+        version = book_for(region_code).version_on(on)
+    except PolicyError:
+        return None
+    if version is None:
+        return None
+    clauses: list[str] = []
+    for rule in ((version.doc["parameters"].get("enrolment") or {}).get("subsidies") or []):
+        clause = str((rule.get("standard") or {}).get("clause") or (rule.get("tier") or {}).get("clause") or "")
+        if clause and clause not in clauses:
+            clauses.append(clause)
+    if not clauses:
+        return None
+    return version.document, "、".join(clauses)
+
+
 def month_end(year: int, month: int) -> datetime.date:
     return datetime.date(year, month, calendar.monthrange(year, month)[1])
 
