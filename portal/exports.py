@@ -11,9 +11,10 @@ import datetime
 import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from urllib.parse import quote
+
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,8 +80,7 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], *, title: str =
 
 
 def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return content_disposition_header(True, filename)
 
 
 def csv_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> HttpResponse:

@@ -31,6 +31,15 @@ def pytest_configure(config):
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    # Under pytest-xdist (scripts/test runs with -n auto --dist loadgroup) the tests that drive a
+    # real Celery worker share one broker queue, and the fault tests stop Redis and kill workers:
+    # they all run in one xdist process, one after another.
+    for item in items:
+        if item.get_closest_marker("celery_worker") or "tests/faults/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("services"))
+
+
 def pytest_runtest_setup(item):
     reason = _missing_service(item)
     if reason is None:

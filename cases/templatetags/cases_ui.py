@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import cn2an
 from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -49,65 +50,14 @@ def state_badge(app_or_state, label=None):
     return format_html('<span class="badge state-{} {}">{}</span>', state, css, label)
 
 
-DIGITS = "零壹贰叁肆伍陆柒捌玖"
-UNITS = ["", "拾", "佰", "仟"]
-SECTIONS = ["", "万", "亿", "万亿"]
-
-
 @register.filter
 def rmb_upper(value) -> str:
     """The amount in Chinese financial capitals (人民币大写), as payment slips print it:
-    ``9000.00`` → ``玖仟元整``, ``4480.50`` → ``肆仟肆佰捌拾元伍角``."""
+    ``9000.00`` → ``玖仟元整``, ``4480.50`` → ``肆仟肆佰捌拾元伍角`` (cn2an's ``rmb`` mode)."""
     amount = _decimal(value)
     if amount is None:
         return ""
-    negative = amount < 0
-    amount = abs(amount)
-    yuan = int(amount)
-    jiao = int((amount * 10) % 10)
-    fen = int((amount * 100) % 10)
-    out = ""
-    if yuan:
-        sections = []
-        n = yuan
-        while n:
-            sections.append(n % 10000)
-            n //= 10000
-        parts = []
-        zero_pending = False
-        for index in range(len(sections) - 1, -1, -1):
-            section = sections[index]
-            if section == 0:
-                zero_pending = bool(parts)
-                continue
-            text = ""
-            digits = [section // 1000 % 10, section // 100 % 10, section // 10 % 10, section % 10]
-            started = False
-            for pos, digit in enumerate(digits):
-                if digit == 0:
-                    if started:
-                        zero_pending = True
-                    elif parts:
-                        zero_pending = True
-                    continue
-                if zero_pending and (started or parts):
-                    text += "零"
-                zero_pending = False
-                text += DIGITS[digit] + UNITS[3 - pos]
-                started = True
-            parts.append(text + SECTIONS[index])
-            zero_pending = section % 10 == 0
-        out = "".join(parts) + "元"
-    if jiao == 0 and fen == 0:
-        out = (out or "零元") + "整"
-    else:
-        if jiao:
-            out += DIGITS[jiao] + "角"
-        elif yuan:
-            out += "零"
-        if fen:
-            out += DIGITS[fen] + "分"
-    return ("负" if negative else "") + out
+    return cn2an.an2cn(f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}", "rmb")
 
 
 @register.simple_tag(takes_context=True)
