@@ -138,6 +138,20 @@ class ClaimForm(forms.Form):
 
     MONEY_FIELDS = ("total", "policy_scope", "basic_paid", "critical_paid", "maf_pay")
 
+    def __init__(self, *args, computable: dict | None = None, **kwargs):
+        """``computable``: what the region's policy can compute (``selectors.claim_amounts_computable``);
+        "empty: computed by the policy" is said only of an amount it can."""
+        super().__init__(*args, **kwargs)
+        computable = computable or {}
+        if not computable.get("basic"):
+            self.fields["basic_paid"].help_text = _(
+                "This region's policy has no basic-insurance rule: copy the amount from the hospital's settlement "
+                "statement.")
+        if not computable.get("critical"):
+            self.fields["critical_paid"].help_text = _(
+                "This region's policy cannot compute the critical-illness payment: copy the amount from the "
+                "hospital's settlement statement.")
+
     def clean(self):
         data = super().clean()
         labels = {name: str(field.label) for name, field in self.fields.items()}

@@ -424,3 +424,32 @@ def pending_adjustments(user, *, region: str | None = None) -> QuerySet[Adjustme
 
 def claims_of_application(app: Application) -> QuerySet[Claim]:
     return Claim.objects.filter(application_links__application=app).order_by("date", "id")
+
+
+def claim_amounts_computable(region_code: str, on=None) -> dict[str, bool]:
+    """Whether the policy in force for ``region_code`` on ``on`` (default today) can compute a
+    claim's basic-insurance (B) and critical-illness (C) payments when the hospital's statement
+    does not give them: ``{"basic": …, "critical": …}``. False where the document has no such rule
+    or leaves one of its values unset (赣州: no basic rule; its critical deductible is the
+    province's), and where no policy is in force."""
+    import datetime
+
+    from django.utils import timezone
+
+    from policies.engine import PolicyError
+    from policies.engine.versions import Q_UNSET, Unset
+    from policies.services import book_for
+
+    day = on or timezone.localdate()
+    try:
+        cv = book_for(region_code).context().version_at(day.toordinal() if isinstance(day, datetime.date) else day)
+    except PolicyError:
+        cv = None
+    if cv is None:
+        return {"basic": False, "critical": False}
+    basic = bool(getattr(cv, "basic", None))
+    k = getattr(cv, "critical", None)
+    critical = k is not None and not any(isinstance(getattr(k, name, None), Unset)
+                                         for name in ("schemes", "segments", "cap")) \
+        and getattr(getattr(k, "deductible", None), "kind", Q_UNSET) != Q_UNSET
+    return {"basic": basic, "critical": critical}

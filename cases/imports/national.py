@@ -122,6 +122,12 @@ COLUMNS: list[Column] = [
 ]
 IGNORED = ("mdtrt_id", "psn_no", "begndate", "fulamt_ownpay_amt", "overlmt_selfpay", "act_pay_dedc", "psn_pay")
 _ALIASES = {c.name: c.name for c in COLUMNS} | {c.label: c.name for c in COLUMNS}
+_LABELS = {c.name: c.label for c in COLUMNS}
+
+
+def column_label(column: str) -> str:
+    """The Chinese label of a national column (``hifp_pay`` → 统筹基金支出), as a clerk reads it."""
+    return _LABELS.get(column, column)
 
 
 def format_description() -> list[dict]:
@@ -144,8 +150,8 @@ class _Report:
         self.bad_rows: set[int] = set()
 
     def add(self, row: int, column: str, value, message: str):
-        self.errors.append({"row": row, "column": column, "value": "" if value is None else str(value)[:100],
-                            "message": str(message)})
+        self.errors.append({"row": row, "column": column, "label": column_label(column),
+                            "value": "" if value is None else str(value)[:100], "message": str(message)})
         self.bad_rows.add(row)
 
 
@@ -222,11 +228,14 @@ def _finish_row(number: int, parsed: dict, person: Person, report: _Report) -> d
     critical_column = "hifob_pay" if scheme == Scheme.EMPLOYEE else "hifmi_pay"
     values = dict(parsed["values"], critical_paid=(raw.get(critical_column) or "").strip() or None)
     labels = dict(parsed["labels"], critical_paid=critical_column)
-    cleaned, errors = clean_claim(values, labels=labels)
+    # messages name the columns by their Chinese labels (统筹基金支出 + 居民大病保险资金支出), not hifp_pay + hifmi_pay
+    chinese = {field: column_label(column) for field, column in labels.items()}
+    cleaned, errors = clean_claim(values, labels=chinese)
     for field, messages in errors.items():
         for message in messages:
             column = labels.get(field, field)
-            report.add(number, column, values.get(field), message.split(": ", 1)[-1] if message.startswith(column + ": ") else message)
+            prefix = chinese.get(field, field) + ": "
+            report.add(number, column, values.get(field), message[len(prefix):] if message.startswith(prefix) else message)
     if not parsed["ok"] or errors or number in report.bad_rows:
         return None
     cleaned.update(med_type=parsed["med_type"][:10], insutype=parsed["insutype"][:10], enrolment_area=parsed["area"])

@@ -15,7 +15,7 @@ from portal import exports
 from .. import selectors
 from ..access import CASEWORK_ROLES, holds
 from ..forms import ClaimForm, ImportForm
-from ..imports.national import import_claims
+from ..imports.national import column_label, import_claims
 from ..models import EDITABLE_STATES, Claim
 from ..services import claims as claim_service
 from ..services.errors import ServiceError
@@ -39,7 +39,8 @@ def claim_new(request, pk: int):
     if not holds(user, CASEWORK_ROLES, person.region_id):
         raise PermissionDenied(_("Claims are entered by the caseworkers of the person's region."))
     app = _editable_case(user, person, request.POST.get("application") or request.GET.get("application"))
-    form = ClaimForm(request.POST if request.method == "POST" else None)
+    form = ClaimForm(request.POST if request.method == "POST" else None,
+                     computable=selectors.claim_amounts_computable(person.region_id))
     if request.method == "POST" and form.is_valid():
         try:
             claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
@@ -84,7 +85,8 @@ def claim_edit(request, pk: int):
     initial["hospital_level"] = str(claim.hospital_level)
     for f in ClaimForm.MONEY_FIELDS:
         initial[f] = "" if initial[f] is None else f"{initial[f]:.2f}"
-    form = ClaimForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = ClaimForm(request.POST if request.method == "POST" else None, initial=initial,
+                     computable=selectors.claim_amounts_computable(claim.region_id, claim.date))
     if request.method == "POST" and form.is_valid():
         try:
             claim_service.update_claim(acting_user=user, claim_id=claim.pk, **form.service_values)
@@ -158,7 +160,8 @@ def claim_import_report(request, pk: int):
 def claim_import_report_csv(request, pk: int):
     record = _import(request.user, pk)
     headers = [_("row"), _("column"), _("value in the file"), _("reason")]
-    rows = ([e.get("row"), e.get("column"), e.get("value"), e.get("message")] for e in record.errors)
+    rows = ([e.get("row"), e.get("label") or column_label(e.get("column") or ""), e.get("value"), e.get("message")]
+            for e in record.errors)
     return exports.csv_response(f"claim_import_{record.pk}_report.csv", headers, rows)
 
 

@@ -66,3 +66,19 @@ def test_the_subsidy_lists_cite_the_regions_own_document(client, region, documen
     body = response.content.decode()
     assert document in body
     assert other not in body
+
+
+def test_the_claim_form_promises_a_computed_amount_only_where_the_policy_can_compute_it(client, team, cz_team):
+    from tests.cases.factories import person_with_identity
+
+    ganzhou = person_with_identity(region="360702")   # 赣州: no basic rule; the critical deductible is the province's
+    client.force_login(team.caseworker)
+    body = client.get(reverse("cases:claim_new", args=[ganzhou.pk])).content.decode()
+    assert "不填则按政策计算" not in body
+    assert "本地区政策未设基本医保规则，请按医院结算单填写" in body
+
+    cangzhou = person_with_identity(region="130903")  # 沧州: its document has basic-insurance rules
+    client.force_login(cz_team.caseworker)
+    body = client.get(reverse("cases:claim_new", args=[cangzhou.pk])).content.decode()
+    assert body.count("不填则按政策计算") == 1
+    assert "本地区政策未设基本医保规则" not in body

@@ -133,7 +133,9 @@ def test_import_good_and_bad_rows_with_the_row_report(client, team):
     body = client.get(report_url).content.decode()
     assert 'data-count="created">2<' in body and 'data-count="rejected">3<' in body
     assert "导入报告" in body and "被拒的行" in body
-    assert "<code>med_type</code>" in body and "99" in body
+    assert "医疗类别" in body and "99" in body  # the column by its Chinese label (the code beside it, muted)
+    # S3: P above T names both columns by their labels, not inscp_scp_amt / medfee_sumamt
+    assert "符合政策范围金额" in body and "inscp_scp_amt:" not in body and "medfee_sumamt" not in body.split("<tbody>")[-1]
     assert stranger.id_number not in body and person.id_number not in body
     assert set(Claim.objects.values_list("setl_id", flat=True)) == {"S1", "S5"}
     csv_response = client.get(report_url + "report.csv")
@@ -141,7 +143,7 @@ def test_import_good_and_bad_rows_with_the_row_report(client, team):
     rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     assert rows[0] == ["行", "列", "文件中的值", "原因"]
     assert sorted(int(r[0]) for r in rows[1:]) == [3, 4, 5]
-    assert {r[1] for r in rows[1:]} >= {"med_type", "certno"}
+    assert {r[1] for r in rows[1:]} >= {"医疗类别", "证件号码"}  # the columns by their Chinese labels
 
 
 def test_reimport_counts_unchanged_and_updated(client, team):
