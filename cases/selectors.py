@@ -453,3 +453,46 @@ def claim_amounts_computable(region_code: str, on=None) -> dict[str, bool]:
                                          for name in ("schemes", "segments", "cap")) \
         and getattr(getattr(k, "deductible", None), "kind", Q_UNSET) != Q_UNSET
     return {"basic": basic, "critical": critical}
+
+
+#: engine notes (SettlementLine.notes) that say why a claim got no tilted assistance → the reason shown
+TILTED_NOTE_REASONS = (
+    ("倾斜救助需依申请", "not_applied"),
+    ("医疗救助未达年度限额", "cap_not_reached"),
+    ("超出倾斜救助就医地域范围", "outside_area"),
+)
+TILTED_REASON_TEXT = {
+    "not_applied": gettext_lazy("Not applied for: tilted assistance is given only on application."),
+    "cap_not_reached": gettext_lazy("Medical assistance has not yet reached its annual cap: tilted assistance is "
+                                    "given only above it."),
+    "outside_area": gettext_lazy("Treated outside the area tilted assistance covers (e.g. outside the province)."),
+    "below_threshold": gettext_lazy("The out-of-pocket cost has not exceeded the tilted-assistance threshold, or the "
+                                    "person's identity is not one tilted assistance covers."),
+}
+
+
+def return_reason(events) -> dict | None:
+    """The last return of a returned case: ``{"comment", "actor", "at"}`` (for the top of the page)."""
+    for event in reversed(list(events)):
+        if event.to_state == S.RETURNED:
+            return {"comment": event.comment, "actor": event.actor, "at": event.at}
+    return None
+
+
+def zero_tilted_reasons(application, settlement, lines) -> list[str]:
+    """Why the case's tilted assistance (倾斜救助) is 0.00 — empty when it is not 0 or there is no
+    settlement: not applied for, the assistance cap not yet reached, treated outside the covered
+    area (the engine's notes on the case's own claims), else below the threshold."""
+    if settlement is None or settlement.tilted is None or settlement.tilted != 0 or settlement.refused:
+        return []
+    found: list[str] = []
+    for line in lines:
+        if not line.in_application:
+            continue
+        for note in line.notes or []:
+            for marker, key in TILTED_NOTE_REASONS:
+                if marker in str(note) and key not in found:
+                    found.append(key)
+    if not found:
+        found.append("below_threshold" if application.tilted_applied else "not_applied")
+    return [str(TILTED_REASON_TEXT[key]) for key in found]

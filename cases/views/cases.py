@@ -19,6 +19,7 @@ from .. import selectors
 from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds, holds_anywhere
 from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
+from ..models import ApplicationState as S
 from ..services import applications, workflow
 from ..services.errors import Conflict, NotFound, ServiceError
 from .common import errors_to_form, found, refuse, roles_required
@@ -148,6 +149,7 @@ def _settlement_context(detail) -> dict:
         "calculating": calculating,
         "refused": refused,
         "refusals": list(settlement.errors) if refused else [],
+        "zero_tilted_reasons": [] if calculating or refused else selectors.zero_tilted_reasons(app, settlement, detail.lines),
     }
 
 
@@ -180,6 +182,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "can_see_batches": holds(user, PAYMENT_READ_ROLES, app.region_id),
         "can_list_cases": holds_anywhere(user, CASE_READ_ROLES),
         "claims_total": sum((c.total for c in detail.claims), 0),
+        "return_reason": selectors.return_reason(detail.events) if app.state == S.RETURNED else None,
     })
     return render(request, "cases/case_detail.html", context, status=status)
 

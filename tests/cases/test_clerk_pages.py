@@ -82,3 +82,44 @@ def test_the_claim_form_promises_a_computed_amount_only_where_the_policy_can_com
     body = client.get(reverse("cases:claim_new", args=[cangzhou.pk])).content.decode()
     assert body.count("不填则按政策计算") == 1
     assert "本地区政策未设基本医保规则" not in body
+
+
+def test_a_returned_case_shows_the_return_reason_at_the_top(client, team):
+    app = make_case(team, "returned")  # returned with the comment 补正材料
+    client.force_login(team.caseworker)
+    body = client.get(reverse("cases:case", args=[app.pk])).content.decode()
+    top = body.split('id="actions"')[0]
+    assert "data-return-reason" in top and "补正材料" in top and "已退回补正" in top
+    assert team.reviewer.display_name in top
+
+
+def test_a_zero_tilted_assistance_says_why(client, team):
+    app = make_case(team, "submitted", tilted=False)
+    settlement = app.settlements.get(status="current")
+    assert settlement.tilted == 0
+    client.force_login(team.reviewer)
+    body = client.get(reverse("cases:case", args=[app.pk])).content.decode()
+    assert "倾斜救助为 0.00 的原因" in body
+    assert "未申请" in body or "医疗救助尚未达到年度限额" in body or "倾斜救助起付标准" in body
+
+
+def test_zero_tilted_reasons_follow_the_engines_notes():
+    from types import SimpleNamespace as NS
+
+    from django.utils import translation
+
+    from cases.selectors import zero_tilted_reasons
+
+    settlement = NS(tilted=Decimal("0.00"), refused=False)
+    line = lambda *notes, own=True: NS(in_application=own, notes=list(notes))  # noqa: E731
+    with translation.override("zh-hans"):
+        assert zero_tilted_reasons(NS(tilted_applied=False), settlement, [line("倾斜救助需依申请")]) == [
+            "未申请：倾斜救助需依申请给予。"]
+        assert zero_tilted_reasons(NS(tilted_applied=True), settlement,
+                                   [line("医疗救助未达年度限额，暂不给予倾斜救助")]) == [
+            "医疗救助尚未达到年度限额：超出限额部分才给予倾斜救助。"]
+        assert zero_tilted_reasons(NS(tilted_applied=True), settlement,
+                                   [line("超出倾斜救助就医地域范围"), line("倾斜救助需依申请", own=False)]) == [
+            "就医地超出倾斜救助范围（如省外就医）。"]
+        assert "起付标准" in zero_tilted_reasons(NS(tilted_applied=True), settlement, [line()])[0]
+        assert zero_tilted_reasons(NS(tilted_applied=True), NS(tilted=Decimal("12.00"), refused=False), [line()]) == []
