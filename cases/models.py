@@ -394,6 +394,14 @@ class Application(models.Model):
         "PaymentBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("open payment batch")
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # The payee frozen when the case is approved (``cases.services.payees.freeze``): every payment of
+    # the case (its assistance and its 补发) goes there. A later change of the person's account does
+    # not reach the case unless a payee change passes review and approval (``PayeeChange``).
+    approved_payee_type = models.CharField(_("approved payee: paid to"), max_length=10, choices=PayeeType.choices, blank=True)
+    approved_payee_name = models.CharField(_("approved payee"), max_length=100, blank=True)
+    approved_payee_bank = models.CharField(_("approved payee's bank"), max_length=100, blank=True)
+    approved_payee_account = models.CharField(_("approved payee's account"), max_length=40, blank=True)
+    approved_payee_id_number = models.CharField(_("approved payee's identity number"), max_length=18, blank=True)
 
     class Meta:
         verbose_name = _("application")
@@ -803,3 +811,120 @@ class BankReturn(models.Model):
         if self.status == BankReturnStatus.DONE:
             return 100
         return int(100 * self.rows_done / self.rows_valid) if self.rows_valid else 0
+
+
+# --- Payee changes and the record of bank-account changes ----------------------------------------
+
+
+class PayeeChangeState(models.TextChoices):
+    TO_REVIEW = "to_review", _("waiting for review")
+    TO_APPROVE = "to_approve", _("waiting for approval")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+
+
+OPEN_PAYEE_CHANGE_STATES = ["to_review", "to_approve"]
+
+
+class PayeeChange(models.Model):
+    """A request to pay an approved case to another payee (old → new), made by a caseworker,
+    reviewed by a reviewer and approved by an approver — three different people. While it is open
+    the case and its 补发 are not paid; once approved the case's frozen payee becomes the new one."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payee_changes",
+                                    verbose_name=_("case"))
+    state = models.CharField(_("state"), max_length=12, choices=PayeeChangeState.choices, default=PayeeChangeState.TO_REVIEW)
+    reason = models.CharField(_("reason"), max_length=200)
+    old_payee_type = models.CharField(_("old: paid to"), max_length=10, choices=PayeeType.choices, blank=True)
+    old_name = models.CharField(_("old payee"), max_length=100, blank=True)
+    old_bank = models.CharField(_("old bank"), max_length=100, blank=True)
+    old_account = models.CharField(_("old account"), max_length=40, blank=True)
+    old_id_number = models.CharField(_("old identity number"), max_length=18, blank=True)
+    new_payee_type = models.CharField(_("new: paid to"), max_length=10, choices=PayeeType.choices)
+    new_name = models.CharField(_("new payee"), max_length=100)
+    new_bank = models.CharField(_("new bank"), max_length=100)
+    new_account = models.CharField(_("new account"), max_length=40)
+    new_id_number = models.CharField(_("new identity number"), max_length=18, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("reviewed by"))
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.CharField(_("review comment"), max_length=200, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.CharField(_("decision comment"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("payee change")
+        verbose_name_plural = _("payee changes")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application"], condition=Q(state__in=OPEN_PAYEE_CHANGE_STATES),
+                                    name="payee_change_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} · {self.old_account} → {self.new_account}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_PAYEE_CHANGE_STATES
+
+
+class BankAccountChange(models.Model):
+    """Every change of a person's bank, account or account holder: who, when, old → new. Written by
+    ``cases.services.persons`` in the same transaction as the change; never edited or deleted."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="bank_account_changes",
+                               verbose_name=_("person"))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("changed by"))
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now, db_index=True)
+    old_bank_name = models.CharField(_("old bank"), max_length=100, blank=True)
+    old_bank_account = models.CharField(_("old account"), max_length=40, blank=True)
+    old_account_holder = models.CharField(_("old account holder"), max_length=50, blank=True)
+    new_bank_name = models.CharField(_("new bank"), max_length=100, blank=True)
+    new_bank_account = models.CharField(_("new account"), max_length=40, blank=True)
+    new_account_holder = models.CharField(_("new account holder"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("bank account change")
+        verbose_name_plural = _("bank account changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["person", "changed_at"], name="bankchange_person_at")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.old_bank_account} → {self.new_bank_account}"
+
+
+# --- Review of 补发 -------------------------------------------------------------------------------
+
+
+class AdjustmentStep(models.TextChoices):
+    REVIEW = "review", _("review")
+    APPROVE = "approve", _("approval")
+
+
+class AdjustmentReview(models.Model):
+    """A reviewer's or approver's decision on a 补发 (supplementary payment) of ``amount`` computed
+    by ``settlement``. A 补发 may be batched only when, for its current amount and settlement, a
+    reviewer passed it and then a different approver approved it, neither of them having made the
+    change that caused it (``cases.services.adjustments``)."""
+
+    adjustment = models.ForeignKey(Adjustment, on_delete=models.PROTECT, related_name="reviews",
+                                   verbose_name=_("adjustment"))
+    step = models.CharField(_("step"), max_length=10, choices=AdjustmentStep.choices)
+    passed = models.BooleanField(_("passed"))
+    amount = models.DecimalField(_("amount decided"), **MONEY)
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    comment = models.CharField(_("comment"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("adjustment review")
+        verbose_name_plural = _("adjustment reviews")
+        ordering = ["adjustment_id", "id"]

@@ -44,7 +44,8 @@ from ..models import (
     PaymentLineKind,
     PaymentLineStatus,
 )
-from . import workflow
+from . import adjustments as adjustment_review
+from . import payees, workflow
 from .errors import Conflict, NotFound
 from .persons import log_id_number_views
 
@@ -52,17 +53,9 @@ ZERO = Decimal("0.00")
 
 
 def _payee(app: Application) -> tuple[dict | None, str | None]:
-    """The payee of ``app`` (copied into the line), or the reason it cannot be paid."""
-    if app.payee_type == PayeeType.HOSPITAL:
-        if not (app.payee_name and app.payee_bank and app.payee_account):
-            return None, _("the hospital's name, bank or account is missing")
-        return {"payee_type": PayeeType.HOSPITAL, "payee_name": app.payee_name, "payee_bank": app.payee_bank,
-                "payee_account": app.payee_account}, None
-    person = app.person
-    if not person.bank_account:
-        return None, _("the person has no bank account")
-    return {"payee_type": PayeeType.PERSON, "payee_name": person.account_holder or person.name,
-            "payee_bank": person.bank_name, "payee_account": person.bank_account}, None
+    """The payee frozen on ``app`` at approval (copied into the line), or the reason it cannot be
+    paid (``cases.services.payees.frozen_payee``)."""
+    return payees.frozen_payee(app)
 
 
 def _explain_application(user, pk: int) -> str:
@@ -127,6 +120,9 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
     if explicit_apps:
         wanted = sorted({int(a) for a in application_ids})
         apps_qs = apps_qs.filter(pk__in=wanted)
+    elif explicit_adjs:
+        # Paying chosen adjustments takes nothing else (not every approved case of the region).
+        apps_qs = apps_qs.none()
     apps = list(apps_qs.select_for_update(of=("self",)).order_by("pk"))
     if request_key:
         # A twin request may have committed while we waited for the locks: answer with its batch.
@@ -143,7 +139,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
 
     adj_qs = scope_queryset(
         Adjustment.objects.filter(status=AdjustmentStatus.PENDING, current_batch__isnull=True,
-                                  application__region__code__startswith=prefix),
+                                  kind=AdjustmentKind.SUPPLEMENTARY, application__region__code__startswith=prefix),
         user, roles=PAYMENT_ROLES, field="application__region",
     )
     if explicit_adjs:
@@ -156,11 +152,13 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
         missing = set(wanted_adj) - {a.pk for a in adjustments}
         if missing:
             raise Conflict(
-                _("Adjustments %(ids)s are not pending adjustments in your regions.") % {"ids": ", ".join(map(str, sorted(missing)))},
+                _("Adjustments %(ids)s are not supplementary payments waiting for payment in your regions "
+                  "(a recovery is collected from the person, never paid by the bank).")
+                % {"ids": ", ".join(map(str, sorted(missing)))},
                 code="not_payable",
             )
     adjustments = list(Adjustment.objects.filter(pk__in=[a.pk for a in adjustments]).select_related(
-        "application", "application__person").order_by("pk"))
+        "application", "application__person").prefetch_related("reviews").order_by("pk"))
 
     lines: list[PaymentLine] = []
     take_apps: list[Application] = []
@@ -184,6 +182,10 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
     for adj in adjustments:
         app = adj.application
         reason = _("you approved it (four eyes)") if app.approved_by_id == user.pk else None
+        state = adjustment_review.approval_state(adj)
+        if reason is None and state != adjustment_review.APPROVED:
+            reason = _("the supplementary payment is %(state)s (a reviewer and an approver must pass it first)") % {
+                "state": adjustment_review.STATE_LABELS[state]}
         payee, payee_problem = _payee(app)
         reason = reason or payee_problem
         if reason:

@@ -25,7 +25,7 @@ from portal.roles.domain import CATEGORY_OWNER, Category, Role
 from .. import identity_numbers
 from ..access import IDENTITY_EVIDENCE_ROLES, PERSON_WRITE_ROLES, can_view_full_id, holds, holds_anywhere, require
 from ..models import Household, Identity, IdNumberView, Person, RecognitionMethod, Residence, Scheme
-from . import settlement
+from . import payees, settlement
 from .errors import NotFound, NotPermitted
 from .values import ValueProblem
 from .values import date as parse_date
@@ -137,7 +137,9 @@ def create_person(*, acting_user, id_number: str, name: str, region_code: str, h
     cleaned = _clean_person(data, acting_user=acting_user, instance=None)
     try:
         with transaction.atomic():
-            return Person.objects.create(**cleaned)
+            person = Person.objects.create(**cleaned)
+            payees.record_bank_account_change(acting_user=acting_user, person=person, old={})
+            return person
     except IntegrityError:
         raise ValidationError(
             {"id_number": [_("A person with this identity number was registered a moment ago by someone else.")]}
@@ -158,6 +160,7 @@ def update_person(*, acting_user, person_id: int, **changes) -> Person:
         require(acting_user, PERSON_WRITE_ROLES, person.region_id)
         cleaned = _clean_person(changes, acting_user=acting_user, instance=person)
         recalc = any(cleaned.get(f, getattr(person, f)) != getattr(person, f) for f in ("residence", "scheme"))
+        old_bank = {f: getattr(person, f) for f in payees.BANK_FIELDS}
         for field, value in cleaned.items():
             setattr(person, field, value)
         try:
@@ -165,6 +168,7 @@ def update_person(*, acting_user, person_id: int, **changes) -> Person:
                 person.save()
         except IntegrityError:
             raise ValidationError({"id_number": [_("A person with this identity number is already registered.")]}) from None
+        payees.record_bank_account_change(acting_user=acting_user, person=person, old=old_bank)
         if recalc:
             settlement.inputs_changed(person_id=person.pk, reason=_("person's residence or scheme changed"))
         return person

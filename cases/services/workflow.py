@@ -28,6 +28,7 @@ from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 from ..access import holds, holds_anywhere
 from ..models import Application, ApplicationClaim, ApplicationEvent, ApplicationState as S, PayeeType
 from ..signals import application_transitioned
+from . import payees
 from . import settlement as settlement_service
 from .errors import ServiceError
 
@@ -307,6 +308,7 @@ def _apply(app: Application, action: str, rule: Rule, user, category: str | None
         app.approved_at = now
         app.approved_settlement = current
         app.amount_approved = current.payable
+        payees.freeze(app)  # the payee is frozen with the approval (cases.services.payees)
         settlement_service.allocate_on_approval(app, current)
     elif action == "batch":
         app.current_batch = batch

@@ -145,6 +145,14 @@ def make_case(team: Team, state: str = "draft", *, person=None, claims=None, yea
     return app
 
 
+def approve_adjustment(team: Team, adj) -> None:
+    """A 补发 passed by the team's reviewer and approved by its approver (four eyes)."""
+    from cases.services import adjustments
+
+    adjustments.review(acting_user=team.reviewer, adjustment_id=adj.pk, passed=True)
+    adjustments.decide(acting_user=team.approver, adjustment_id=adj.pk, approved=True)
+
+
 def batched_adjustment(team: Team):
     """A paid case whose person turns out to be 特困 (a 补发 of 3 000.00 follows), the adjustment
     put into a payment batch by the team's officer. Returns ``(case, adjustment, batch, line)``."""
@@ -154,5 +162,6 @@ def batched_adjustment(team: Team):
     Identity.objects.filter(person=app.person).update(category="tekun")
     settlement.recalculate_person_year(person_id=app.person_id, year=2023, reason="tekun")
     adj = Adjustment.objects.get(application=app)
+    approve_adjustment(team, adj)
     batch = payments.create_batch(acting_user=team.payment, region_code=team.region)
     return app, adj, batch, batch.lines.get()

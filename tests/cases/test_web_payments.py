@@ -19,7 +19,7 @@ from cases.models import (
     PaymentBatch,
     PaymentLine,
 )
-from tests.cases.factories import make_case
+from tests.cases.factories import approve_adjustment, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -40,15 +40,19 @@ def request_key(body: str) -> str:
     return re.search(r'name="request_key" value="([0-9a-f]+)"', body).group(1)
 
 
-def adjustment_for(app, amount="300.00"):
-    return Adjustment.objects.create(application=app, settlement=app.approved_settlement, kind=AdjustmentKind.SUPPLEMENTARY,
-                                     amount=Decimal(amount), basis_hash=f"test-{app.pk}-{amount}", reason="身份补录")
+def adjustment_for(app, amount="300.00", *, team=None):
+    """A 补发 of ``app``; with ``team`` also passed by its reviewer and approved by its approver."""
+    adj = Adjustment.objects.create(application=app, settlement=app.approved_settlement, kind=AdjustmentKind.SUPPLEMENTARY,
+                                    amount=Decimal(amount), basis_hash=f"test-{app.pk}-{amount}", reason="身份补录")
+    if team is not None:
+        approve_adjustment(team, adj)
+    return adj
 
 
 def test_the_page_lists_approved_cases_and_pending_adjustments(client, team):
     approved = make_case(team, "approved")
     paid = make_case(team, "paid")
-    adj = adjustment_for(paid)
+    adj = adjustment_for(paid, team=team)
     response, body = page(client, team.payment, reverse("cases:payments"))
     assert response.status_code == 200
     assert approved.number in body and f'name="application_ids" value="{approved.pk}"' in body
@@ -73,7 +77,7 @@ def test_build_a_batch_from_the_ticked_cases_and_a_double_submit_makes_one(clien
 
 def test_build_a_batch_from_everything_in_the_region(client, team):
     a1, a2 = make_case(team, "approved"), make_case(team, "approved")
-    adj = adjustment_for(make_case(team, "paid"))
+    adj = adjustment_for(make_case(team, "paid"), team=team)
     _, body = page(client, team.payment, reverse("cases:payments"))
     response, _ = post(client, team.payment, reverse("cases:payments"),
                        {"region": "360700", "request_key": request_key(body), "mode": "all"}, follow=True)
@@ -193,7 +197,7 @@ def test_a_result_recorded_twice_differently_is_a_conflict_message(client, team)
 
 def test_adjustments_are_paid_through_a_batch(client, team):
     paid = make_case(team, "paid")
-    adj = adjustment_for(paid)
+    adj = adjustment_for(paid, team=team)
     _, body = page(client, team.payment, reverse("cases:payments"))
     response, _ = post(client, team.payment, reverse("cases:payments"), {
         "region": "360700", "adjustment_ids": [adj.pk], "request_key": request_key(body), "mode": "selected"})
