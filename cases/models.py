@@ -820,7 +820,7 @@ class PayeeChangeState(models.TextChoices):
     TO_REVIEW = "to_review", _("waiting for review")
     TO_APPROVE = "to_approve", _("waiting for approval")
     APPROVED = "approved", _("approved")
-    REJECTED = "rejected", _("rejected")
+    REJECTED = "rejected", pgettext_lazy("decision", "rejected")
 
 
 OPEN_PAYEE_CHANGE_STATES = ["to_review", "to_approve"]

@@ -422,6 +422,79 @@ def pending_adjustments(user, *, region: str | None = None) -> QuerySet[Adjustme
     return qs.select_related("application", "application__person").order_by("id")
 
 
+# --- Payees, bank-account changes, 补发 to decide -------------------------------------------------------
+
+#: Who reads the record of bank-account changes on the person page (auditors first; reviewers and
+#: approvers decide payee changes; payment officers pay).
+BANK_CHANGE_READ_ROLES = frozenset({Role.AUDITOR, Role.REVIEWER, Role.APPROVER, Role.PAYMENT_OFFICER})
+DECIDER_ROLES = frozenset({Role.REVIEWER, Role.APPROVER})
+
+
+def bank_account_changes(user, person_id: int):
+    """Every change of the person's bank details (who, when, old → new), newest first, for
+    :data:`BANK_CHANGE_READ_ROLES` of the person's region; ``None`` for anyone else."""
+    from .models import BankAccountChange
+
+    person = scope_queryset(Person.objects.filter(pk=person_id), user, roles=BANK_CHANGE_READ_ROLES).first()
+    if person is None:
+        return None
+    return list(BankAccountChange.objects.filter(person=person).select_related("changed_by").order_by("-changed_at", "-id"))
+
+
+def visible_bank_account_changes(user):
+    """All bank-account changes the user may read (auditors' and the audit log's entry point)."""
+    from .models import BankAccountChange
+
+    return scope_queryset(BankAccountChange.objects.all(), user, roles=BANK_CHANGE_READ_ROLES,
+                          field="person__region").select_related("person", "changed_by").order_by("-changed_at", "-id")
+
+
+def case_payee(user, application_id: int) -> dict:
+    """The payee page of a case: the payee frozen at approval, the payee the case would get now
+    (the person's current account), and every payee change (old → new) with who decided it."""
+    from .services import payees
+
+    app = get_application(user, application_id)
+    return {
+        "application": app,
+        "frozen": app.approved_payee_account != "",
+        "current": payees.current_payee(app),
+        "changes": list(app.payee_changes.select_related("requested_by", "reviewed_by", "decided_by").order_by("-id")),
+    }
+
+
+def payee_changes_to_decide(user, *, region: str | None = None):
+    """Open payee changes in the regions where the user reviews or approves."""
+    from .models import OPEN_PAYEE_CHANGE_STATES, PayeeChange
+
+    qs = scope_queryset(PayeeChange.objects.filter(state__in=OPEN_PAYEE_CHANGE_STATES), user, roles=DECIDER_ROLES,
+                        field="application__region")
+    if region:
+        qs = qs.filter(region_q([_prefix(region)], field="application__region"))
+    return qs.select_related("application", "application__person", "requested_by", "reviewed_by").order_by("id")
+
+
+def supplements_to_decide(user, *, region: str | None = None, limit: int = 200) -> list[Adjustment]:
+    """补发 not yet paid in the regions where the user reviews or approves, each with
+    ``approval_state``, ``state_label``, ``reason_text`` and its reviews."""
+    from .models import AdjustmentKind
+    from .services import adjustments
+
+    qs = scope_queryset(Adjustment.objects.filter(kind=AdjustmentKind.SUPPLEMENTARY, status=AdjustmentStatus.PENDING,
+                                                  current_batch__isnull=True),
+                        user, roles=DECIDER_ROLES, field="application__region")
+    if region:
+        qs = qs.filter(region_q([_prefix(region)], field="application__region"))
+    out = list(qs.select_related("application", "application__person", "application__region")
+               .prefetch_related("reviews__actor").order_by("id")[:limit])
+    for adj in out:
+        adj.approval_state = adjustments.approval_state(adj)
+        adj.state_label = adjustments.STATE_LABELS[adj.approval_state]
+        adj.reason_text = adjustments.reason_text(adj)
+        adj.current_reviews = [r for r in adj.reviews.all() if r.amount == adj.amount and r.settlement_id == adj.settlement_id]
+    return out
+
+
 def claims_of_application(app: Application) -> QuerySet[Claim]:
     return Claim.objects.filter(application_links__application=app).order_by("date", "id")
 

@@ -38,4 +38,6 @@ urlpatterns = [
     path("payments/batches/<int:pk>/results/", payments.batch_results, name="batch_results"),
     path("payments/batches/<int:pk>/bank-returns/", payments.batch_return_upload, name="batch_return_upload"),
     path("payments/bank-returns/<int:pk>/", payments.bank_return_status, name="bank_return"),
+    path("payments/reviews/", payments.payment_reviews, name="payment_reviews"),
+    path("<int:pk>/payee/", payments.case_payee, name="case_payee"),
 ]

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from portal.roles.domain import Category, Role
 
@@ -41,7 +41,7 @@ STATE_LABELS = {
     TO_REVIEW: gettext_lazy("waiting for review"),
     TO_APPROVE: gettext_lazy("waiting for approval"),
     APPROVED: gettext_lazy("approved for payment"),
-    REJECTED: gettext_lazy("rejected"),
+    REJECTED: pgettext_lazy("decision", "rejected"),
 }
 
 
@@ -124,8 +124,9 @@ def reason_text(adj: Adjustment) -> str:
                 "new": categories.get(line.category, line.category or "—")})
         if old is None or old.policy != line.policy or old.route != line.route:
             bits.append(_("applied: %(policy)s %(route)s") % {"policy": line.policy or "—", "route": line.route or ""})
-        if old is not None and old.payable != line.payable:
-            bits.append(_("payable %(old)s → %(new)s") % {"old": f"{old.payable:,.2f}", "new": f"{line.payable:,.2f}"})
+        if old is not None and (old.assistance + old.tilted) != (line.assistance + line.tilted):
+            bits.append(_("assistance %(old)s → %(new)s") % {"old": f"{old.assistance + old.tilted:,.2f}",
+                                                             "new": f"{line.assistance + line.tilted:,.2f}"})
         if bits:
             parts.append(_("claim of %(date)s: %(what)s") % {"date": line.claim.date.isoformat(), "what": "，".join(bits)})
     return "；".join(str(p).strip() for p in parts if str(p).strip()) or _("recalculation")

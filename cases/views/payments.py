@@ -14,11 +14,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.roles.domain import Role
+
 from .. import selectors
-from ..access import PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
+from ..access import CASE_READ_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
 from ..forms import BatchForm
 from ..models import BatchStatus, PaymentLineStatus
-from ..services import bank_returns, payments, workflow
+from ..services import adjustments as adjustment_review
+from ..services import bank_returns, payees, payments, workflow
 from ..services.errors import ServiceError
 from .common import found, keyset_page, refuse, region_choices, roles_required
 
@@ -224,3 +227,87 @@ def bank_return_status(request, pk: int):
     if bank_return.is_finished and request.htmx and request.GET.get("polling"):
         response["HX-Refresh"] = "true"
     return response
+
+
+# --- 补发 and payee changes to review and approve; a case's payee ------------------------------------
+
+
+@roles_required(selectors.DECIDER_ROLES)
+def payment_reviews(request):
+    """补发 and payee changes waiting for a reviewer or an approver, with the amount, the amount
+    approved with the case and the reason (补发), or old → new (payee); a form per item."""
+    user = request.user
+    errors = []
+    if request.method == "POST":
+        item, pk = request.POST.get("item", ""), request.POST.get("id", "")
+        decision, comment = request.POST.get("decision", ""), request.POST.get("comment", "")
+        passed = decision == "pass"
+        try:
+            if decision not in ("pass", "reject") or item not in ("supplement", "payee"):
+                raise ValidationError(_("Choose pass or reject."))
+            if item == "supplement":
+                adj = selectors.visible_adjustments(user).filter(pk=int(pk) if pk.isdigit() else 0).first()
+                if adj is None:
+                    raise Http404
+                if adjustment_review.approval_state(adj) == adjustment_review.TO_REVIEW:
+                    adjustment_review.review(acting_user=user, adjustment_id=adj.pk, passed=passed, comment=comment,
+                                             expected_amount=request.POST.get("amount") or None)
+                else:
+                    adjustment_review.decide(acting_user=user, adjustment_id=adj.pk, approved=passed, comment=comment,
+                                             expected_amount=request.POST.get("amount") or None)
+            else:
+                change = selectors.payee_changes_to_decide(user).filter(pk=int(pk) if pk.isdigit() else 0).first()
+                if change is None:
+                    raise Http404
+                if change.state == "to_review":
+                    payees.review_change(acting_user=user, change_id=change.pk, passed=passed, comment=comment)
+                else:
+                    payees.decide_change(acting_user=user, change_id=change.pk, approved=passed, comment=comment)
+        except ValidationError as exc:
+            errors = exc.messages
+        except ServiceError as exc:
+            errors = [exc.message]
+        else:
+            messages.success(request, _("Decision recorded."))
+            return redirect("cases:payment_reviews")
+    return render(request, "cases/payments_reviews.html", {
+        "supplements": selectors.supplements_to_decide(user),
+        "payee_changes": list(selectors.payee_changes_to_decide(user)[:200]),
+        "errors": errors,
+        "is_reviewer": holds_anywhere(user, [Role.REVIEWER]),
+        "is_approver": holds_anywhere(user, [Role.APPROVER]),
+    }, status=400 if errors else 200)
+
+
+@roles_required(CASE_READ_ROLES)
+def case_payee(request, pk: int):
+    """The payee frozen on the case at approval, the person's current account, the payee changes
+    (old → new) and, for a caseworker, the request of a change (sent to review and approval)."""
+    user = request.user
+    data = found(selectors.case_payee, user, pk)
+    app = data["application"]
+    errors = []
+    if request.method == "POST":
+        try:
+            payees.request_change(acting_user=user, application_id=app.pk, reason=request.POST.get("reason", ""),
+                                  payee_type=request.POST.get("payee_type", "person"),
+                                  payee_name=request.POST.get("payee_name", ""),
+                                  payee_bank=request.POST.get("payee_bank", ""),
+                                  payee_account=request.POST.get("payee_account", ""))
+        except ValidationError as exc:
+            errors = exc.messages
+        except ServiceError as exc:
+            refuse(exc)
+            errors = [exc.message]
+        else:
+            messages.success(request, _("The payee change was sent to review and approval; the case is not paid "
+                                        "until it is decided."))
+            return redirect("cases:case_payee", app.pk)
+    current = data["current"]
+    differs = data["frozen"] and (current["payee_account"], current["payee_name"]) != (
+        app.approved_payee_account, app.approved_payee_name)
+    return render(request, "cases/payments_payee.html", {
+        **data, "errors": errors, "differs": differs, "posted": request.POST if errors else {},
+        "may_request": holds(user, [Role.CASEWORKER], app.region_id) and app.state in payees.FROZEN_STATES
+        and not any(c.is_open for c in data["changes"]),
+    }, status=400 if errors else 200)

@@ -56,7 +56,7 @@ def test_a_payee_change_passes_review_and_approval_by_three_people_then_pays_the
     change = payees.request_change(acting_user=team.caseworker, application_id=app.pk, reason="原账户已销户")
     assert (change.old_account, change.new_account, change.new_name) == (OLD, NEW, "经办人自己")
     # While the change is open the case is not paid at all.
-    with pytest.raises(Conflict, match="change of payee"):
+    with pytest.raises(Conflict, match="收款人变更尚待审核"):
         payments.create_batch(acting_user=team.payment, region_code="360700", application_ids=[app.pk])
     with pytest.raises(NotPermitted):  # the caseworker cannot review (no role), …
         payees.review_change(acting_user=team.caseworker, change_id=change.pk, passed=True)
@@ -93,7 +93,7 @@ def test_the_requester_may_not_review_and_a_rejection_keeps_the_old_payee(team):
                                          department_id="medical_security")
     forget_grants(team.caseworker)
     change = payees.request_change(acting_user=team.caseworker, application_id=app.pk, reason="换卡")
-    with pytest.raises(NotPermitted, match="four eyes"):
+    with pytest.raises(NotPermitted, match="双人复核"):
         payees.review_change(acting_user=team.caseworker, change_id=change.pk, passed=True)
     with pytest.raises(ValidationError):
         payees.review_change(acting_user=team.reviewer, change_id=change.pk, passed=False)
@@ -109,7 +109,7 @@ def test_no_payee_change_before_approval_nor_while_in_a_batch(team):
         payees.request_change(acting_user=team.caseworker, application_id=draft.pk, reason="x")
     batched = make_case(team, "in_payment")
     _redirect(team, batched)
-    with pytest.raises(Conflict, match="batch"):
+    with pytest.raises(Conflict, match="支付批次"):
         payees.request_change(acting_user=team.caseworker, application_id=batched.pk, reason="x")
 
 
