@@ -32,7 +32,7 @@ def freeze_existing_payees(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0003_bank_return'),
+        ('cases', '0004_normalise_identity_numbers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
