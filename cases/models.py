@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.audit.tracking import track
 from portal.roles.domain import Category
 
 from . import identity_numbers
@@ -41,6 +42,7 @@ class Sex(models.TextChoices):
     FEMALE = "F", _("female")
 
 
+@track()
 class Household(models.Model):
     """A family (家庭) registered in a region."""
 
@@ -64,6 +66,7 @@ def id_mask_key(number: str) -> str:
     return (number[:4] + number[-4:]) if len(number) > 8 else ""
 
 
+@track()
 class Person(models.Model):
     """A resident, identified by the 18-character resident identity number.
 
@@ -117,6 +120,7 @@ class RecognitionMethod(models.TextChoices):
     EVIDENCE = "evidence", _("entered with evidence")
 
 
+@track()
 class Identity(models.Model):
     """A hardship identity held for a dated period (start, optional inclusive end)."""
 
@@ -242,6 +246,7 @@ class ClaimImport(models.Model):
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
 
 
+@track()
 class Claim(models.Model):
     """One settlement at a hospital (one ``setlinfo`` record): the input of a settlement.
 
@@ -276,6 +281,13 @@ class Claim(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # A claim is never deleted: one entered by mistake (or twice) is voided with a reason and stops
+    # counting in every settlement (``cases.services.claims.void_claim``).
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("voided by")
+    )
+    void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("claim")
@@ -295,10 +307,15 @@ class Claim(models.Model):
             ),
             models.CheckConstraint(condition=Q(maf_pay__gte=0), name="claim_maf_not_negative"),
             models.CheckConstraint(condition=Q(hospital_level__gte=1, hospital_level__lte=3), name="claim_level_1_to_3"),
+            models.CheckConstraint(condition=Q(voided_at__isnull=True) | ~Q(void_reason=""), name="claim_void_has_reason"),
         ]
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()} {self.get_kind_display()} {self.total}"
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def payload_id(self) -> str:
@@ -347,6 +364,7 @@ class PayeeType(models.TextChoices):
     HOSPITAL = "hospital", _("the hospital (direct settlement)")
 
 
+@track()
 class Application(models.Model):
     """A case (救助申请): a person's request for assistance on claims of one calendar year.
 
@@ -429,6 +447,7 @@ class Application(models.Model):
         return self.number or f"#{self.pk}"
 
 
+@track()
 class ApplicationClaim(models.Model):
     """A claim attached to an application. ``active`` is cleared when the application reaches a
     final state (paid, rejected, withdrawn), so the claim may then join another application; while
@@ -483,6 +502,7 @@ class SettlementKind(models.TextChoices):
     RECALCULATION = "recalculation", _("recalculation after approval")
 
 
+@track(exclude=["payload", "result", "year_totals", "alerts"])
 class Settlement(models.Model):
     """One calculation of a case: the person's whole calendar year of claims in the case's region.
 
@@ -585,6 +605,7 @@ class AdjustmentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("replaced before payment")
 
 
+@track()
 class Adjustment(models.Model):
     """A supplementary payment (补发, positive) or a recovery (追回, negative) on an approved case,
     of the exact difference a recalculation found. Created once per ``basis_hash`` (the hash of the
@@ -655,6 +676,7 @@ class BatchStatus(models.TextChoices):
     CLOSED = "closed", pgettext_lazy("payment batch", "closed")
 
 
+@track()
 class PaymentBatch(models.Model):
     """A list of payments sent to the bank together. Open until every line has a result."""
 
@@ -695,6 +717,7 @@ class PaymentLineStatus(models.TextChoices):
 LIVE_LINE_STATES = ["pending", "paid"]
 
 
+@track()
 class PaymentLine(models.Model):
     """One payment in a batch: a case's assistance (regular) or an adjustment. The payee is copied
     when the batch is made, so the bank file shows what was sent even if the person's account

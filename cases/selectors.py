@@ -34,6 +34,7 @@ from .models import (
     Adjustment,
     AdjustmentStatus,
     Application,
+    ApplicationClaim,
     ApplicationEvent,
     ApplicationState as S,
     Claim,
@@ -123,7 +124,7 @@ def claims_for_person(user, person_id: int, *, year: int | None = None, unattach
     if year:
         qs = qs.filter(date__year=year)
     if unattached:
-        qs = qs.exclude(application_links__active=True)
+        qs = qs.exclude(application_links__active=True).filter(voided_at__isnull=True)
     return qs.order_by("date", "id")
 
 
@@ -569,3 +570,44 @@ def zero_tilted_reasons(application, settlement, lines) -> list[str]:
     if not found:
         found.append("below_threshold" if application.tilted_applied else "not_applied")
     return [str(TILTED_REASON_TEXT[key]) for key in found]
+
+
+@dataclass
+class YearClaim:
+    """One claim of the person's year as the case page explains it: does it count toward the
+    year's deductible and cap, which case holds it, and why."""
+
+    claim: Claim
+    counts: bool
+    holder: Application | None
+    this_case: bool
+    why: str
+
+
+def year_claims_of_case(app: Application) -> list[YearClaim]:
+    """Every claim of the case's person and year (all regions: the annual deductible and cap are
+    the person's), with why it counts or not. Voided claims are listed as not counting."""
+    claims = list(
+        Claim.objects.filter(person_id=app.person_id, date__year=app.year).select_related("voided_by").order_by("date", "id")
+    )
+    links = ApplicationClaim.objects.filter(claim__in=[c.pk for c in claims]).select_related("application")
+    holders: dict[int, Application] = {}
+    for link in links.order_by("active", "id"):  # an open case's link wins over a closed one's
+        holders[link.claim_id] = link.application
+    out = []
+    for c in claims:
+        holder = holders.get(c.pk)
+        this_case = holder is not None and holder.pk == app.pk
+        if c.voided_at is not None:
+            why = _("Voided (%(reason)s): not counted.") % {"reason": c.void_reason}
+        elif this_case:
+            why = _("A claim of this case: settled and paid by this case.")
+        elif holder is not None:
+            why = _("Held by case %(case)s (%(state)s): paid there, but it counts toward this year's deductible and cap "
+                    "here too — the policy adds up every settlement of the person's calendar year.") % {
+                "case": holder.number or holder.pk, "state": holder.get_state_display()}
+        else:
+            why = _("In no case yet: it counts toward this year's deductible and cap all the same — the policy adds up "
+                    "every settlement of the person's calendar year.")
+        out.append(YearClaim(claim=c, counts=c.voided_at is None, holder=holder, this_case=this_case, why=why))
+    return out

@@ -18,7 +18,7 @@ urlpatterns = [
     # Claims
     path("persons/<int:pk>/claims/new/", claims.claim_new, name="claim_new"),
     path("claims/<int:pk>/edit/", claims.claim_edit, name="claim_edit"),
-    path("claims/<int:pk>/delete/", claims.claim_delete, name="claim_delete"),
+    path("claims/<int:pk>/void/", claims.claim_void, name="claim_void"),
     path("claims/import/", claims.claim_import, name="claim_import"),
     path("claims/import/template.csv", claims.claim_import_template, name="claim_import_template"),
     path("claims/import/<int:pk>/", claims.claim_import_report, name="claim_import_report"),

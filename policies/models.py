@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit.tracking import track
 
 
 class VersionStatus(models.TextChoices):
@@ -24,6 +25,7 @@ class VersionStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("withdrawn")
 
 
+@track()
 class PolicyVersion(models.Model):
     """One version of a region's policy document (or of a provincial framework)."""
 
@@ -97,6 +99,7 @@ class StatisticKind(models.TextChoices):
     PROVINCE_RURAL_INCOME = "province_rural_income", _("Rural per-capita disposable income (province)")
 
 
+@track()
 class Statistic(models.Model):
     """A published figure a policy reads (e.g. 上年度城乡居民人均可支配收入), per region and year."""
 

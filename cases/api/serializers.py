@@ -190,7 +190,7 @@ class ClaimSerializer(ScopedModelSerializer):
             "id", "person_id", "region_code", "setl_id", "date", "kind", "special_disease", "hospital_level", "location",
             "referral_compliant", "total", "policy_scope", "basic_paid", "critical_paid", "maf_pay", "hospital_name",
             "hospital_code", "med_type", "insutype", "enrolment_area", "source", "claim_import_id", "created_at",
-            "updated_at",
+            "updated_at", "voided_at", "void_reason",
         ]
         read_only_fields = fields
 
@@ -216,17 +216,26 @@ class ClaimWriteSerializer(serializers.Serializer):
     maf_pay = serializers.DecimalField(required=False, default="0.00", **MONEY)
     hospital_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     hospital_code = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    confirm_duplicate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The person already has a claim with the same date, hospital and amounts: without this the claim is "
+                  "refused (409 claim_duplicate); true records it all the same (a second, identical settlement).")
 
 
 class ClaimUpdateSerializer(ClaimWriteSerializer):
     person_id = None
     application_id = None
+    confirm_duplicate = None
 
     def get_fields(self):
         fields = super().get_fields()
         for f in fields.values():
             f.required = False
         return fields
+
+
+class ClaimVoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="Why the claim is voided (recorded).")
 
 
 class ClaimImportErrorSerializer(serializers.Serializer):

@@ -281,11 +281,15 @@ class ClaimViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         claim = claims.update_claim(acting_user=request.user, claim_id=claim.pk, **data.validated_data)
         return Response(s.ClaimSerializer(claim).data)
 
-    @extend_schema(summary="Delete a claim entered by mistake", responses={204: None, **_errors(403, 404, 409)})
-    def destroy(self, request, pk=None):
+    @extend_schema(summary="Void a claim entered by mistake or twice (it stays on record and stops counting)",
+                   request=s.ClaimVoidSerializer, responses={200: s.ClaimSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"], url_path="void")
+    def void(self, request, pk=None):
         claim = self.get_object()
-        claims.delete_claim(acting_user=request.user, claim_id=claim.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        data = s.ClaimVoidSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = claims.void_claim(acting_user=request.user, claim_id=claim.pk, reason=data.validated_data["reason"])
+        return Response(s.ClaimSerializer(claim).data)
 
     @extend_schema(summary="Import settlement records (CSV or .xlsx, national field names)",
                    request={"multipart/form-data": s.ClaimImportUploadSerializer},

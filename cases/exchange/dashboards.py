@@ -197,7 +197,7 @@ def warnings_by_status(region_code: str, year: int) -> Chart:
 def referral_and_location(region_code: str, year: int) -> Chart:
     from cases.models import Claim
 
-    qs = _scope(Claim.objects.filter(date__year=year), region_code)
+    qs = _scope(Claim.objects.filter(date__year=year, voided_at__isnull=True), region_code)
     data = {r["m"]: r for r in qs.annotate(m=ExtractMonth("date")).values("m").annotate(
         n=Count("id"),
         referred=Sum(Case(When(referral_compliant=True, then=1), default=0, output_field=IntegerField())),
@@ -235,7 +235,7 @@ def _pct_value(row, key):
 def outside_scope(region_code: str, year: int) -> Chart:
     from cases.models import Claim
 
-    qs = _scope(Claim.objects.filter(date__year=year), region_code)
+    qs = _scope(Claim.objects.filter(date__year=year, voided_at__isnull=True), region_code)
     data = {r["m"]: r for r in qs.annotate(m=ExtractMonth("date")).values("m").annotate(
         total=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY),
         scope=Coalesce(Sum("policy_scope"), Value(ZERO), output_field=MONEY))}

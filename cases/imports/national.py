@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import tabular
+from portal.audit.context import Channel, recorded_as
 from portal.roles.scoping import scope_queryset
 
 from .. import identity_numbers
@@ -252,6 +253,7 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[i:i + size]
 
 
+@recorded_as(Channel.IMPORT)
 def import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
     """Import a settlement-record file; returns the :class:`ClaimImport` with counts and the row
     report (``errors``). A file that cannot be read at all (encoding, missing required columns,

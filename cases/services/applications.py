@@ -128,6 +128,8 @@ def add_claims(*, acting_user, application_id: int, claim_ids) -> Application:
             claim = claims.get(pk)
             if claim is None or claim.person_id != app.person_id:
                 errors.append(_("Claim %(id)s is not a claim of this person.") % {"id": pk})
+            elif claim.voided_at is not None:
+                errors.append(_("Claim %(id)s is voided (%(reason)s).") % {"id": pk, "reason": claim.void_reason})
             elif claim.date.year != app.year:
                 errors.append(_("Claim %(id)s is dated %(date)s, not in %(year)s.") % {"id": pk, "date": claim.date, "year": app.year})
         busy = (

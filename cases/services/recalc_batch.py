@@ -645,7 +645,7 @@ def _read(state: _Chunk, pairs) -> tuple:
 
         engine_claim = _engine_claim_factory()
         for row in _rows(f"SELECT {', '.join(_Claim.COLUMNS)} FROM {_table(Claim)} WHERE {where} "
-                         f"AND date >= %s AND date <= %s ORDER BY date, id", params + [lo, hi]):
+                         f"AND date >= %s AND date <= %s AND voided_at IS NULL ORDER BY date, id", params + [lo, hi]):
             key = (row[1], row[2].year)
             if key in pairs:
                 claims[key].append(_Claim(row, constants, engine_claim))

@@ -92,7 +92,8 @@ def claim_payload(claim: Claim) -> dict:
 
 def year_claims(person_id: int, year: int):
     return Claim.objects.filter(
-        person_id=person_id, date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
+        person_id=person_id, date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31),
+        voided_at__isnull=True,
     ).order_by("date", "id")
 
 

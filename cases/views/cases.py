@@ -183,6 +183,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "can_list_cases": holds_anywhere(user, CASE_READ_ROLES),
         "claims_total": sum((c.total for c in detail.claims), 0),
         "return_reason": selectors.return_reason(detail.events) if app.state == S.RETURNED else None,
+        "year_claims": selectors.year_claims_of_case(app),
     })
     return render(request, "cases/case_detail.html", context, status=status)
 

@@ -41,10 +41,16 @@ def claim_new(request, pk: int):
     app = _editable_case(user, person, request.POST.get("application") or request.GET.get("application"))
     form = ClaimForm(request.POST if request.method == "POST" else None,
                      computable=selectors.claim_amounts_computable(person.region_id))
+    duplicates = None
     if request.method == "POST" and form.is_valid():
         try:
             claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
-                                               application_id=app.pk if app else None, **form.service_values)
+                                               application_id=app.pk if app else None,
+                                               confirm_duplicate=request.POST.get("confirm_duplicate") == "1",
+                                               **form.service_values)
+        except claim_service.DuplicateClaim as exc:
+            # Flagged before saving: the clerk confirms (a second, identical settlement) or cancels.
+            duplicates = exc.duplicates
         except ValidationError as exc:
             # e.g. the claim's year is not the case's: nothing is saved, the reason is shown above the form
             errors_to_form(form, exc)
@@ -59,8 +65,9 @@ def claim_new(request, pk: int):
             if app:
                 return redirect("cases:case", app.pk)
             return redirect(f"{_person_url(person)}#claims")
-    return render(request, "cases/claim_form.html", {"form": form, "person": person, "app": app, "claim": None},
-                  status=400 if form.errors else 200)
+    return render(request, "cases/claim_form.html",
+                  {"form": form, "person": person, "app": app, "claim": None, "duplicates": duplicates},
+                  status=400 if form.errors else (409 if duplicates else 200))
 
 
 def _person_url(person) -> str:
@@ -105,16 +112,21 @@ def claim_edit(request, pk: int):
 
 @require_POST
 @roles_required(CASEWORK_ROLES)
-def claim_delete(request, pk: int):
+def claim_void(request, pk: int):
     user = request.user
     claim = _claim(user, pk)
     try:
-        claim_service.delete_claim(acting_user=user, claim_id=claim.pk)
+        claim_service.void_claim(acting_user=user, claim_id=claim.pk, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        for message in exc.message_dict.get("reason", exc.messages):
+            messages.error(request, message)
+        return redirect("cases:claim_edit", claim.pk)
     except ServiceError as exc:
         refuse(exc)
         flash_refusal(request, exc)
         return redirect("cases:claim_edit", claim.pk)
-    messages.success(request, _("The claim is deleted."))
+    messages.success(request, _("The claim is voided; it no longer counts. Open cases of %(year)s are recalculated.")
+                     % {"year": claim.date.year})
     return redirect(f"{_person_url(claim.person)}#claims")
 
 

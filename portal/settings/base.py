@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "django_celery_beat",
+    "pgtrigger",
+    "pghistory",
     "portal.accounts",
     "portal.regions",
     "portal.roles",
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "policies",
     "cases",
     "cases.exchange",
+    "portal.audit",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -88,14 +88,18 @@ def test_update_and_lock(team):
         workflow.transition(acting_user=user, application_id=app.pk, action=action)
     with pytest.raises(Conflict):
         claims.update_claim(acting_user=team.caseworker, claim_id=claim.pk, maf_pay="0")
-    with pytest.raises(Conflict):
-        claims.delete_claim(acting_user=team.caseworker, claim_id=claim.pk)
+    with pytest.raises(Conflict) as err:
+        claims.void_claim(acting_user=team.caseworker, claim_id=claim.pk, reason="重复录入")
+    assert err.value.code == "claim_locked"
+    claim.refresh_from_db()
+    assert claim.voided_at is None
 
 
-def test_delete_an_unused_claim(team):
+def test_void_an_unused_claim_keeps_it_on_record(team):
     claim = ClaimFactory(person=person_with_identity())
-    claims.delete_claim(acting_user=team.caseworker, claim_id=claim.pk)
-    assert not Claim.objects.filter(pk=claim.pk).exists()
+    claims.void_claim(acting_user=team.caseworker, claim_id=claim.pk, reason="重复录入")
+    claim.refresh_from_db()
+    assert claim.voided_at is not None and claim.voided_by == team.caseworker and claim.void_reason == "重复录入"
 
 
 def test_a_claim_belongs_to_one_open_case(team):

@@ -72,7 +72,7 @@ def test_a_claim_entered_for_a_case_joins_it(client, team, django_capture_on_com
     assert app.claim_links.filter(claim__setl_id="W-0001").exists()
 
 
-def test_correct_and_delete_a_claim(client, team):
+def test_correct_and_void_a_claim(client, team):
     person = person_with_identity()
     claim = ClaimFactory(person=person)
     url = reverse("cases:claim_edit", args=[claim.pk])
@@ -84,8 +84,10 @@ def test_correct_and_delete_a_claim(client, team):
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.policy_scope == Decimal("47000.00")
-    response, _ = post(client, team.caseworker, reverse("cases:claim_delete", args=[claim.pk]), {})
-    assert response.status_code == 302 and not Claim.objects.filter(pk=claim.pk).exists()
+    response, _ = post(client, team.caseworker, reverse("cases:claim_void", args=[claim.pk]), {"reason": "录入错误"})
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.void_reason == "录入错误" and claim.voided_at is not None
 
 
 def test_a_claim_under_review_cannot_be_corrected_and_says_why(client, team):
@@ -94,8 +96,10 @@ def test_a_claim_under_review_cannot_be_corrected_and_says_why(client, team):
     response, body = post(client, team.caseworker, reverse("cases:claim_edit", args=[claim.pk]),
                           dict(CLAIM, date="2023-03-10", setl_id=claim.setl_id))
     assert response.status_code == 400 and app.number in body
-    response = client.post(reverse("cases:claim_delete", args=[claim.pk]), follow=True)
-    assert response.status_code == 200 and Claim.objects.filter(pk=claim.pk).exists()
+    response = client.post(reverse("cases:claim_void", args=[claim.pk]), {"reason": "重复"}, follow=True)
+    assert response.status_code == 200 and app.number in response.content.decode()
+    claim.refresh_from_db()
+    assert claim.voided_at is None
 
 
 # --- Import ---------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_a_cangzhou_user_cannot_act_on_ganzhou_cases(client, cz_team, ganzhou, r
     assert refused(client.post(reverse("cases:claim_new", args=[person.pk]), {"date": "2023-01-01", "kind": "inpatient",
                                                                               "total": "1", "policy_scope": "1"}))
     assert refused(client.post(reverse("cases:claim_edit", args=[ganzhou["claim"].pk]), {"total": "1"}))
-    assert refused(client.post(reverse("cases:claim_delete", args=[ganzhou["claim"].pk])))
+    assert refused(client.post(reverse("cases:claim_void", args=[ganzhou["claim"].pk]), {"reason": "x"}))
     assert refused(client.post(reverse("cases:application_new", args=[person.pk]), {"year": "2023", "payee_type": "person"}))
     line = ganzhou["batch"].lines.get()
     assert refused(client.post(reverse("cases:batch_results", args=[ganzhou["batch"].pk]),

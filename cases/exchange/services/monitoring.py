@@ -466,7 +466,7 @@ def _alerts_engine(rules: RegionRules, person_ids: list[int], run: MonitoringRun
         for ident in Identity.objects.filter(person_id__in=chunk).order_by("start", "category", "id"):
             idents[ident.person_id].append(EIdentity(ident.category, ident.start, ident.end))
         claims = defaultdict(list)
-        for c in Claim.objects.filter(person_id__in=chunk, date__gte=y0, date__lte=y1).order_by("date", "id"):
+        for c in Claim.objects.filter(person_id__in=chunk, date__gte=y0, date__lte=y1, voided_at__isnull=True).order_by("date", "id"):
             claims[c.person_id].append(EClaim(
                 id=f"c{c.pk}", date=c.date, kind=c.kind, total=c.total, policy_scope=c.policy_scope,
                 special_disease=c.special_disease, hospital_level=c.hospital_level, location=c.location,
