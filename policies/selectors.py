@@ -7,7 +7,7 @@ statistics of the regions above them, which apply to them.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,7 @@ class BookSources:
     versions: list[EngineVersion]
     frameworks: list[EngineVersion]
     stored_statistics: dict[str, dict[int, Decimal]]
+    parents: list[EngineVersion] = field(default_factory=list)
 
     def book(self, statistics: dict | None = None) -> PolicyBook:
         if statistics is None:
@@ -122,7 +123,8 @@ class BookSources:
                 kind: {int(y): v if isinstance(v, Decimal) else Decimal(str(v)) for y, v in years.items()}
                 for kind, years in statistics.items()
             }
-        return PolicyBook(region=self.region_code, versions=self.versions, frameworks=self.frameworks, statistics=stats)
+        return PolicyBook(region=self.region_code, versions=self.versions, frameworks=self.frameworks, statistics=stats,
+                          parents=self.parents)
 
 
 def policy_sources(*, region_code: str, draft_version_id: int | None = None) -> BookSources:
@@ -169,7 +171,11 @@ def policy_sources(*, region_code: str, draft_version_id: int | None = None) -> 
             frameworks.extend(simulate_publication(fws, draft))
         else:
             frameworks.extend(_engine_version(v) for v in fws)
-    return BookSources(region_code, codes, versions, frameworks, stored_statistics(codes))
+    # A county version that inherits its city's ("inherits": "341700") reads the city's published versions.
+    inherits = {v.doc.get("inherits") for v in versions} - {None}
+    parents = ([_engine_version(v) for v in PolicyVersion.objects.filter(
+        region_id__in=inherits, status=VersionStatus.PUBLISHED, framework=False)] if inherits else [])
+    return BookSources(region_code, codes, versions, frameworks, stored_statistics(codes), parents)
 
 
 def get_policy_book(

@@ -15,7 +15,8 @@ from pathlib import Path
 from .constants import STATISTIC_NAMES
 from .errors import PolicyError
 from .money import dec_fen, round_scaled
-from .versions import (Q_AMOUNT, Q_FRACTION, Q_NONE, Compiled, PolicyVersion, Quantity, Refusal,
+from .schema import regional_categories
+from .versions import (Q_AMOUNT, Q_ANNOUNCED, Q_FRACTION, Q_LEVEL, Q_NONE, Compiled, PolicyVersion, Quantity, Refusal,
                        compile_version, unset_message)
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
@@ -28,6 +29,8 @@ class PolicyBook:
     versions: list[PolicyVersion]
     frameworks: list[PolicyVersion] = field(default_factory=list)
     statistics: dict[str, dict[int, Decimal]] = field(default_factory=dict)
+    # The versions of the region a county version inherits from (its ``"inherits"`` code).
+    parents: list[PolicyVersion] = field(default_factory=list)
     _ctx: "BookContext | None" = field(default=None, init=False, repr=False)
 
     def context(self) -> "BookContext":
@@ -62,6 +65,28 @@ class BookContext:
             for kind, years in (book.statistics or {}).items()}
         self.qcache: dict[tuple[int, int], int] = {}
 
+    def known_categories(self) -> set[str]:
+        """Codes of the region's own categories named by any version of the book."""
+        out: set[str] = set()
+        for v in list(self.book.versions) + list(self.book.parents) + list(self.book.frameworks):
+            out.update(regional_categories(v.doc))
+        return out
+
+    def parent_at(self, version: PolicyVersion, day_ord: int) -> PolicyVersion | None:
+        """The version in force on the day of the region ``version`` inherits (``"inherits"``)."""
+        code = version.doc.get("inherits")
+        if not code:
+            return None
+        found = None
+        for p in self.book.parents:
+            if p.region != code:
+                continue
+            end = p.in_force_to.toordinal() if p.in_force_to is not None else _MAX_ORD
+            if p.effective_from.toordinal() <= day_ord <= end and (
+                    found is None or p.effective_from > found.effective_from):
+                found = p
+        return found
+
     def version_at(self, day_ord: int) -> Compiled | None:
         try:
             return self._by_ord[day_ord]
@@ -73,7 +98,7 @@ class BookContext:
             i -= 1
             start, end, v = self._entries[i]
             if start <= day_ord <= end:
-                found = compile_version(v, self.book.frameworks)
+                found = compile_version(v, self.book.frameworks, self.parent_at(v, day_ord))
                 break
         self._by_ord[day_ord] = found
         return found
@@ -96,14 +121,36 @@ class BookContext:
                 f"for {tried} — needed for the {q.what}{who} ({where}) of {year} claims; a policy admin must "
                 f"enter it")
 
-    def resolve(self, cv: Compiled, q: Quantity, year: int, category: str | None = None) -> int:
-        """A deductible or threshold in fen for claims of ``year``; Refusal when unset or its
-        statistic is missing."""
+    def missing_announced(self, cv: Compiled, q: Quantity, year: int) -> str:
+        who = f" for {q.category}" if q.category else ""
+        where = q.path + (f", {q.clause}" if q.clause else "")
+        return (f"{cv.label}: announced amount {q.stat} of region {self.region} for {year} is not entered — needed "
+                f"for the {q.what}{who} ({where}) of {year} claims; a policy admin must enter it when the bureau "
+                f"announces it")
+
+    def resolve(self, cv: Compiled, q: Quantity, year: int, category: str | None = None, level: int = 1) -> int:
+        """A deductible or threshold in fen for claims of ``year`` (at hospital ``level``); Refusal
+        when unset, or its statistic or announced figure is missing."""
+        kind = q.kind
+        if kind == Q_LEVEL:
+            v = q.by_level.get(level)
+            if v is None:
+                raise Refusal(f"{cv.label}: {q.what} at hospital level {level}"
+                              f"{f' for {category}' if category else ''} ({q.path}, {q.clause or '-'}) is unset "
+                              f"— an administrator must set it")
+            return v
         key = (id(q), year)
         v = self.qcache.get(key)
         if v is not None:
             return v
-        if q.fixed and year in q.fixed:
+        if kind == Q_ANNOUNCED:
+            series = self.stats.get(q.stat)
+            v = series.get(year) if series else None
+            if v is None:
+                v = q.fixed.get(year)
+            if v is None:
+                raise Refusal(self.missing_announced(cv, q, year))
+        elif q.fixed and year in q.fixed:
             v = q.fixed[year]
         elif q.kind == Q_NONE:
             v = 0
@@ -165,7 +212,9 @@ def static_book_from_seed(region_code: str, statistics: dict | None = None) -> P
             frameworks = [v for above in chain[i + 1:] for v in seeds.get(above, []) if v.framework]
             stats = {k: {int(y): (v if isinstance(v, Decimal) else Decimal(str(v))) for y, v in years.items()}
                      for k, years in (statistics or {}).items()}
+            inherits = {v.doc.get("inherits") for v in seeds[code]} - {None}
+            parents = [v for c in inherits for v in seeds.get(c, [])]
             return PolicyBook(region=region_code, versions=list(seeds[code]), frameworks=frameworks,
-                              statistics=stats)
+                              statistics=stats, parents=parents)
     raise PolicyError([f"{region_code}: no policy documents for this region or the regions above it "
                        f"({', '.join(chain)})"])

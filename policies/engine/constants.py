@@ -33,3 +33,11 @@ STATISTIC_NAMES = {
     "city_income": "本地上年度城乡居民人均可支配收入",
     "province_rural_income": "全省上年度农村居民人均可支配收入",
 }
+DEPARTMENTS: tuple[str, ...] = ("medical_security", "civil_affairs", "rural_revitalisation", "veterans_affairs",
+                                "finance", "tax")
+# The national list's recognising department (domain.md); a region's own categories name theirs.
+CATEGORY_DEPARTMENT: dict[str, str] = {
+    "tekun": "civil_affairs", "orphan": "civil_affairs", "dibao": "civil_affairs", "dibao_edge": "civil_affairs",
+    "illness_poverty": "civil_affairs", "fanpin": "rural_revitalisation", "jiance": "rural_revitalisation",
+    "tuopin": "rural_revitalisation", "veteran_priority": "veterans_affairs", "other_special": "medical_security",
+}

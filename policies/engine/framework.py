@@ -12,6 +12,8 @@ A framework document (``"framework": true``) carries ``parameters.framework_rule
 """
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from .schema import NONE, parse_leaves
 
 
@@ -76,6 +78,28 @@ def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
                     errors.append(f"assistance.routes[{i}].cap: {fw_name} {clause}: outpatient and inpatient "
                                   f"share one annual cap — {c} has caps {first_cap} (routes[{first_i}]) and "
                                   f"{cap} (routes[{i}])")
+
+    floors, clause = _rule(fw_params, "assistance_ratio_floors")
+    if isinstance(floors, list):
+        for floor in floors:
+            if not isinstance(floor, dict):
+                continue
+            cats, lo = floor.get("categories") or (), floor.get("min")
+            try:
+                lo = Decimal(str(lo))
+            except (InvalidOperation, ValueError):
+                continue
+            for i in range(len(routes)):
+                base = f"assistance.routes[{i}]"
+                hit = [c for c in cats if c in (values.get(f"{base}.categories") or ())]
+                if not hit:
+                    continue
+                rates = ([values[f"{base}.ratio"]] if values.get(f"{base}.ratio") is not None else []) + \
+                    [r for _, r in (values.get(f"{base}.segments") or ())]
+                low = [r for r in rates if r < lo]
+                if low:
+                    errors.append(f"{base}.ratio: {fw_name} {clause}: {', '.join(hit)} must be assisted at "
+                                  f"no less than {lo} (the ratio is {min(low)})")
 
     cats, clause = _rule(fw_params, "critical_preferential_categories")
     if cats:

@@ -13,6 +13,7 @@ from .money import dec_fen, decimals, fen_str, to_decimal
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REGION_RE = re.compile(r"^\d{6}$")
 _STAT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _OPEN_END = _dt.date.max.toordinal()
 
 
@@ -84,6 +85,9 @@ class SettlementInput:
     claims: list[Claim]
     statistics: dict[str, dict[int, Decimal]] | None = None
     tilted_applied: bool = False
+    # (identity index, code) of identities whose category is not national: each must be one of the
+    # region's own categories (``categories.regional`` of a version of its book).
+    regional_categories: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +256,7 @@ def parse_input(payload: dict) -> SettlementInput:
 
     person_raw = payload.get("person")
     person = Person()
+    regional: list[tuple[int, str]] = []
     if person_raw is not None and not isinstance(person_raw, dict):
         errors.append("person: must be an object")
         person_raw = None
@@ -274,8 +279,12 @@ def parse_input(payload: dict) -> SettlementInput:
             cat = raw.get("category")
             ok = True
             if cat not in CATEGORIES:
-                errors.append(f"{path}.category: unknown category {cat!r} (expected one of {', '.join(CATEGORIES)})")
-                ok = False
+                if isinstance(cat, str) and _CODE_RE.match(cat):
+                    regional.append((i, cat))      # a region's own category: checked against its policy
+                else:
+                    errors.append(f"{path}.category: unknown category {cat!r} (expected one of {', '.join(CATEGORIES)}, "
+                                  f"or a category of the region's policy)")
+                    ok = False
             if raw.get("start") is None:
                 errors.append(f"{path}.start: required (YYYY-MM-DD)")
                 start = None
@@ -326,4 +335,4 @@ def parse_input(payload: dict) -> SettlementInput:
     if errors:
         raise InputError(errors)
     return SettlementInput(region=region, person=person, claims=claims, statistics=statistics,
-                           tilted_applied=tilted)
+                           tilted_applied=tilted, regional_categories=regional)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from .constants import CATEGORIES, HOSPITAL_LEVELS, KINDS, RESIDENCES, SCHEMES, TILTED_SCOPES
+from .constants import CATEGORIES, DEPARTMENTS, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
 from .money import decimals, to_decimal
 
 NONE = "none"
@@ -71,9 +71,29 @@ def p_amount_or_none(v):
 
 
 def p_quantity(v):
-    """``"none"`` | an amount | ``{"fraction": "0.10", "statistic": "city_income"}``."""
+    """``"none"`` | an amount | ``{"fraction": "0.10", "statistic": "city_income"}`` |
+    ``{"by_level": {"1": "500.00", "2": "1000.00", "3": "2000.00"}}`` (per hospital level) |
+    ``{"announced": "annual_deductible_dibao_edge"}`` (a yearly figure the bureau announces for the
+    claim's own year, entered like a statistic; never computed)."""
     if v == NONE:
         return (NONE,)
+    if isinstance(v, dict) and "by_level" in v:
+        if set(v) != {"by_level"} or not isinstance(v["by_level"], dict) or not v["by_level"]:
+            raise ValueError("by_level must be an object of hospital level → amount, e.g. {\"1\": \"500.00\"}")
+        levels = {}
+        for k, amount in v["by_level"].items():
+            if k not in ("1", "2", "3"):
+                raise ValueError(f"by_level: {k!r} is not a hospital level 1, 2 or 3")
+            try:
+                levels[int(k)] = p_amount(amount)
+            except ValueError as e:
+                raise ValueError(f"by_level.{k}: {e}") from None
+        return ("by_level", levels)
+    if isinstance(v, dict) and "announced" in v:
+        name = v["announced"]
+        if set(v) != {"announced"} or not isinstance(name, str) or not _STAT_RE.match(name):
+            raise ValueError("announced must name a yearly figure such as annual_deductible_dibao_edge")
+        return ("announced", name)
     if isinstance(v, dict):
         extra = set(v) - {"fraction", "statistic"}
         if extra:
@@ -92,6 +112,59 @@ def p_quantity(v):
         return ("amount", p_amount(v))
     except ValueError:
         raise ValueError("must be \"none\", a money amount, or {\"fraction\": ..., \"statistic\": ...}") from None
+
+
+def p_ratio_add(v) -> Decimal:
+    return _decimal(v, lo=Decimal(-1), hi=Decimal(1), places=6, what="ratio")
+
+
+def p_adjustments(v) -> tuple:
+    """``[{"hospital_level": 1, "add": "0.05"}, {"location": "county", "add": "-0.05"}]`` — points
+    added to the route's ratio for claims at that level or location (the result is kept in [0, 1])."""
+    if not isinstance(v, list):
+        raise ValueError("must be a list of {\"hospital_level\" or \"location\": ..., \"add\": ...}")
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict) or "add" not in item or len(item) != 2:
+            raise ValueError(f"adjustment {i}: must be {{\"hospital_level\" or \"location\": ..., \"add\": ratio}}")
+        try:
+            add = p_ratio_add(item["add"])
+        except ValueError as e:
+            raise ValueError(f"adjustment {i} add: {e}") from None
+        if "hospital_level" in item:
+            if isinstance(item["hospital_level"], bool) or item["hospital_level"] not in HOSPITAL_LEVELS:
+                raise ValueError(f"adjustment {i}: hospital_level must be 1, 2 or 3")
+            out.append(("hospital_level", item["hospital_level"], add))
+        elif "location" in item:
+            if item["location"] not in LOCATIONS:
+                raise ValueError(f"adjustment {i}: location must be one of {', '.join(LOCATIONS)}")
+            out.append(("location", item["location"], add))
+        else:
+            raise ValueError(f"adjustment {i}: needs hospital_level or location")
+    return tuple(out)
+
+
+def p_floors(v) -> tuple:
+    """``[{"categories": ["tekun", "dibao"], "min": "0.70"}]`` — assistance ratio floors."""
+    if not isinstance(v, list):
+        raise ValueError("must be a list of {\"categories\": [...], \"min\": ratio}")
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict) or set(item) != {"categories", "min"}:
+            raise ValueError(f"floor {i}: must be {{\"categories\": [...], \"min\": ratio}}")
+        try:
+            cats = p_categories(item["categories"])
+            lo = p_ratio(item["min"])
+        except ValueError as e:
+            raise ValueError(f"floor {i}: {e}") from None
+        out.append((cats, lo))
+    return tuple(out)
+
+
+def p_push_names(v) -> tuple:
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ValueError("must be a list of names (text)")
+    return tuple(x.strip() for x in v)
 
 
 def p_year_amounts(v) -> dict[int, Decimal]:
@@ -140,11 +213,18 @@ def _p_enum(choices) -> Callable[[Any], str]:
     return parse
 
 
-def _p_list(choices, what: str, *, allow_empty: bool = True) -> Callable[[Any], tuple]:
+_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _p_list(choices, what: str, *, allow_empty: bool = True, codes: bool = False) -> Callable[[Any], tuple]:
+    """A list of ``choices``; with ``codes``, any lower-case code (a region's own category, checked
+    against the document's ``categories.regional`` afterwards)."""
     def parse(v) -> tuple:
         if not isinstance(v, list):
             raise ValueError(f"must be a list of {what}")
         for item in v:
+            if codes and isinstance(item, str) and _CODE_RE.match(item):
+                continue
             if isinstance(item, bool) or item not in choices:
                 raise ValueError(f"unknown {what[:-1] if what.endswith('s') else what} {item!r}")
         if len(set(v)) != len(v):
@@ -155,7 +235,8 @@ def _p_list(choices, what: str, *, allow_empty: bool = True) -> Callable[[Any], 
     return parse
 
 
-p_categories = _p_list(CATEGORIES, "categories")
+p_categories = _p_list(CATEGORIES, "categories", codes=True)
+p_locations = _p_list(LOCATIONS, "locations", allow_empty=False)
 p_kinds = _p_list(KINDS, "claim kinds", allow_empty=False)
 p_schemes = _p_list(SCHEMES, "schemes", allow_empty=False)
 p_residences = _p_list(RESIDENCES, "residences", allow_empty=False)
@@ -246,12 +327,45 @@ ROUTE = Group("救助路径", {
     "min_hospital_level": Leaf(p_level_or_none, "最低医院等级", "assistance minimum hospital level", False),
     "policy_scope_above": Leaf(p_amount_or_none, "单次政策范围内费用须超过", "assistance single-stay policy-scope threshold",
                                False),
-    "deductible": Leaf(p_quantity, "年度救助起付标准", "assistance deductible"),
+    "hospital_levels": Leaf(p_levels, "适用医院等级", "assistance hospital levels", False),
+    "locations": Leaf(p_locations, "适用就医地", "assistance locations", False),
+    "deductible": Leaf(p_quantity, "救助起付标准", "assistance deductible"),
+    "deductible_basis": Leaf(_p_enum(("annual", "per_claim")), "起付标准计算方式（年度累计/每次）",
+                             "assistance deductible basis", False),
     "deductible_fixed": Leaf(p_year_amounts, "按年度确定的起付标准", "fixed yearly assistance deductible", False),
-    "ratio": Leaf(p_ratio, "救助比例", "assistance ratio"),
+    "ratio": Leaf(p_ratio, "救助比例", "assistance ratio", False),
+    "segments": Leaf(p_segments, "分段救助比例（按年度累计救助范围费用）", "assistance ratio segments", False),
+    "ratio_adjustments": Leaf(p_adjustments, "救助比例调整（按医院等级或就医地）", "assistance ratio adjustments", False),
     "ratio_min": Leaf(p_ratio, "救助比例下限", "assistance ratio floor", False),
+    "non_referral_reduction": Leaf(p_ratio, "未按规定转诊的救助比例降低", "assistance ratio reduction without referral",
+                                   False),
     "pool": Leaf(p_name, "共用限额（资金池）", "assistance cap pool"),
     "cap": Leaf(p_amount_or_none, "年度救助限额", "assistance cap"),
+    "sub_cap": Leaf(p_amount_or_none, "本路径年度救助限额（计入共用限额）", "assistance route sub-cap", False),
+}, strings=("name", "label"))
+
+TILTED_FIELDS = {
+    "categories": Leaf(p_categories, "适用类别", "tilted-assistance categories"),
+    "kinds": Leaf(p_kinds, "适用费用类型", "tilted-assistance claim kinds"),
+    "scope": Leaf(_p_enum(tuple(TILTED_SCOPES) + ("any",)), "就医地域范围", "tilted-assistance location scope"),
+    "on_application": Leaf(p_bool, "依申请", "tilted assistance on application"),
+    "basis": Leaf(_p_enum(("annual", "per_stay")), "起付计算方式（年度累计/每次住院）", "tilted-assistance threshold basis"),
+    "threshold": Leaf(p_quantity, "起付标准", "tilted-assistance threshold"),
+    "ratio": Leaf(p_ratio, "救助比例", "tilted-assistance ratio"),
+    "cap": Leaf(p_amount_or_none, "年度救助限额", "tilted-assistance cap"),
+    "lookback_months": Leaf(_p_int(0, 12), "新认定对象追溯月数", "tilted-assistance look-back months"),
+    "after_assistance_cap": Leaf(p_bool, "仅在医疗救助达到年度限额后给予", "tilted assistance only after the assistance cap",
+                                 False),
+}
+TILTED_RULE = Group("倾斜救助规则", TILTED_FIELDS, strings=("name", "label"))
+
+REGIONAL_CATEGORY = Group("本地救助对象类别", {
+    "department": Leaf(_p_enum(DEPARTMENTS), "认定部门", "recognising department"),
+    "push_names": Leaf(p_push_names, "部门推送名单中的名称", "names used in department pushes", False),
+}, strings=("name", "label"))
+
+UNSET_CATEGORIES = Group("待定救助类别", {
+    "categories": Leaf(p_categories, "类别", "categories whose assistance is left to another rule"),
 }, strings=("name", "label"))
 
 BASIC_RULE = Group("支付规则", {
@@ -278,6 +392,8 @@ SCHEMA = Group("参数", {
     "categories": Group("救助对象类别", {
         "recipients": Leaf(p_categories, "救助对象类别", "recipient categories"),
         "precedence": Leaf(p_categories, "多重身份优先顺序（就高不就低）", "category precedence"),
+        "regional": ListOf("本地救助对象类别", REGIONAL_CATEGORY),
+        "unset": ListOf("待定救助类别", UNSET_CATEGORIES),
     }),
     "statistics": Group("统计数据", {
         "years_back": Leaf(p_years_back, "取数年度（上年，未公布时上上年）", "statistic years back"),
@@ -287,6 +403,7 @@ SCHEMA = Group("参数", {
         "schemes": Leaf(p_schemes, "适用险种", "critical-illness schemes"),
         "deductible": Leaf(p_quantity, "起付标准", "critical-illness deductible"),
         "segments": Leaf(p_segments, "分段支付比例", "critical-illness segments"),
+        "kinds": Leaf(p_kinds, "适用费用类型", "critical-illness claim kinds", False),
         "segment_ratio_min": Leaf(p_ratio, "分段支付比例下限", "critical-illness ratio floor", False),
         "cap": Leaf(p_amount_or_none, "年度最高支付限额", "critical-illness cap"),
         "preferential": Group("倾斜支付", {
@@ -297,27 +414,22 @@ SCHEMA = Group("参数", {
         }),
     }),
     "assistance": Group("医疗救助", {"routes": ListOf("救助路径", ROUTE)}),
-    "tilted": Group("倾斜救助", {
-        "categories": Leaf(p_categories, "适用类别", "tilted-assistance categories"),
-        "kinds": Leaf(p_kinds, "适用费用类型", "tilted-assistance claim kinds"),
-        "scope": Leaf(_p_enum(tuple(TILTED_SCOPES)), "就医地域范围", "tilted-assistance location scope"),
-        "on_application": Leaf(p_bool, "依申请", "tilted assistance on application"),
-        "basis": Leaf(_p_enum(("annual", "per_stay")), "起付计算方式（年度累计/每次住院）", "tilted-assistance threshold basis"),
-        "threshold": Leaf(p_quantity, "起付标准", "tilted-assistance threshold"),
-        "ratio": Leaf(p_ratio, "救助比例", "tilted-assistance ratio"),
-        "cap": Leaf(p_amount_or_none, "年度救助限额", "tilted-assistance cap"),
-        "lookback_months": Leaf(_p_int(0, 12), "新认定对象追溯月数", "tilted-assistance look-back months"),
-        "after_assistance_cap": Leaf(p_bool, "仅在医疗救助达到年度限额后给予", "tilted assistance only after the assistance cap",
-                                     False),
-    }),
+    "tilted": Group("倾斜救助", TILTED_FIELDS),
+    "tilted_rules": ListOf("倾斜救助规则", TILTED_RULE),
     "monitoring": Group("预警监测", {
         "return_to_poverty": Group("因病返贫监测", {
             "identities": Leaf(p_categories, "监测人群身份", "return-to-poverty watched identities"),
+            "no_category": Leaf(p_bool, "含无救助身份人员", "return-to-poverty watches people with no category", False),
+            "residence": Leaf(p_residences, "居住地", "return-to-poverty residence filter", False),
+            "schemes": Leaf(p_schemes, "险种", "return-to-poverty scheme filter", False),
             "threshold": Leaf(p_quantity, "预警标准", "return-to-poverty threshold"),
         }),
         "fall_into_poverty": Group("因病致贫监测", {
+            "identities": Leaf(p_categories, "监测人群身份", "fall-into-poverty watched identities", False),
+            "no_category": Leaf(p_bool, "含无救助身份人员", "fall-into-poverty watches people with no category", False),
             "residence": Leaf(p_residences, "居住地", "fall-into-poverty residence filter"),
             "schemes": Leaf(p_schemes, "险种", "fall-into-poverty scheme filter"),
+            "exclude_return_population": Leaf(p_bool, "不含因病返贫监测人群", "fall-into-poverty excludes the return-to-poverty population", False),
             "threshold": Leaf(p_quantity, "预警标准", "fall-into-poverty threshold"),
         }),
     }),
@@ -336,13 +448,14 @@ SCHEMA = Group("参数", {
         "no_deductible_categories": Leaf(p_categories, "不设起付标准的类别", "categories without deductible", False),
         "shared_outpatient_inpatient_cap": Leaf(p_bool, "门诊和住院共用年度救助限额", "outpatient and inpatient share one cap", False),
         "critical_preferential_categories": Leaf(p_categories, "大病保险倾斜支付类别", "critical-illness preferential categories", False),
+        "assistance_ratio_floors": Leaf(p_floors, "医疗救助比例下限", "assistance ratio floors", False),
     }),
 })
 
 LEAF_KEYS = frozenset({"value", "clause", "note"})
 TOP_KEYS = ("region", "document", "title", "framework", "in_force_from", "in_force_to",
             "retroactive_from", "parameters")
-OPTIONAL_TOP_KEYS = ("issued", "note")
+OPTIONAL_TOP_KEYS = ("issued", "note", "inherits")
 
 
 def is_leaf(node) -> bool:
@@ -483,9 +596,62 @@ def validate_document(doc: dict) -> list[str]:
     return errors
 
 
+_CATEGORY_LIST_RE = re.compile(r"(^|\.)(categories|recipients|precedence|identities)$")
+
+
+def regional_categories(doc: dict) -> dict[str, dict]:
+    """The document's own categories: {code: {"label", "department", "push_names", "clause"}}."""
+    items = (((doc.get("parameters") or {}).get("categories") or {}).get("regional") or [])
+    out = {}
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        dep = item.get("department") if isinstance(item.get("department"), dict) else {}
+        names = item.get("push_names") if isinstance(item.get("push_names"), dict) else {}
+        out[item["name"]] = {"label": item.get("label") or item["name"], "department": dep.get("value"),
+                             "push_names": list(names.get("value") or ()), "clause": dep.get("clause")}
+    return out
+
+
+def _category_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> None:
+    regional = (((doc.get("parameters") or {}).get("categories") or {}).get("regional") or [])
+    own: set[str] = set()
+    if isinstance(regional, list):
+        for i, item in enumerate(regional):
+            name = item.get("name") if isinstance(item, dict) else None
+            path = f"categories.regional[{i}].name"
+            if not isinstance(name, str) or not _CODE_RE.match(name):
+                errors.append(f"{path}: must be a lower-case code such as de_facto_orphan")
+                continue
+            if name in CATEGORIES:
+                errors.append(f"{path}: {name} is already a national category")
+            elif name in own:
+                errors.append(f"{path}: {name} is defined twice")
+            own.add(name)
+            if not isinstance(item.get("label"), str) or not item["label"].strip():
+                errors.append(f"categories.regional[{i}].label: required (the category's Chinese name)")
+    if doc.get("inherits") is not None or doc.get("framework") is True:
+        return      # may name the categories of the region it inherits from / of the cities below
+    for path, value in values.items():
+        if value is None or not _CATEGORY_LIST_RE.search(path) or not isinstance(value, tuple):
+            continue
+        if path.startswith("categories.regional") or path.startswith("framework_rules"):
+            continue
+        for c in value:
+            if isinstance(c, str) and c not in CATEGORIES and c not in own:
+                errors.append(f"{path}: unknown category {c!r} (not national, and not one of categories.regional)")
+
+
 def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> None:
     params = doc["parameters"]
     is_framework = doc.get("framework") is True
+    inherits = doc.get("inherits")
+    if inherits is not None and (not isinstance(inherits, str) or not _REGION_RE.match(inherits)
+                                 or inherits == doc.get("region")):
+        errors.append("inherits: must be the 6-digit code of the region whose version this one inherits")
+    _category_checks(doc, values, errors)
     if not is_framework and "categories" not in params:
         errors.append("categories: missing (recipients and precedence)")
     recipients = values.get("categories.recipients")
@@ -517,6 +683,18 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
         for i, _item in enumerate(items):
             base = f"{section}.{key}[{i}]"
             floor(f"{base}.ratio", f"{base}.ratio_min", "ratio")
+            if section == "assistance" and isinstance(_item, dict):
+                if "ratio" not in _item and "segments" not in _item and inherits is None:
+                    errors.append(f"{base}.ratio: missing (a ratio, or segments; {{\"value\": null}} for unset)")
+                if values.get(f"{base}.ratio") is not None and values.get(f"{base}.segments") is not None:
+                    errors.append(f"{base}.segments: a route has either a ratio or segments, not both")
+                segs, lo = values.get(f"{base}.segments"), values.get(f"{base}.ratio_min")
+                if segs is not None and lo is not None:
+                    for k, (_, r) in enumerate(segs):
+                        if r < lo:
+                            clause = _clause(params, f"{base}.ratio_min")
+                            errors.append(f"{base}.segments: segment {k} ratio {r} is below the ratio floor {lo}"
+                                          + (f" ({clause})" if clause else ""))
             if section == "assistance":
                 within_recipients(f"{base}.categories")
                 pool = values.get(f"{base}.pool")
@@ -534,6 +712,10 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
                 floor(f"{base}.standard", f"{base}.standard_min", "subsidy")
                 within_recipients(f"{base}.categories")
     within_recipients("tilted.categories")
+    rules = params.get("tilted_rules")
+    if isinstance(rules, list):
+        for i in range(len(rules)):
+            within_recipients(f"tilted_rules[{i}].categories")
     within_recipients("critical.preferential.categories")
     segments = values.get("critical.segments")
     seg_min = values.get("critical.segment_ratio_min")
@@ -546,7 +728,7 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
         add = values.get("critical.preferential.ratio_add")
         if add is not None and max(r for _, r in segments) + add > 1:
             errors.append("critical.preferential.ratio_add: a segment ratio plus the increase exceeds 1")
-    for path in ("assistance.routes", "basic.rules"):
+    for path in ("assistance.routes", "basic.rules", "tilted_rules"):
         try:
             items = _get_node(params, path)
         except KeyError:

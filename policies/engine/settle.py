@@ -224,6 +224,58 @@ def _segments_pay(x: int, deductible: int, segments, add: int) -> int:
     return total
 
 
+def _clauses(cv: Compiled, cat: str, kind: str) -> str:
+    """The clause that leaves the claim out: that of the routes covering its kind for other
+    categories, else of the category's own routes, else the document."""
+    for pick in (lambda r: type(r.kinds) is not Unset and kind in r.kinds,
+                 lambda r: type(r.categories) is not Unset and cat in r.categories):
+        seen = [r.clauses[1] or r.clauses[0] for r in cv.routes if pick(r) and any(r.clauses)]
+        seen = list(dict.fromkeys(x for x in seen if x))
+        if seen:
+            return "、".join(seen)
+    return cv.document
+
+
+def _assistance_raw(cv: Compiled, route, cat, elig: int, a_elig: dict, pool, level: int, loc: str,
+                    reduce: int) -> int:
+    """ratio-weighted E (flat or segmented on the pool's cumulative E, with additive adjustments
+    by level or location and a non-referral reduction, each effective ratio kept in [0, 1]),
+    rounded half-up to the fen once. Advances the pool's cumulative E."""
+    add = -reduce
+    adjust = route.adjust
+    if adjust is not None:
+        add += adjust[0].get(level, 0) + adjust[1].get(loc, 0)
+    segments = route.segments
+    if segments is None:
+        ratio = route.ratio
+        if type(ratio) is Unset:
+            _refuse_unset(cv, ratio, cat)
+        if add:
+            ratio += add
+            ratio = 0 if ratio < 0 else (SCALE if ratio > SCALE else ratio)
+        if pool is not None:
+            a_elig[pool] = a_elig.get(pool, 0) + elig
+        return mul_round(elig, ratio)
+    if type(segments) is Unset:
+        _refuse_unset(cv, segments, cat)
+    before = a_elig.get(pool, 0)
+    after = before + elig
+    a_elig[pool] = after
+    total = 0
+    lower = 0
+    for upper, ratio in segments:
+        lo = before if before > lower else lower
+        hi = after if upper is None or after < upper else upper
+        if hi > lo:
+            r = ratio + add
+            r = 0 if r < 0 else (SCALE if r > SCALE else r)
+            total += (hi - lo) * r
+        if upper is None or after <= upper:
+            break
+        lower = upper
+    return round_scaled(total)
+
+
 def _no_version_message(ctx: BookContext, claim: Claim, idx: int) -> str:
     versions = ctx.book.versions
     if not versions:
@@ -270,6 +322,12 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     breach) and InputError when given and computed amounts contradict each other."""
     applied = inp.tilted_applied if tilted_applied is None else bool(tilted_applied)
     ctx = book.context()
+    if inp.regional_categories:
+        known = ctx.known_categories()
+        bad = [f"person.identities[{i}].category: unknown category {cat!r} (neither national nor a category of "
+               f"region {inp.region}'s policy)" for i, cat in inp.regional_categories if cat not in known]
+        if bad:
+            raise InputError(bad)
     person = inp.person
     idents = person.identities
     scheme = person.scheme
@@ -284,9 +342,11 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     year = None
     # Year accumulators (reset on a new calendar year); pools carry across versions and categories.
     basic_used: dict = {}
-    a_cum: dict = {}
-    a_used: dict = {}
-    crit_cum = crit_used = t_cum = t_used = t_granted = oop_cum = 0
+    a_cum: dict = {}            # pool → the year's cumulative S (annual deductibles)
+    a_elig: dict = {}           # pool → the year's cumulative eligible amount E (segments)
+    a_used: dict = {}           # pool → assistance paid; (pool, route name) → paid in that route (sub-caps)
+    t_acc: dict = {}            # tilted rule index → [cum base, base granted, paid]
+    crit_cum = crit_used = oop_cum = 0
     alerted: set = set()        # alert kinds raised this year (once per kind per year)
     noted: set = set()          # monitoring notes given this year (once each per version)
 
@@ -295,8 +355,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
         d = c._ord
         if c._year != year:
             year = c._year
-            basic_used, a_cum, a_used = {}, {}, {}
-            crit_cum = crit_used = t_cum = t_used = t_granted = oop_cum = 0
+            basic_used, a_cum, a_elig, a_used, t_acc = {}, {}, {}, {}, {}
+            crit_cum = crit_used = oop_cum = 0
             alerted, noted = set(), set()
         cv = ctx.version_at(d)
         if cv is None:
@@ -312,6 +372,10 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             # 1. Category.
             active = [i.category for i in idents if i._s <= d <= i._e] if idents else None
             cat = _category(cv, active) if active else None
+            if cat is not None and cat in cv.unset_categories:
+                u = cv.unset_categories[cat]
+                raise Refusal(f"{cv.label}: the assistance of category {cat} ({u.path}, {u.clause or '-'}) is left "
+                              f"to another rule and unset — an administrator must set it")
 
             # 2. Basic insurance.
             B = c._b
@@ -342,6 +406,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             # 3. Critical-illness insurance.
             base = P - B
             C = c._c
+            crit_counts = True
             critical_computed = critical_cap_reached = preferential = False
             if C is None:
                 k = cv.critical
@@ -358,7 +423,11 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         _refuse_unset(cv, k.pref_categories, cat)
                     preferential = cat in k.pref_categories
                 C = 0
-                if base > 0:
+                kinds_ok = k.kinds is None or (type(k.kinds) is not Unset and kind in k.kinds)
+                if type(k.kinds) is Unset:
+                    _refuse_unset(cv, k.kinds, cat)
+                crit_counts = kinds_ok
+                if base > 0 and kinds_ok:
                     D = resolve(cv, k.deductible, year, cat)
                     segments = k.segments
                     if type(segments) is Unset:
@@ -386,7 +455,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         else:
                             C = round_scaled(raw)
                 critical_computed = True
-            crit_cum += base
+            if crit_counts:
+                crit_cum += base
             crit_used += C
             S = P - B - C
             if S < 0:
@@ -399,66 +469,99 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             A = 0
             route_name = pool = a_ded = a_cap = None
             a_cap_reached = False
+            excluded = False
             if cat is not None:
-                if not c.referral_compliant:
+                route = None
+                cands = routes_for(cv, cat, kind, c.special_disease)
+                level = c.hospital_level
+                loc = c.location
+                for r in cands:
+                    for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above, r.levels, r.locations):
+                        if type(u) is Unset:
+                            _refuse_unset(cv, u, cat)
+                    if r.min_level and level < r.min_level:
+                        continue
+                    if r.levels is not None and level not in r.levels:
+                        continue
+                    if r.locations is not None and loc not in r.locations:
+                        continue
+                    if r.scope_above is not None and P <= r.scope_above:
+                        continue
+                    route = r
+                    break
+                if route is None:
+                    if not c.referral_compliant:
+                        excluded = True
+                        notes.append("未按规定转诊，不予救助")
+                    elif cat not in cv.routed_categories:
+                        notes.append("该类别无医疗救助规定，不予救助")
+                    elif not any(kind in r.kinds for r in cv.routes
+                                 if type(r.categories) is not Unset and cat in r.categories
+                                 and type(r.kinds) is not Unset):
+                        notes.append(f"该类别{KIND_NAMES[kind]}不予救助（{cv.document} {_clauses(cv, cat, kind)}）")
+                    elif cands:
+                        notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
+                    else:
+                        notes.append("不符合救助条件，不予救助")
+                elif not c.referral_compliant and route.nonref is None:
+                    excluded = True          # A = 0, G = 0, and the claim counts in no accumulator
                     notes.append("未按规定转诊，不予救助")
                 else:
-                    route = None
-                    cands = routes_for(cv, cat, kind, c.special_disease)
-                    for r in cands:
-                        for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above):
-                            if type(u) is Unset:
-                                _refuse_unset(cv, u, cat)
-                        if r.min_level and c.hospital_level < r.min_level:
-                            continue
-                        if r.scope_above is not None and P <= r.scope_above:
-                            continue
-                        route = r
-                        break
-                    if route is None:
-                        if cat not in cv.routed_categories:
-                            notes.append("该类别无医疗救助规定，不予救助")
-                        elif not any(kind in r.kinds for r in cv.routes
-                                     if type(r.categories) is not Unset and cat in r.categories
-                                     and type(r.kinds) is not Unset):
-                            notes.append(f"该类别{KIND_NAMES[kind]}不予救助")
-                        elif cands:
-                            notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
+                    if route.floor_breach is not None:
+                        fpath, fclause, got, lo = route.floor_breach
+                        raise Refusal(f"{cv.label}: the assistance ratio {got} of {route.path} is below the floor {lo} "
+                                      f"({fpath}, {fclause or '-'})")
+                    if type(route.nonref) is Unset:
+                        _refuse_unset(cv, route.nonref, cat)
+                    route_name = route.name
+                    pool = route.pool
+                    a_cap = route.cap if type(route.cap) is not Unset else None
+                    if S > 0:
+                        if type(pool) is Unset:
+                            _refuse_unset(cv, pool, cat)
+                        if type(route.per_claim) is Unset:
+                            _refuse_unset(cv, route.per_claim, cat)
+                        a_ded = resolve(cv, route.deductible, year, cat, level)
+                        if route.per_claim:
+                            elig = S - a_ded if S > a_ded else 0
                         else:
-                            notes.append("不符合救助条件，不予救助")
-                    else:
-                        route_name = route.name
-                        pool = route.pool
-                        a_cap = route.cap if type(route.cap) is not Unset else None
-                        if S > 0:
-                            if type(pool) is Unset:
-                                _refuse_unset(cv, pool, cat)
-                            a_ded = resolve(cv, route.deductible, year, cat)
                             before = a_cum.get(pool, 0)
                             after = before + S
                             a_cum[pool] = after
-                            elig = (after - a_ded if after > a_ded else 0) - (before - a_ded if before > a_ded else 0)
-                            if elig > 0:
-                                ratio = route.ratio
-                                if type(ratio) is Unset:
-                                    _refuse_unset(cv, ratio, cat)
-                                raw = mul_round(elig, ratio)
-                                A = raw
-                                if raw > 0:
-                                    cap = route.cap
-                                    if type(cap) is Unset:
-                                        _refuse_unset(cv, cap, cat)
-                                    used = a_used.get(pool, 0)
-                                    if cap is not None:
-                                        left = cap - used if cap > used else 0
-                                        if raw > left:
-                                            A, a_cap_reached = left, True
-                                            notes.append("已达年度救助限额")
-                                    a_used[pool] = used + A
-                            elif a_ded:
-                                notes.append("未达起付标准")
-                        elif type(pool) is Unset:
-                            pool = None
+                            elig = ((after - a_ded if after > a_ded else 0)
+                                    - (before - a_ded if before > a_ded else 0))
+                        if elig > 0:
+                            raw = _assistance_raw(cv, route, cat, elig, a_elig, pool, level, loc,
+                                                  0 if c.referral_compliant else route.nonref)
+                            A = raw
+                            if raw > 0:
+                                cap = route.cap
+                                if type(cap) is Unset:
+                                    _refuse_unset(cv, cap, cat)
+                                used = a_used.get(pool, 0)
+                                if cap is not None:
+                                    left = cap - used if cap > used else 0
+                                    if A > left:
+                                        A, a_cap_reached = left, True
+                                        notes.append("已达年度救助限额")
+                                sub = route.sub_cap
+                                if sub is not None:
+                                    if type(sub) is Unset:
+                                        _refuse_unset(cv, sub, cat)
+                                    rkey = (pool, route.name)
+                                    r_used = a_used.get(rkey, 0)
+                                    left = sub - r_used if sub > r_used else 0
+                                    if A > left:
+                                        A = left
+                                        notes.append(f"已达{route.label}年度限额")
+                                    a_used[rkey] = r_used + A
+                                a_used[pool] = used + A
+                        elif a_ded:
+                            notes.append("未达起付标准")
+                    elif type(pool) is Unset:
+                        pool = None
+                    if not c.referral_compliant:
+                        notes.append("未按规定转诊，救助比例降低")
 
             # 6. Tilted assistance.
             G = 0
@@ -466,66 +569,77 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             lookback = False
             t_thr = None
             t_cap_reached = False
-            tc = cv.tilted
-            if tc is not None:
-                if cat is None and idents:
-                    t_cat = _lookback_category(cv, tc.lookback, idents, d, year)
-                if t_cat is not None and c.referral_compliant:
-                    tcats = tc.categories
-                    if type(tcats) is Unset:
-                        _refuse_unset(cv, tcats, t_cat)
-                    if t_cat in tcats:
-                        for u in (tc.kinds, tc.per_stay, tc.scope, tc.on_application):
-                            if type(u) is Unset:
-                                _refuse_unset(cv, u, t_cat)
-                        if kind in tc.kinds and (kind == "inpatient" or not tc.per_stay):
-                            if c.location not in tc.scope:
-                                notes.append("超出倾斜救助就医地域范围")
-                            elif tc.on_application and not applied:
-                                notes.append("倾斜救助需依申请")
+            rules = cv.tilted
+            if rules and c.referral_compliant and not excluded:
+                rule = None
+                for tc in rules:
+                    if cat is None and idents:
+                        t_cat = _lookback_category(cv, tc.lookback, idents, d, year) if tc.lookback else None
+                    if t_cat is None:
+                        continue
+                    for u in (tc.categories, tc.kinds, tc.scope):
+                        if type(u) is Unset:
+                            _refuse_unset(cv, u, t_cat)
+                    if t_cat in tc.categories and kind in tc.kinds and c.location in tc.scope:
+                        rule = tc
+                        break
+                if rule is None and t_cat is not None and cat is not None and any(
+                        t_cat in tc.categories and kind in tc.kinds for tc in rules):
+                    notes.append("超出倾斜救助就医地域范围")
+                if rule is not None:
+                    tc = rule
+                    for u in (tc.per_stay, tc.on_application):
+                        if type(u) is Unset:
+                            _refuse_unset(cv, u, t_cat)
+                    if tc.per_stay and kind != "inpatient":
+                        pass
+                    elif tc.on_application and not applied:
+                        notes.append("倾斜救助需依申请")
+                    else:
+                        if cat is None:
+                            lookback = True
+                            notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
+                        gate = tc.after_cap
+                        if type(gate) is Unset:
+                            _refuse_unset(cv, gate, t_cat)
+                        acc = t_acc.get(tc.index)
+                        if acc is None:
+                            acc = t_acc[tc.index] = [0, 0, 0]
+                        t_base = S - A
+                        elig = 0
+                        if t_base > 0:
+                            t_thr = resolve(cv, tc.threshold, year, t_cat, c.hospital_level)
+                            if tc.per_stay:
+                                elig = t_base - t_thr if t_base > t_thr else 0
                             else:
-                                if cat is None:
-                                    lookback = True
-                                    notes.append(f"身份认定前{tc.lookback}个月内费用，计入倾斜救助")
-                                t_base = S - A
-                                elig = 0
-                                gate = tc.after_cap
-                                if gate is not None and type(gate) is Unset:
-                                    _refuse_unset(cv, gate, t_cat)
-                                # The gate "after the assistance cap" (赣州 五(四)): G only on a claim whose
-                                # capped route's pool has reached its cap after this claim.
-                                gate_open = (not gate or (a_cap is not None and route_name is not None
-                                                          and a_used.get(pool, 0) >= a_cap))
-                                if t_base > 0:
-                                    t_thr = resolve(cv, tc.threshold, year, t_cat)
-                                    if tc.per_stay:
-                                        elig = t_base - t_thr if t_base > t_thr else 0
-                                    else:
-                                        t_cum += t_base
-                                        elig = (t_cum - t_thr if t_cum > t_thr else 0) - t_granted
-                                        if elig < 0:
-                                            elig = 0
-                                if not gate_open:
-                                    if elig > 0:
-                                        notes.append("医疗救助未达年度限额，暂不给予倾斜救助")
+                                acc[0] += t_base
+                                elig = (acc[0] - t_thr if acc[0] > t_thr else 0) - acc[1]
+                                if elig < 0:
                                     elig = 0
-                                elif not tc.per_stay:
-                                    t_granted += elig
-                                if elig > 0:
-                                    ratio = tc.ratio
-                                    if type(ratio) is Unset:
-                                        _refuse_unset(cv, ratio, t_cat)
-                                    G = mul_round(elig, ratio)
-                                    if G > 0:
-                                        cap = tc.cap
-                                        if type(cap) is Unset:
-                                            _refuse_unset(cv, cap, t_cat)
-                                        if cap is not None:
-                                            left = cap - t_used if cap > t_used else 0
-                                            if G > left:
-                                                G, t_cap_reached = left, True
-                                                notes.append("已达倾斜救助年度限额")
-                                        t_used += G
+                        # The gate "after the assistance cap" (赣州 五(四), 示例市 第六条(二)): G only on a claim
+                        # whose capped route's pool has reached its cap after this claim.
+                        if gate and not (a_cap is not None and route_name is not None
+                                         and a_used.get(pool, 0) >= a_cap):
+                            if elig > 0:
+                                notes.append("医疗救助未达年度限额，暂不给予倾斜救助")
+                            elig = 0
+                        elif not tc.per_stay:
+                            acc[1] += elig
+                        if elig > 0:
+                            ratio = tc.ratio
+                            if type(ratio) is Unset:
+                                _refuse_unset(cv, ratio, t_cat)
+                            G = mul_round(elig, ratio)
+                            if G > 0:
+                                cap = tc.cap
+                                if type(cap) is Unset:
+                                    _refuse_unset(cv, cap, t_cat)
+                                if cap is not None:
+                                    left = cap - acc[2] if cap > acc[2] else 0
+                                    if G > left:
+                                        G, t_cap_reached = left, True
+                                        notes.append("已达倾斜救助年度限额")
+                                acc[2] += G
             if cat is None and not lookback:
                 notes.append("非救助对象，不予救助")
 
@@ -538,30 +652,26 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             monitors = cv.monitors
             if monitors and len(alerted) < 2:
                 in_return = False
-                m = monitors.get("return_to_poverty")
-                if m is not None:
-                    ids = m.identities
-                    if type(ids) is Unset:
-                        _note_once(noted, ("return_to_poverty", "population", id(cv)), notes,
-                                   f"因病返贫监测人群未设定（{cv.document}），未作预警")
-                    elif active:
-                        in_return = any(a in ids for a in active)
-                    if in_return and "return_to_poverty" not in alerted:
+                for mkind in ("return_to_poverty", "fall_into_poverty"):
+                    m = monitors.get(mkind)
+                    if m is None:
+                        continue
+                    ids, res, sch = m.identities, m.residence, m.schemes
+                    if type(ids) is Unset or type(res) is Unset or type(sch) is Unset:
+                        _note_once(noted, (mkind, "population", id(cv)), notes,
+                                   f"{ALERT_NAMES[mkind]}监测人群未设定（{cv.document}），未作预警")
+                        continue
+                    watched = ((bool(active) and any(a in ids for a in active))
+                               or (m.no_category and cat is None)) and residence in res and scheme in sch
+                    if watched and m.exclude_return and in_return:
+                        watched = False
+                    if mkind == "return_to_poverty":
+                        in_return = watched
+                    if watched and mkind not in alerted:
                         thr = _monitor_threshold(ctx, cv, m, year, notes, noted)
                         if thr is not None and oop_cum > thr:
-                            alerts.append(Alert("return_to_poverty", c.id, c.date, year, thr, oop_cum))
-                            alerted.add("return_to_poverty")
-                m = monitors.get("fall_into_poverty")
-                if m is not None and cat is None and not in_return and "fall_into_poverty" not in alerted:
-                    res, sch = m.residence, m.schemes
-                    if type(res) is Unset or type(sch) is Unset:
-                        _note_once(noted, ("fall_into_poverty", "population", id(cv)), notes,
-                                   f"因病致贫监测人群未设定（{cv.document}），未作预警")
-                    elif residence in res and scheme in sch:
-                        thr = _monitor_threshold(ctx, cv, m, year, notes, noted)
-                        if thr is not None and oop_cum > thr:
-                            alerts.append(Alert("fall_into_poverty", c.id, c.date, year, thr, oop_cum))
-                            alerted.add("fall_into_poverty")
+                            alerts.append(Alert(mkind, c.id, c.date, year, thr, oop_cum))
+                            alerted.add(mkind)
         except Refusal as e:
             errors[e.msg] = None
             continue
@@ -571,7 +681,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             idx, c.id, c.date, kind, v.document, v.region, cat, route_name, pool,
             c._t, P, B, C, S, A, G, oop,
             basic_computed, critical_computed, preferential, basic_cap_reached, critical_cap_reached,
-            a_ded, a_cap, a_cap_reached, t_cat if (t_cat is not None and tc is not None) else None, lookback,
+            a_ded, a_cap, a_cap_reached, t_cat if (t_cat is not None and rules) else None, lookback,
             t_thr, t_cap_reached, oop_cum, notes))
 
     if input_errors:

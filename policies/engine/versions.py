@@ -11,11 +11,15 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .constants import TILTED_SCOPES
+from .constants import LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
 from .errors import PolicyError
 from .framework import validate_against_framework
 from .money import dec_fen, dec_scaled
-from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, validate_document
+from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, regional_categories, validate_document
+
+ANY_LOCATION = frozenset(LOCATIONS)
+ALL_RESIDENCES = frozenset(RESIDENCES)
+ALL_SCHEMES = frozenset(SCHEMES)
 
 
 def _date(v) -> _dt.date | None:
@@ -88,24 +92,27 @@ def unset_message(label: str, u: Unset, category: str | None = None) -> str:
     return f"{label}: {u.what}{who} ({where}) is unset — an administrator must set it"
 
 
-Q_NONE, Q_AMOUNT, Q_FRACTION, Q_UNSET = 0, 1, 2, 3
+Q_NONE, Q_AMOUNT, Q_FRACTION, Q_UNSET, Q_LEVEL, Q_ANNOUNCED = 0, 1, 2, 3, 4, 5
 
 
 class Quantity:
-    """A deductible or threshold: none, an amount, or a fraction of a statistic, with optional
-    fixed amounts for given claim years (沧州 2022: 2 700 元)."""
-    __slots__ = ("kind", "fen", "ratio", "stat", "fixed", "path", "clause", "what", "category")
+    """A deductible or threshold: none, an amount, a fraction of a statistic, an amount per
+    hospital level, or an announced yearly figure (by name), with optional fixed amounts for given
+    claim years (沧州 2022: 2 700 元)."""
+    __slots__ = ("kind", "fen", "ratio", "stat", "fixed", "by_level", "path", "clause", "what", "category")
 
     def __init__(self, kind, fen=0, ratio=0, stat=None, fixed=None, path="", clause=None, what="",
-                 category=None):
+                 category=None, by_level=None):
         self.kind, self.fen, self.ratio, self.stat = kind, fen, ratio, stat
         self.fixed = fixed or {}
+        self.by_level = by_level or {}
         self.path, self.clause, self.what, self.category = path, clause, what, category
 
 
 class Route:
     __slots__ = ("index", "name", "label", "path", "categories", "kinds", "special", "min_level", "scope_above",
-                 "deductible", "ratio", "pool", "cap")
+                 "levels", "locations", "deductible", "per_claim", "ratio", "segments", "adjust", "nonref",
+                 "pool", "cap", "sub_cap", "floor_breach", "clauses")
 
 
 class BasicRule:
@@ -113,24 +120,24 @@ class BasicRule:
 
 
 class Critical:
-    __slots__ = ("schemes", "deductible", "segments", "cap", "pref_categories", "pref_factor", "pref_add",
+    __slots__ = ("schemes", "kinds", "deductible", "segments", "cap", "pref_categories", "pref_factor", "pref_add",
                  "pref_cap")
 
 
 class Tilted:
-    __slots__ = ("categories", "kinds", "scope", "on_application", "per_stay", "threshold", "ratio", "cap",
-                 "lookback", "after_cap")
+    __slots__ = ("index", "path", "categories", "kinds", "scope", "on_application", "per_stay", "threshold", "ratio",
+                 "cap", "lookback", "after_cap")
 
 
 class Monitor:
-    __slots__ = ("kind", "identities", "residence", "schemes", "threshold")
+    __slots__ = ("kind", "identities", "no_category", "residence", "schemes", "exclude_return", "threshold")
 
 
 class Compiled:
     """A version's rules, pre-resolved for the hot loop."""
     __slots__ = ("version", "label", "document", "recipients", "rank", "precedence", "years_back",
                  "basic", "basic_cache", "critical", "routes", "route_cache", "routed_categories",
-                 "tilted", "monitors", "violations")
+                 "tilted", "monitors", "violations", "unset_categories", "regional", "parent")
 
 
 def _leaf(params: dict, values: dict, path: str, what: str | None = None, *, conv=None, category=None):
@@ -151,6 +158,46 @@ def _amount_or_none(v):
     return None if v == NONE else dec_fen(v)
 
 
+def merge_documents(parent: dict, child: dict) -> dict:
+    """The document a county settles with when it inherits its city's version (``"inherits"``): the
+    city's parameters, overridden by every leaf the county sets; items of a list are matched by
+    ``name`` (a county item the city lacks is added). The county's own unset leaves take the city's
+    value and clause; its floors (``ratio_min``) stay and are checked against the merged value."""
+    import copy as _copy
+
+    def merge(p, c):
+        if is_leaf(c):
+            if c.get("value") is None and is_leaf(p) and p.get("value") is not None:
+                out = _copy.deepcopy(p)
+                out["note"] = ((p.get("note") or "") + "（继承上级）").strip()
+                return out
+            return _copy.deepcopy(c)
+        if isinstance(c, dict) and isinstance(p, dict) and not is_leaf(p):
+            out = _copy.deepcopy(p)
+            for k, v in c.items():
+                out[k] = merge(p.get(k), v) if k in p else _copy.deepcopy(v)
+            return out
+        if isinstance(c, list) and isinstance(p, list):
+            by_name = {it.get("name"): it for it in p if isinstance(it, dict) and it.get("name")}
+            used = set()
+            out = []
+            for it in c:
+                name = it.get("name") if isinstance(it, dict) else None
+                if name in by_name:
+                    used.add(name)
+                    out.append(merge(by_name[name], it))
+                else:
+                    out.append(_copy.deepcopy(it))
+            out.extend(_copy.deepcopy(it) for it in p
+                       if not (isinstance(it, dict) and it.get("name") in used))
+            return out
+        return _copy.deepcopy(c)
+
+    merged = dict(child)
+    merged["parameters"] = merge(parent.get("parameters") or {}, child.get("parameters") or {})
+    return merged
+
+
 def _quantity(params, values, path, what, category=None, fixed_path=None) -> Quantity:
     node = _get_node(params, path)
     clause = node.get("clause")
@@ -167,25 +214,40 @@ def _quantity(params, values, path, what, category=None, fixed_path=None) -> Qua
         return Quantity(Q_NONE, **common)
     if q[0] == "amount":
         return Quantity(Q_AMOUNT, fen=dec_fen(q[1]), **common)
+    if q[0] == "by_level":
+        return Quantity(Q_LEVEL, by_level={lv: dec_fen(v) for lv, v in q[1].items()}, **common)
+    if q[0] == "announced":
+        return Quantity(Q_ANNOUNCED, stat=q[1], **common)
     return Quantity(Q_FRACTION, ratio=dec_scaled(q[1]), stat=q[2], **common)
 
 
-def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> Compiled:
-    """The version's rules for the hot loop (cached per set of applicable frameworks)."""
+def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
+                    parent: PolicyVersion | None = None) -> Compiled:
+    """The version's rules for the hot loop (cached per set of applicable frameworks and the
+    inherited version, if any)."""
     applicable = tuple(fw for fw in frameworks if fw is not version and fw.overlaps(version))
-    key = applicable            # the framework objects themselves (hashed by identity), never recycled ids
+    key = (applicable, parent)  # the objects themselves (hashed by identity), never recycled ids
     cached = version._compiled.get(key)
     if cached is not None:
         return cached
-    doc = version.doc
+    doc = version.doc if parent is None else merge_documents(parent.doc, version.doc)
     params = doc["parameters"]
     values = parse_leaves(doc)
     cv = Compiled()
     cv.version = version
+    cv.parent = parent
     cv.label = version.label
     cv.document = version.document
     cv.violations = [f"{version.label}: {msg}" for fw in applicable
                      for msg in validate_against_framework(doc, fw.doc)]
+    cv.regional = regional_categories(doc)
+    cv.unset_categories = {}
+    for i, item in enumerate(((params.get("categories") or {}).get("unset") or [])):
+        node = item.get("categories") if isinstance(item, dict) else None
+        for c in values.get(f"categories.unset[{i}].categories") or ():
+            cv.unset_categories.setdefault(c, Unset(f"categories.unset[{i}].categories",
+                                                    node.get("clause") if isinstance(node, dict) else None,
+                                                    "assistance of the category"))
     inherited_no_deductible: dict[str, str] = {}
     for fw in applicable:
         node = ((fw.doc["parameters"].get("framework_rules") or {}).get("no_deductible_categories") or {})
@@ -198,7 +260,8 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
     prec = _leaf(params, values, "categories.precedence") if cats is not None else ()
     cv.precedence = prec
     cv.rank = {c: i for i, c in enumerate(prec)} if isinstance(prec, tuple) else {}
-    cv.years_back = values.get("statistics.years_back") or (1, 2)
+    # A region whose document names no fallback uses the previous year's statistic only.
+    cv.years_back = values.get("statistics.years_back") or (1,)
 
     # Basic insurance.
     cv.basic = []
@@ -222,6 +285,7 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
     if crit is not None:
         k = Critical()
         k.schemes = _leaf(params, values, "critical.schemes", conv=frozenset)
+        k.kinds = _leaf(params, values, "critical.kinds", conv=frozenset)     # None: every claim kind
         k.deductible = _quantity(params, values, "critical.deductible", "critical-illness deductible")
         k.segments = _leaf(params, values, "critical.segments", conv=lambda segs: tuple(
             (None if up is None else dec_fen(up), dec_scaled(r)) for up, r in segs))
@@ -244,6 +308,8 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
         r = Route()
         r.index, r.path = i, base
         r.name = raw.get("name") or f"route{i}"
+        r.clauses = tuple((raw.get(k) or {}).get("clause") if isinstance(raw.get(k), dict) else None
+                          for k in ("categories", "kinds"))
         r.label = raw.get("label") or r.name
         r.categories = _leaf(params, values, f"{base}.categories", conv=frozenset)
         r.kinds = _leaf(params, values, f"{base}.kinds", conv=frozenset)
@@ -253,8 +319,22 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
         r.min_level = 0 if level is None or level == NONE else level
         above = _leaf(params, values, f"{base}.policy_scope_above", conv=_amount_or_none)
         r.scope_above = above          # None = no condition, int fen, or Unset
+        r.levels = _leaf(params, values, f"{base}.hospital_levels", conv=frozenset)
+        r.locations = _leaf(params, values, f"{base}.locations", conv=frozenset)
         r.deductible = _quantity(params, values, f"{base}.deductible", "assistance deductible",
                                  fixed_path=f"{base}.deductible_fixed")
+        basis = _leaf(params, values, f"{base}.deductible_basis")
+        r.per_claim = basis       # None/"annual" → False below, "per_claim" → True, or Unset
+        if basis is None or basis == "annual":
+            r.per_claim = False
+        elif basis == "per_claim":
+            r.per_claim = True
+        r.segments = _leaf(params, values, f"{base}.segments", conv=lambda segs: tuple(
+            (None if up is None else dec_fen(up), dec_scaled(x)) for up, x in segs))
+        adj = values.get(f"{base}.ratio_adjustments") or ()
+        r.adjust = ({lv: dec_scaled(a) for k, lv, a in adj if k == "hospital_level"},
+                    {loc: dec_scaled(a) for k, loc, a in adj if k == "location"}) if adj else None
+        r.nonref = _leaf(params, values, f"{base}.non_referral_reduction", conv=dec_scaled)   # None: excluded
         if (r.deductible.kind == Q_UNSET and not r.deductible.fixed and isinstance(r.categories, frozenset)
                 and r.categories and all(c in inherited_no_deductible for c in r.categories)):
             # The framework fixes "no deductible" for every category of this route (粤府办 二(四)).
@@ -262,29 +342,45 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
                                     clause=inherited_no_deductible[next(iter(r.categories))],
                                     what="assistance deductible")
         r.ratio = _leaf(params, values, f"{base}.ratio", conv=dec_scaled)
+        if r.ratio is None and r.segments is None:
+            r.ratio = Unset(f"{base}.ratio", None, "assistance ratio")
         r.pool = _leaf(params, values, f"{base}.pool")
         r.cap = _leaf(params, values, f"{base}.cap", conv=_amount_or_none)
+        r.sub_cap = _leaf(params, values, f"{base}.sub_cap", conv=_amount_or_none)
+        # A floor ("不低于70%") broken by the ratio this version settles with — e.g. a number a
+        # county inherits from its city: refused when a claim settles in the route.
+        r.floor_breach = None
+        lo = values.get(f"{base}.ratio_min")
+        if lo is not None:
+            floor_node = _get_node(params, f"{base}.ratio_min")
+            rates = ([values[f"{base}.ratio"]] if values.get(f"{base}.ratio") is not None else []) + \
+                [x for _, x in (values.get(f"{base}.segments") or ())]
+            low = [x for x in rates if x < lo]
+            if low:
+                r.floor_breach = (f"{base}.ratio_min", floor_node.get("clause"), min(low), lo)
         if isinstance(r.categories, frozenset):
             cv.routed_categories |= r.categories
         cv.routes.append(r)
 
-    # Tilted assistance.
-    cv.tilted = None
-    if params.get("tilted") is not None:
+    # Tilted assistance: the single ``tilted`` group, then ``tilted_rules[]``, first match wins.
+    cv.tilted = []
+    bases = (["tilted"] if params.get("tilted") is not None else []) + \
+        [f"tilted_rules[{i}]" for i in range(len(params.get("tilted_rules") or []))]
+    for n, base in enumerate(bases):
         t = Tilted()
-        t.categories = _leaf(params, values, "tilted.categories", conv=frozenset)
-        t.kinds = _leaf(params, values, "tilted.kinds", conv=frozenset)
-        t.scope = _leaf(params, values, "tilted.scope", conv=lambda s: TILTED_SCOPES[s])
-        t.on_application = _leaf(params, values, "tilted.on_application")
-        t.per_stay = _leaf(params, values, "tilted.basis", conv=lambda b: b == "per_stay")
-        t.threshold = _quantity(params, values, "tilted.threshold", "tilted-assistance threshold")
-        t.ratio = _leaf(params, values, "tilted.ratio", conv=dec_scaled)
-        t.cap = _leaf(params, values, "tilted.cap", conv=_amount_or_none)
-        look = _leaf(params, values, "tilted.lookback_months")
+        t.index, t.path = n, base
+        t.categories = _leaf(params, values, f"{base}.categories", conv=frozenset)
+        t.kinds = _leaf(params, values, f"{base}.kinds", conv=frozenset)
+        t.scope = _leaf(params, values, f"{base}.scope", conv=lambda s: TILTED_SCOPES.get(s, ANY_LOCATION))
+        t.on_application = _leaf(params, values, f"{base}.on_application")
+        t.per_stay = _leaf(params, values, f"{base}.basis", conv=lambda b: b == "per_stay")
+        t.threshold = _quantity(params, values, f"{base}.threshold", "tilted-assistance threshold")
+        t.ratio = _leaf(params, values, f"{base}.ratio", conv=dec_scaled)
+        t.cap = _leaf(params, values, f"{base}.cap", conv=_amount_or_none)
+        look = _leaf(params, values, f"{base}.lookback_months")
         t.lookback = 0 if look is None else look
-        gate = _leaf(params, values, "tilted.after_assistance_cap")
-        t.after_cap = gate          # None (absent) = no gate, True/False, or Unset
-        cv.tilted = t
+        t.after_cap = _leaf(params, values, f"{base}.after_assistance_cap")   # None = no gate
+        cv.tilted.append(t)
 
     # Monitoring.
     cv.monitors = {}
@@ -295,9 +391,19 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion]) -> 
         m = Monitor()
         m.kind = kind
         base = f"monitoring.{kind}"
+        ret = kind == "return_to_poverty"
         m.identities = _leaf(params, values, f"{base}.identities", conv=frozenset)
+        if m.identities is None:
+            m.identities = frozenset()
+        no_cat = _leaf(params, values, f"{base}.no_category")
+        m.no_category = (not ret) if no_cat is None else no_cat
         m.residence = _leaf(params, values, f"{base}.residence", conv=frozenset)
         m.schemes = _leaf(params, values, f"{base}.schemes", conv=frozenset)
+        if ret:
+            m.residence = ALL_RESIDENCES if m.residence is None else m.residence
+            m.schemes = ALL_SCHEMES if m.schemes is None else m.schemes
+        excl = _leaf(params, values, f"{base}.exclude_return_population")
+        m.exclude_return = (not ret) if excl is None else excl
         m.threshold = _quantity(params, values, f"{base}.threshold", f"{kind.replace('_', '-')} threshold")
         cv.monitors[kind] = m
 

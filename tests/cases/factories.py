@@ -23,6 +23,10 @@ STATISTICS = [
     ("130900", "city_income", 2022, "27000.00"),
     ("130900", "province_rural_income", 2021, "17000.00"),
     ("130900", "province_rural_income", 2022, "17000.00"),
+    # 沧政办规〔2022〕7号 二(三): the deductibles are announced each year (2022 暂定 2 700 / 6 700 is in the
+    # document); the tests' 沧州 announces 2023's at the same amounts.
+    ("130900", "annual_deductible_dibao_edge", 2023, "2700.00"),
+    ("130900", "annual_deductible_illness_poverty", 2023, "6700.00"),
 ]
 
 

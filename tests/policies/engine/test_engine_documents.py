@@ -42,7 +42,7 @@ def test_unset_is_valid_and_distinct_from_none():
     assert get_parameter(gz, "critical.deductible") is None                  # unset
     leaf = next(leaf for leaf in parameter_leaves(gz) if leaf.path == "assistance.routes[3].deductible")
     assert leaf.value == {"fraction": "0.10", "statistic": "city_income"} and leaf.clause == "五(三)"
-    assert leaf.label == "医疗救助 · 三类人员住院及门诊慢特病救助 · 年度救助起付标准"
+    assert leaf.label == "医疗救助 · 三类人员住院及门诊慢特病救助 · 救助起付标准"
 
 
 def test_cangzhou_fixed_2022_amounts_are_data():

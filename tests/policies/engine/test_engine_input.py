@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from engine_support import claim, payload
-from policies.engine import InputError, parse_input
+from policies.engine import InputError, PolicyError, parse_input
 
 
 def problems(p) -> list[str]:
@@ -39,13 +39,13 @@ def test_all_problems_are_collected_with_zero_based_field_names():
         claim("a", total="10.001", scope="10.00", basic="-1"),
         claim("d", kind="dental", basic="30000.00", critical="20000.00", scope="40000.00", total="40000.00"),
         claim("e", hospital_level=4, location="moon", referral_compliant="yes", special_disease=1),
-    ], identities=[("vip", "2020-01-01"), ("dibao", "2020-13-01")])
+    ], identities=[("VIP", "2020-01-01"), ("dibao", "2020-13-01")])
     p["claims"][4]["colour"] = "red"
     p["tilted_applied"] = "no"
     p["statistics"] = {"city_income": {"21": "x"}}
     errors = problems(p)
     expected = [
-        "person.identities[0].category: unknown category 'vip'",
+        "person.identities[0].category: unknown category 'VIP'",
         "person.identities[1].start: not a date (expected YYYY-MM-DD)",
         "statistics.city_income.21: not a year (expected YYYY)",
         "tilted_applied: must be true or false",
@@ -101,3 +101,19 @@ def test_numbers_are_accepted_as_money_and_ids():
     inp = parse_input(payload("130900", [dict(claim(), id=7, total=120, policy_scope=100.5, basic_paid=0)]))
     c = inp.claims[0]
     assert (c.id, c.total, c.policy_scope, c.basic_paid) == ("7", Decimal("120.00"), Decimal("100.50"), Decimal("0.00"))
+
+
+def test_a_category_the_regions_policy_does_not_define_is_refused_naming_the_field():
+    from engine_support import claim, payload, run
+
+    p = payload("360700", [claim(date="2023-03-01")], [("de_facto_orphan", "2022-01-01")])
+    with pytest.raises(InputError) as err:
+        run(p)
+    assert err.value.errors == ["person.identities[0].category: unknown category 'de_facto_orphan' (neither national "
+                                "nor a category of region 360700's policy)"]
+    # 巴南 defines it (第三条): known there, and refused as a category left to the previous policy.
+    p["region"] = "500113"
+    p["claims"][0]["date"] = "2023-06-01"
+    with pytest.raises(PolicyError) as err:
+        run(p)
+    assert "de_facto_orphan" in err.value.errors[0] and "第三条" in err.value.errors[0]

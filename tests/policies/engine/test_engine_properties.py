@@ -21,21 +21,20 @@ def _complete(region: str) -> dict:
         fill = {"critical.deductible": {"fraction": "0.50", "statistic": "city_income"}, "critical.cap": "300000.00"}
     elif region == "130900":
         fill = {"critical.cap": "300000.00", "assistance.routes[3].deductible": "2000.00",
-                "assistance.routes[4].deductible": "none", "assistance.routes[4].ratio": "0.67",
-                "assistance.routes[4].cap": "20000.00",
-                "categories.precedence": ["tekun", "dibao", "fanpin", "dibao_edge", "illness_poverty", "jiance"]}
+                "assistance.routes[1].deductible": "2900.00", "assistance.routes[2].deductible": "7300.00",
+                "categories.precedence": ["tekun", "dibao", "fanpin", "dibao_edge", "illness_poverty", "jiance",
+                                          "tuopin", "other_special"]}
         for i, ded in enumerate(("300.00", "none", "800.00")):
             fill[f"basic.rules[{i}].deductible"] = ded
             fill[f"basic.rules[{i}].cap"] = "150000.00"
     elif region == "500113":
         fill = {"critical.deductible": "15000.00", "critical.cap": "400000.00",
                 "critical.segments": [{"up_to": "100000.00", "ratio": "0.60"}, {"up_to": "none", "ratio": "0.70"}],
-                "assistance.routes[4].kinds": list(KINDS), "assistance.routes[4].deductible": "none",
-                "assistance.routes[4].ratio": "0.50", "assistance.routes[4].pool": "previous",
-                "assistance.routes[4].cap": "10000.00",
-                "categories.precedence": ["tekun", "dibao", "fanpin", "illness_poverty", "dibao_edge", "jiance", "orphan"]}
+                "categories.precedence": ["tekun", "dibao", "fanpin", "illness_poverty", "dibao_edge", "jiance", "orphan",
+                                          "de_facto_orphan", "rural_priority_veteran", "severe_disability"]}
     for path, value in fill.items():
         doc = set_parameter(doc, path, value)
+    doc["parameters"]["categories"].pop("unset", None)     # categories left to another rule: no route, 0
     return doc
 
 

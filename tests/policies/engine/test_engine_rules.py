@@ -35,7 +35,7 @@ def test_ganzhou_class2_to_4_get_nothing_on_general_outpatient():
                           [(cat, "2020-01-01")]))
         c = out["claims"][0]
         assert c["assistance"] == "0.00" and c["route"] is None
-        assert "该类别普通门诊不予救助" in c["notes"]
+        assert c["notes"][0] == "该类别普通门诊不予救助（赣市府办字〔2022〕112号 五(一)）"   # the clause that leaves it out
 
 
 def test_ganzhou_class1_inpatient_no_deductible_no_cap_and_orphan_as_tekun():
@@ -112,14 +112,25 @@ def test_ganzhou_lookback_only_three_months_and_same_year():
 
 # ------------------------------------------------------------------------------------ 沧州 130900
 
-def test_cangzhou_fixed_2022_deductibles_then_fraction_of_city_income():
-    def one(cat, date):
+def test_cangzhou_deductibles_are_the_2022_amounts_then_as_announced_never_computed():
+    announced = {"annual_deductible_dibao_edge": {"2023": "3100.00"},
+                 "annual_deductible_illness_poverty": {"2023": "7600.00"}}
+
+    def one(cat, date, statistics=STATS):
         return run(payload(CZ, [claim(date=date, total="30000.00", scope="30000.00", basic="18000.00")],
-                           [(cat, "2020-01-01")]))["claims"][0]["assistance"]
-    assert one("dibao_edge", "2022-06-01") == "6231.00"          # (12 000 − 2 700) × 0.67
-    assert one("dibao_edge", "2023-06-01") == "6097.00"          # (12 000 − 10 % × 29 000) × 0.67
+                           [(cat, "2020-01-01")], statistics=statistics))["claims"][0]["assistance"]
+    assert one("dibao_edge", "2022-06-01") == "6231.00"          # (12 000 − 2 700) × 0.67 (二(三) 2022 暂定)
     assert one("illness_poverty", "2022-06-01") == "3551.00"     # (12 000 − 6 700) × 0.67
-    assert one("illness_poverty", "2023-06-01") == "3182.50"     # (12 000 − 25 % × 29 000) × 0.67
+    # 2023: "10%左右确定" — refused until the bureau's amount is entered; 10 % × I is never applied.
+    for cat, name in (("dibao_edge", "annual_deductible_dibao_edge"),
+                      ("illness_poverty", "annual_deductible_illness_poverty")):
+        errors = refused(payload(CZ, [claim(date="2023-06-01")], [(cat, "2020-01-01")]))
+        assert len(errors) == 1 and name in errors[0] and "2023" in errors[0] and "二(三)" in errors[0]
+    both = {**STATS, **announced}
+    assert one("dibao_edge", "2023-06-01", both) == "5963.00"       # (12 000 − 3 100) × 0.67
+    assert one("illness_poverty", "2023-06-01", both) == "2948.00"  # (12 000 − 7 600) × 0.67
+    # An announced amount for 2022 replaces the document's provisional one.
+    assert one("dibao_edge", "2022-06-01", {**STATS, "annual_deductible_dibao_edge": {"2022": "2800.00"}}) == "6164.00"
     assert one("dibao", "2023-06-01") == "8400.00"               # 12 000 × 0.70, no deductible
 
 
@@ -192,13 +203,17 @@ def test_ganzhou_critical_deductible_unset_and_every_problem_reported_once():
 
 
 def test_missing_statistic_names_statistic_region_and_years():
-    stats = {"province_rural_income": STATS["province_rural_income"]}
-    errors = refused(payload(CZ, [claim(date="2023-03-01")], [("dibao_edge", "2021-01-01")], statistics=stats))
+    # 沧州 names no fallback: a 2023 claim needs the 2022 figure, never the 2021 one.
+    stats = {"city_income": {"2021": "27000.00"}, "province_rural_income": STATS["province_rural_income"]}
+    big = claim(date="2023-03-01", total="90000.00", scope="90000.00", basic="30000.00")
+    errors = refused(payload(CZ, [big], [("dibao", "2021-01-01")], statistics=stats))
     assert len(errors) == 1
     msg = errors[0]
-    for part in ("130900 沧政办规〔2022〕7号", "city_income", "region 130900", "2022 and 2021",
-                 "assistance.routes[1].deductible"):
+    for part in ("130900 沧政办规〔2022〕7号", "city_income", "region 130900", "missing for 2022 —", "tilted.threshold"):
         assert part in msg
+    # 赣州 五(三) accepts the year before.
+    out = run(payload(GZ, [big], [("dibao", "2021-01-01")], statistics=stats))
+    assert out["claims"][0]["assistance"] == "45000.00"
 
 
 def test_input_statistics_replace_stored_ones():
@@ -218,8 +233,8 @@ def test_banan_special_disease_and_large_stay_have_their_own_pools():
               claim("ls1", "2023-07-01", "inpatient", "100000.00", "100000.00", "30000.00", hospital_level=3),
               claim("ls2", "2023-08-01", "inpatient", "40000.00", "40000.00", "10000.00", hospital_level=2)]
     out = by_id(run(payload(BN, claims, [("dibao", "2023-01-01")])))
-    assert (out["sd"]["route"], out["sd"]["assistance"]) == ("special_disease", "200000.00")
-    assert (out["ls1"]["route"], out["ls1"]["assistance"]) == ("large_stay", "60000.00")
+    assert (out["sd"]["route"], out["sd"]["assistance"]) == ("special_disease_class1", "200000.00")
+    assert (out["ls1"]["route"], out["ls1"]["assistance"]) == ("large_stay_class1", "60000.00")
     assert out["ls2"]["assistance"] == "0.00" and "已达年度救助限额" in out["ls2"]["notes"]
     # Per-stay tilted (inpatient only): 10 000 − 5 000 → 3 000; 30 000 − 5 000 → 15 000 (cap 20 000).
     assert (out["sd"]["tilted"], out["ls1"]["tilted"], out["ls2"]["tilted"]) == ("0.00", "3000.00", "15000.00")
@@ -233,7 +248,7 @@ def test_banan_large_stay_conditions():
     assert route(hospital_level=1)["assistance"] == "0.00"
     assert route(hospital_level=3, scope="30000.00")["assistance"] == "0.00"   # must exceed 30 000
     special = route(hospital_level=1, special_disease=True)
-    assert (special["route"], special["assistance"]) == ("special_disease", "18000.00")
+    assert (special["route"], special["assistance"]) == ("special_disease_others", "18000.00")
     assert route(hospital_level=3, kind="outpatient_chronic")["assistance"] == "0.00"
 
 
@@ -273,10 +288,25 @@ def test_monitoring_set_by_a_later_version_in_the_year_still_alerts():
                               "out_of_pocket": "20100.00"}]
 
 
-def test_banan_orphan_previous_policy_is_unset():
-    errors = refused(payload(BN, [claim(date="2023-06-01")], [("orphan", "2023-01-01")]))
-    assert errors == ["500113 巴南府办发〔2023〕30号: assistance claim kinds for orphan (assistance.routes[4].kinds, 第三条) "
-                      "is unset — an administrator must set it"]
+@pytest.mark.parametrize("category", ["orphan", "de_facto_orphan", "rural_priority_veteran", "severe_disability"])
+def test_banan_previous_policy_categories_are_refused_never_paid_0(category):
+    errors = refused(payload(BN, [claim(date="2023-06-01")], [(category, "2023-01-01")]))
+    assert errors == [f"500113 巴南府办发〔2023〕30号: the assistance of category {category} (categories.unset[0].categories, "
+                      "第三条) is left to another rule and unset — an administrator must set it"]
+
+
+@pytest.mark.parametrize("category", ["fanpin", "tuopin", "other_special"])
+def test_cangzhou_categories_left_to_the_province_are_refused(category):
+    errors = refused(payload(CZ, [claim(date="2022-06-01")], [(category, "2020-01-01")]))
+    assert errors == [f"130900 沧政办规〔2022〕7号: the assistance of category {category} (categories.unset[0].categories, "
+                      "二(一)) is left to another rule and unset — an administrator must set it"]
+
+
+def test_banan_special_disease_is_not_paid_on_general_outpatient():
+    c = run(payload(BN, [claim(date="2023-06-01", kind="outpatient_general", special_disease=True)],
+                    [("dibao", "2023-01-01")]))["claims"][0]
+    assert (c["route"], c["assistance"]) == (None, "0.00")
+    assert c["notes"][0].startswith("该类别普通门诊不予救助（巴南府办发〔2023〕30号")
 
 
 def test_no_version_in_force_before_banan_document():
@@ -325,7 +355,8 @@ def test_guangdong_framework_alone_cannot_settle_a_recipient():
     (BN, [("dibao", "2020-01-01"), ("orphan", "2020-01-01")], None),                   # orphan unranked: refused
 ])
 def test_precedence(region, identities, expected):
-    p = payload(region, [claim(date="2023-06-01", basic="9000.00")], identities)
+    announced = {"annual_deductible_dibao_edge": {"2023": "3000.00"}, "annual_deductible_illness_poverty": {"2023": "7000.00"}}
+    p = payload(region, [claim(date="2023-06-01", basic="9000.00")], identities, statistics={**STATS, **announced})
     if expected is None and region == BN:
         assert "does not rank orphan" in refused(p)[0]
         return
