@@ -29,6 +29,9 @@ from policies.engine import parse_input, result_to_dict, settle, static_book_fro
 STATISTICS = {
     "city_income": {"2021": "27000.00", "2022": "29000.00"},
     "province_rural_income": {"2021": "18000.00", "2022": "19000.00"},
+    # 沧州's deductibles are announced each year (沧政办规〔2022〕7号 二(三)); never computed.
+    "annual_deductible_dibao_edge": {"2023": "2900.00"},
+    "annual_deductible_illness_poverty": {"2023": "7300.00"},
 }
 YEAR = 2023
 REGIONS = {
@@ -57,7 +60,7 @@ def person_payload(rng: random.Random, region: str, claims_per_person: int, seri
         if rng.random() < 0.2:                          # a second identity (precedence decides)
             identities.append({"category": rng.choice(cats), "start": (first - dt.timedelta(days=30)).isoformat(),
                                "end": None})
-    elif roll < 0.65:
+    elif roll < 0.65 and region != "130900":     # 沧州 leaves tuopin to the province (二(一)): refused
         identities.append({"category": "tuopin", "start": "2020-01-01", "end": None})
     claims = []
     for j in range(claims_per_person):
