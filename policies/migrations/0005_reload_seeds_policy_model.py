@@ -16,5 +16,5 @@ class Migration(migrations.Migration):
     document names one (赣州 五(三)); 东至 inherits 池州市 (341700). A seeded version changed in the
     portal, or that a draft was started from, is left as it is (``policies.seeding.load_seeds``)."""
 
-    dependencies = [("policies", "0003_reload_seeds_ganzhou_tilted_gate")]
+    dependencies = [("policies", "0004_policy_history")]
     operations = [migrations.RunPython(reload, migrations.RunPython.noop)]
