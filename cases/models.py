@@ -582,6 +582,11 @@ class SettlementLine(models.Model):
     maf_pay = models.DecimalField(_("assistance paid at the hospital"), default=ZERO, **MONEY)
     paid_before = models.DecimalField(_("paid by earlier cases"), default=ZERO, **MONEY)
     payable = models.DecimalField(_("payable"), default=ZERO, **MONEY)
+    # Which annual caps this claim reached, as the engine said (``engine.ClaimResult``).
+    basic_cap_reached = models.BooleanField(_("basic insurance cap reached"), default=False)
+    critical_cap_reached = models.BooleanField(_("critical-illness insurance cap reached"), default=False)
+    assistance_cap_reached = models.BooleanField(_("annual assistance cap reached"), default=False)
+    tilted_cap_reached = models.BooleanField(_("annual tilted-assistance cap reached"), default=False)
 
     class Meta:
         verbose_name = _("settlement line")

@@ -11,13 +11,12 @@ aggregation in SQL, each with a chart (pygal, server-side SVG, no script) and th
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, Sum, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce, ExtractMonth
+from django.db.models import Case, Count, DecimalField, F, IntegerField, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractMonth
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -31,7 +30,8 @@ ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 MONTHS = list(range(1, 13))
 IN_CITY = ("county", "city")
-CAP_NOTES = ("已达年度救助限额", "已达倾斜救助年度限额")
+# The engine's cap flags stored on each settlement line, shown as these caps.
+CAP_FLAGS = ("assistance_cap_reached", "tilted_cap_reached")
 IN_CITY_TARGET = Decimal("0.90")
 OUTSIDE_SCOPE_LIMIT = Decimal("0.10")
 
@@ -165,13 +165,10 @@ def caps_reached(region_code: str, year: int) -> Chart:
     from cases.models import SettlementLine
 
     lines = _scope(SettlementLine.objects.filter(settlement__status="current", settlement__year=year), region_code,
-                   "settlement__application__region").annotate(text=Cast("notes", TextField()))
+                   "settlement__application__region")
     rows = []
-    for note, label in zip(CAP_NOTES, (_("annual assistance cap"), _("annual tilted-assistance cap"))):
-        # The notes are JSON text: stored as written (PostgreSQL) or with \u escapes (SQLite).
-        escaped = json.dumps(note)[1:-1]
-        people = (lines.filter(Q(text__contains=note) | Q(text__contains=escaped))
-                  .values("settlement__application__person").distinct().count())
+    for flag, label in zip(CAP_FLAGS, (_("annual assistance cap"), _("annual tilted-assistance cap"))):
+        people = lines.filter(**{flag: True}).values("settlement__application__person").distinct().count()
         rows.append([label, people])
     chart = _chart("bar", title=_("People who reached a cap"))
     chart.x_labels = [r[0] for r in rows]

@@ -29,65 +29,32 @@ never adjusted twice.
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..models import (
     CALCULABLE_STATES,
     SETTLED_STATES,
     Adjustment,
-    AdjustmentKind,
     AdjustmentStatus,
     Application,
     ApplicationClaim,
     Claim,
     ClaimAllocation,
+    Identity,
     Settlement,
-    SettlementKind,
     SettlementLine,
     SettlementStatus,
 )
+from . import planner
+from .planner import canonical_hash  # noqa: F401 - the settlement hashes' serialisation, for callers
 
 log = logging.getLogger(__name__)
-ZERO = Decimal("0.00")
-MONEY_KEYS = ("total", "policy_scope", "basic_paid", "critical_paid", "self_pay_in_scope", "assistance", "tilted", "out_of_pocket")
-
-
-def canonical_hash(value) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _money(value) -> str:
-    return f"{Decimal(value):.2f}"
-
-
-def claim_payload(claim: Claim) -> dict:
-    """One claim as the engine's input (settlement.md); B and C only when known."""
-    item = {
-        "id": claim.payload_id,
-        "date": claim.date.isoformat(),
-        "kind": claim.kind,
-        "special_disease": claim.special_disease,
-        "hospital_level": claim.hospital_level,
-        "location": claim.location,
-        "referral_compliant": claim.referral_compliant,
-        "total": _money(claim.total),
-        "policy_scope": _money(claim.policy_scope),
-    }
-    if claim.basic_paid is not None:
-        item["basic_paid"] = _money(claim.basic_paid)
-    if claim.critical_paid is not None:
-        item["critical_paid"] = _money(claim.critical_paid)
-    return item
+MONEY_KEYS = planner.MONEY_KEYS
 
 
 def year_claims(person_id: int, year: int):
@@ -97,120 +64,127 @@ def year_claims(person_id: int, year: int):
     ).order_by("date", "id")
 
 
+# --- Reading the planner's rows with the ORM --------------------------------------------------------
+
+
+def claim_row(claim: Claim) -> planner.ClaimRow:
+    return planner.ClaimRow(claim.pk, claim.date, claim.kind, claim.special_disease, claim.hospital_level,
+                            claim.location, claim.referral_compliant, claim.total, claim.policy_scope,
+                            claim.basic_paid, claim.critical_paid, claim.maf_pay)
+
+
+def _identity_rows(person_id: int) -> list[planner.IdentityRow]:
+    return [planner.IdentityRow(pk, category, start, end) for pk, category, start, end in
+            Identity.objects.filter(person_id=person_id).values_list("pk", "category", "start", "end")]
+
+
+def _case_row(app: Application, claim_ids) -> planner.CaseRow:
+    return planner.CaseRow(app.pk, app.state in CALCULABLE_STATES, app.state in SETTLED_STATES, app.region_id,
+                           bool(app.tilted_applied), app.calc_revision, app.approved_at, tuple(claim_ids))
+
+
+def _stored(settlement: Settlement | None) -> planner.StoredSettlement | None:
+    if settlement is None:
+        return None
+    return planner.StoredSettlement(settlement.pk, settlement.settlement_hash, settlement.revision,
+                                    list(settlement.errors or []), settlement.input_hash, settlement.result_hash)
+
+
+def _allocation_rows(claim_ids) -> list[tuple[int, int, int | None, int]]:
+    return [(claim_id, app_id, adj_id, planner.fen_of(amount)) for claim_id, app_id, adj_id, amount in
+            ClaimAllocation.objects.filter(claim_id__in=list(claim_ids)).order_by("id")
+            .values_list("claim_id", "application_id", "adjustment_id", "amount")]
+
+
 def build_payload(application: Application, *, claims: list[Claim] | None = None) -> tuple[dict, list[Claim]]:
     """The engine input for ``application``: its region, the person (residence, scheme, every
     identity), its tilted flag and the person's claims of the application's year, in date order."""
     person = application.person
-    identities = sorted(person.identities.all(), key=lambda i: (i.start, i.category, i.pk))
     if claims is None:
         claims = list(year_claims(person.pk, application.year))
-    payload = {
-        "region": application.region_id,
-        "person": {
-            "residence": person.residence,
-            "scheme": person.scheme,
-            "identities": [
-                {"category": i.category, "start": i.start.isoformat(), "end": i.end.isoformat() if i.end else None}
-                for i in identities
-            ],
-        },
-        "tilted_applied": bool(application.tilted_applied),
-        "claims": [claim_payload(c) for c in claims],
-    }
+    payload = planner.build_payload(
+        region_id=application.region_id, residence=person.residence, scheme=person.scheme,
+        identities=_identity_rows(person.pk), tilted_applied=application.tilted_applied,
+        claims=[claim_row(c) for c in claims])
     return payload, claims
 
 
-def call_engine(payload: dict) -> tuple[dict | None, list[str]]:
-    """``(result, [])`` or ``(None, errors)`` when the engine refuses (unset parameter, no policy
-    in force, bad input). Statistics come from the database inside ``settle_payload``."""
-    from policies.services import SettlementRefused, settle_payload
+def _no_claims_error(year: int) -> str:
+    from django.utils.translation import gettext as _
 
-    try:
-        return settle_payload(payload=payload), []
-    except SettlementRefused as exc:
-        return None, [str(e) for e in (getattr(exc, "errors", None) or [str(exc)])]
+    return _("The person has no claims in %(year)s.") % {"year": year}
 
 
-def committed_by_claim(claim_ids: Iterable[int], *, exclude_application_id: int | None = None,
-                       exclude_adjustment_ids: Iterable[int] = ()) -> dict[int, Decimal]:
-    """Σ allocations per claim: what approved cases and adjustments committed to each claim."""
-    qs = ClaimAllocation.objects.filter(claim_id__in=list(claim_ids))
-    if exclude_application_id is not None:
-        qs = qs.exclude(application_id=exclude_application_id)
-    exclude_adjustment_ids = list(exclude_adjustment_ids)
-    if exclude_adjustment_ids:
-        qs = qs.exclude(adjustment_id__in=exclude_adjustment_ids)
-    return {row["claim_id"]: row["s"] for row in qs.values("claim_id").annotate(s=Sum("amount"))}
+def _books(region_code: str):
+    from policies.services import book_for
+
+    return book_for(region_code)
 
 
-def _basis_hash(input_hash: str, result_hash: str, kind: str, own_claim_ids, committed: dict, claims: dict) -> str:
-    """The settlement hash: everything the stored numbers depend on (input, result, which claims
-    the case pays, what was committed to them, what the hospital paid)."""
-    return canonical_hash({
-        "input": input_hash,
-        "result": result_hash,
-        "kind": kind,
-        "own": sorted(own_claim_ids),
-        "committed": sorted((k, _money(v)) for k, v in committed.items() if k in own_claim_ids),
-        "maf": sorted((pk, _money(claims[pk].maf_pay)) for pk in own_claim_ids if pk in claims),
-    })
+def calculate(payload: dict, *, has_claims: bool, year: int) -> planner.Calculation:
+    """The engine's calculation of a case's input (the policy books of ``policies.services``)."""
+    return planner.calculate(payload, _books, has_claims=has_claims, no_claims_error=_no_claims_error(year))
 
 
-def _store(*, application: Application, kind: str, revision: int, payload: dict, input_hash: str,
-           result: dict | None, errors: list[str], own_claim_ids: set[int], committed: dict[int, Decimal],
-           claims: dict[int, Claim], reason: str) -> tuple[Settlement, bool]:
-    """Create the settlement (superseding the current one) unless the current one has the same
-    settlement hash. Must run inside a transaction holding the application's row lock.
-    Returns ``(settlement, created)``."""
-    result_hash = canonical_hash(result if result is not None else {"errors": errors})
-    settlement_hash = _basis_hash(input_hash, result_hash, kind, own_claim_ids, committed, claims)
-    current = Settlement.objects.filter(application=application, status=SettlementStatus.CURRENT).first()
-    if current is not None and current.settlement_hash == settlement_hash:
-        if current.revision != revision:
-            current.revision = revision
-            current.save(update_fields=["revision"])
-        return current, False
+# --- Writing a plan with the ORM --------------------------------------------------------------------
 
-    lines: list[SettlementLine] = []
-    sums = defaultdict(lambda: ZERO)
-    policies: list[str] = []
-    if result is not None:
-        for position, row in enumerate(result["claims"]):
-            claim_pk = int(str(row["id"])[1:])
-            claim = claims[claim_pk]
-            own = claim_pk in own_claim_ids
-            amounts = {k: Decimal(str(row[k])) for k in MONEY_KEYS}
-            paid_before = committed.get(claim_pk, ZERO) if own else ZERO
-            payable = (amounts["assistance"] + amounts["tilted"] - claim.maf_pay - paid_before) if own else ZERO
-            if row.get("policy") and row["policy"] not in policies:
-                policies.append(row["policy"])
-            lines.append(SettlementLine(
-                claim_id=claim_pk, position=position, in_application=own, category=row.get("category") or "",
-                route=row.get("route") or "", policy=row.get("policy") or "", notes=list(row.get("notes") or []),
-                maf_pay=claim.maf_pay, paid_before=paid_before, payable=payable, **amounts,
-            ))
-            if own:
-                for k, v in amounts.items():
-                    sums[k] += v
-                sums["maf_paid"] += claim.maf_pay
-                sums["paid_before"] += paid_before
-                sums["payable"] += payable
-    if current is not None:
-        current.status = SettlementStatus.SUPERSEDED
-        current.save(update_fields=["status"])
-    money = {}
-    if result is not None:
-        money = {k: sums[k] for k in (*MONEY_KEYS, "maf_paid", "paid_before", "payable")}
-    settlement = Settlement.objects.create(
-        application=application, kind=kind, status=SettlementStatus.CURRENT, revision=revision,
-        year=application.year, reason=str(reason or "")[:200], input_hash=input_hash, result_hash=result_hash,
-        settlement_hash=settlement_hash, payload=payload, result=result, errors=list(errors), policies=policies,
-        year_totals=(result or {}).get("totals", {}), alerts=(result or {}).get("alerts", []), **money,
+
+def _settlement_fields(s: planner.NewSettlement) -> dict:
+    money = {k: planner.fen_decimal(v) for k, v in s.sums.items()} if s.sums is not None else {}
+    return dict(
+        application_id=s.application_id, kind=s.kind, status=s.status, revision=s.revision, year=s.year,
+        reason=s.reason, input_hash=s.input_hash, result_hash=s.result_hash, settlement_hash=s.settlement_hash,
+        payload=s.payload, result=s.result, errors=list(s.errors), policies=s.policies, year_totals=s.year_totals,
+        alerts=s.alerts, **money,
     )
-    for line in lines:
-        line.settlement = settlement
+
+
+def line_objects(settlement_id: int, lines: Iterable[planner.Line]) -> list[SettlementLine]:
+    dec = planner.fen_decimal
+    return [SettlementLine(
+        settlement_id=settlement_id, claim_id=line.claim_id, position=line.position,
+        in_application=line.in_application, category=line.category, route=line.route, policy=line.policy,
+        notes=list(line.notes), maf_pay=dec(line.maf_fen), paid_before=dec(line.paid_before_fen),
+        payable=dec(line.payable_fen), **{k: dec(v) for k, v in zip(planner.MONEY_KEYS, line.amounts)},
+        **dict(zip(planner.CAP_FLAGS, line.caps)),
+    ) for line in lines]
+
+
+def write_plan(plan: planner.Plan) -> dict[int, Settlement]:
+    """Store ``plan`` with the ORM, in the order the constraints need (one current settlement per
+    case, one adjustment per basis, one allocation per adjustment and claim). Sets the planned
+    objects' ``pk``; returns the new settlements by case."""
+    dec = planner.fen_decimal
+    if plan.superseded:
+        Settlement.objects.filter(pk__in=plan.superseded).update(status=SettlementStatus.SUPERSEDED)
+    for pk, revision in plan.revisions.items():
+        Settlement.objects.filter(pk=pk).update(revision=revision)
+    created: dict[int, Settlement] = {}
+    lines: list[SettlementLine] = []
+    for s in plan.settlements:
+        obj = Settlement.objects.create(**_settlement_fields(s))
+        s.pk = obj.pk
+        created[s.application_id] = obj
+        lines += line_objects(obj.pk, s.lines)
     SettlementLine.objects.bulk_create(lines, batch_size=500)
-    return settlement, True
+    if plan.cancelled:
+        ClaimAllocation.objects.filter(adjustment_id__in=plan.cancelled).delete()
+        Adjustment.objects.filter(pk__in=plan.cancelled).update(status=AdjustmentStatus.CANCELLED)
+    for r in plan.revived:
+        Adjustment.objects.filter(pk=r.pk).update(status=AdjustmentStatus.PENDING, settlement_id=r.settlement.pk,
+                                                  amount=dec(r.amount_fen), kind=r.kind, reason=r.reason)
+    for a in plan.adjustments:
+        a.pk = Adjustment.objects.create(application_id=a.application_id, settlement_id=a.settlement.pk,
+                                         amount=dec(a.amount_fen), basis_hash=a.basis_hash, kind=a.kind,
+                                         reason=a.reason).pk
+    ClaimAllocation.objects.bulk_create([
+        ClaimAllocation(claim_id=x.claim_id, application_id=x.application_id, amount=dec(x.amount_fen),
+                        settlement_id=x.settlement.pk, adjustment_id=x.adjustment.pk)
+        for x in plan.allocations], batch_size=500)
+    return created
+
+
+# --- One case -----------------------------------------------------------------------------------------
 
 
 def settle_application(application_id: int, *, reason: str = "") -> Settlement | None:
@@ -226,25 +200,28 @@ def settle_application(application_id: int, *, reason: str = "") -> Settlement |
         return None
     revision = application.calc_revision
     payload, claims = build_payload(application)
-    if not claims:
-        from django.utils.translation import gettext as _
-
-        result, errors = None, [_("The person has no claims in %(year)s.") % {"year": application.year}]
-    else:
-        result, errors = call_engine(payload)
-    input_hash = canonical_hash(payload)
+    calc = calculate(payload, has_claims=bool(claims), year=application.year)
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application_id)
         if locked.state not in CALCULABLE_STATES or locked.calc_revision != revision:
             return None
-        own = set(ApplicationClaim.objects.filter(application_id=application_id).values_list("claim_id", flat=True))
-        committed = committed_by_claim(own, exclude_application_id=application_id)
-        settlement, _created = _store(
-            application=locked, kind=SettlementKind.CASE, revision=revision, payload=payload, input_hash=input_hash,
-            result=result, errors=errors, own_claim_ids=own, committed=committed,
-            claims={c.pk: c for c in claims}, reason=reason,
-        )
-    return settlement
+        own = list(ApplicationClaim.objects.filter(application_id=application_id).order_by("id")
+                   .values_list("claim_id", flat=True))
+        current = Settlement.objects.filter(application=locked, status=SettlementStatus.CURRENT).first()
+        person = application.person
+        case = _case_row(locked, own)
+        py = planner.PersonYear(
+            person_id=person.pk, year=locked.year, residence=person.residence, scheme=person.scheme,
+            identities=[], claims=[claim_row(c) for c in claims], cases=[case], open_claims=frozenset(),
+            current={locked.pk: _stored(current)} if current is not None else {}, adjustments={},
+            allocations=_allocation_rows(own))
+        plan = planner.plan_case(py, case, calc, reason=reason)
+        created = write_plan(plan)
+    if locked.pk in created:
+        return created[locked.pk]
+    if current is not None and plan.revisions:
+        current.revision = plan.revisions[current.pk]
+    return current
 
 
 # --- Scheduling ---------------------------------------------------------------------------------
@@ -314,98 +291,36 @@ def person_years_changed(by_person: dict[int, set[int]], *, reason: str = "") ->
 # --- Recalculation after approval -------------------------------------------------------------------
 
 
-def _attribution(person_id: int, year: int, settled: list[Application]) -> dict[int, list[int]]:
-    """Which approved case answers for each claim's difference: the latest approved case holding
-    it — unless an open (not yet approved) case holds it, whose own settlement then absorbs it."""
-    open_claims = set(
-        ApplicationClaim.objects.filter(
-            active=True, application__person_id=person_id, application__state__in=CALCULABLE_STATES
-        ).values_list("claim_id", flat=True)
-    )
-    owner: dict[int, int] = {}
-    for app in settled:  # ordered by approval: later ones win
-        for claim_id in app.claim_links.values_list("claim_id", flat=True):
-            owner[claim_id] = app.pk
-    out: dict[int, list[int]] = defaultdict(list)
-    for claim_id, app_id in owner.items():
-        if claim_id not in open_claims:
-            out[app_id].append(claim_id)
-    return out
+def read_person_year(person_id: int, year: int, apps: list[Application]) -> planner.PersonYear:
+    """The planner's rows of a person-year with the ORM (``apps``: its cases, already locked). The
+    pending adjustments not in a batch are locked too (a payment batch may be taking them)."""
+    from ..models import Person
 
-
-def _recalculate_settled(application: Application, claim_ids: list[int], reason: str) -> tuple[Adjustment | None, bool]:
-    """Recalculate an approved case for the claims it answers for; adjust the difference.
-
-    Pending adjustments not yet in a batch are not counted as committed: when the difference
-    changes again before they are paid, they are cancelled and replaced by one adjustment of the
-    new total difference (so a case never carries a supplementary and a recovery that cancel out).
-    """
-    payload, claims = build_payload(application)
-    if not claims:
-        return None, False
-    result, errors = call_engine(payload)
-    input_hash = canonical_hash(payload)
-    own = set(claim_ids)
-    claim_map = {c.pk: c for c in claims}
-    with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
-        if locked.state not in SETTLED_STATES:
-            return None, False
-        current = Settlement.objects.filter(application=locked, status=SettlementStatus.CURRENT).first()
-        if result is None:
-            if current is None or current.errors != errors:
-                _store(application=locked, kind=SettlementKind.RECALCULATION, revision=locked.calc_revision,
-                       payload=payload, input_hash=input_hash, result=None, errors=errors, own_claim_ids=own,
-                       committed={}, claims=claim_map, reason=reason)
-            return None, False
-        pending = list(Adjustment.objects.select_for_update().filter(
-            application=locked, status=AdjustmentStatus.PENDING, current_batch__isnull=True))
-        committed = committed_by_claim(own, exclude_adjustment_ids=[a.pk for a in pending])
-        by_id = {int(str(r["id"])[1:]): r for r in result["claims"]}
-        delta = sum(
-            (Decimal(str(by_id[pk]["assistance"])) + Decimal(str(by_id[pk]["tilted"])) - claim_map[pk].maf_pay
-             - committed.get(pk, ZERO)) for pk in own if pk in by_id
-        ) or ZERO
-        basis = _basis_hash(input_hash, canonical_hash(result), SettlementKind.RECALCULATION, own, committed, claim_map)
-        existing = Adjustment.objects.filter(application=locked, basis_hash=basis).first()
-        if existing is not None and existing.status != AdjustmentStatus.CANCELLED:
-            return existing, False  # this very change was adjusted already
-        if delta == 0 and not pending:
-            if current is not None and current.input_hash == input_hash and current.result_hash == canonical_hash(result):
-                return None, False  # nothing changed since the last calculation
-        for adj in pending:
-            ClaimAllocation.objects.filter(adjustment=adj).delete()
-        if pending:
-            Adjustment.objects.filter(pk__in=[a.pk for a in pending]).update(status=AdjustmentStatus.CANCELLED)
-        settlement, _created = _store(
-            application=locked, kind=SettlementKind.RECALCULATION, revision=locked.calc_revision, payload=payload,
-            input_hash=input_hash, result=result, errors=[], own_claim_ids=own, committed=committed,
-            claims=claim_map, reason=reason,
-        )
-        if delta == 0:
-            return None, False
-        kind = AdjustmentKind.SUPPLEMENTARY if delta > 0 else AdjustmentKind.RECOVERY
-        if existing is not None:  # the same difference as an adjustment cancelled earlier: revive it
-            existing.status, existing.settlement, existing.amount, existing.kind = (
-                AdjustmentStatus.PENDING, settlement, delta, kind)
-            existing.reason = str(reason or "")[:200]
-            existing.save(update_fields=["status", "settlement", "amount", "kind", "reason"])
-            adjustment = existing
-        else:
-            try:
-                with transaction.atomic():
-                    adjustment = Adjustment.objects.create(
-                        application=locked, settlement=settlement, amount=delta, basis_hash=basis, kind=kind,
-                        reason=str(reason or "")[:200],
-                    )
-            except IntegrityError:  # the same change was adjusted concurrently
-                return Adjustment.objects.get(application=locked, basis_hash=basis), False
-        ClaimAllocation.objects.bulk_create([
-            ClaimAllocation(claim_id=line.claim_id, application=locked, adjustment=adjustment, settlement=settlement,
-                            amount=line.payable)
-            for line in settlement.lines.filter(in_application=True).exclude(payable=0)
-        ])
-        return adjustment, True
+    person = Person.objects.only("residence", "scheme").get(pk=person_id)
+    claims = [claim_row(c) for c in year_claims(person_id, year)]
+    app_ids = [a.pk for a in apps]
+    links: dict[int, list[int]] = {pk: [] for pk in app_ids}
+    for app_id, claim_id in ApplicationClaim.objects.filter(application_id__in=app_ids).order_by("id").values_list(
+            "application_id", "claim_id"):
+        links[app_id].append(claim_id)
+    open_claims = frozenset(ApplicationClaim.objects.filter(
+        active=True, application__person_id=person_id, application__state__in=CALCULABLE_STATES
+    ).values_list("claim_id", flat=True))
+    current = {s.application_id: _stored(s) for s in
+               Settlement.objects.filter(application_id__in=app_ids, status=SettlementStatus.CURRENT)}
+    settled_ids = [a.pk for a in apps if a.state in SETTLED_STATES]
+    list(Adjustment.objects.select_for_update().filter(
+        application_id__in=settled_ids, status=AdjustmentStatus.PENDING, current_batch__isnull=True).values_list("id"))
+    adjustments: dict[int, list[planner.StoredAdjustment]] = {}
+    for pk, app_id, status, batch_id, basis in Adjustment.objects.filter(application_id__in=settled_ids).order_by(
+            "id").values_list("pk", "application_id", "status", "current_batch_id", "basis_hash"):
+        adjustments.setdefault(app_id, []).append(planner.StoredAdjustment(pk, status, batch_id is not None, basis))
+    claim_ids = {c.pk for c in claims} | {claim_id for ids in links.values() for claim_id in ids}
+    return planner.PersonYear(
+        person_id=person_id, year=year, residence=person.residence, scheme=person.scheme,
+        identities=_identity_rows(person_id), claims=claims, cases=[_case_row(a, links[a.pk]) for a in apps],
+        open_claims=open_claims, current=current, adjustments=adjustments,
+        allocations=_allocation_rows(sorted(claim_ids)))
 
 
 def recalculate_person_year(*, person_id: int, year: int, reason: str) -> dict:
@@ -414,24 +329,23 @@ def recalculate_person_year(*, person_id: int, year: int, reason: str) -> dict:
     later) case whose claims are now owed a different amount than was committed to them gets one
     adjustment of exactly the difference. Idempotent: running it again finds no difference.
 
+    One transaction; the person-year's cases locked in id order (as payment batches lock them).
     Returns ``{"settled": [open cases settled again], "adjustments": [adjustments created]}``.
     """
-    apps = list(Application.objects.filter(person_id=person_id, year=year).order_by("approved_at", "id"))
-    open_ids = [a.pk for a in apps if a.state in CALCULABLE_STATES]
-    if open_ids:
-        Application.objects.filter(pk__in=open_ids).update(calc_revision=F("calc_revision") + 1)
-    settled_ids = []
-    for pk in open_ids:
-        if settle_application(pk, reason=reason) is not None:
-            settled_ids.append(pk)
-    settled = [a for a in apps if a.state in SETTLED_STATES]
-    adjustments = []
-    for app_id, claim_ids in _attribution(person_id, year, settled).items():
-        app = next(a for a in settled if a.pk == app_id)
-        adjustment, created = _recalculate_settled(app, claim_ids, reason)
-        if created:
-            adjustments.append(adjustment.pk)
-    return {"settled": settled_ids, "adjustments": adjustments}
+    with transaction.atomic():
+        apps = list(Application.objects.select_for_update().filter(person_id=person_id, year=year).order_by("id"))
+        open_ids = [a.pk for a in apps if a.state in CALCULABLE_STATES]
+        if open_ids:
+            Application.objects.filter(pk__in=open_ids).update(calc_revision=F("calc_revision") + 1)
+            for a in apps:
+                if a.state in CALCULABLE_STATES:
+                    a.calc_revision += 1
+        if not apps:
+            return {"settled": [], "adjustments": []}
+        py = read_person_year(person_id, year, apps)
+        plan = planner.plan_person_year(py, _books, reason=reason, no_claims_error=_no_claims_error(year))
+        write_plan(plan)
+    return {"settled": plan.settled, "adjustments": [a.pk for a in plan.adjusted]}
 
 
 # --- Approval ---------------------------------------------------------------------------------------

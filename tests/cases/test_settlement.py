@@ -72,16 +72,16 @@ def test_tilted_flag_change_recalculates(team, django_capture_on_commit_callback
 
 def test_a_stale_calculation_is_not_stored(team, monkeypatch):
     app = make_case(team, "draft")
-    real = settlement.call_engine
+    real = settlement.calculate
 
-    def slow_engine(payload):
+    def slow_engine(payload, **kwargs):
         from cases.models import Application
         from django.db.models import F
 
         Application.objects.filter(pk=app.pk).update(calc_revision=F("calc_revision") + 1)  # a change meanwhile
-        return real(payload)
+        return real(payload, **kwargs)
 
-    monkeypatch.setattr(settlement, "call_engine", slow_engine)
+    monkeypatch.setattr(settlement, "calculate", slow_engine)
     assert settlement.settle_application(app.pk) is None
     assert not Settlement.objects.filter(application=app).exists()
 
