@@ -30,7 +30,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0003_bank_return'),
+        ('cases', '0004_normalise_identity_numbers'),
     ]
 
     operations = [
