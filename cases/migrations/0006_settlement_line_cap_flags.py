@@ -30,7 +30,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0004_normalise_identity_numbers'),
+        ('cases', '0005_payee_freeze_bank_changes_adjustment_reviews'),
     ]
 
     operations = [
