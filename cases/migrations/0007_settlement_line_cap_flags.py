@@ -30,7 +30,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_payee_freeze_bank_changes_adjustment_reviews'),
+        ('cases', '0006_claim_void_and_history'),
     ]
 
     operations = [
