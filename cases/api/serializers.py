@@ -89,13 +89,7 @@ class ScopedModelSerializer(serializers.ModelSerializer):
     serializer_choice_field = InlineChoiceField
 
 
-class ErrorSerializer(serializers.Serializer):
-    """Every error answer: a message a person can act on, a machine code, and — for bad input —
-    the messages per field."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+from portal.api.errors import ErrorSerializer  # noqa: E402,F401  (the one error body; kept importable here)
 
 
 # --- Persons ------------------------------------------------------------------------------------------

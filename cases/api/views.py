@@ -36,18 +36,13 @@ from ..models import (
     Person,
 )
 from ..services import applications, bank_returns, claims, payments, persons, workflow
-from ..services.errors import NotFound, ServiceError
+from ..services.errors import NotFound
 from . import serializers as s
+from portal.api.errors import error_responses
 
 
 def _errors(*codes: int) -> dict:
-    descriptions = {
-        400: "Bad input: the messages name the field and the reason.",
-        403: "Your role does not allow this here (role, region or four eyes).",
-        404: "Not found, or outside your regions.",
-        409: "Conflict: someone changed it first, or its state does not allow this.",
-    }
-    return {code: OpenApiResponse(s.ErrorSerializer, description=descriptions[code]) for code in codes}
+    return error_responses(*codes, d403="Your role does not allow this here (role, region or four eyes).")
 
 
 class KeysetPagination(CursorPagination):
@@ -64,32 +59,6 @@ class KeysetPagination(CursorPagination):
         if chooser is not None:
             return (chooser(request),)
         return (self.ordering,)
-
-
-class ServiceErrorsMixin:
-    """Turn service refusals into the API's error answers."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ServiceError):
-            return Response({"detail": exc.message, "code": exc.code}, status=exc.http_status)
-        if isinstance(exc, DjangoValidationError):
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-            return Response(_invalid(errors), status=status.HTTP_400_BAD_REQUEST)
-        response = super().handle_exception(exc)
-        if isinstance(exc, DRFValidationError):
-            data = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-            response.data = _invalid({k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()})
-        elif isinstance(response.data, dict) and "detail" in response.data:
-            # APIExceptions, and Django's Http404 / PermissionDenied (e.g. from get_object)
-            code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
-            response.data = {"detail": str(response.data["detail"]),
-                             "code": code or {404: "not_found", 403: "permission_denied"}.get(response.status_code, "error")}
-        return response
-
-
-def _invalid(errors: dict) -> dict:
-    first = next(iter(errors.values()), [])
-    return {"detail": str(first[0]) if first else _("Invalid input."), "code": "invalid", "errors": errors}
 
 
 def _int_param(request, name):
@@ -123,7 +92,7 @@ def _visible_person(user, person_id) -> Person:
     ),
     retrieve=extend_schema(summary="A person", responses={200: s.PersonSerializer, **_errors(404)}),
 )
-class PersonViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PersonSerializer
     pagination_class = KeysetPagination
     queryset = Person.objects.none()
@@ -164,7 +133,7 @@ class PersonViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="Households", responses={200: s.HouseholdSerializer(many=True), **_errors(404)}))
-class HouseholdViewSet(ServiceErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.HouseholdSerializer
     pagination_class = KeysetPagination
 
@@ -192,7 +161,7 @@ class HouseholdViewSet(ServiceErrorsMixin, mixins.ListModelMixin, viewsets.Gener
                        responses={200: s.IdentitySerializer(many=True), **_errors(400, 404)}),
     retrieve=extend_schema(summary="An identity", responses={200: s.IdentitySerializer, **_errors(404)}),
 )
-class IdentityViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class IdentityViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.IdentitySerializer
     pagination_class = KeysetPagination
     queryset = Identity.objects.none()
@@ -242,7 +211,7 @@ class IdentityViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="A claim", responses={200: s.ClaimSerializer, **_errors(404)}),
 )
-class ClaimViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ClaimSerializer
     pagination_class = KeysetPagination
     queryset = Claim.objects.none()
@@ -313,7 +282,7 @@ class ClaimViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
                        responses={200: s.ClaimImportSerializer(many=True), **_errors(404)}),
     retrieve=extend_schema(summary="A claim import and its row report", responses={200: s.ClaimImportSerializer, **_errors(404)}),
 )
-class ClaimImportViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ClaimImportSerializer
     pagination_class = KeysetPagination
     queryset = ClaimImport.objects.none()
@@ -339,7 +308,7 @@ class ClaimImportViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         responses={200: s.ApplicationSerializer(many=True), **_errors(400, 404)},
     ),
 )
-class ApplicationViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ApplicationSerializer
     pagination_class = KeysetPagination
     queryset = Application.objects.none()
@@ -440,7 +409,7 @@ class ApplicationViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="Payment batches", responses={200: s.PaymentBatchSerializer(many=True), **_errors(404)}),
     retrieve=extend_schema(summary="A payment batch with its lines", responses={200: s.PaymentBatchDetailSerializer, **_errors(404)}),
 )
-class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PaymentBatchSerializer
     pagination_class = KeysetPagination
     queryset = PaymentBatch.objects.none()
@@ -529,7 +498,7 @@ class PaymentBatchViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="A bank return file: status, counts and rejected rows",
                            responses={200: s.BankReturnSerializer, **_errors(404)}),
 )
-class BankReturnViewSet(ServiceErrorsMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BankReturnViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.BankReturnSerializer
     queryset = BankReturn.objects.none()
 
@@ -548,7 +517,7 @@ class BankReturnViewSet(ServiceErrorsMixin, mixins.RetrieveModelMixin, viewsets.
                        responses={200: s.AdjustmentSerializer(many=True), **_errors(400, 404)}),
     retrieve=extend_schema(summary="An adjustment", responses={200: s.AdjustmentSerializer, **_errors(404)}),
 )
-class AdjustmentViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class AdjustmentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AdjustmentSerializer
     pagination_class = KeysetPagination
     queryset = Adjustment.objects.none()

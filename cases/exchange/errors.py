@@ -1,38 +1,36 @@
-"""Refusals of the exchange services. Each carries the HTTP status the API answers with, a
-``code``, and — when it belongs to one input — the ``field`` a form shows it next to."""
+"""Refusals of the exchange services: the portal's one error model (``portal.errors``) with the
+codes of this domain (:class:`ExchangeCode`); ``field`` names the input a form shows it next to."""
 from __future__ import annotations
 
+from enum import StrEnum
 
-class ExchangeError(Exception):
-    http_status = 400
-    default_code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.message = str(message)
-        self.code = code or self.default_code
-        self.field = field
-
-    def __str__(self) -> str:
-        return self.message
+from portal import errors as portal_errors
 
 
-class Invalid(ExchangeError):
+class ExchangeCode(StrEnum):
+    INVALID = "invalid"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    ALREADY_ASKED = "already_asked"
+    ALREADY_ANSWERED = "already_answered"
+
+
+class ExchangeError(portal_errors.PortalError):
+    """A refusal of an exchange service."""
+
+
+class Invalid(ExchangeError, portal_errors.Invalid):
     """Bad input; ``field`` names it."""
 
 
-class NotPermitted(ExchangeError):
-    http_status = 403
-    default_code = "forbidden"
+class NotPermitted(ExchangeError, portal_errors.NotPermitted):
+    pass
 
 
-class NotFound(ExchangeError):
+class NotFound(ExchangeError, portal_errors.NotFound):
     """Not there, or outside the user's scope (the same answer, so nothing leaks)."""
 
-    http_status = 404
-    default_code = "not_found"
 
-
-class Conflict(ExchangeError):
-    http_status = 409
-    default_code = "conflict"
+class Conflict(ExchangeError, portal_errors.Conflict):
+    pass

@@ -1,43 +1,59 @@
-"""Errors the services raise. Each carries the HTTP status the API answers with and a ``code``.
+"""Refusals of the cases services: the portal's one error model (``portal.errors``) with the codes
+of this domain (:class:`CaseCode`).
 
 Field problems are raised as Django's ``ValidationError`` with a dict ``{field: [message, …]}`` so a
-form can show them next to the field (``form.add_error(None, err)``) and the API answers 400 with
-the same dict.
+form can show them next to the field and the API answers 400 with the same fields.
 """
 from __future__ import annotations
 
+from enum import StrEnum
 
-class ServiceError(Exception):
-    """A refusal with a message a person can act on."""
-
-    http_status = 400
-    default_code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = str(message)
-        self.code = code or self.default_code
-
-    def __str__(self) -> str:
-        return self.message
+from portal import errors as portal_errors
 
 
-class NotPermitted(ServiceError):
+class CaseCode(StrEnum):
+    INVALID = "invalid"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    # workflow
+    STATE_CONFLICT = "state_conflict"
+    ROLE_REQUIRED = "role_required"
+    OUT_OF_REGION = "out_of_region"
+    FOUR_EYES = "four_eyes"
+    REASON_REQUIRED = "reason_required"
+    DETAIL_MISSING = "detail_missing"
+    UNKNOWN_ACTION = "unknown_action"
+    PAYMENTS_ONLY = "payments_only"
+    SETTLEMENT_NOT_READY = "settlement_not_ready"
+    NOTHING_PAYABLE = "nothing_payable"
+    # claims and cases
+    CLAIM_TAKEN = "claim_taken"
+    CLAIM_LOCKED = "claim_locked"
+    CLAIM_IN_USE = "claim_in_use"
+    NOT_EDITABLE = "not_editable"
+    NO_FULL_ID_PERMISSION = "no_full_id_permission"
+    WRONG_DEPARTMENT = "wrong_department"
+    # payments
+    NOT_PAYABLE = "not_payable"
+    NOTHING_TO_PAY = "nothing_to_pay"
+    NO_PAYEE = "no_payee"
+    ALREADY_BATCHED = "already_batched"
+    RESULT_RECORDED = "result_recorded"
+    REQUEST_KEY_USED = "request_key_used"
+
+
+class ServiceError(portal_errors.PortalError):
+    """A refusal of a cases service with a message a person can act on."""
+
+
+class NotPermitted(ServiceError, portal_errors.NotPermitted):
     """The user lacks the role, or the role does not cover the region (403)."""
 
-    http_status = 403
-    default_code = "forbidden"
 
-
-class NotFound(ServiceError):
+class NotFound(ServiceError, portal_errors.NotFound):
     """Not there, or outside the user's scope — the same answer, so nothing leaks (404)."""
 
-    http_status = 404
-    default_code = "not_found"
 
-
-class Conflict(ServiceError):
+class Conflict(ServiceError, portal_errors.Conflict):
     """Someone else changed it first, or it is in a state that does not allow this (409)."""
-
-    http_status = 409
-    default_code = "conflict"

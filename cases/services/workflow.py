@@ -30,7 +30,7 @@ from ..models import Application, ApplicationClaim, ApplicationEvent, Applicatio
 from ..signals import application_transitioned
 from . import payees
 from . import settlement as settlement_service
-from .errors import ServiceError
+from .errors import CaseCode, ServiceError
 
 
 # --- Errors -------------------------------------------------------------------------------------

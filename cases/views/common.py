@@ -11,15 +11,16 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from portal import web as _web
 from portal.roles.scoping import scoped_regions
 
 from ..access import holds_anywhere
-from ..services.errors import NotFound, NotPermitted, ServiceError
+from ..services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 50
 
@@ -50,26 +51,9 @@ def found(call, *args, **kwargs):
         raise Http404(str(exc)) from None
 
 
-def refuse(exc: ServiceError):
-    """A service refusal that a page cannot show next to a field: 403 / 404."""
-    if isinstance(exc, NotFound):
-        raise Http404(exc.message)
-    if isinstance(exc, NotPermitted):
-        raise PermissionDenied(exc.message)
-
-
-def errors_to_form(form, exc: ValidationError, *, fields: dict[str, str] | None = None) -> None:
-    """Put a service's ``ValidationError({field: [messages]})`` next to the form's fields
-    (``fields`` renames service fields to form fields); the rest goes above the form."""
-    fields = fields or {}
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for field, messages_ in exc.message_dict.items():
-        name = fields.get(field, field)
-        for message in messages_:
-            form.add_error(name if name in form.fields else None, message)
+# One helper for every page: portal.web (refusals, refuse, errors_to_form).
+refuse = _web.refuse
+errors_to_form = _web.errors_to_form
 
 
 def flash_refusal(request, exc: ServiceError) -> None:

@@ -6,8 +6,7 @@ from ..models import PolicyChange, PolicyVersion, Statistic, StatisticKind
 MONEY = {"help_text": "Money: a decimal string with at most two decimals (a JSON number is accepted)."}
 
 
-class ErrorsSerializer(serializers.Serializer):
-    errors = serializers.ListField(child=serializers.CharField(), help_text="One message per problem, naming the field.")
+from portal.api.errors import ErrorSerializer as ErrorsSerializer  # noqa: E402,F401  (the API's one error body)
 
 
 class IdentityInputSerializer(serializers.Serializer):

@@ -17,6 +17,8 @@ from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.errors import ErrorSerializer
+from portal.errors import PortalCode, error_body
 from portal.regions.models import Region
 
 from .. import selectors, services
@@ -36,7 +38,12 @@ class DecimalJSONParser(JSONParser):
 
 
 def _errors(errors, code=status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"errors": list(errors)}, status=code)
+    """The API's one error body for a list of problems, each naming its field (``claims[0].total: …``)."""
+    errors = [str(e) for e in errors]
+    first = errors[0] if errors else ""
+    field = first.split(": ", 1)[0] if ": " in first else None
+    return Response(error_body(first, code=PortalCode.NOT_FOUND if code == 404 else PortalCode.INVALID,
+                               field=field, errors=errors), status=code)
 
 
 class SettlementPreviewView(APIView):
@@ -56,8 +63,8 @@ class SettlementPreviewView(APIView):
         ],
         responses={
             200: s.SettlementResultSerializer,
-            400: OpenApiResponse(s.ErrorsSerializer, description="Bad input or a policy that cannot settle it."),
-            404: OpenApiResponse(s.ErrorsSerializer, description="No such policy version in your regions."),
+            400: OpenApiResponse(ErrorSerializer, description="Bad input or a policy that cannot settle it."),
+            404: OpenApiResponse(ErrorSerializer, description="No such policy version in your regions."),
         },
     )
     def post(self, request):
@@ -80,29 +87,13 @@ class SettlementPreviewView(APIView):
         return Response(result)
 
 
-class InputErrorsMixin:
-    """Bad input in the documented shape (``ErrorsSerializer``: one message per problem, naming the
-    field), also when the request's serializer refuses it."""
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if isinstance(exc, ValidationError) and isinstance(response.data, (dict, list)):
-            data = response.data
-            items = data.items() if isinstance(data, dict) else [("input", data)]
-            body = {"errors": [f"{field}: {m}" for field, ms in items for m in (ms if isinstance(ms, list) else [ms])]}
-            if isinstance(data, dict) and data:
-                body["field"] = str(next(iter(data)))
-            response.data = body
-        return response
-
-
 ERROR_RESPONSES = {
-    400: OpenApiResponse(s.ErrorsSerializer, description="The change was refused; the messages name the parameter."),
+    400: OpenApiResponse(ErrorSerializer, description="The change was refused; the messages name the parameter."),
     403: OpenApiResponse(description="You are not a policy administrator of the version's region."),
 }
 
 
-class PolicyVersionViewSet(InputErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Policy versions of the caller's regions (and the published ones above them). Policy admins
     start drafts, change their parameters and publish them; auditors read."""
 
@@ -190,7 +181,7 @@ class PolicyVersionViewSet(InputErrorsMixin, viewsets.ReadOnlyModelViewSet):
         return Response(s.PolicyVersionSerializer(version).data)
 
 
-class StatisticViewSet(InputErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Statistics of the caller's regions (and those above them). POST enters or changes the figure
     of a region, statistic and year (policy admins)."""
 
@@ -242,7 +233,7 @@ class PolicyFileImportView(APIView):
         request={"multipart/form-data": s.PolicyFileUploadSerializer, "application/json": OpenApiTypes.OBJECT},
         responses={
             201: s.PolicyVersionSerializer,
-            400: OpenApiResponse(s.ErrorsSerializer, description="The file was refused; the messages name the path."),
+            400: OpenApiResponse(ErrorSerializer, description="The file was refused; the messages name the path."),
             403: OpenApiResponse(description="You are not a policy administrator of the file's region."),
         },
     )

@@ -158,6 +158,7 @@ STORAGES = {
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",  # one error body (portal.errors)
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",

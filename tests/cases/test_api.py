@@ -41,7 +41,7 @@ def test_reveal_endpoint_is_permissioned_and_logged(team):
 def test_register_a_person_with_field_errors(team):
     api = client_for(team.caseworker)
     bad = api.post("/api/v1/persons/", {"id_number": "360702196103121311", "name": "张三", "region_code": "360702"}, format="json")
-    assert bad.status_code == 400 and "id_number" in bad.json()["errors"] and bad.json()["code"] == "invalid"
+    assert bad.status_code == 400 and "id_number" in bad.json()["fields"] and bad.json()["code"] == "invalid"
 
 
 def test_a_case_through_the_api(team, django_capture_on_commit_callbacks):
@@ -163,7 +163,7 @@ def test_claims_entered_through_the_api_name_the_field(team):
     api = client_for(team.caseworker)
     bad = api.post("/api/v1/claims/", {"person_id": person.pk, "date": "2023-03-01", "kind": "inpatient",
                                        "total": "100.00", "policy_scope": "200.00"}, format="json")
-    assert bad.status_code == 400 and "policy_scope" in bad.json()["errors"]
+    assert bad.status_code == 400 and "policy_scope" in bad.json()["fields"]
     ok = api.post("/api/v1/claims/", {"person_id": person.pk, "date": "2023-03-01", "kind": "inpatient",
                                       "total": "100.00", "policy_scope": "80.00"}, format="json")
     assert ok.status_code == 201 and ok.json()["basic_paid"] is None
@@ -204,8 +204,9 @@ def test_openapi_schema_builds_without_warnings():
 def test_every_error_answer_has_detail_and_code(team, cz_team):
     api = client_for(team.caseworker)
     bad = api.post("/api/v1/claims/", {"person_id": "x"}, format="json")
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "person_id" in bad.json()["errors"]
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "person_id" in bad.json()["fields"]
     missing = api.get("/api/v1/applications/999999/")
-    assert missing.status_code == 404 and set(missing.json()) == {"detail", "code"}
+    assert missing.status_code == 404 and set(missing.json()) == {"detail", "code", "errors"}
+    assert missing.json()["errors"] == [missing.json()["detail"]]
     anonymous = APIClient().get("/api/v1/applications/")
     assert anonymous.status_code in (401, 403) and "code" in anonymous.json()

@@ -265,7 +265,7 @@ def test_the_api_receives_and_shows_a_return_file(team, cz_team, django_capture_
     assert len(api.get(f"/api/v1/payment-batches/{batch.pk}/bank-returns/").json()) == 1
     bad = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(b"x,y\n1,2\n")},
                    format="multipart")
-    assert bad.status_code == 400 and "file" in bad.json()["errors"]
+    assert bad.status_code == 400 and "file" in bad.json()["fields"]
     api.force_authenticate(cz_team.payment)
     assert api.get(f"/api/v1/bank-returns/{first.json()['id']}/").status_code == 404
     assert api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(content)},

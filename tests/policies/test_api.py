@@ -106,5 +106,7 @@ def test_the_schema_documents_the_preview_and_its_errors(client):
     preview = schema["paths"]["/api/v1/settlements/preview/"]["post"]
     assert set(preview["responses"]) >= {"200", "400"}
     errors = preview["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
-    assert errors.endswith("/Errors")
+    assert errors.endswith("/Error")
+    body = schema["components"]["schemas"]["Error"]
+    assert {"detail", "code", "errors"} <= set(body["required"]) and body["properties"]["errors"]["type"] == "array"
     assert "/api/v1/policy-versions/{id}/publish/" in schema["paths"]

@@ -11,10 +11,7 @@ from ..models import (ConfirmationRequest, IdentityPush, MonitoringRun, Monitori
 from ..pushes import rules
 
 
-class ExchangeErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    field = serializers.CharField(required=False)
+from portal.api.errors import ErrorSerializer as ExchangeErrorSerializer  # noqa: E402,F401  (the API's one error body)
 
 
 class PushRowSerializer(serializers.Serializer):

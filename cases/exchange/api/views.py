@@ -25,38 +25,18 @@ from ..models import (SUBSIDY_RECIPIENTS, WARNING_RECIPIENTS, ConfirmationStatus
                       WarningOutcome)
 from ..services import confirmations, monitoring, outbound, pushes
 from . import serializers as s
+from portal.api.errors import ErrorSerializer
 
 ERRORS = {
-    400: OpenApiResponse(s.ExchangeErrorSerializer, description="Bad input; the message names the field and the reason."),
-    403: OpenApiResponse(s.ExchangeErrorSerializer, description="Your role or region does not allow this."),
-    404: OpenApiResponse(s.ExchangeErrorSerializer, description="Not found, or outside your regions."),
-    409: OpenApiResponse(s.ExchangeErrorSerializer, description="Already done, or not possible in its state."),
+    400: OpenApiResponse(ErrorSerializer, description="Bad input; the message names the field and the reason."),
+    403: OpenApiResponse(ErrorSerializer, description="Your role or region does not allow this."),
+    404: OpenApiResponse(ErrorSerializer, description="Not found, or outside your regions."),
+    409: OpenApiResponse(ErrorSerializer, description="Already done, or not possible in its state."),
 }
 
 
 def _errors(*codes):
     return {c: ERRORS[c] for c in codes}
-
-
-class ExchangeErrorsMixin:
-    def handle_exception(self, exc):
-        if isinstance(exc, ExchangeError):
-            body = {"detail": exc.message, "code": exc.code}
-            if exc.field:
-                body["field"] = exc.field
-            return Response(body, status=exc.http_status)
-        response = super().handle_exception(exc)
-        data = response.data
-        # The framework's own refusals get the documented shape too (detail, code, field).
-        if isinstance(exc, DRFValidationError) and isinstance(data, dict) and data and "detail" not in data:
-            field, messages = next(iter(data.items()))
-            message = messages[0] if isinstance(messages, list) and messages else messages
-            response.data = {"detail": f"{field}: {message}", "code": "invalid", "field": str(field), "errors": data}
-        elif isinstance(data, dict) and "detail" in data and "code" not in data:
-            code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
-            response.data = {**data, "detail": str(data["detail"]),
-                             "code": code or {404: "not_found", 403: "permission_denied"}.get(response.status_code, "error")}
-        return response
 
 
 def _token_hint(request) -> str:
@@ -88,7 +68,7 @@ def _department_and_region(request, data) -> tuple[str, str]:
     retrieve=extend_schema(summary="A push: status, progress and what it did", responses={200: s.PushSerializer,
                                                                                        **_errors(404)}),
 )
-class PushViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.PushSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -143,7 +123,7 @@ class PushViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     retrieve=extend_schema(summary="A confirmation request", responses={200: s.ConfirmationSerializer,
                                                                        **_errors(404)}),
 )
-class ConfirmationViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class ConfirmationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
     serializer_class = s.ConfirmationSerializer
 
@@ -199,7 +179,7 @@ class ConfirmationViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.Ret
                     OpenApiParameter("since", str, description="raised on or after this date (YYYY-MM-DD)")],
         responses={200: s.WarningSerializer(many=True), **_errors(400)}),
 )
-class WarningViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class WarningViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.WarningSerializer
 
     def get_queryset(self):
@@ -267,7 +247,7 @@ def _grants(user, department):
     list=extend_schema(summary="Monthly subsidised-enrolment lists of your regions"),
     retrieve=extend_schema(summary="A list's counts", responses={200: s.SubsidyListSerializer, **_errors(404)}),
 )
-class SubsidyListViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class SubsidyListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          viewsets.GenericViewSet):
     serializer_class = s.SubsidyListSerializer
 
@@ -297,7 +277,7 @@ class SubsidyListViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, mixins.Retr
 
 
 @extend_schema_view(list=extend_schema(summary="Monitoring runs of your regions"))
-class MonitoringRunViewSet(ExchangeErrorsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class MonitoringRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.MonitoringRunSerializer
 
     def get_queryset(self):
