@@ -2,7 +2,6 @@
 are always masked here; the full number is only returned by ``POST persons/{id}/reveal-id-number/``."""
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from portal.roles.domain import Category
@@ -36,57 +35,14 @@ from ..services.workflow import TRANSITIONS
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
-class InlineChoiceField(serializers.ChoiceField):
-    """A choice field whose enum becomes a named schema component of its own (``Cases…Enum``),
-    so that fields of the same name with different choices never collide in the OpenAPI schema."""
-
-    def __init__(self, choices, *, enum_name: str | None = None, **kwargs):
-        self.enum_name = enum_name
-        super().__init__(choices, **kwargs)
-
-
-def _enum_names() -> dict[tuple, str]:
-    from portal.roles.domain import Category as Cat
-
-    from .. import models as m
-
-    classes = {
-        "ClaimKind": m.ClaimKind, "Location": m.Location, "HospitalLevel": m.HospitalLevel, "Residence": m.Residence,
-        "Scheme": m.Scheme, "Sex": m.Sex, "ApplicationState": m.ApplicationState, "PayeeType": m.PayeeType,
-        "SettlementStatus": m.SettlementStatus, "SettlementKind": m.SettlementKind, "AdjustmentKind": m.AdjustmentKind,
-        "AdjustmentStatus": m.AdjustmentStatus, "BatchStatus": m.BatchStatus, "PaymentLineKind": m.PaymentLineKind,
-        "PaymentLineStatus": m.PaymentLineStatus, "RecognitionMethod": m.RecognitionMethod, "Category": Cat,
-        "ClaimSource": m.ClaimSource, "IdNumberViewChannel": m.IdNumberView.Channel,
-    }
-    return {tuple(str(v) for v in cls.values): f"Cases{name}Enum" for name, cls in classes.items()}
-
-
-class InlineChoiceFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = InlineChoiceField
-    match_subclasses = True
-
-    def _values(self):
-        return [key for key in self.target.choices if key not in ("", None)]
-
-    def get_name(self):
-        if getattr(self.target, "enum_name", None):
-            return self.target.enum_name
-        values = self._values()
-        name = _enum_names().get(tuple(str(v) for v in values))
-        if name is None:
-            import hashlib
-
-            name = "CasesChoice" + hashlib.sha1("|".join(map(str, values)).encode()).hexdigest()[:6].upper() + "Enum"
-        return name
-
-    def map_serializer_field(self, auto_schema, direction):
-        values = self._values()
-        kind = "integer" if values and all(isinstance(v, int) for v in values) else "string"
-        return {"type": kind, "enum": values}
+# Choice fields are plain ChoiceFields; their enums get stable names in the schema through
+# SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (portal/settings/base.py).
+TRANSITION_ACTIONS = [a for a, r in TRANSITIONS.items() if not r.payments_only]
+PAYMENT_OUTCOMES = ["paid", "failed"]
 
 
 class ScopedModelSerializer(serializers.ModelSerializer):
-    serializer_choice_field = InlineChoiceField
+    pass
 
 
 from portal.api.errors import ErrorSerializer  # noqa: E402,F401  (the one error body; kept importable here)
@@ -126,8 +82,8 @@ class PersonWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     region_code = serializers.CharField(max_length=6)
     household_id = serializers.IntegerField(required=False, allow_null=True)
-    residence = InlineChoiceField(choices=Residence.choices, required=False)
-    scheme = InlineChoiceField(choices=Scheme.choices, required=False)
+    residence = serializers.ChoiceField(choices=Residence.choices, required=False)
+    scheme = serializers.ChoiceField(choices=Scheme.choices, required=False)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=64)
     bank_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     bank_account = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -157,10 +113,10 @@ class IdentitySerializer(ScopedModelSerializer):
 
 class IdentityWriteSerializer(serializers.Serializer):
     person_id = serializers.IntegerField()
-    category = InlineChoiceField(choices=Category.choices)
+    category = serializers.ChoiceField(choices=Category.choices)
     start = serializers.DateField()
     end = serializers.DateField(required=False, allow_null=True)
-    method = InlineChoiceField(choices=RecognitionMethod.choices, required=False,
+    method = serializers.ChoiceField(choices=RecognitionMethod.choices, required=False,
                                      help_text="Liaisons: pushed or confirmed; others are recorded as evidence.")
     reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
@@ -198,10 +154,10 @@ class ClaimWriteSerializer(serializers.Serializer):
                                               help_text="Attach the new claim to this draft/returned case.")
     setl_id = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=40)
     date = serializers.DateField()
-    kind = InlineChoiceField(choices=ClaimKind.choices)
+    kind = serializers.ChoiceField(choices=ClaimKind.choices)
     special_disease = serializers.BooleanField(required=False, default=False)
-    hospital_level = InlineChoiceField(choices=HospitalLevel.choices, required=False, default=1)
-    location = InlineChoiceField(choices=Location.choices, required=False, default=Location.COUNTY)
+    hospital_level = serializers.ChoiceField(choices=HospitalLevel.choices, required=False, default=1)
+    location = serializers.ChoiceField(choices=Location.choices, required=False, default=Location.COUNTY)
     referral_compliant = serializers.BooleanField(required=False, default=True)
     total = serializers.DecimalField(**MONEY)
     policy_scope = serializers.DecimalField(**MONEY)
@@ -297,7 +253,7 @@ class ApplicationWriteSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     claim_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     tilted_applied = serializers.BooleanField(required=False, default=False)
-    payee_type = InlineChoiceField(choices=PayeeType.choices, required=False, default=PayeeType.PERSON)
+    payee_type = serializers.ChoiceField(choices=PayeeType.choices, required=False, default=PayeeType.PERSON)
     payee_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     payee_bank = serializers.CharField(required=False, allow_blank=True, max_length=100)
     payee_account = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -309,7 +265,7 @@ class ApplicationWriteSerializer(serializers.Serializer):
 
 class ApplicationUpdateSerializer(serializers.Serializer):
     tilted_applied = serializers.BooleanField(required=False)
-    payee_type = InlineChoiceField(choices=PayeeType.choices, required=False)
+    payee_type = serializers.ChoiceField(choices=PayeeType.choices, required=False)
     payee_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     payee_bank = serializers.CharField(required=False, allow_blank=True, max_length=100)
     payee_account = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -324,13 +280,12 @@ class ClaimIdsSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    action = InlineChoiceField(choices=[(a, a) for a, r in TRANSITIONS.items() if not r.payments_only],
-                               enum_name="CasesTransitionActionEnum")
+    action = serializers.ChoiceField(choices=TRANSITION_ACTIONS)
     comment = serializers.CharField(required=False, allow_blank=True, default="",
                                     help_text="The reason; required to return or reject.")
-    expected_state = InlineChoiceField(choices=ApplicationState.choices, required=False, allow_null=True,
+    expected_state = serializers.ChoiceField(choices=ApplicationState.choices, required=False, allow_null=True,
                                              help_text="The state you saw; a different current state is a 409 conflict.")
-    category = InlineChoiceField(choices=Category.choices, required=False, allow_null=True,
+    category = serializers.ChoiceField(choices=Category.choices, required=False, allow_null=True,
                                        help_text="ask_department: the identity the department should confirm.")
 
 
@@ -585,7 +540,7 @@ class PaymentBatchCreateSerializer(serializers.Serializer):
 
 class PaymentResultSerializer(serializers.Serializer):
     line_id = serializers.IntegerField()
-    outcome = InlineChoiceField(choices=[("paid", "paid"), ("failed", "failed")], enum_name="CasesPaymentOutcomeEnum")
+    outcome = serializers.ChoiceField(choices=PAYMENT_OUTCOMES)
     bank_reference = serializers.CharField(required=False, allow_blank=True, max_length=60)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
 

@@ -37,11 +37,12 @@ class DecimalJSONParser(JSONParser):
             raise ParseError(f"input: not valid JSON ({exc})") from None
 
 
-def _errors(errors, code=status.HTTP_400_BAD_REQUEST) -> Response:
+def _errors(errors, code=status.HTTP_400_BAD_REQUEST, *, field: str | None = None) -> Response:
     """The API's one error body for a list of problems, each naming its field (``claims[0].total: …``)."""
     errors = [str(e) for e in errors]
     first = errors[0] if errors else ""
-    field = first.split(": ", 1)[0] if ": " in first else None
+    if field is None:
+        field = first.split(": ", 1)[0] if ": " in first else None
     return Response(error_body(first, code=PortalCode.NOT_FOUND if code == 404 else PortalCode.INVALID,
                                field=field, errors=errors), status=code)
 
@@ -117,10 +118,7 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     def _refused(self, exc: services.ChangeRefused) -> Response:
-        body = {"errors": exc.errors}
-        if exc.field:
-            body["field"] = exc.field
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return _errors(exc.errors, field=exc.field or None)
 
     @extend_schema(request=s.StartVersionSerializer, responses={201: s.PolicyVersionSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
@@ -202,7 +200,7 @@ class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
                 value=data["value"], source=data["source"],
             )
         except services.ChangeRefused as exc:
-            return Response({"errors": exc.errors, "field": exc.field}, status=status.HTTP_400_BAD_REQUEST)
+            return _errors(exc.errors, field=exc.field or None)
         return Response(s.StatisticSerializer(Statistic.objects.select_related("region").get(pk=stat.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -256,8 +254,5 @@ class PolicyFileImportView(APIView):
             else:
                 draft = services.import_policy(acting_user=request.user, content=raw, filename="request body")
         except services.ChangeRefused as exc:
-            body = {"errors": exc.errors}
-            if exc.field:
-                body["field"] = exc.field
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            return _errors(exc.errors, field=exc.field or None)
         return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)

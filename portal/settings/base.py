@@ -175,6 +175,26 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Stable names for the code lists, one per list, whatever field carries it.
+    "ENUM_NAME_OVERRIDES": {
+        "CasesClaimKindEnum": "cases.models.ClaimKind", "CasesLocationEnum": "cases.models.Location",
+        "CasesHospitalLevelEnum": "cases.models.HospitalLevel", "CasesResidenceEnum": "cases.models.Residence",
+        "CasesSchemeEnum": "cases.models.Scheme", "CasesSexEnum": "cases.models.Sex",
+        "CasesApplicationStateEnum": "cases.models.ApplicationState", "CasesPayeeTypeEnum": "cases.models.PayeeType",
+        "CasesSettlementStatusEnum": "cases.models.SettlementStatus",
+        "CasesSettlementKindEnum": "cases.models.SettlementKind", "CasesAdjustmentKindEnum": "cases.models.AdjustmentKind",
+        "CasesAdjustmentStatusEnum": "cases.models.AdjustmentStatus", "CasesBatchStatusEnum": "cases.models.BatchStatus",
+        "CasesPaymentLineKindEnum": "cases.models.PaymentLineKind",
+        "CasesPaymentLineStatusEnum": "cases.models.PaymentLineStatus",
+        "CasesRecognitionMethodEnum": "cases.models.RecognitionMethod", "CasesCategoryEnum": "portal.roles.domain.Category",
+        "CasesClaimSourceEnum": "cases.models.ClaimSource", "CasesIdNumberViewChannelEnum": "cases.models.IdNumberView.Channel",
+        "CasesTransitionActionEnum": "cases.api.serializers.TRANSITION_ACTIONS",
+        "CasesPaymentOutcomeEnum": "cases.api.serializers.PAYMENT_OUTCOMES",
+        "CasesBankReturnStatusEnum": "cases.models.BankReturnStatus",
+        "ExchangePushStatusEnum": "cases.exchange.models.PushStatus",
+        "ExchangeConfirmationStatusEnum": "cases.exchange.models.ConfirmationStatus",
+        "PoliciesVersionStatusEnum": "policies.models.VersionStatus",
+    },
     # the framework's own answers (415, unreadable body, unknown id or page): portal/api/schema.py
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

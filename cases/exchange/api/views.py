@@ -82,8 +82,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request):
         body = s.PushCreateSerializer(data=request.data)
         if not body.is_valid():
-            return Response({"detail": _("rows: send a non-empty list of objects."), "code": "invalid",
-                             "field": "rows", "errors": body.errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise Invalid(_("rows: send a non-empty list of objects."), field="rows")
         department, region = _department_and_region(request, request.data)
         push, created = pushes.receive_rows(acting_user=request.user, department=department, region_code=region,
                                             rows=list(request.data.get("rows")), channel="api",
