@@ -3,6 +3,7 @@ services, so nothing here can add, edit or delete; identity numbers are shown ma
 number is only shown through ``cases.services.persons.reveal_id_number``, which logs the view)."""
 from django.contrib import admin
 
+from .models_assignment import StageTimeLimit
 from .models import (
     Adjustment,
     Application,
@@ -115,3 +116,12 @@ class IdNumberViewAdmin(ReadOnlyAdmin):
 class ClaimImportAdmin(ReadOnlyAdmin):
     list_display = ["id", "filename", "uploaded_by", "uploaded_at", "rows_total", "rows_created", "rows_updated",
                     "rows_unchanged", "rows_failed"]
+
+
+@admin.register(StageTimeLimit)
+class StageTimeLimitAdmin(admin.ModelAdmin):
+    """Days a case may wait at each stage, per region (flagged in the queues past them)."""
+
+    list_display = ["region", "state", "days", "basis"]
+    list_filter = ["state"]
+    search_fields = ["region__code", "region__name"]

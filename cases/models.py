@@ -425,6 +425,7 @@ class Application(models.Model):
         verbose_name = _("application")
         verbose_name_plural = _("applications")
         ordering = ["-id"]
+        permissions = [("act_on_application", "May act on this case (assigned to them)")]
         indexes = [
             models.Index(fields=["state", "region", "id"], name="app_state_region_id"),
             models.Index(fields=["region", "id"], name="app_region_id"),
@@ -956,3 +957,4 @@ class AdjustmentReview(models.Model):
         verbose_name = _("adjustment review")
         verbose_name_plural = _("adjustment reviews")
         ordering = ["adjustment_id", "id"]
+from .models_assignment import ApplicationAssignment, StageTimeLimit  # noqa: E402,F401  (分办转办)

@@ -178,6 +178,9 @@ QUEUES: dict[str, tuple] = {
     "to_review": (gettext_lazy("To review"), Role.REVIEWER, (S.SUBMITTED, S.IN_REVIEW, S.AWAITING_IDENTITY), "id"),
     "to_approve": (gettext_lazy("To approve"), Role.APPROVER, (S.REVIEWED,), "id"),
     "to_pay": (gettext_lazy("To pay"), Role.PAYMENT_OFFICER, (S.APPROVED,), "id"),
+    # 分办转办: the cases assigned to the user at their current stage (services.assignment)
+    "assigned": (gettext_lazy("Assigned to me"), None, (S.SUBMITTED, S.IN_REVIEW, S.AWAITING_IDENTITY, S.REVIEWED),
+                 "id"),
 }
 
 
@@ -194,7 +197,12 @@ def queue(user, *, queue: str | None = None, state: str | list[str] | None = Non
         if queue not in QUEUES:
             raise ValueError(queue)
         _label, role, states, _order = QUEUES[queue]
-        qs = scope_queryset(Application.objects.all(), user, roles=[role]).filter(state__in=states)
+        if queue == "assigned":
+            from .services.assignment import assigned_to
+
+            qs = scope_queryset(assigned_to(user), user, roles=CASE_READ_ROLES)
+        else:
+            qs = scope_queryset(Application.objects.all(), user, roles=[role]).filter(state__in=states)
         if queue == "my_drafts":
             qs = qs.filter(created_by=user)
         if queue == "to_pay":
@@ -611,3 +619,46 @@ def year_claims_of_case(app: Application) -> list[YearClaim]:
                     "every settlement of the person's calendar year.")
         out.append(YearClaim(claim=c, counts=c.voided_at is None, holder=holder, this_case=this_case, why=why))
     return out
+def stage_time_limits(apps) -> dict[int, dict]:
+    """For each case of ``apps`` (a page) waiting past its region's time limit for its state
+    (:class:`~cases.models_assignment.StageTimeLimit`, the nearest region up the tree that set one):
+    ``{app_id: {"days": limit, "waited": days waited}}``. Cases of a region without a limit are
+    never flagged: no default is invented."""
+    from django.utils import timezone
+
+    from .models_assignment import StageTimeLimit
+
+    apps = list(apps)
+    if not apps:
+        return {}
+    states = {a.state for a in apps}
+    limits = {(lim.region_id, lim.state): lim.days for lim in StageTimeLimit.objects.filter(state__in=states)}
+    if not limits:
+        return {}
+    now = timezone.now()
+    out = {}
+    for app in apps:
+        code = app.region_id
+        days = None
+        for candidate in (code, code[:4] + "00", code[:2] + "0000"):  # county, city, province
+            if (candidate, app.state) in limits:
+                days = limits[(candidate, app.state)]
+                break
+        if days is None or app.state_changed_at is None:
+            continue
+        waited = (now - app.state_changed_at).days
+        if waited > days:
+            out[app.pk] = {"days": days, "waited": waited}
+    return out
+
+
+def assignees(apps) -> dict[int, object]:
+    """app id → the user each case of ``apps`` is assigned to (分办), for a page of a list."""
+    from .models_assignment import ACT_CODENAME, ApplicationAssignment
+
+    ids = [a.pk for a in apps]
+    if not ids:
+        return {}
+    grants = (ApplicationAssignment.objects.filter(content_object_id__in=ids, permission__codename=ACT_CODENAME)
+              .select_related("user").order_by("id"))
+    return {g.content_object_id: g.user for g in grants}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, claims, payments, persons, queues
+from .views import assignment, cases, claims, payments, persons, queues
 
 app_name = "cases"
 urlpatterns = [
@@ -28,6 +28,7 @@ urlpatterns = [
     path("<int:pk>/", cases.case_detail, name="case"),
     path("<int:pk>/edit/", cases.application_edit, name="application_edit"),
     path("<int:pk>/act/", cases.case_act, name="case_act"),
+    path("<int:pk>/assign/", assignment.case_assign, name="case_assign"),
     path("<int:pk>/settlement/", cases.case_settlement, name="case_settlement"),
     path("<int:pk>/slip/", cases.slip, name="slip"),
     # Payments

@@ -29,6 +29,7 @@ from ..access import holds, holds_anywhere
 from ..models import Application, ApplicationClaim, ApplicationEvent, ApplicationState as S, PayeeType
 from ..signals import application_transitioned
 from . import payees
+from . import assignment
 from . import settlement as settlement_service
 from .errors import CaseCode, ServiceError
 
@@ -70,6 +71,12 @@ class OutOfRegion(TransitionError):
 
 class FourEyesViolation(TransitionError):
     http_status, default_code = 403, "four_eyes"
+
+
+class NotAssignee(TransitionError):
+    """The case is assigned to someone else at this stage (分办转办, ``services.assignment``)."""
+
+    http_status, default_code = 403, "not_assignee"
 
 
 class ReasonRequired(TransitionError):
@@ -278,6 +285,9 @@ def check(user, app: Application, action: str, *, comment: str = "", expected_st
         raise StateConflict(_conflict_message(app, action, rule))
     _check_state_role(user, app, action, rule)
     _check_four_eyes(user, app, action)
+    refusal = assignment.check_may_act(user, app, rule.roles[app.state])  # 分办转办: only the assignee acts
+    if refusal:
+        raise NotAssignee(refusal)
     if rule.reason_required and not comment:
         raise ReasonRequired(_("Give a reason to %(action)s.") % {"action": str(ACTION_LABELS[action]).lower()})
     if preconditions:
@@ -345,6 +355,7 @@ def transition(*, acting_user, application_id: int, action: str, comment: str = 
         from_state = app.state
         check(acting_user, app, action, comment=comment, expected_state=expected_state, category=category)
         _apply(app, action, rule, acting_user, category, batch)
+        assignment.stage_left(app, from_state)
         ApplicationEvent.objects.create(
             application=app, action=action, from_state=from_state, to_state=rule.to_state, actor=acting_user,
             comment=comment,

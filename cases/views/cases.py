@@ -20,7 +20,7 @@ from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds,
 from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..models import ApplicationState as S
-from ..services import applications, workflow
+from ..services import applications, assignment, workflow
 from ..services.errors import Conflict, NotFound, ServiceError
 from .common import errors_to_form, found, refuse, roles_required
 
@@ -157,6 +157,12 @@ def _ask_department_categories():
     return [(c, label) for c, label in Category.choices if CATEGORY_OWNER[c] != DepartmentCode.MEDICAL_SECURITY]
 
 
+def assignment_panel(user, app):
+    from .assignment import panel
+
+    return panel(user, app)
+
+
 def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, status=200, just_acted=False):
     user = request.user
     detail = found(selectors.case_detail, user, pk, just_acted=just_acted)
@@ -168,7 +174,8 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
     with_reason = [(a, workflow.ACTION_LABELS[a], reason_forms.get(a) or ReasonForm(prefix=a))
                    for a in allowed if a in REASON_ACTIONS]
     for event in detail.events:
-        event.action_label = workflow.ACTION_LABELS.get(event.action, event.action)
+        event.action_label = workflow.ACTION_LABELS.get(event.action) or assignment.EVENT_LABELS.get(event.action,
+                                                                                                     event.action)
     context = _settlement_context(detail)
     context.update({
         "person": detail.person,
@@ -184,6 +191,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "claims_total": sum((c.total for c in detail.claims), 0),
         "return_reason": selectors.return_reason(detail.events) if app.state == S.RETURNED else None,
         "year_claims": selectors.year_claims_of_case(app),
+        "assignment": assignment_panel(user, app),  # 分办转办 (views/assignment.py)
     })
     return render(request, "cases/case_detail.html", context, status=status)
 

@@ -27,12 +27,14 @@ TABS = {
     "to_review": (gettext_lazy("To review"), Role.REVIEWER),
     "to_approve": (gettext_lazy("To approve"), Role.APPROVER),
     "to_pay": (gettext_lazy("To pay"), Role.PAYMENT_OFFICER),
+    "assigned": (gettext_lazy("Assigned to me"), (Role.REVIEWER, Role.APPROVER)),
 }
 TITLES = {
     "my_drafts": gettext_lazy("My drafts and returned cases"),
     "to_review": gettext_lazy("Cases to review"),
     "to_approve": gettext_lazy("Cases to approve"),
     "to_pay": gettext_lazy("Approved cases to pay"),
+    "assigned": gettext_lazy("Cases assigned to me"),
     "": gettext_lazy("All cases"),
 }
 
@@ -41,10 +43,14 @@ def queue_tabs(user) -> list[dict]:
     """The queues the user has a role for, plus all cases."""
     base = reverse("cases:queue")
     tabs = [{"key": key, "label": label, "url": f"{base}?queue={key}"}
-            for key, (label, role) in TABS.items() if holds_anywhere(user, [role])]
+            for key, (label, role) in TABS.items() if holds_anywhere(user, _roles(role))]
     if holds_anywhere(user, CASE_READ_ROLES):
         tabs.append({"key": "", "label": _("All cases"), "url": base})
     return tabs
+
+
+def _roles(role) -> list[str]:
+    return list(role) if isinstance(role, tuple) else [role]
 
 
 @login_required
@@ -55,9 +61,10 @@ def queue(request):
         name = ""
     if name:
         role = TABS[name][1]
-        if not holds_anywhere(user, [role]):
-            raise PermissionDenied(_("This queue is for the %(role)s.") % {"role": dict(Role.choices)[role]})
-        scope_roles = [role]
+        if not holds_anywhere(user, _roles(role)):
+            raise PermissionDenied(_("This queue is for the %(role)s.")
+                                   % {"role": "、".join(str(dict(Role.choices)[r]) for r in _roles(role))})
+        scope_roles = _roles(role)
         states = list(selectors.QUEUES[name][2])
     else:
         if not holds_anywhere(user, CASE_READ_ROLES):
@@ -72,6 +79,12 @@ def queue(request):
         year=filters.get("year"), q=filters.get("q") or "",
     )
     page = keyset_page(request, qs, ordering=selectors.queue_ordering(name or None))
+    rows = list(page)
+    overdue = selectors.stage_time_limits(rows)
+    assigned = selectors.assignees(rows)
+    for app in rows:
+        app.overdue = overdue.get(app.pk)
+        app.assignee = assigned.get(app.pk)
     return render(request, "cases/queue.html", {
         "form": form,
         "page": page,

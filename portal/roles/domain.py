@@ -20,6 +20,9 @@ class Role(models.TextChoices):
     LIAISON = "liaison", _("Department liaison")
     POLICY_ADMIN = "policy_admin", _("Policy administrator")
     AUDITOR = "auditor", _("Auditor")
+    #: held beside reviewer or approver: assigns the region's cases to named colleagues and
+    #: transfers them (分办转办)
+    SUPERVISOR = "supervisor", _("Supervisor (assigns cases)")
 
 
 class Category(models.TextChoices):
