@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('cases', '0006_claim_void_and_history'),
+        ('cases', '0007_settlement_line_cap_flags'),
         ('regions', '0002_seed_regions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
