@@ -94,3 +94,19 @@ class PolicyFileForm(forms.Form):
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [("", _("the region named in the file"))] + [(r.code, str(r)) for r in regions]
+
+
+class NewVersionForm(forms.Form):
+    region = forms.ChoiceField(label=_("region"))
+    start = forms.ChoiceField(label=_("start from"))
+    document_number = forms.CharField(label=_("document number"), max_length=100,
+                                      widget=forms.TextInput(attrs={"placeholder": "示例市医保规〔2023〕1号"}))
+    title = forms.CharField(label=_("title"), max_length=300, widget=forms.TextInput(attrs={"size": 50}))
+    in_force_from = forms.DateField(label=_("in force from (planned)"), widget=DATE_WIDGET)
+
+    def __init__(self, *args, regions=(), frameworks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(r.code, str(r)) for r in regions]
+        self.fields["start"].choices = [("blank", _("a blank version"))] + [
+            (str(fw.pk), _("the framework %(document)s of %(region)s") % {"document": fw.document_number, "region": fw.region.name})
+            for fw in frameworks]

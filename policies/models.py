@@ -189,3 +189,29 @@ class PolicyChange(models.Model):
         if self.path in {f.name for f in PolicyVersion._meta.get_fields()}:
             return str(PolicyVersion._meta.get_field(self.path).verbose_name)
         return self.path
+
+
+class PolicyText(models.Model):
+    """The full text of a policy document as published, so that each parameter's clause can be
+    shown with its words (``policies.clauses.clause_text``). One per region and document number;
+    the seed documents' texts are loaded with the seeds, a policy admin uploads a new one."""
+
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    document_number = models.CharField(_("document number"), max_length=100)
+    text = models.TextField(_("full text"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("changed by"),
+    )
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("policy document text")
+        verbose_name_plural = _("policy document texts")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "document_number"], name="unique_policy_text_region_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.document_number}"

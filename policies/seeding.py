@@ -68,3 +68,23 @@ def load_seeds(PolicyVersion, PolicyChange, *, reload_unchanged: bool = False) -
         )
         reloaded += 1
     return created, reloaded
+
+
+TEXT_DIR = SEED_DIR / "texts"
+
+
+def load_texts(PolicyText, seed_dir: Path = SEED_DIR) -> int:
+    """The full text of each seed document (``policies/seed/texts/<region>.txt``, as published in
+    shared/seeds) for every document of that region's seed file that has none yet. Returns how
+    many were added."""
+    added = 0
+    for filename, doc in seed_documents(seed_dir):
+        path = seed_dir / "texts" / f"{doc['region']}.txt"
+        if not path.exists():
+            continue
+        if PolicyText.objects.filter(region_id=doc["region"], document_number=doc["document"]).exists():
+            continue
+        PolicyText.objects.create(region_id=doc["region"], document_number=doc["document"],
+                                  text=path.read_text(encoding="utf-8"), source=f"policies/seed/texts/{path.name}")
+        added += 1
+    return added

@@ -380,3 +380,60 @@ def version_to_export(*, region_code: str, version_id: int | None = None, user=N
         if v.effective_from <= today <= (v.in_force_to or datetime.date.max):
             return v
     return published.first() or qs.order_by("-id").first()
+
+
+def draft_problems(version: PolicyVersion) -> list[str]:
+    """What keeps the version from being published as it stands: the document's problems and the
+    breaches of the frameworks above it (engine messages, ``path: reason``)."""
+    from .engine import validate_against_framework, validate_document
+
+    doc = version.engine_document()
+    found = list(validate_document(doc))
+    for fw in frameworks_for(version):
+        found += validate_against_framework(doc, fw.engine_document())
+    return list(dict.fromkeys(found))
+
+
+def document_texts(version: PolicyVersion) -> dict[str, str]:
+    """{document number: full text} of the texts on file for the version's region and the regions
+    above it (a clause may cite a framework's document: ``粤府办〔2022〕40号 二(四)``)."""
+    from .models import PolicyText
+
+    codes = [version.region_id, *ancestors(version.region_id)]
+    rank = {c: i for i, c in enumerate(codes)}
+    rows = sorted(PolicyText.objects.filter(region_id__in=codes), key=lambda t: -rank[t.region_id])
+    return {t.document_number: t.text for t in rows}
+
+
+def clause_texts(version: PolicyVersion):
+    """A function clause → its words, for the version's document and the documents its clauses cite."""
+    from .clauses import clause_text
+
+    texts = document_texts(version)
+    own = texts.get(version.document_number)
+
+    def words(clause: str | None) -> str | None:
+        if not clause:
+            return None
+        for number, text in texts.items():
+            if clause.startswith(number):
+                return clause_text(text, clause[len(number):].strip())
+        return clause_text(own, clause) if own else None
+
+    return words
+
+
+def document_text(version: PolicyVersion) -> str | None:
+    """The full text of the version's document when it is on file (its region's, else a region
+    above with the same document number)."""
+    from .models import PolicyText
+
+    codes = [version.region_id, *ancestors(version.region_id)]
+    rows = {t.region_id: t.text for t in PolicyText.objects.filter(region_id__in=codes, document_number=version.document_number)}
+    return next((rows[c] for c in codes if c in rows), None)
+
+
+def framework_choices(user, region: Region) -> list[PolicyVersion]:
+    """Published frameworks of the regions above ``region`` a new draft may start from."""
+    return list(PolicyVersion.objects.filter(region_id__in=ancestors(region.code), framework=True,
+                                             status=VersionStatus.PUBLISHED).select_related("region").order_by("-in_force_from"))

@@ -608,3 +608,222 @@ def policy_file_text(version: PolicyVersion) -> str:
 
 def policy_file_name(version: PolicyVersion) -> str:
     return f"policy-{version.region_id}-v{version.pk}-{version.status}.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# The editor: new versions of a region without one, clauses, list entries, optional parameters
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_new_version(*, acting_user, region: Region, document_number: str, title: str,
+                      in_force_from: datetime.date, from_framework: PolicyVersion | None = None) -> PolicyVersion:
+    """A first draft for ``region``: blank (every required parameter unset, lists empty), or
+    started from ``from_framework`` — a published framework of a region above — as a city policy
+    (not a framework) with the framework's numbers and clauses."""
+    from . import editor
+
+    _require_admin(acting_user, region.code)
+    document_number, title = (document_number or "").strip(), (title or "").strip()
+    if not document_number:
+        raise ChangeRefused(_("This field is required."), field="document_number")
+    if not title:
+        raise ChangeRefused(_("This field is required."), field="title")
+    if from_framework is not None:
+        if not from_framework.framework or from_framework.status != VersionStatus.PUBLISHED \
+                or not contains(from_framework.region_id, region.code) or from_framework.region_id == region.code:
+            raise ChangeRefused(_("%(document)s is not a published framework of a region above %(region)s.")
+                                % {"document": from_framework.document_number, "region": region}, field="from_framework")
+        params = editor.city_parameters_from_framework(from_framework.engine_document())
+    else:
+        params = editor.blank_parameters()
+    doc = {"region": region.code, "document": document_number, "title": title, "framework": False,
+           "in_force_from": in_force_from.isoformat(), "in_force_to": None, "retroactive_from": None,
+           "parameters": params}
+    draft = PolicyVersion.objects.create(
+        region=region, document_number=document_number, title=title, framework=False, status=VersionStatus.DRAFT,
+        in_force_from=in_force_from, document=doc, based_on=from_framework, created_by=acting_user,
+    )
+    if from_framework is not None:
+        note = _recorded(gettext_noop("started from the framework %(document)s of %(region)s"),
+                         document=from_framework.document_number, region=from_framework.region)
+    else:
+        note = _recorded(gettext_noop("started blank"))
+    _record(draft, ChangeAction.CREATED, actor=acting_user, path="based_on",
+            new=from_framework.pk if from_framework else None, note=note)
+    return draft
+
+
+def _node_at(params: dict, path: str):
+    from .engine.schema import _get_node
+
+    return _get_node(params, path)
+
+
+def _edit(acting_user, version: PolicyVersion, path: str, mutate, *, label: str, old=None, new=None,
+          refuse_new_problems: bool = False) -> PolicyVersion:
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    doc = version.engine_document()
+    new_doc = json.loads(json.dumps(doc))
+    try:
+        mutate(new_doc.setdefault("parameters", {}))
+    except (KeyError, IndexError, TypeError):
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path) from None
+    if refuse_new_problems:
+        problems = _problems(new_doc, version, before=doc)
+        if problems:
+            raise ChangeRefused([messages.explain(p, doc=new_doc) for p in problems], field=path)
+    version.document = new_doc
+    version.save(update_fields=["document", "updated_at"])
+    _record(version, ChangeAction.PARAMETER, actor=acting_user, path=path, label=label, old=old, new=new)
+    return version
+
+
+def set_clause(*, acting_user, version: PolicyVersion, path: str, clause: str | None,
+               note: Any = UNCHANGED) -> PolicyVersion:
+    """Set the clause (and optionally the note) a parameter of a draft is read from."""
+    from .engine.schema import is_leaf
+
+    clause = (clause or "").strip()[:100] or None
+    doc = version.engine_document()
+    try:
+        node = _node_at(doc.get("parameters") or {}, path)
+    except KeyError:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path) from None
+    if not is_leaf(node):
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+    if note is not UNCHANGED:
+        note = (note or "").strip()[:500] or None
+    if node.get("clause") == clause and (note is UNCHANGED or node.get("note") == note):
+        return version
+
+    def mutate(params):
+        leaf = _node_at(params, path)
+        leaf["clause"] = clause
+        if note is not UNCHANGED:
+            if note:
+                leaf["note"] = note
+            else:
+                leaf.pop("note", None)
+
+    label = _recorded(gettext_noop("clause of %(what)s"), what=_leaf_label(doc, path))
+    return _edit(acting_user, version, path, mutate, label=label, old=node.get("clause"), new=clause)
+
+
+def _leaf_label(doc: dict, path: str) -> str:
+    return next((leaf.label for leaf in engine.parameter_leaves(doc) if leaf.path == path), path)
+
+
+def add_list_item(*, acting_user, version: PolicyVersion, path: str) -> str:
+    """Add an entry (a route, a rule, …) at the end of the list at ``path``; its required
+    parameters are unset. Returns the new entry's path."""
+    from . import editor
+    from .engine import schema
+
+    spec = editor.spec_at(path)
+    if not isinstance(spec, schema.ListOf):
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+    doc = version.engine_document()
+    holder_path, _sep, key = path.rpartition(".")
+    existing = (_node_at(doc["parameters"], holder_path) if holder_path else doc["parameters"]).get(key) or []
+    item = editor.blank_item(spec, existing)
+
+    def mutate(params):
+        holder = _node_at(params, holder_path) if holder_path else params
+        holder.setdefault(key, []).append(item)
+
+    _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s added"), what=spec.zh),
+          new=item.get("label"))
+    return f"{path}[{len(existing)}]"
+
+
+def remove_list_item(*, acting_user, version: PolicyVersion, path: str) -> PolicyVersion:
+    """Remove the list entry at ``path`` (``assistance.routes[2]``)."""
+    import re as _re
+
+    from . import editor
+    from .engine import schema
+
+    m = _re.fullmatch(r"(.+)\[(\d+)\]", path or "")
+    if not m or not isinstance(editor.spec_at(m.group(1)), schema.ListOf):
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+    list_path, index = m.group(1), int(m.group(2))
+    doc = version.engine_document()
+    try:
+        item = _node_at(doc["parameters"], path)
+    except KeyError:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path) from None
+
+    def mutate(params):
+        _node_at(params, list_path).pop(index)
+
+    label = _recorded(gettext_noop("%(what)s removed"), what=editor.spec_at(m.group(1)).zh)
+    return _edit(acting_user, version, path, mutate, label=label, old=item.get("label") if isinstance(item, dict) else None)
+
+
+def set_item_text(*, acting_user, version: PolicyVersion, path: str, key: str, text: str) -> PolicyVersion:
+    """Set a list entry's plain text (its ``label`` or ``name``)."""
+    import re as _re
+
+    from . import editor
+    from .engine import schema
+
+    m = _re.fullmatch(r"(.+)\[(\d+)\]", path or "")
+    spec = editor.spec_at(m.group(1)) if m else None
+    if not isinstance(spec, schema.ListOf) or key not in spec.item.strings:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+    text = (text or "").strip()[:200]
+    if key == "name" and not _re.fullmatch(r"[a-z][a-z0-9_]*", text):
+        raise ChangeRefused(_("The code must be lower-case letters, digits and _, starting with a letter (e.g. class3_inpatient)."),
+                            field=f"{path}.{key}")
+    if not text:
+        raise ChangeRefused(_("This field is required."), field=f"{path}.{key}")
+    doc = version.engine_document()
+    try:
+        old = _node_at(doc["parameters"], path).get(key)
+    except KeyError:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path) from None
+    if old == text:
+        return version
+
+    def mutate(params):
+        _node_at(params, path)[key] = text
+
+    return _edit(acting_user, version, f"{path}.{key}", mutate, label=_recorded(gettext_noop("name of %(what)s"), what=spec.zh),
+                 old=old, new=text)
+
+
+def add_optional_parameter(*, acting_user, version: PolicyVersion, path: str) -> PolicyVersion:
+    """Add an optional parameter the schema allows but the draft lacks (unset)."""
+    from . import editor
+    from .engine import schema
+
+    spec = editor.spec_at(path)
+    holder_path, _sep, key = path.rpartition(".")
+    if not isinstance(spec, schema.Leaf) or spec.required:
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+
+    def mutate(params):
+        holder = _node_at(params, holder_path) if holder_path else params
+        holder.setdefault(key, {"value": None, "clause": None})
+
+    return _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s added"), what=spec.zh))
+
+
+def remove_optional_parameter(*, acting_user, version: PolicyVersion, path: str) -> PolicyVersion:
+    """Remove an optional parameter from a draft."""
+    from . import editor
+    from .engine import schema
+
+    spec = editor.spec_at(path)
+    holder_path, _sep, key = path.rpartition(".")
+    if not isinstance(spec, schema.Leaf) or spec.required:
+        raise ChangeRefused(_("%(path)s: a required parameter cannot be removed; leave it unset instead") % {"path": path}, field=path)
+
+    def mutate(params):
+        holder = _node_at(params, holder_path) if holder_path else params
+        holder.pop(key, None)
+
+    return _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s removed"), what=spec.zh))

@@ -25,10 +25,11 @@ from django.views.decorators.http import require_POST
 from portal.regions.models import Region
 from portal.roles.scoping import in_scope, user_roles
 
-from . import display, selectors, services
+from . import display, editor, selectors, services
+from .clauses import clause_text
 from .demo import example_payload
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
-from .forms import PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
+from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
 from .messages import explain
 from .models import PolicyVersion, VersionStatus
 
@@ -70,6 +71,10 @@ def version_list(request, **kwargs):
     import_regions = list(selectors.editable_regions(request.user).order_by("code"))
     return render(request, "policies/version_list.html", {
         "versions": versions,
+        "new_form": kwargs.get("new_form") or (
+            NewVersionForm(regions=import_regions, frameworks=_framework_choices(request.user, import_regions),
+                           initial={"in_force_from": datetime.date(timezone.localdate().year, 1, 1)})
+            if import_regions else None),
         "import_form": kwargs.get("import_form") or (PolicyFileForm(regions=import_regions) if import_regions else None),
         "import_errors": kwargs.get("import_errors") or [],
         "regions": regions,
@@ -140,6 +145,8 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
             "in_force_from": version.in_force_from, "in_force_to": version.in_force_to,
             "retroactive_from": version.retroactive_from,
         })
+    nodes, problems = _editor_context(version, errors=param_errors if isinstance(param_errors, dict) else None)
+    total, unset = editor.count_leaves(nodes)
     history = list(selectors.version_history(version))
     for change in history:
         change.old_shown = display.show_change_value(change.old_value, change.path)
@@ -165,8 +172,177 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         "publish_errors": publish_errors or [],
         "frameworks": selectors.frameworks_for(version),
         "history": history,
+        "nodes": nodes,
+        "problems": problems if version.status == VersionStatus.DRAFT else [],
+        "param_total": total,
+        "param_unset": unset,
+        "has_text": bool(selectors.document_text(version)) or version.based_on_id is not None and any(n.clause_text for n in _walk_nodes(nodes)),
         "derived": version.derived.filter(pk__in=selectors.visible_versions(user)).order_by("-id"),
     }, status=status)
+
+
+def _editor_context(version: PolicyVersion, *, errors=None):
+    doc = version.engine_document()
+    nodes = editor.tree(doc, texts=selectors.clause_texts(version), errors=errors)
+    problems = [explain(p, doc=doc) for p in selectors.draft_problems(version)] if version.status == VersionStatus.DRAFT else []
+    return nodes, problems
+
+
+def _walk_nodes(nodes):
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.children)
+
+
+def _find_node(nodes, path):
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if n.path == path:
+            return n
+        stack.extend(n.children)
+    return None
+
+
+def _editable_draft(request, pk) -> PolicyVersion:
+    version = _version(request, pk)
+    if not selectors.can_edit(request.user, version):
+        raise PermissionDenied(_("Only the region's policy administrators change its drafts."))
+    return version
+
+
+@policy_staff_required
+@require_POST
+def version_leaf(request, pk):
+    """One parameter of a draft: its value (from its inputs, in words) and its clause. With htmx
+    the parameter is answered alone, with the draft's problems; otherwise the page."""
+    version = _editable_draft(request, pk)
+    path = request.POST.get("path", "")
+    errors: list[str] = []
+    saved = False
+    if version.status != VersionStatus.DRAFT:
+        errors = [_("Only drafts can be changed; start a new version from this one.")]
+    else:
+        doc = version.engine_document()
+        try:
+            current = services.engine.get_parameter(doc, path)
+        except KeyError:
+            current = None
+            if editor.spec_at(path) is None:
+                errors = [_("%(path)s: there is no such parameter") % {"path": path}]
+        if not errors:
+            try:
+                value = editor.read_value(path, doc, request.POST)
+            except ValueError as exc:
+                errors = [str(exc)]
+            else:
+                try:
+                    if "clause" in request.POST:
+                        version = services.set_clause(acting_user=request.user, version=version, path=path,
+                                                      clause=request.POST.get("clause"))
+                    if not display.same(value, current):
+                        version = services.set_parameter(acting_user=request.user, version=version, path=path, value=value)
+                    saved = True
+                except services.ChangeRefused as exc:
+                    errors = exc.errors
+    version.refresh_from_db()
+    if request.headers.get("HX-Request"):
+        nodes, problems = _editor_context(version, errors={path: errors})
+        node = _find_node(nodes, path)
+        if node is None:
+            return HttpResponse(status=204)
+        if errors:
+            node.widget = dict(node.widget)
+        total, unset = editor.count_leaves(nodes)
+        return render(request, "policies/_leaf.html", {
+            "node": node, "version": version, "editable": True, "saved": saved and not errors,
+            "oob_problems": True, "problems": problems, "param_total": total, "param_unset": unset,
+        }, status=200)
+    if errors:
+        flash.error(request, _("Not saved: see the parameter marked in red."))
+        return _render_version(request, version, param_errors={path: errors}, status=400)
+    flash.success(request, _("Saved."))
+    node_id = "p-" + "".join(c if c.isalnum() else "-" for c in path).strip("-")
+    return redirect(reverse("policies:version", args=[version.pk]) + f"#{node_id}")
+
+
+@policy_staff_required
+@require_POST
+def version_structure(request, pk):
+    """Add or remove a list entry (a route, a rule, a subsidy…) or an optional parameter, or rename an entry."""
+    version = _editable_draft(request, pk)
+    op, path = request.POST.get("op", ""), request.POST.get("path", "")
+    anchor = ""
+    try:
+        if op == "add_item":
+            new_path = services.add_list_item(acting_user=request.user, version=version, path=path)
+            anchor = new_path
+            flash.success(request, _("Entry added: fill in its parameters."))
+        elif op == "remove_item":
+            services.remove_list_item(acting_user=request.user, version=version, path=path)
+            anchor = path.rsplit("[", 1)[0]
+            flash.success(request, _("Entry removed."))
+        elif op == "item_text":
+            for key in ("name", "label"):
+                if key in request.POST:
+                    services.set_item_text(acting_user=request.user, version=version, path=path, key=key,
+                                           text=request.POST[key])
+            anchor = path
+            flash.success(request, _("Saved."))
+        elif op == "add_param":
+            services.add_optional_parameter(acting_user=request.user, version=version, path=path)
+            anchor = path
+            flash.success(request, _("Parameter added."))
+        elif op == "remove_param":
+            services.remove_optional_parameter(acting_user=request.user, version=version, path=path)
+            anchor = path.rsplit(".", 1)[0]
+            flash.success(request, _("Parameter removed."))
+        else:
+            flash.error(request, _("Unknown change."))
+    except services.ChangeRefused as exc:
+        for error in exc.errors:
+            flash.error(request, error)
+    node_id = "p-" + "".join(c if c.isalnum() else "-" for c in anchor).strip("-") if anchor else "parameters"
+    return redirect(reverse("policies:version", args=[version.pk]) + f"#{node_id}")
+
+
+@policy_staff_required
+@require_POST
+def version_new(request):
+    """A region's first draft: blank or from its province's framework."""
+    regions = list(selectors.editable_regions(request.user).order_by("code"))
+    if not regions:
+        raise PermissionDenied(_("Only policy administrators start policy versions."))
+    form = NewVersionForm(request.POST, regions=regions, frameworks=_framework_choices(request.user, regions))
+    if form.is_valid():
+        data = form.cleaned_data
+        region = next(r for r in regions if r.code == data["region"])
+        framework = None
+        if data["start"] != "blank":
+            framework = PolicyVersion.objects.filter(pk=int(data["start"]), framework=True).first()
+        try:
+            draft = services.start_new_version(
+                acting_user=request.user, region=region, document_number=data["document_number"], title=data["title"],
+                in_force_from=data["in_force_from"], from_framework=framework)
+        except services.ChangeRefused as exc:
+            for error in exc.errors:
+                form.add_error(exc.field if exc.field in form.fields else None, error)
+        else:
+            flash.success(request, _("Draft started. Enter its parameters with their clauses, then publish it."))
+            return redirect("policies:version", pk=draft.pk)
+    response = version_list(request, new_form=form)
+    response.status_code = 400
+    return response
+
+
+def _framework_choices(user, regions) -> list[PolicyVersion]:
+    seen: dict[int, PolicyVersion] = {}
+    for region in regions:
+        for fw in selectors.framework_choices(user, region):
+            seen.setdefault(fw.pk, fw)
+    return list(seen.values())
 
 
 @policy_staff_required

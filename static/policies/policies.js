@@ -2,7 +2,7 @@
 (function () {
   var filter = document.getElementById("param-filter");
   var unsetOnly = document.getElementById("unset-only");
-  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.param"));
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.param, .ed-leaf"));
   function apply() {
     var q = (filter && filter.value || "").trim().toLowerCase();
     var only = unsetOnly && unsetOnly.checked;

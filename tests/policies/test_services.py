@@ -72,7 +72,7 @@ def test_a_parameter_that_breaks_another_rule_names_that_rule(gz_admin, ganzhou)
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
     with pytest.raises(services.ChangeRefused) as exc:
         services.set_parameter(acting_user=gz_admin, version=draft, path="categories.recipients", value=["tekun"])
-    assert any("categories.precedence" in e and "dibao" in e for e in exc.value.errors)
+    assert any("categories.precedence" in e and "低保对象" in e for e in exc.value.errors)  # the category in words
 
 
 def test_unset_is_a_value_too(gz_admin, ganzhou):

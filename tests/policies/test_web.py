@@ -278,3 +278,152 @@ def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin,
     assert draft.engine_document() == ganzhou.engine_document()
     _, body = page(client, good["Location"])
     assert "赣州.json" in body  # the history says where the draft came from
+
+
+# ---------------------------------------------------------------------------------------------
+# A new city in the browser's pages (without JavaScript: each form posts on its own)
+# ---------------------------------------------------------------------------------------------
+
+CODES = ("dibao", "fanpin", "outpatient_general", "inpatient", "assistance.routes", "city_income", "none", "tekun", "annual")
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the text outside tags (values of inputs are not shown words)."""
+    import re
+
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def _new_city(code="449800", name="测试市"):
+    from portal.regions.models import Region
+
+    region, _ = Region.objects.get_or_create(code=code, defaults={"name": name, "level": "city", "parent_id": "440000"})
+    return region, make_user("policy_admin", region=code, username=f"pa_{code}")
+
+
+def _leaf(client, version, path, **fields):
+    return client.post(reverse("policies:version-leaf", args=[version.pk]), {"path": path, **fields})
+
+
+def test_a_new_city_starts_from_the_framework_and_is_entered_in_words(client):
+    region, admin = _new_city()
+    client.force_login(admin)
+    _, body = page(client, reverse("policies:versions"))
+    assert "为地区新建政策" in body and "粤府办〔2022〕40号" in body
+    framework = PolicyVersion.objects.get(region_id="440000", status=VersionStatus.PUBLISHED)
+    response = client.post(reverse("policies:version-new"), {
+        "region": region.code, "start": str(framework.pk), "document_number": "测试市医保规〔2024〕1号",
+        "title": "测试市医疗救助办法", "in_force_from": "2024-01-01"})
+    draft = PolicyVersion.objects.get(region=region)
+    assert response.status_code == 302 and draft.status == VersionStatus.DRAFT and not draft.framework
+    assert "framework_rules" not in draft.document["parameters"]
+    response, body = page(client, reverse("policies:version", args=[draft.pk]))
+    assert response.status_code == 200
+    assert "救助对象类别" in body and "添加救助路径" in body
+    assert "低保对象" in body and "住院" in body  # choices as words
+    # the framework's clauses come with their words (its text is on file)
+    assert "对特困人员、孤儿、低保对象不设年度救助起付标准" in body or "二(四)" not in body
+
+    r = _leaf(client, draft, "categories.recipients", checks="1", items=["tekun", "dibao"], clause="第二条")
+    assert r.status_code == 400 and "孤儿" in r.content.decode()  # the framework's routes still name it
+    everyone = ["tekun", "orphan", "dibao", "dibao_edge", "jiance", "illness_poverty", "other_special"]
+    r = _leaf(client, draft, "categories.recipients", checks="1", items=everyone, clause="第二条")
+    assert r.status_code == 302
+    _leaf(client, draft, "categories.precedence", text="特困人员、孤儿、低保对象、低保边缘家庭成员", clause="第二条")
+    draft.refresh_from_db()
+    precedence = draft.document["parameters"]["categories"]["precedence"]
+    assert (precedence["value"], precedence["clause"]) == (["tekun", "orphan", "dibao", "dibao_edge"], "第二条")
+
+    # the framework's routes leave every number to the city: this city writes its own route instead
+    for _ in draft.document["parameters"]["assistance"]["routes"]:
+        client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "remove_item", "path": "assistance.routes[0]"})
+    client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "add_item", "path": "assistance.routes"})
+    draft.refresh_from_db()
+    routes = draft.document["parameters"]["assistance"]["routes"]
+    assert len(routes) == 1
+    base = "assistance.routes[0]"
+    client.post(reverse("policies:version-structure", args=[draft.pk]),
+                {"op": "item_text", "path": base, "name": "basic", "label": "特困人员、低保对象住院救助"})
+    _leaf(client, draft, f"{base}.categories", checks="1", items=["tekun", "dibao"], clause="第三条")
+    _leaf(client, draft, f"{base}.kinds", checks="1", items=["inpatient"], clause="第三条")
+    refused = _leaf(client, draft, f"{base}.deductible", mode="amount", amount="500", fraction="", statistic="", clause="第三条")
+    assert refused.status_code == 400 and "粤府办〔2022〕40号" in refused.content.decode() and "二(四)" in refused.content.decode()
+    _leaf(client, draft, f"{base}.deductible", mode="none", clause="第三条")
+    _leaf(client, draft, f"{base}.ratio", text="70%", clause="第三条")
+    _leaf(client, draft, f"{base}.pool", text="annual", clause="第三条")
+    _leaf(client, draft, f"{base}.cap", mode="amount", amount="30000", clause="第三条")
+    bad = _leaf(client, draft, f"{base}.ratio", text="120%", clause="第三条")
+    assert bad.status_code == 400 and "救助比例" in bad.content.decode()
+    draft.refresh_from_db()
+    route = draft.document["parameters"]["assistance"]["routes"][-1]
+    assert route["ratio"] == {"value": "0.70", "clause": "第三条"} and route["label"] == "特困人员、低保对象住院救助"
+
+    # a draft saved with a deductible the framework forbids (e.g. imported before the framework was
+    # published) is refused at publishing, naming the framework's clause
+    doc = draft.document
+    doc["parameters"]["assistance"]["routes"][-1]["deductible"]["value"] = "500.00"
+    PolicyVersion.objects.filter(pk=draft.pk).update(document=doc)
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"})
+    text = response.content.decode()
+    assert response.status_code == 400 and "粤府办〔2022〕40号" in text and "二(四)" in text
+    assert 'id="problems"' in text and "发布前还有" in text
+    _leaf(client, draft, f"{base}.deductible", mode="none", clause="第三条")
+    response, body = page(client, reverse("policies:version", args=[draft.pk]))
+    assert "不设" in body
+    shown = visible_text(body.split('<div class="editor">')[1].split('id="history"')[0])
+    for code in CODES:
+        assert code not in shown, code
+    assert _leaf(client, draft, "tilted.categories", checks="1", clause="第四条").status_code == 302  # no tilted assistance
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    result = services.settle_payload(payload={
+        "region": region.code,
+        "person": {"residence": "rural", "scheme": "resident", "identities": [{"category": "dibao", "start": "2023-01-01", "end": None}]},
+        "claims": [{"id": "a", "date": "2024-03-01", "kind": "inpatient", "hospital_level": 2, "location": "county",
+                    "referral_compliant": True, "total": "12000.00", "policy_scope": "10000.00",
+                    "basic_paid": "6000.00", "critical_paid": "0.00"}]})
+    assert result["claims"][0]["assistance"] == "2800.00"  # 70 % of 4 000
+
+
+def test_entries_and_optional_parameters_are_added_and_removed(client):
+    region, admin = _new_city("449700", "样例市")
+    client.force_login(admin)
+    client.post(reverse("policies:version-new"), {"region": region.code, "start": "blank", "document_number": "样〔2024〕1号",
+                                                  "title": "样例市办法", "in_force_from": "2024-01-01"})
+    draft = PolicyVersion.objects.get(region=region)
+    assert draft.document["parameters"]["assistance"]["routes"] == []
+    url = reverse("policies:version-structure", args=[draft.pk])
+    client.post(url, {"op": "add_item", "path": "assistance.routes"})
+    client.post(url, {"op": "add_item", "path": "assistance.routes"})
+    client.post(url, {"op": "add_param", "path": "assistance.routes[1].ratio_min"})
+    draft.refresh_from_db()
+    routes = draft.document["parameters"]["assistance"]["routes"]
+    assert len(routes) == 2 and "ratio_min" in routes[1] and routes[0]["name"] != routes[1]["name"]
+    client.post(url, {"op": "remove_param", "path": "assistance.routes[1].ratio_min"})
+    client.post(url, {"op": "remove_item", "path": "assistance.routes[0]"})
+    draft.refresh_from_db()
+    routes = draft.document["parameters"]["assistance"]["routes"]
+    assert len(routes) == 1 and "ratio_min" not in routes[0]
+    actions = list(draft.changes.values_list("label", flat=True))
+    assert any("救助路径" in a for a in actions)
+    other = make_user("policy_admin", region="360700", username="gz_other")
+    client.force_login(other)
+    assert client.post(url, {"op": "add_item", "path": "assistance.routes"}).status_code == 404
+
+
+def test_an_edit_with_htmx_answers_the_parameter_and_the_drafts_problems(client):
+    region, admin = _new_city("449600", "演示市")
+    client.force_login(admin)
+    client.post(reverse("policies:version-new"), {"region": region.code, "start": "blank", "document_number": "演〔2024〕1号",
+                                                  "title": "演示市办法", "in_force_from": "2024-01-01"})
+    draft = PolicyVersion.objects.get(region=region)
+    r = client.post(reverse("policies:version-leaf", args=[draft.pk]),
+                    {"path": "categories.recipients", "checks": "1", "items": ["dibao"], "clause": "第二条"},
+                    HTTP_HX_REQUEST="true")
+    body = r.content.decode()
+    assert r.status_code == 200 and "已保存" in body and 'id="problems"' in body and "hx-swap-oob" in body
+    r = client.post(reverse("policies:version-leaf", args=[draft.pk]),
+                    {"path": "categories.precedence", "text": "特困人员", "clause": "第二条"}, HTTP_HX_REQUEST="true")
+    body = r.content.decode()
+    assert r.status_code == 200 and "特困人员" in body and "errorlist" in body  # not one of the recipients

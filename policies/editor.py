@@ -1,0 +1,486 @@
+"""The policy editor: a version's document as a tree of Chinese labels, words and inputs, built
+from the engine's schema (``policies.engine.schema.SCHEMA``), so that it follows the schema as
+it grows — a new group, list or leaf appears here with no change.
+
+- ``tree(doc, …)`` walks the schema beside the document: groups, lists (whose items can be added
+  and removed), leaves (value shown in words, its clause and the clause's text when the document's
+  full text is on file, the inputs to change it).
+- ``read_value(kind, choices, data)`` turns what the leaf's inputs sent into the document's value.
+- ``blank_document(…)`` and ``blank_item(spec)`` are a new version and a new list entry with every
+  required parameter present and unset.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from django.utils.translation import gettext as _
+
+from . import display
+from .clauses import clause_text
+from .engine import schema
+from .engine.constants import CATEGORY_NAMES, STATISTIC_NAMES
+
+ORDERED_KEYS = {"precedence"}  # lists whose order means something: typed as words, in order
+
+
+# ---------------------------------------------------------------------------------------------
+# Names of codes, including the ones a document defines itself
+# ---------------------------------------------------------------------------------------------
+
+
+def region_category_names(doc: dict | None) -> dict[str, str]:
+    """Categories a document adds itself (``parameters.categories.defined`` or similar: any list of
+    objects with a ``code`` and a Chinese ``name`` under ``categories``), code → name."""
+    out: dict[str, str] = {}
+    cats = ((doc or {}).get("parameters") or {}).get("categories")
+    if not isinstance(cats, dict):
+        return out
+
+    def visit(node):
+        if isinstance(node, dict):
+            code, name = node.get("code"), node.get("name")
+            if isinstance(code, dict):
+                code = code.get("value")
+            if isinstance(name, dict):
+                name = name.get("value")
+            if isinstance(code, str) and isinstance(name, str) and name:
+                out[code] = name
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+
+    for key, node in cats.items():
+        if key not in ("recipients", "precedence"):
+            visit(node)
+    return out
+
+
+def names_for(kind: str, doc: dict | None) -> dict:
+    names = dict(display._list_names(kind)) if kind.startswith("list:") else {}
+    if kind == "list:categories":
+        names.update(region_category_names(doc))
+    return names
+
+
+def choices_for(path: str, doc: dict | None) -> tuple:
+    kind = display.kind_of(path)
+    choices = tuple(display.choices_of(path))
+    if kind == "list:categories":
+        extra = tuple(c for c in region_category_names(doc) if c not in choices)
+        choices = choices + extra
+    return choices
+
+
+# ---------------------------------------------------------------------------------------------
+# The tree
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    kind: str                      # group | list | item | leaf
+    path: str
+    label: str
+    children: list["Node"] = field(default_factory=list)
+    # leaf
+    value: Any = None
+    value_kind: str = ""
+    shown: str = ""
+    clause: str | None = None
+    clause_text: str | None = None
+    note: str | None = None
+    required: bool = True
+    widget: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    # group: optional leaves that are absent and can be added, (key, label)
+    addable: list[tuple[str, str]] = field(default_factory=list)
+    # list item
+    name: str = ""
+    item_label: str = ""
+    item_strings: list[tuple[str, str, str]] = field(default_factory=list)   # (key, label, value)
+    depth: int = 0
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind == "leaf"
+
+    @property
+    def unset(self) -> bool:
+        return self.kind == "leaf" and self.value is None
+
+    @property
+    def dom_id(self) -> str:
+        return "p-" + re.sub(r"[^a-zA-Z0-9]+", "-", self.path).strip("-")
+
+
+STRING_LABELS = {"name": "代号（英文小写，唯一）", "label": "名称"}
+
+
+def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -> dict:
+    """What the template needs to draw the inputs of one leaf."""
+    w: dict[str, Any] = {"type": "text", "text": display.as_input(value, kind)}
+    if kind == "bool":
+        w = {"type": "select", "options": [("", _("unset")), ("true", _("yes")), ("false", _("no"))],
+             "selected": "" if value is None else ("true" if value else "false")}
+    elif kind == "enum":
+        w = {"type": "select", "options": [("", _("unset"))] + [(c, display.ENUM_NAMES.get(c, c)) for c in choices_for(path, doc)],
+             "selected": "" if value is None else str(value)}
+    elif kind == "level_or_none":
+        w = {"type": "select", "options": [("", _("unset")), ("none", _("no minimum"))]
+             + [(str(lvl), display.LEVEL_NAMES[lvl] + _("hospital")) for lvl in (1, 2, 3)],
+             "selected": "" if value is None else str(value)}
+    elif kind.startswith("list:") and key not in ORDERED_KEYS:
+        names = names_for(kind, doc)
+        chosen = [str(v) for v in (value or [])]
+        w = {"type": "checks", "options": [(str(c), str(names.get(c, c)), str(c) in chosen) for c in choices_for(path, doc)],
+             "is_set": value is not None}
+    elif kind.startswith("list:"):
+        names = names_for(kind, doc)
+        w = {"type": "text", "text": "、".join(str(names.get(v, v)) for v in (value or [])),
+             "hint": _("in order, separated by 、: %(names)s") % {"names": "、".join(str(names.get(c, c)) for c in choices_for(path, doc))}}
+    elif kind == "amount_or_none":
+        w = {"type": "amount_or_none", "mode": "" if value is None else ("none" if value == display.NONE else "amount"),
+             "amount": "" if value in (None, display.NONE) else str(value)}
+    elif kind == "quantity":
+        mode, amount, fraction, stat = "", "", "", ""
+        if value == display.NONE:
+            mode = "none"
+        elif isinstance(value, dict) and "fraction" in value:
+            mode, fraction, stat = "fraction", display.percent(value.get("fraction")), value.get("statistic", "")
+        elif value is not None:
+            mode, amount = "amount", str(value)
+        stats = dict(STATISTIC_NAMES)
+        if stat and stat not in stats:
+            stats[stat] = stat
+        w = {"type": "quantity", "mode": mode, "amount": amount, "fraction": fraction, "statistic": stat,
+             "statistics": list(stats.items())}
+    elif kind == "segments":
+        rows = []
+        for seg in value or []:
+            up = seg.get("up_to") if isinstance(seg, dict) else None
+            rows.append(("" if up == display.NONE else str(up), display.percent(seg.get("ratio")) if isinstance(seg, dict) else ""))
+        w = {"type": "segments", "rows": rows + [("", "")]}
+    elif kind == "year_amounts":
+        rows = sorted((str(y), str(v)) for y, v in (value or {}).items()) if isinstance(value, dict) else []
+        w = {"type": "year_amounts", "rows": rows + [("", "")]}
+    elif kind == "json":
+        w = {"type": "textarea", "text": "" if value is None else display.as_input(value, kind)}
+    if kind == "ratio":
+        w["suffix"] = "%"
+    elif kind in ("amount",):
+        w["suffix"] = _("yuan")
+    return w
+
+
+def show_value(value: Any, kind: str, doc: dict | None) -> str:
+    """The value in words, with the document's own category names."""
+    if kind == "list:categories" and isinstance(value, list):
+        names = names_for(kind, doc)
+        return "、".join(str(names.get(v, v)) for v in value) if value else _("(none)")
+    return display.show(value, kind)
+
+
+def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
+         errors: dict[str, list[str]] | None = None) -> list[Node]:
+    """The document as editor nodes: one per top-level group of the schema, in schema order."""
+    params = doc.get("parameters") or {}
+    errors = errors or {}
+
+    def leaf(path, key, spec, node, depth):
+        kind = display.kind_of(path)
+        value = node.get("value") if isinstance(node, dict) else None
+        clause = node.get("clause") if isinstance(node, dict) else None
+        return Node(kind="leaf", path=path, label=spec.zh if spec else key, value=value, value_kind=kind,
+                    shown=show_value(value, kind, doc), clause=clause,
+                    clause_text=texts(clause) if texts and clause else None,
+                    note=node.get("note") if isinstance(node, dict) else None,
+                    required=spec.required if spec else False, widget=_leaf_widget(path, kind, value, doc, key),
+                    errors=errors.get(path, []), depth=depth)
+
+    def group(path, spec, node, depth, label=None):
+        out = Node(kind="group", path=path, label=label or spec.zh, depth=depth)
+        node = node if isinstance(node, dict) else {}
+        for key, child_spec in spec.children.items():
+            child_path = f"{path}.{key}" if path else key
+            if isinstance(child_spec, schema.Leaf):
+                if key in node:
+                    out.children.append(leaf(child_path, key, child_spec, node[key], depth + 1))
+                elif not child_spec.required:
+                    out.addable.append((key, child_spec.zh))
+                else:  # a required leaf the document lacks: shown unset, set like any other
+                    out.children.append(leaf(child_path, key, child_spec, {"value": None, "clause": None}, depth + 1))
+            elif isinstance(child_spec, schema.ListOf):
+                items = node.get(key) if isinstance(node.get(key), list) else []
+                lst = Node(kind="list", path=child_path, label=child_spec.zh, depth=depth + 1)
+                for i, item in enumerate(items):
+                    item_path = f"{child_path}[{i}]"
+                    label_text = item.get("label") if isinstance(item, dict) and isinstance(item.get("label"), str) else ""
+                    inner = group(item_path, child_spec.item, item, depth + 2,
+                                  label=label_text or f"{child_spec.zh} {i + 1}")
+                    inner.kind = "item"
+                    inner.name = item.get("name", "") if isinstance(item, dict) else ""
+                    inner.item_label = label_text
+                    inner.item_strings = [(k, STRING_LABELS.get(k, k), item.get(k, "") if isinstance(item, dict) else "")
+                                          for k in child_spec.item.strings]
+                    lst.children.append(inner)
+                out.children.append(lst)
+            elif isinstance(child_spec, schema.Group):
+                if key in node or child_spec is not None:
+                    out.children.append(group(child_path, child_spec, node.get(key), depth + 1))
+        # leaves the schema does not know (kept by the document): shown, not edited
+        for key, child in node.items():
+            if key not in spec.children and key not in spec.strings and schema.is_leaf(child):
+                child_path = f"{path}.{key}" if path else key
+                out.children.append(leaf(child_path, key, None, child, depth + 1))
+        return out
+
+    nodes = []
+    for key, spec in schema.SCHEMA.children.items():
+        if isinstance(spec, schema.Group):
+            nodes.append(group(key, spec, params.get(key), 0))
+        elif isinstance(spec, schema.Leaf) and key in params:
+            nodes.append(leaf(key, key, spec, params[key], 0))
+    _name_words(nodes)
+    return nodes
+
+
+def _name_words(nodes: list[Node]) -> None:
+    """A name shared by entries (a cap pool) is shown as the entries that share it, not as its code."""
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.kind != "list":
+            continue
+        sharing: dict[tuple[str, str], list[str]] = {}
+        for item in n.children:
+            for child in item.children:
+                if child.kind == "leaf" and child.value_kind == "name" and isinstance(child.value, str):
+                    key = child.path.rsplit(".", 1)[-1]
+                    sharing.setdefault((key, child.value), []).append(item.label)
+        for item in n.children:
+            for child in item.children:
+                if child.kind == "leaf" and child.value_kind == "name" and isinstance(child.value, str):
+                    key = child.path.rsplit(".", 1)[-1]
+                    others = [label for label in sharing[(key, child.value)] if label != item.label]
+                    child.shown = (_("shared with: %(entries)s") % {"entries": "、".join(others)}) if others else _("this entry's own")
+
+
+def count_leaves(nodes: list[Node]) -> tuple[int, int]:
+    total = unset = 0
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if n.kind == "leaf":
+            total += 1
+            unset += n.value is None
+        stack.extend(n.children)
+    return total, unset
+
+
+# ---------------------------------------------------------------------------------------------
+# Blank documents and items
+# ---------------------------------------------------------------------------------------------
+
+
+def _blank(spec) -> Any:
+    if isinstance(spec, schema.Leaf):
+        return {"value": None, "clause": None}
+    if isinstance(spec, schema.ListOf):
+        return []
+    out = {}
+    for key, child in spec.children.items():
+        if isinstance(child, schema.Leaf) and not child.required:
+            continue
+        out[key] = _blank(child)
+    return out
+
+
+def blank_item(spec: schema.ListOf, existing: list) -> dict:
+    """A new entry of a list: every required parameter unset, a fresh name and a label."""
+    item = _blank(spec.item)
+    names = {it.get("name") for it in existing if isinstance(it, dict)}
+    n = len(existing) + 1
+    while f"item{n}" in names:
+        n += 1
+    if "name" in spec.item.strings:
+        item = {"name": f"item{n}", **item}
+    if "label" in spec.item.strings:
+        item = {**({"name": item.pop("name")} if "name" in item else {}), "label": f"{spec.zh}{n}", **item}
+    return item
+
+
+def blank_parameters() -> dict:
+    """Parameters of a blank version: every group with its required parameters unset, lists empty."""
+    params = _blank(schema.SCHEMA)
+    params.pop("framework_rules", None)
+    return params
+
+
+def city_parameters_from_framework(framework_doc: dict) -> dict:
+    """A city's parameters started from its province's framework: the framework's numbers and
+    clauses, without the rules only a framework states; required parameters it lacks are added unset."""
+    params = copy.deepcopy(framework_doc.get("parameters") or {})
+    params.pop("framework_rules", None)
+    number = framework_doc.get("document") or ""
+
+    def cite(node):  # the framework's clauses name the framework's document
+        if isinstance(node, dict):
+            if schema.is_leaf(node) and isinstance(node.get("clause"), str) and number and not node["clause"].startswith(number):
+                node["clause"] = f"{number} {node['clause']}"
+            for v in node.values():
+                cite(v)
+        elif isinstance(node, list):
+            for v in node:
+                cite(v)
+
+    cite(params)
+
+    def fill(node, spec):
+        for key, child in spec.children.items():
+            if key not in node:
+                if isinstance(child, schema.Leaf) and not child.required:
+                    continue
+                node[key] = _blank(child)
+            elif isinstance(child, schema.Group) and isinstance(node[key], dict):
+                fill(node[key], child)
+
+    fill(params, schema.SCHEMA)
+    params.pop("framework_rules", None)
+    return params
+
+
+def spec_at(path: str):
+    """The schema node (Group, ListOf or Leaf) at a document path, or None."""
+    spec = schema.SCHEMA
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if token.startswith("["):
+            if not isinstance(spec, schema.ListOf):
+                return None
+            spec = spec.item
+        else:
+            if not isinstance(spec, schema.Group) or token not in spec.children:
+                return None
+            spec = spec.children[token]
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading what a leaf's inputs sent
+# ---------------------------------------------------------------------------------------------
+
+
+def _amount(text: str) -> str:
+    return display.parse(text, "amount")
+
+
+def read_value(path: str, doc: dict | None, data) -> Any:
+    """The document value from a leaf's inputs (``data`` a QueryDict or dict of lists/strings).
+    Raises ValueError with the reason in words."""
+    kind = display.kind_of(path)
+    choices = choices_for(path, doc)
+
+    def get(name, default=""):
+        v = data.get(name, default)
+        return v if isinstance(v, str) else (v[0] if v else default)
+
+    def getlist(name):
+        if hasattr(data, "getlist"):
+            return data.getlist(name)
+        v = data.get(name, [])
+        return v if isinstance(v, list) else [v]
+
+    if kind.startswith("list:") and path.rsplit(".", 1)[-1] not in ORDERED_KEYS and "text" not in data:
+        if get("unset") == "1":
+            return None
+        picked = getlist("items")
+        out = []
+        for c in choices:
+            if str(c) in picked:
+                out.append(c)
+        return out
+    if kind == "amount_or_none" and "mode" in data:
+        mode = get("mode")
+        if mode == "":
+            return None
+        if mode == "none":
+            return display.NONE
+        return _amount(get("amount"))
+    if kind == "quantity" and "mode" in data:
+        mode = get("mode")
+        if mode == "":
+            return None
+        if mode == "none":
+            return display.NONE
+        if mode == "fraction":
+            stat = get("statistic")
+            if not stat:
+                raise ValueError(_("choose the statistic"))
+            fraction = display.parse(get("fraction"), "ratio")
+            if fraction is None:
+                raise ValueError(_("enter the share, e.g. 10%"))
+            return {"fraction": fraction, "statistic": stat}
+        amount = _amount(get("amount"))
+        if amount is None:
+            raise ValueError(_("enter the amount"))
+        return amount
+    if kind == "segments" and "up_to" in data:
+        ups, ratios = getlist("up_to"), getlist("ratio")
+        segments = []
+        for up, ratio in zip(ups, ratios):
+            if not up.strip() and not ratio.strip():
+                continue
+            if not ratio.strip():
+                raise ValueError(_("each segment needs its ratio"))
+            bound = display.NONE if not up.strip() or up.strip().lower() in display.NONE_WORDS | {"以上", "above"} else _amount(up)
+            segments.append({"up_to": bound, "ratio": display.parse(ratio, "ratio")})
+        return segments or None
+    if kind == "year_amounts" and "year" in data:
+        out = {}
+        for year, amount in zip(getlist("year"), getlist("amount")):
+            if not year.strip() and not amount.strip():
+                continue
+            if not re.fullmatch(r"\d{4}", year.strip()):
+                raise ValueError(_("%(text)s is not a year") % {"text": year})
+            out[year.strip()] = _amount(amount)
+        return out or None
+    if kind == "level_or_none" and "selected" in data:
+        v = get("selected")
+        return None if v == "" else (display.NONE if v == "none" else int(v))
+    if kind in ("bool", "enum") and "selected" in data:
+        v = get("selected")
+        if v == "":
+            return None
+        return display.parse(v, kind, choices)
+    text = get("text")
+    if kind.startswith("list:"):
+        names = names_for(kind, doc)
+        by_name = {str(v): k for k, v in names.items()}
+        raw = text.strip()
+        if not raw:
+            return None
+        tokens = [t.strip() for t in re.split(r"[,，、;；>＞\s]+", raw) if t.strip()]
+        out = []
+        for t in tokens:
+            if t in by_name:
+                out.append(by_name[t])
+            elif t in {str(c) for c in choices}:
+                out.append(next(c for c in choices if str(c) == t))
+            else:
+                raise ValueError(_("unknown entry %(token)s; use one of %(known)s") % {
+                    "token": t, "known": "、".join(str(names.get(c, c)) for c in choices)})
+        return out
+    return display.parse(text, kind, tuple(choices))
+
+
+def decimal_or_none(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, TypeError):
+        return None
