@@ -116,7 +116,12 @@ class Node:
 
     @property
     def dom_id(self) -> str:
-        return "p-" + re.sub(r"[^a-zA-Z0-9]+", "-", self.path).strip("-")
+        return dom_id(self.path)
+
+
+def dom_id(path: str) -> str:
+    """The page anchor of a parameter, entry or list (``p-assistance-routes-2-ratio``)."""
+    return "p-" + re.sub(r"[^a-zA-Z0-9]+", "-", path).strip("-")
 
 
 STRING_LABELS = {"name": "代号（英文小写，唯一）", "label": "名称"}
@@ -133,7 +138,7 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
              "selected": "" if value is None else str(value)}
     elif kind == "level_or_none":
         w = {"type": "select", "options": [("", _("unset")), ("none", _("no minimum"))]
-             + [(str(lvl), display.LEVEL_NAMES[lvl] + _("hospital")) for lvl in (1, 2, 3)],
+             + [(str(lvl), _("%(level)s hospital") % {"level": display.LEVEL_NAMES[lvl]}) for lvl in (1, 2, 3)],
              "selected": "" if value is None else str(value)}
     elif kind.startswith("list:") and key not in ORDERED_KEYS:
         names = names_for(kind, doc)

@@ -264,7 +264,7 @@ def version_leaf(request, pk):
         flash.error(request, _("Not saved: see the parameter marked in red."))
         return _render_version(request, version, param_errors={path: errors}, status=400)
     flash.success(request, _("Saved."))
-    node_id = "p-" + "".join(c if c.isalnum() else "-" for c in path).strip("-")
+    node_id = editor.dom_id(path)
     return redirect(reverse("policies:version", args=[version.pk]) + f"#{node_id}")
 
 
@@ -304,7 +304,7 @@ def version_structure(request, pk):
     except services.ChangeRefused as exc:
         for error in exc.errors:
             flash.error(request, error)
-    node_id = "p-" + "".join(c if c.isalnum() else "-" for c in anchor).strip("-") if anchor else "parameters"
+    node_id = editor.dom_id(anchor) if anchor else "parameters"
     return redirect(reverse("policies:version", args=[version.pk]) + f"#{node_id}")
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from policies import services
+from policies.editor import dom_id
 from policies.models import ChangeAction, PolicyVersion, Statistic, VersionStatus
 from tests.factories import make_user
 
@@ -66,15 +67,16 @@ def test_a_version_shows_every_parameter_with_label_value_and_clause(client, gz_
     assert response.status_code == 200
     rows = services.engine.parameter_leaves(cangzhou.document)
     for leaf in rows:
-        assert leaf.path in body
-    # 沧州 leaves the jiance deductible to the province: shown as unset, with its clause
+        assert f'id="{dom_id(leaf.path)}"' in body
+        assert leaf.path not in visible_text(body)  # paths are for machines; the page names parameters in words
+    # 沧州 leaves the jiance deductible to the province: shown as unset, with its clause and its words
     jiance = route_index(cangzhou, "jiance")
     assert "未设定" in body
-    row = body[body.index(f"assistance.routes[{jiance}].deductible"):]
-    assert "未设定" in row[:600] and "二(三)" in row[:600]
+    row = body[body.index(f'id="p-assistance-routes-{jiance}-deductible"'):]
+    assert "未设定" in row[:1500] and "二(三)" in row[:1500] and "合理确定基本救助水平" in row[:1500]
     assert "70%" in body and "20,000.00 元" in body  # 70 % and the 20 000 cap, as people read them
     assert "以此版本为基础新建版本" in body  # a published version offers a new draft, not editing
-    assert 'name="p:' not in body
+    assert "/leaf/" not in body
 
 
 def test_an_auditor_reads_but_changes_nothing(client, gz_admin, gz_auditor, ganzhou):
@@ -82,7 +84,7 @@ def test_an_auditor_reads_but_changes_nothing(client, gz_admin, gz_auditor, ganz
     client.force_login(gz_auditor)
     response, body = page(client, reverse("policies:version", args=[draft.pk]))
     assert response.status_code == 200
-    assert 'name="p:' not in body and "发布此版本" not in body and "以此版本为基础新建版本" not in body
+    assert "/leaf/" not in body and "发布此版本" not in body and "以此版本为基础新建版本" not in body
     assert "只有本地区的政策管理员可以修改此草稿" in body
     path = f"p:assistance.routes[{route_index(ganzhou, 'dibao')}].ratio"
     assert client.post(reverse("policies:version-parameters", args=[draft.pk]), {path: "80%"}).status_code == 403
@@ -99,17 +101,18 @@ def test_start_edit_and_publish_a_version_in_the_browser(client, gz_admin, ganzh
     draft = PolicyVersion.objects.get(status=VersionStatus.DRAFT, based_on=ganzhou)
     assert response["Location"] == reverse("policies:version", args=[draft.pk])
     _, body = page(client, response["Location"])
-    assert "发布此版本" in body and 'name="p:' in body
+    assert "发布此版本" in body and "/leaf/" in body
 
     dibao = route_index(ganzhou, "dibao")
     ratio, cap = f"assistance.routes[{dibao}].ratio", f"assistance.routes[{dibao}].cap"
-    response = client.post(reverse("policies:version-parameters", args=[draft.pk]), {f"p:{ratio}": "80%", f"p:{cap}": "-5"})
+    leaf_url = reverse("policies:version-leaf", args=[draft.pk])
+    assert client.post(leaf_url, {"path": ratio, "text": "80%", "clause": "五(三)"}).status_code == 302
+    response = client.post(leaf_url, {"path": cap, "mode": "amount", "amount": "-5", "clause": "五(三)"})
     body = response.content.decode()
     assert response.status_code == 400
-    # the bad one: an error next to it, naming it and the reason, and what was typed is kept
-    row = body[body.index(f'name="p:{cap}"') - 2000:body.index(f'name="p:{cap}"') + 800]
-    assert 'value="-5"' in row and "has-error" in row and cap in row and "年度救助限额" in row
-    assert "已保存 1 项修改" in body
+    # the bad one: an error next to it, naming it and the reason
+    row = body[body.index('id="p-assistance-routes-%s-cap"' % dibao):][:4000]
+    assert "has-error" in body and "errorlist" in row and "年度救助限额" in row
     draft.refresh_from_db()
     routes = draft.document["parameters"]["assistance"]["routes"]
     assert routes[dibao]["ratio"]["value"] == "0.80" and routes[dibao]["cap"]["value"] == "50000.00"
