@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
 
     dependencies = [
-        ('policies', '0003_reload_seeds_ganzhou_tilted_gate'),
+        ('policies', '0005_reload_seeds_policy_model'),
         ('regions', '0002_seed_regions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
