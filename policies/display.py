@@ -28,11 +28,15 @@ UNSET_WORDS = {"", "未设定", "null"}
 SCHEME_NAMES = {"resident": "居民医保", "employee": "职工医保"}
 RESIDENCE_NAMES = {"rural": "农村", "urban": "城镇"}
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+LOCATION_NAMES = {"county": "县域内", "city": "市域内（县外）", "province": "省内（市外）", "out_of_province": "省外"}
+DEPARTMENT_NAMES = {"medical_security": "医疗保障部门", "civil_affairs": "民政部门", "rural_revitalisation": "乡村振兴部门",
+                    "veterans_affairs": "退役军人事务部门", "finance": "财政部门", "tax": "税务部门"}
 ENUM_NAMES = {
     "any": "不限", "required": "须为特殊疾病", "excluded": "非特殊疾病",
-    "annual": "年度累计", "per_stay": "每次住院",
+    "annual": "年度累计", "per_stay": "每次住院", "per_claim": "每次（每次住院或门诊）",
     "province": "省内", "city": "市内",
     "monthly": "每月",
+    **DEPARTMENT_NAMES,
     "percent_of_personal": "个人缴费的比例", "fixed_amount": "定额", "percent_of_tier1_personal": "一档个人缴费的比例",
 }
 LIST_NAMES = {
@@ -41,6 +45,7 @@ LIST_NAMES = {
     "schemes": SCHEME_NAMES,
     "residences": RESIDENCE_NAMES,
     "hospital levels": LEVEL_NAMES,
+    "locations": LOCATION_NAMES,
 }
 
 
@@ -83,6 +88,10 @@ def _kind_and_choices(path: str) -> tuple[str, tuple]:
         "p_name": "name",
         "p_segments": "segments",
         "p_subsidy_value": "decimal",
+        "p_push_names": "names",
+        "p_adjustments": "adjustments",
+        "p_floors": "floors",
+        "p_ratio_add": "ratio",
     }
     if name in simple:
         return simple[name], ()
@@ -135,6 +144,11 @@ def percent(value) -> str:
 def _quantity_text(value, *, for_input: bool) -> str:
     if value == NONE:
         return "none" if for_input else _("none (not applied)")
+    if isinstance(value, dict) and "by_level" in value and isinstance(value["by_level"], dict):
+        return "；".join(_("%(level)s hospital %(amount)s yuan") % {"level": LEVEL_NAMES.get(int(k), k), "amount": money(v)}
+                        for k, v in sorted(value["by_level"].items()))
+    if isinstance(value, dict) and "announced" in value:
+        return _("the amount announced for the claim's year (%(name)s)") % {"name": figure_name(value["announced"])}
     if isinstance(value, dict) and "fraction" in value:
         stat = value.get("statistic", "")
         if for_input:
@@ -142,6 +156,16 @@ def _quantity_text(value, *, for_input: bool) -> str:
         name = STATISTIC_NAMES.get(stat, stat)
         return f"{percent(value['fraction'])} × {name}"
     return money(value) if not for_input else str(value)
+
+
+def figure_name(name: str) -> str:
+    """A statistic's or announced amount's name in words (its code when no name is known)."""
+    if name in STATISTIC_NAMES:
+        return STATISTIC_NAMES[name]
+    m = re.fullmatch(r"annual_deductible_(\w+)", name or "")
+    if m and m.group(1) in CATEGORY_NAMES:
+        return _("annual deductible of %(category)s") % {"category": CATEGORY_NAMES[m.group(1)]}
+    return name
 
 
 def _list_names(kind: str) -> dict:
@@ -179,6 +203,22 @@ def show(value: Any, kind: str) -> str:
             return "、".join(str(names.get(v, v)) for v in value)
         if kind == "years_back":
             return "、".join(_("%(n)s year(s) back") % {"n": n} for n in value)
+        if kind == "names":
+            return "、".join(str(v) for v in value) if value else _("(none)")
+        if kind == "adjustments":
+            parts = []
+            for adj in value:
+                add = _dec(adj.get("add")) or Decimal(0)
+                points = format((abs(add) * 100).normalize(), "f")
+                where = (_("at %(level)s hospitals") % {"level": LEVEL_NAMES.get(adj["hospital_level"], adj["hospital_level"])}
+                         if "hospital_level" in adj else _("treated %(where)s") % {"where": LOCATION_NAMES.get(adj.get("location"), adj.get("location"))})
+                parts.append((_("%(where)s %(points)s points higher") if add >= 0 else _("%(where)s %(points)s points lower"))
+                             % {"where": where, "points": points})
+            return "；".join(parts) if parts else _("(none)")
+        if kind == "floors":
+            return "；".join(_("%(categories)s at least %(min)s") % {
+                "categories": "、".join(CATEGORY_NAMES.get(c, c) for c in f.get("categories", [])), "min": percent(f.get("min"))}
+                for f in value) if value else _("(none)")
         if kind == "segments":
             parts = []
             for seg in value:
@@ -202,6 +242,8 @@ def as_input(value: Any, kind: str) -> str:
             return percent(value)
         if kind in ("amount", "decimal", "name", "enum"):
             return str(value)
+        if kind == "names":
+            return "、".join(str(v) for v in value)
         if kind == "amount_or_none":
             return "none" if value == NONE else str(value)
         if kind == "quantity":
@@ -371,6 +413,10 @@ def parse(text: str, kind: str, choices: tuple = ()) -> Any:
         return segments
     if kind == "name":
         return raw
+    if kind == "names":
+        if raw.startswith("["):
+            return _json(raw)
+        return [t.strip() for t in re.split(r"[,，、;；\n]+", raw) if t.strip()]
     return _json(raw)
 
 

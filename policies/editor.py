@@ -33,12 +33,16 @@ ORDERED_KEYS = {"precedence"}  # lists whose order means something: typed as wor
 
 
 def region_category_names(doc: dict | None) -> dict[str, str]:
-    """Categories a document adds itself (``parameters.categories.defined`` or similar: any list of
-    objects with a ``code`` and a Chinese ``name`` under ``categories``), code → name."""
+    """Categories a document adds itself (``categories.regional``: each entry's ``name`` is the
+    code, its ``label`` the Chinese name), code → name."""
     out: dict[str, str] = {}
     cats = ((doc or {}).get("parameters") or {}).get("categories")
     if not isinstance(cats, dict):
         return out
+    for item in cats.get("regional") or []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            out[item["name"]] = item.get("label") if isinstance(item.get("label"), str) and item.get("label") else item["name"]
+    return out
 
     def visit(node):
         if isinstance(node, dict):
@@ -153,9 +157,13 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
         w = {"type": "amount_or_none", "mode": "" if value is None else ("none" if value == display.NONE else "amount"),
              "amount": "" if value in (None, display.NONE) else str(value)}
     elif kind == "quantity":
-        mode, amount, fraction, stat = "", "", "", ""
+        mode, amount, fraction, stat, announced, levels = "", "", "", "", "", {}
         if value == display.NONE:
             mode = "none"
+        elif isinstance(value, dict) and "by_level" in value:
+            mode, levels = "by_level", {str(k): str(v) for k, v in (value.get("by_level") or {}).items()}
+        elif isinstance(value, dict) and "announced" in value:
+            mode, announced = "announced", str(value.get("announced") or "")
         elif isinstance(value, dict) and "fraction" in value:
             mode, fraction, stat = "fraction", display.percent(value.get("fraction")), value.get("statistic", "")
         elif value is not None:
@@ -164,7 +172,8 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
         if stat and stat not in stats:
             stats[stat] = stat
         w = {"type": "quantity", "mode": mode, "amount": amount, "fraction": fraction, "statistic": stat,
-             "statistics": list(stats.items())}
+             "statistics": list(stats.items()), "announced": announced,
+             "levels": [(str(lvl), display.LEVEL_NAMES[lvl], levels.get(str(lvl), "")) for lvl in (1, 2, 3)]}
     elif kind == "segments":
         rows = []
         for seg in value or []:
@@ -248,7 +257,23 @@ def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
     nodes = []
     for key, spec in schema.SCHEMA.children.items():
         if isinstance(spec, schema.Group):
+            if key not in params:
+                nodes.append(Node(kind="absent", path=key, label=spec.zh))
+                continue
             nodes.append(group(key, spec, params.get(key), 0))
+        elif isinstance(spec, schema.ListOf):
+            items = params.get(key) if isinstance(params.get(key), list) else []
+            lst = Node(kind="list", path=key, label=spec.zh, depth=0)
+            for i, item in enumerate(items):
+                label_text = item.get("label") if isinstance(item, dict) and isinstance(item.get("label"), str) else ""
+                inner = group(f"{key}[{i}]", spec.item, item, 1, label=label_text or f"{spec.zh} {i + 1}")
+                inner.kind = "item"
+                inner.name = item.get("name", "") if isinstance(item, dict) else ""
+                inner.item_label = label_text
+                inner.item_strings = [(k, STRING_LABELS.get(k, k), item.get(k, "") if isinstance(item, dict) else "")
+                                      for k in spec.item.strings]
+                lst.children.append(inner)
+            nodes.append(lst)
         elif isinstance(spec, schema.Leaf) and key in params:
             nodes.append(leaf(key, key, spec, params[key], 0))
     _name_words(nodes)
@@ -423,6 +448,20 @@ def read_value(path: str, doc: dict | None, data) -> Any:
             return None
         if mode == "none":
             return display.NONE
+        if mode == "by_level":
+            levels = {}
+            for lvl in ("1", "2", "3"):
+                text = get(f"level{lvl}")
+                if text.strip():
+                    levels[lvl] = _amount(text)
+            if not levels:
+                raise ValueError(_("enter the amount of each hospital level"))
+            return {"by_level": levels}
+        if mode == "announced":
+            name = get("announced").strip()
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(_("name the announced amount in lower-case letters, e.g. annual_deductible_dibao_edge"))
+            return {"announced": name}
         if mode == "fraction":
             stat = get("statistic")
             if not stat:

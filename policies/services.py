@@ -827,3 +827,34 @@ def remove_optional_parameter(*, acting_user, version: PolicyVersion, path: str)
         holder.pop(key, None)
 
     return _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s removed"), what=spec.zh))
+
+
+def add_part(*, acting_user, version: PolicyVersion, path: str) -> PolicyVersion:
+    """Add a top-level part of the schema (a group such as 倾斜救助) the draft lacks, its required
+    parameters unset."""
+    from . import editor
+    from .engine import schema
+
+    spec = schema.SCHEMA.children.get(path)
+    if not isinstance(spec, (schema.Group, schema.ListOf)):
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+
+    def mutate(params):
+        params.setdefault(path, editor._blank(spec))
+
+    return _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s added"), what=spec.zh))
+
+
+def remove_part(*, acting_user, version: PolicyVersion, path: str) -> PolicyVersion:
+    """Remove a top-level part from a draft (e.g. the single tilted rule when the document states
+    its tilted rules as a list). The recipient categories cannot be removed."""
+    from .engine import schema
+
+    spec = schema.SCHEMA.children.get(path)
+    if not isinstance(spec, (schema.Group, schema.ListOf)) or path == "categories":
+        raise ChangeRefused(_("%(path)s: there is no such parameter") % {"path": path}, field=path)
+
+    def mutate(params):
+        params.pop(path, None)
+
+    return _edit(acting_user, version, path, mutate, label=_recorded(gettext_noop("%(what)s removed"), what=spec.zh))

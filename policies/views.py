@@ -291,6 +291,13 @@ def version_structure(request, pk):
                                            text=request.POST[key])
             anchor = path
             flash.success(request, _("Saved."))
+        elif op == "add_group":
+            services.add_part(acting_user=request.user, version=version, path=path)
+            anchor = path
+            flash.success(request, _("Part added: fill in its parameters."))
+        elif op == "remove_group":
+            services.remove_part(acting_user=request.user, version=version, path=path)
+            flash.success(request, _("Part removed."))
         elif op == "add_param":
             services.add_optional_parameter(acting_user=request.user, version=version, path=path)
             anchor = path

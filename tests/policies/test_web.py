@@ -350,6 +350,7 @@ def test_a_new_city_starts_from_the_framework_and_is_entered_in_words(client):
                 {"op": "item_text", "path": base, "name": "basic", "label": "特困人员、低保对象住院救助"})
     _leaf(client, draft, f"{base}.categories", checks="1", items=["tekun", "dibao"], clause="第三条")
     _leaf(client, draft, f"{base}.kinds", checks="1", items=["inpatient"], clause="第三条")
+    client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "add_param", "path": f"{base}.ratio"})
     refused = _leaf(client, draft, f"{base}.deductible", mode="amount", amount="500", fraction="", statistic="", clause="第三条")
     assert refused.status_code == 400 and "粤府办〔2022〕40号" in refused.content.decode() and "二(四)" in refused.content.decode()
     _leaf(client, draft, f"{base}.deductible", mode="none", clause="第三条")
@@ -377,7 +378,10 @@ def test_a_new_city_starts_from_the_framework_and_is_entered_in_words(client):
     shown = visible_text(body.split('<div class="editor">')[1].split('id="history"')[0])
     for code in CODES:
         assert code not in shown, code
-    assert _leaf(client, draft, "tilted.categories", checks="1", clause="第四条").status_code == 302  # no tilted assistance
+    # this city has no tilted assistance: the part started from the framework is removed
+    client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "remove_group", "path": "tilted"})
+    draft.refresh_from_db()
+    assert "tilted" not in draft.document["parameters"]
     response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"})
     assert response.status_code == 302, response.content.decode()[-3000:]
     result = services.settle_payload(payload={
@@ -399,15 +403,29 @@ def test_entries_and_optional_parameters_are_added_and_removed(client):
     url = reverse("policies:version-structure", args=[draft.pk])
     client.post(url, {"op": "add_item", "path": "assistance.routes"})
     client.post(url, {"op": "add_item", "path": "assistance.routes"})
-    client.post(url, {"op": "add_param", "path": "assistance.routes[1].ratio_min"})
+    client.post(url, {"op": "add_param", "path": "assistance.routes[1].segments"})
     draft.refresh_from_db()
     routes = draft.document["parameters"]["assistance"]["routes"]
-    assert len(routes) == 2 and "ratio_min" in routes[1] and routes[0]["name"] != routes[1]["name"]
-    client.post(url, {"op": "remove_param", "path": "assistance.routes[1].ratio_min"})
+    assert len(routes) == 2 and "segments" in routes[1] and routes[0]["name"] != routes[1]["name"]
+    # segments: 20 000 at 75 %, above at 80 % (示例市 第五条（二）); a third row added, then cleared again
+    leaf = reverse("policies:version-leaf", args=[draft.pk])
+    client.post(leaf, {"path": "assistance.routes[1].segments", "up_to": ["20000", "", ""], "ratio": ["75%", "80%", ""], "clause": "第五条（二）"})
+    draft.refresh_from_db()
+    assert draft.document["parameters"]["assistance"]["routes"][1]["segments"]["value"] == [
+        {"up_to": "20000.00", "ratio": "0.75"}, {"up_to": "none", "ratio": "0.80"}]
+    _, body = page(client, reverse("policies:version", args=[draft.pk]))
+    assert "20,000.00" in body and "80%" in body
+    client.post(url, {"op": "remove_param", "path": "assistance.routes[1].segments"})
     client.post(url, {"op": "remove_item", "path": "assistance.routes[0]"})
     draft.refresh_from_db()
     routes = draft.document["parameters"]["assistance"]["routes"]
-    assert len(routes) == 1 and "ratio_min" not in routes[0]
+    assert len(routes) == 1 and "segments" not in routes[0]
+    # several tilted rules: added and removed like routes
+    client.post(url, {"op": "add_item", "path": "tilted_rules"})
+    client.post(url, {"op": "add_item", "path": "tilted_rules"})
+    client.post(url, {"op": "remove_item", "path": "tilted_rules[0]"})
+    draft.refresh_from_db()
+    assert len(draft.document["parameters"]["tilted_rules"]) == 1
     actions = list(draft.changes.values_list("label", flat=True))
     assert any("救助路径" in a for a in actions)
     other = make_user("policy_admin", region="360700", username="gz_other")
