@@ -72,3 +72,13 @@ def user_factory(db):
     from tests.factories import make_user
 
     return make_user
+
+
+@pytest.fixture
+def worker():
+    """A real Celery worker (solo pool) on this test's database and broker, stopped afterwards."""
+    from tests.workers import start_worker, stop_worker
+
+    proc = start_worker()
+    yield proc
+    stop_worker(proc)

@@ -12,6 +12,7 @@ from cases.models import Application, ApplicationState, Settlement, SettlementSt
 from cases.selectors import allowed_actions
 from cases.services import applications, settlement, workflow
 from tests.cases.factories import ClaimFactory, make_case, person_with_identity
+from tests.web import page
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +20,6 @@ STATES = ["draft", "submitted", "in_review", "awaiting_identity", "reviewed", "r
           "paid", "rejected", "withdrawn"]
 ROLES = ["caseworker", "reviewer", "approver", "payment", "auditor", "civil"]
 
-
-def page(client, user, url, **kwargs):
-    client.force_login(user)
-    response = client.get(url, **kwargs)
-    return response, response.content.decode()
 
 
 def shown_actions(body: str) -> list[str]:

@@ -20,20 +20,11 @@ from cases.models import (
     PaymentLine,
 )
 from tests.cases.factories import approve_adjustment, make_case
+from tests.web import page, post
 
 pytestmark = pytest.mark.django_db
 
 
-def page(client, user, url, **kwargs):
-    client.force_login(user)
-    response = client.get(url, **kwargs)
-    return response, response.content.decode()
-
-
-def post(client, user, url, data, **kwargs):
-    client.force_login(user)
-    response = client.post(url, data, **kwargs)
-    return response, response.content.decode()
 
 
 def request_key(body: str) -> str:

@@ -11,20 +11,11 @@ from django.urls import reverse
 from cases.identity_numbers import compose
 from cases.models import Identity, IdNumberView, Person
 from tests.cases.factories import make_case, person_with_identity
+from tests.web import page, post
 
 pytestmark = pytest.mark.django_db
 
 
-def page(client, user, url, **kwargs):
-    client.force_login(user)
-    response = client.get(url, **kwargs)
-    return response, response.content.decode()
-
-
-def post(client, user, url, data, **kwargs):
-    client.force_login(user)
-    response = client.post(url, data, **kwargs)
-    return response, response.content.decode()
 
 
 def results(body: str) -> str:

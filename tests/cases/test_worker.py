@@ -1,15 +1,10 @@
 """With a real Celery worker (Redis, PostgreSQL): submitting a case commits an outbox job that a
 worker process picks up and settles; running it again changes nothing."""
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from cases.models import Settlement
 from cases.services import workflow
@@ -18,29 +13,6 @@ from tests.cases.factories import add_statistics, make_case, make_team
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def worker():
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-               DJANGO_SETTINGS_MODULE="portal.settings")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1", "-l", "WARNING",
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_a_worker_settles_the_submitted_case(worker, settings):

@@ -1,15 +1,10 @@
 """A real Celery worker picks up a push from the outbox after commit and processes it, while the
 status the browser polls moves to done."""
 import io
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from cases.exchange.models import IdentityPush
 from cases.exchange.services.pushes import receive_file
@@ -19,29 +14,6 @@ from tests.exchange.helpers import civil_liaison, csv_bytes, new_number
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def worker():
-    env = dict(os.environ, DATABASE_URL=_database_url(), CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-               DJANGO_SETTINGS_MODULE="portal.settings", PORTAL_VAR_DIR=str(settings.VAR_DIR))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1", "-l", "WARNING",
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_a_worker_applies_the_push(worker):

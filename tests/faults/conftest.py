@@ -20,16 +20,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+
+
+from tests.workers import database_url  # noqa: F401  (re-exported for the fault tests)
 
 REPO = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 4  # seconds before an unacknowledged task is redelivered
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def purge_broker() -> None:
