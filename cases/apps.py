@@ -28,6 +28,9 @@ class CasesConfig(AppConfig):
             MenuItem(roles={Role.REVIEWER}, label=_("To review"), url_name="cases:queue", query="queue=to_review",
                      group=work, order=11, description=_("Submitted cases, in review, and waiting for a department"),
                      count=waiting("to_review")),
+            MenuItem(roles={Role.REVIEWER}, label=_("Identities to confirm"), url_name="cases:identity_entries",
+                     group=work, order=11, description=_("Identities entered on evidence, waiting for a second reviewer"),
+                     count=identities_waiting),
             MenuItem(roles={Role.APPROVER}, label=_("To approve"), url_name="cases:queue", query="queue=to_approve",
                      group=work, order=12, description=_("Reviewed cases waiting for approval or rejection"),
                      count=waiting("to_approve")),
@@ -67,3 +70,11 @@ def waiting(queue: str):
         return f"{COUNT_LIMIT}+" if n > COUNT_LIMIT else n
 
     return count
+
+
+def identities_waiting(user):
+    """Identity entries waiting for this reviewer, for the home page's badge (bounded like :func:`waiting`)."""
+    from . import selectors
+
+    n = selectors.identity_entries_to_decide(user)[: COUNT_LIMIT + 1].count()
+    return f"{COUNT_LIMIT}+" if n > COUNT_LIMIT else n

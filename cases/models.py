@@ -158,6 +158,55 @@ class Identity(models.Model):
         return self.start <= day and (self.end is None or day <= self.end)
 
 
+class IdentityEntryStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for a second reviewer")
+    CONFIRMED = "confirmed", _("confirmed by a second reviewer")
+    REJECTED = "rejected", _("rejected by a second reviewer")
+
+
+@track()
+class IdentityEntry(models.Model):
+    """An identity period entered by bureau staff (a caseworker or reviewer, on evidence, through the
+    web or the API). It counts in no settlement while ``pending``: a second person holding the
+    reviewer role in the person's region confirms it (an :class:`Identity` is then recorded, method
+    evidence, ``source`` = ``entry:<id>``) or rejects it with a reason. Department pushes and the
+    owning department's liaison record identities directly (they are the department's word)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identity_entries", verbose_name=_("person"))
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"), null=True, blank=True)
+    reference = models.CharField(_("document reference"), max_length=100, blank=True)
+    source = models.CharField(_("source"), max_length=60, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=IdentityEntryStatus.choices,
+                              default=IdentityEntryStatus.PENDING)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("entered by"))
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    identity = models.ForeignKey(Identity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("identity recorded"))
+
+    class Meta:
+        verbose_name = _("identity entry")
+        verbose_name_plural = _("identity entries")
+        ordering = ["entered_at", "id"]
+        indexes = [models.Index(fields=["status", "person"], name="identity_entry_status_person")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__isnull=True) | models.Q(end__gte=models.F("start")),
+                name="identity_entry_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        end = self.end.isoformat() if self.end else "…"
+        return f"{self.get_category_display()} {self.start.isoformat()}–{end}"
+
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 

@@ -40,6 +40,8 @@ from .models import (
     Claim,
     ClaimImport,
     Identity,
+    IdentityEntry,
+    IdentityEntryStatus,
     PaymentBatch,
     PaymentLine,
     Person,
@@ -85,6 +87,24 @@ def search_persons(user, q: str = "", *, region: str | None = None) -> QuerySet[
     if region:
         qs = qs.filter(region_q([_prefix(region)]))
     return qs.order_by("-id")
+
+
+def identity_entries_to_decide(user) -> QuerySet[IdentityEntry]:
+    """Identities entered by bureau staff and waiting for a second reviewer, that ``user`` may
+    confirm or reject: persons of the regions where the user is a reviewer, not entered by the user
+    (four eyes). Oldest first."""
+    people = scope_queryset(Person.objects.all(), user, roles=[Role.REVIEWER])
+    return (IdentityEntry.objects.filter(status=IdentityEntryStatus.PENDING, person__in=people.values("pk"))
+            .exclude(entered_by=user).select_related("person", "person__region", "entered_by")
+            .order_by("entered_at", "id"))
+
+
+def identity_entries_of_person(person: Person, *, limit: int = 50) -> list[IdentityEntry]:
+    """The person's identity entries (pending first, then the latest decisions); the caller has
+    checked that the user may read the person."""
+    entries = person.identity_entries.select_related("entered_by", "decided_by").order_by("-entered_at", "-id")
+    rows = list(entries[:limit])
+    return sorted(rows, key=lambda e: e.status != IdentityEntryStatus.PENDING)
 
 
 @dataclass
@@ -207,6 +227,10 @@ def queue(user, *, queue: str | None = None, state: str | list[str] | None = Non
             qs = qs.filter(created_by=user)
         if queue == "to_pay":
             qs = qs.filter(current_batch__isnull=True)
+        if queue in ("to_review", "to_approve"):  # four eyes: never one's own case, nor one's own review
+            qs = qs.exclude(created_by=user)
+        if queue == "to_approve":
+            qs = qs.exclude(reviewed_by=user)
     else:
         qs = visible_applications(user)
     if state:

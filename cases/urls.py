@@ -15,6 +15,8 @@ urlpatterns = [
     path("persons/<int:pk>/reveal/", persons.person_reveal, name="person_reveal"),
     path("persons/<int:pk>/identities/", persons.identity_add, name="identity_add"),
     path("identities/<int:pk>/close/", persons.identity_close, name="identity_close"),
+    path("identities/to-confirm/", persons.identity_entries, name="identity_entries"),
+    path("identity-entries/<int:pk>/decide/", persons.identity_entry_decide, name="identity_entry_decide"),
     # Claims
     path("persons/<int:pk>/claims/new/", claims.claim_new, name="claim_new"),
     path("claims/<int:pk>/edit/", claims.claim_edit, name="claim_edit"),

@@ -19,6 +19,7 @@ from ..models import (
     HospitalLevel,
     Household,
     Identity,
+    IdentityEntry,
     Location,
     PayeeType,
     PaymentBatch,
@@ -119,6 +120,27 @@ class IdentityWriteSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=RecognitionMethod.choices, required=False,
                                      help_text="Liaisons: pushed or confirmed; others are recorded as evidence.")
     reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class IdentityEntrySerializer(ScopedModelSerializer):
+    """An identity entered by bureau staff: it counts only once a second reviewer confirms it
+    (``status`` pending → confirmed, with ``identity_id`` the identity recorded; or rejected with
+    ``decision_reason``)."""
+
+    person_id = serializers.IntegerField(read_only=True)
+    entered_by = serializers.CharField(source="entered_by.username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True, default=None)
+    identity_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = IdentityEntry
+        fields = ["id", "person_id", "category", "start", "end", "reference", "status", "entered_by", "entered_at",
+                  "decided_by", "decided_at", "decision_reason", "identity_id"]
+        read_only_fields = fields
+
+
+class IdentityEntryRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why the identity is not confirmed (required).")
 
 
 class IdentityCloseSerializer(serializers.Serializer):

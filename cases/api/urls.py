@@ -4,6 +4,7 @@ routes = [
     ("persons", views.PersonViewSet, "person"),
     ("households", views.HouseholdViewSet, "household"),
     ("identities", views.IdentityViewSet, "identity"),
+    ("identity-entries", views.IdentityEntryViewSet, "identity-entry"),
     ("claims", views.ClaimViewSet, "claim"),
     ("claim-imports", views.ClaimImportViewSet, "claim-import"),
     ("applications", views.ApplicationViewSet, "application"),

@@ -31,6 +31,7 @@ from ..models import (
     Claim,
     ClaimImport,
     Identity,
+    IdentityEntry,
     IdNumberView,
     PaymentBatch,
     Person,
@@ -173,17 +174,25 @@ class IdentityViewSet(viewsets.ReadOnlyModelViewSet):
             qs = qs.filter(person_id=person)
         return qs
 
-    @extend_schema(summary="Record an identity period", request=s.IdentityWriteSerializer,
-                   responses={201: s.IdentitySerializer, **_errors(400, 403, 404)})
+    @extend_schema(
+        summary="Record an identity period",
+        description="The owning department's liaison records the identity at once (201, the identity). A "
+                    "caseworker or reviewer enters it on evidence (202, an identity entry with status pending): it "
+                    "counts in no settlement until a second reviewer confirms it (POST "
+                    "/identity-entries/{id}/confirm/).",
+        request=s.IdentityWriteSerializer,
+        responses={201: s.IdentitySerializer, 202: s.IdentityEntrySerializer, **_errors(400, 403, 404)})
     def create(self, request):
         data = s.IdentityWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         person = _visible_person(request.user, v["person_id"])
-        identity = persons.add_identity(acting_user=request.user, person_id=person.pk, category=v["category"],
+        recorded = persons.add_identity(acting_user=request.user, person_id=person.pk, category=v["category"],
                                         start=v["start"], end=v.get("end"), method=v.get("method"),
                                         reference=v.get("reference", ""), source="api")
-        return Response(s.IdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
+        if isinstance(recorded, IdentityEntry):
+            return Response(s.IdentityEntrySerializer(recorded).data, status=status.HTTP_202_ACCEPTED)
+        return Response(s.IdentitySerializer(recorded).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="End an identity period", request=s.IdentityCloseSerializer,
                    responses={200: s.IdentitySerializer, **_errors(400, 403, 404)})
@@ -194,6 +203,48 @@ class IdentityViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         identity = persons.close_identity(acting_user=request.user, identity_id=identity.pk, **data.validated_data)
         return Response(s.IdentitySerializer(identity).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Identity entries waiting for you (second reviewer)",
+                       parameters=[OpenApiParameter("person", int, description="Person id: all entries of the person")],
+                       responses={200: s.IdentityEntrySerializer(many=True), **_errors(400, 404)}),
+    retrieve=extend_schema(summary="An identity entry", responses={200: s.IdentityEntrySerializer, **_errors(404)}),
+)
+class IdentityEntryViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+    """Identities entered by bureau staff. Without ``person``: the pending entries the caller may
+    decide (reviewer of the region, not the one who entered it)."""
+
+    serializer_class = s.IdentityEntrySerializer
+    pagination_class = KeysetPagination
+    queryset = IdentityEntry.objects.none()
+
+    def get_queryset(self):
+        person = _int_param(self.request, "person")
+        if person or self.action != "list":
+            qs = IdentityEntry.objects.filter(person__in=selectors.visible_persons(self.request.user).values("pk"))
+            qs = qs.select_related("entered_by", "decided_by")
+            return qs.filter(person_id=person) if person else qs
+        return selectors.identity_entries_to_decide(self.request.user)
+
+    @extend_schema(summary="Confirm an identity entry (second reviewer)", request=None,
+                   responses={200: s.IdentitySerializer, **_errors(403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        entry = self.get_object()
+        identity = persons.confirm_identity_entry(acting_user=request.user, entry_id=entry.pk)
+        return Response(s.IdentitySerializer(identity).data)
+
+    @extend_schema(summary="Reject an identity entry (second reviewer)", request=s.IdentityEntryRejectSerializer,
+                   responses={200: s.IdentityEntrySerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        entry = self.get_object()
+        data = s.IdentityEntryRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = persons.reject_identity_entry(acting_user=request.user, entry_id=entry.pk,
+                                              reason=data.validated_data["reason"])
+        return Response(s.IdentityEntrySerializer(entry).data)
 
 
 # --- Claims -----------------------------------------------------------------------------------------------

@@ -8,7 +8,14 @@ from portal.roles.domain import Category, DepartmentCode
 
 from .models import WarningOutcome
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# ISO dates: <input type="date"> accepts only YYYY-MM-DD (Chinese locale formats give 2025/01/01,
+# which the browser drops, so the field arrived blank).
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def required(message) -> dict:
+    """The portal's own message for a missing value (forms are sent with ``novalidate``)."""
+    return {"required": message}
 
 
 class PushForm(forms.Form):
@@ -30,8 +37,11 @@ class PushForm(forms.Form):
 
 
 class AskForm(forms.Form):
-    category = forms.ChoiceField(label=_("identity to confirm"))
-    claimed_start = forms.DateField(label=_("claimed since"), widget=DATE)
+    category = forms.ChoiceField(label=_("identity to confirm"),
+                                 error_messages=required(_("Choose the identity the department should confirm.")))
+    claimed_start = forms.DateField(label=_("claimed since"), widget=DATE,
+                                    error_messages={**required(_("Enter the date the identity is claimed from.")),
+                                                    "invalid": _("Enter the date as YYYY-MM-DD.")})
     note = forms.CharField(label=_("note for the department"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -40,21 +50,27 @@ class AskForm(forms.Form):
         from portal.roles.domain import CATEGORY_OWNER
 
         labels = dict(DepartmentCode.choices)
-        self.fields["category"].choices = [
+        # No silent default: the view proposes the identity the applicant claims, else one is chosen.
+        self.fields["category"].choices = [("", _("— choose the identity —"))] + [
             (c, f"{label} — {labels[CATEGORY_OWNER[c]]}") for c, label in Category.choices
             if CATEGORY_OWNER[c] != DepartmentCode.MEDICAL_SECURITY]
 
 
 class ConfirmForm(forms.Form):
-    reference = forms.CharField(label=_("document reference (文号)"), max_length=100)
-    confirmed_start = forms.DateField(label=_("held since"), widget=DATE)
-    confirmed_end = forms.DateField(label=_("held until (leave empty if still held)"), widget=DATE, required=False)
+    reference = forms.CharField(label=_("document reference (文号)"), max_length=100,
+                                error_messages=required(_("Enter the document reference (文号) of the recognition.")))
+    confirmed_start = forms.DateField(label=_("held since"), widget=DATE,
+                                      error_messages={**required(_("Enter the date the identity is held from.")),
+                                                      "invalid": _("Enter the date as YYYY-MM-DD.")})
+    confirmed_end = forms.DateField(label=_("held until (leave empty if still held)"), widget=DATE, required=False,
+                                    error_messages={"invalid": _("Enter the date as YYYY-MM-DD.")})
     note = forms.CharField(label=_("note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("why the identity is not confirmed"), max_length=500,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages=required(_("Say why the identity is not confirmed.")))
 
 
 class OutcomeForm(forms.Form):

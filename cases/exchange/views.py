@@ -227,7 +227,9 @@ def confirmation_new(request):
         app = Application.objects.select_related("person", "region").filter(pk=int(app_id)).first()
     if app is None or not in_scope(request.user, app.region_id, roles=[Role.REVIEWER]):
         raise Http404
-    form = AskForm(request.POST or None, initial={"claimed_start": datetime.date(app.year, 1, 1)})
+    claimed, since = confirmations.default_category(app)
+    form = AskForm(request.POST or None, initial={"category": claimed,
+                                                  "claimed_start": since or datetime.date(app.year, 1, 1)})
     if request.method == "POST" and form.is_valid():
         try:
             req = confirmations.ask_department(acting_user=request.user, application_id=app.pk, **form.cleaned_data)
@@ -284,9 +286,19 @@ def confirmation_detail(request, pk: int):
     from cases.models import Identity
 
     held = Identity.objects.filter(person_id=req.person_id, category=req.category).order_by("start")
+    full_number = None
+    if can_answer:  # the liaison looks the person up in the department's records (the view is logged)
+        try:
+            full_number = confirmations.reveal_person_number(acting_user=request.user, request_id=req.pk)
+        except ExchangeError:
+            full_number = None
+    from cases.selectors import visible_applications
+
     return render(request, "exchange/confirmation_detail.html", {
         "req": req, "can_answer": can_answer, "confirm_form": confirm_form, "reject_form": reject_form,
-        "held": held, "masked": req.person.masked_id_number,
+        "held": held, "masked": req.person.masked_id_number, "full_number": full_number,
+        "case_link": bool(req.application_id) and visible_applications(request.user).filter(
+            pk=req.application_id).exists(),
     })
 
 

@@ -3,7 +3,9 @@
 Public functions (all keyword-only, each one transaction):
 
 * :func:`create_household` / :func:`create_person` / :func:`update_person`
-* :func:`add_identity` / :func:`close_identity`
+* :func:`add_identity` / :func:`close_identity`; :func:`confirm_identity_entry` /
+  :func:`reject_identity_entry` — an identity entered by bureau staff is an :class:`IdentityEntry`
+  that counts only once a second reviewer confirms it
 * :func:`reveal_id_number` — the only way to read a full number on screen or through the API
 * :func:`log_id_number_views` — exports that carry full numbers record one view per person
 
@@ -17,16 +19,37 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.regions.models import Region
 from portal.roles.domain import CATEGORY_OWNER, Category, Role
 
 from .. import identity_numbers
-from ..access import IDENTITY_EVIDENCE_ROLES, PERSON_WRITE_ROLES, can_view_full_id, holds, holds_anywhere, require
-from ..models import Household, Identity, IdNumberView, Person, RecognitionMethod, Residence, Scheme
+from ..access import (
+    IDENTITY_EVIDENCE_ROLES,
+    PERSON_READ_ROLES,
+    PERSON_WRITE_ROLES,
+    can_view_full_id,
+    holds,
+    holds_anywhere,
+    require,
+)
+from ..models import (
+    ApplicationEvent,
+    ApplicationState,
+    Household,
+    Identity,
+    IdentityEntry,
+    IdentityEntryStatus,
+    IdNumberView,
+    Person,
+    RecognitionMethod,
+    Residence,
+    Scheme,
+)
 from . import payees, settlement
-from .errors import NotFound, NotPermitted
+from .errors import Conflict, NotFound, NotPermitted
 from .values import ValueProblem
 from .values import date as parse_date
 
@@ -208,17 +231,22 @@ def _years(start, end) -> range:
     return range(start.year, max(start.year, last) + 1)
 
 
-def add_identity(*, acting_user, person_id: int, category: str, start, end=None, method: str | None = None,
-                 reference: str = "", source: str = "") -> Identity:
-    """Record that the person holds ``category`` from ``start`` to ``end`` (inclusive, None = open).
+def _own_open_request(user, person_id: int, category: str) -> bool:
+    """Has ``user`` asked a department to confirm ``category`` for the person, in a case still
+    waiting for the answer? (The user then must neither enter nor confirm that identity.)"""
+    from ..models import Application
 
-    The source department is the category's owner (``CATEGORY_OWNER``). Callers: the owning
-    department's liaison (method confirmed/pushed), a caseworker or reviewer (method evidence),
-    or the system (``acting_user=None``, e.g. a department push). A period overlapping another of
-    the same category is refused. Open cases of the person are recalculated; person-years with
-    approved cases are recalculated for supplementary payments (see
-    :func:`cases.services.settlement.recalculate_person_year`).
-    """
+    waiting = Application.objects.filter(person_id=person_id, state=ApplicationState.AWAITING_IDENTITY,
+                                         pending_category=category).values_list("pk", flat=True)
+    for app_id in waiting:
+        asked = (ApplicationEvent.objects.filter(application_id=app_id, action="ask_department")
+                 .order_by("-id").values_list("actor_id", flat=True).first())
+        if asked == user.pk:
+            return True
+    return False
+
+
+def _clean_period(category, start, end) -> tuple:
     errors: dict[str, list[str]] = {}
     if category not in Category.values:
         errors["category"] = [_("“%(value)s” is not an identity category.") % {"value": category}]
@@ -234,17 +262,69 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
         errors["end"] = [_("The end date is before the start date.")]
     if errors:
         raise ValidationError(errors)
+    return start, end
+
+
+def _refuse_overlap(person_id: int, category: str, start, end, *, field: str = "start", pending: bool = True,
+                    exclude_entry=None) -> None:
+    """Refuse a period overlapping a recorded identity of the category (and, with ``pending``, one
+    entered and waiting for a second reviewer)."""
+    clash = _overlapping(person_id, category, start, end)
+    if clash is not None:
+        raise ValidationError(
+            {field: [_("This period overlaps the %(category)s identity already recorded (%(period)s).")
+                     % {"category": clash.get_category_display(), "period": str(clash).split(" ", 1)[-1]}]}
+        )
+    if not pending:
+        return
+    pending = IdentityEntry.objects.filter(person_id=person_id, category=category, status=IdentityEntryStatus.PENDING,
+                                           start__lte=end or datetime.date.max).exclude(end__lt=start)
+    if exclude_entry is not None:
+        pending = pending.exclude(pk=exclude_entry)
+    other = pending.first()
+    if other is not None:
+        raise ValidationError(
+            {field: [_("This period overlaps a %(category)s identity (%(period)s) already entered and waiting for "
+                       "a second reviewer.") % {"category": other.get_category_display(),
+                                                "period": str(other).split(" ", 1)[-1]}]}
+        )
+
+
+def add_identity(*, acting_user, person_id: int, category: str, start, end=None, method: str | None = None,
+                 reference: str = "", source: str = "") -> Identity | IdentityEntry:
+    """Record that the person holds ``category`` from ``start`` to ``end`` (inclusive, None = open).
+
+    * The system (``acting_user=None``, a department push) and the owning department's liaison
+      (method confirmed/pushed) record the :class:`Identity` at once; the source department is the
+      category's owner (``CATEGORY_OWNER``). Open cases of the person are recalculated;
+      person-years with approved cases are recalculated for supplementary payments (see
+      :func:`cases.services.settlement.recalculate_person_year`).
+    * Bureau staff (caseworker or reviewer, on evidence) get a pending :class:`IdentityEntry`
+      instead: it changes no settlement until a second reviewer confirms it
+      (:func:`confirm_identity_entry`). A reviewer who asked a department to confirm this identity
+      for this person, in a case still waiting, may not enter it (the department answers).
+
+    A period overlapping another of the same category (recorded, or entered and pending) is refused.
+    """
+    start, end = _clean_period(category, start, end)
     with transaction.atomic():
         person = Person.objects.select_for_update().filter(pk=person_id).first()
         if person is None:
             raise NotFound(_("Person not found."))
         method = _check_identity_actor(acting_user, person, category, method)
-        clash = _overlapping(person.pk, category, start, end)
-        if clash is not None:
-            raise ValidationError(
-                {"start": [_("This period overlaps the %(category)s identity already recorded (%(period)s).")
-                           % {"category": clash.get_category_display(), "period": str(clash).split(" ", 1)[-1]}]}
+        if acting_user is not None and method == RecognitionMethod.EVIDENCE:
+            if _own_open_request(acting_user, person.pk, category):
+                raise NotPermitted(
+                    _("You asked the department to confirm this identity for this person; its answer is awaited, "
+                      "so you may not enter the identity yourself."), code="own_department_request")
+            _refuse_overlap(person.pk, category, start, end)
+            return IdentityEntry.objects.create(
+                person=person, category=category, start=start, end=end, reference=str(reference or "")[:100],
+                source=str(source or "")[:60], entered_by=acting_user,
             )
+        # The department's word: a bureau entry still waiting does not hold it up (it can no longer
+        # be confirmed once it overlaps).
+        _refuse_overlap(person.pk, category, start, end, pending=False)
         identity = Identity.objects.create(
             person=person, category=category, start=start, end=end, department_id=str(CATEGORY_OWNER[category]),
             method=method, reference=str(reference or "")[:100], source=str(source or "")[:60],
@@ -254,6 +334,70 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
             person_id=person.pk, reason=_("identity added"), recalculate_years=_years(start, end)
         )
     return identity
+
+
+def _locked_entry(acting_user, entry_id: int) -> IdentityEntry:
+    entry = IdentityEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if entry is None or not holds(acting_user, PERSON_READ_ROLES, entry.person.region_id):
+        raise NotFound(_("Identity entry not found."))
+    require(acting_user, [Role.REVIEWER], entry.person.region_id)
+    if entry.status != IdentityEntryStatus.PENDING:
+        who = entry.decided_by.display_name if entry.decided_by else _("someone")
+        raise Conflict(_("This identity entry was already decided (%(status)s) by %(user)s at %(time)s.") % {
+            "status": entry.get_status_display(), "user": who,
+            "time": timezone.localtime(entry.decided_at).strftime("%Y-%m-%d %H:%M") if entry.decided_at else "",
+        }, code="already_decided")
+    if entry.entered_by_id == acting_user.pk:
+        raise NotPermitted(_("You entered this identity; a second reviewer must confirm it (four eyes)."),
+                           code="four_eyes")
+    if _own_open_request(acting_user, entry.person_id, entry.category):
+        raise NotPermitted(
+            _("You asked the department to confirm this identity for this person; its answer is awaited, so "
+              "another reviewer must decide this entry."), code="own_department_request")
+    return entry
+
+
+def confirm_identity_entry(*, acting_user, entry_id: int) -> Identity:
+    """A second reviewer confirms a pending identity entry: the :class:`Identity` is recorded
+    (method evidence) and the person's cases are recalculated as for :func:`add_identity`.
+    Refused for the user who entered it, and for a reviewer whose own department request about this
+    identity is still open."""
+    with transaction.atomic():
+        entry = _locked_entry(acting_user, entry_id)
+        Person.objects.select_for_update().filter(pk=entry.person_id).first()
+        _refuse_overlap(entry.person_id, entry.category, entry.start, entry.end, pending=False)
+        identity = Identity.objects.create(
+            person_id=entry.person_id, category=entry.category, start=entry.start, end=entry.end,
+            department_id=str(CATEGORY_OWNER[entry.category]), method=RecognitionMethod.EVIDENCE,
+            reference=entry.reference, source=f"entry:{entry.pk}", created_by=entry.entered_by,
+        )
+        entry.status = IdentityEntryStatus.CONFIRMED
+        entry.decided_by = acting_user
+        entry.decided_at = timezone.now()
+        entry.identity = identity
+        entry.save(update_fields=["status", "decided_by", "decided_at", "identity"])
+        settlement.inputs_changed(
+            person_id=entry.person_id, reason=_("identity added"), recalculate_years=_years(entry.start, entry.end)
+        )
+    return identity
+
+
+def reject_identity_entry(*, acting_user, entry_id: int, reason: str) -> IdentityEntry:
+    """A second reviewer rejects a pending identity entry; ``reason`` is required (the person who
+    entered it reads it on the person's page). Nothing is recorded."""
+    reason = str(reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the identity is not confirmed.")]})
+    if len(reason) > 500:
+        raise ValidationError({"reason": [_("Longer than %(n)d characters.") % {"n": 500}]})
+    with transaction.atomic():
+        entry = _locked_entry(acting_user, entry_id)
+        entry.status = IdentityEntryStatus.REJECTED
+        entry.decided_by = acting_user
+        entry.decided_at = timezone.now()
+        entry.decision_reason = reason
+        entry.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    return entry
 
 
 def close_identity(*, acting_user, identity_id: int, end, reference: str = "") -> Identity:
@@ -291,14 +435,19 @@ def close_identity(*, acting_user, identity_id: int, end, reference: str = "") -
 
 
 def reveal_id_number(*, acting_user, person: Person, context: str, reason: str = "",
-                     channel: str = IdNumberView.Channel.SCREEN) -> str:
+                     channel: str = IdNumberView.Channel.SCREEN, answering_department: str | None = None) -> str:
     """Return ``person``'s full identity number and record the view (who, whom, when, ``context``
     = where, ``reason`` = why). Refused (:class:`NotPermitted`) without the right; see
-    :mod:`cases.access` for who has it."""
+    :mod:`cases.access` for who has it. ``answering_department``: the exchange has checked that
+    the user answers an open confirmation request of that department about this person; its
+    liaisons covering the person's region then see the number (to find the person in the
+    department's own records)."""
     context = str(context or "").strip()
     if not context:
         raise ValidationError({"context": [_("Say where the number is shown (e.g. the case number).")]})
-    if not can_view_full_id(acting_user, person):
+    liaison = bool(answering_department) and holds(acting_user, [Role.LIAISON], person.region_id,
+                                                    department=answering_department)
+    if not liaison and not can_view_full_id(acting_user, person):
         raise NotPermitted(_("You may not see full identity numbers of this region."), code="no_full_id_permission")
     IdNumberView.objects.create(
         user=acting_user, person=person, channel=channel, context=context[:200], reason=str(reason or "")[:200]

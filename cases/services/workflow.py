@@ -7,8 +7,11 @@ four eyes and the reason, changes the state and writes an :class:`~cases.models.
 in the same transaction, and schedules side effects on commit (settlement, the
 ``application_transitioned`` signal).
 
-Four eyes: the approver must not be the user who passed the review of the case; the payment
-officer who batches a case or records its bank result must not be its approver.
+Four eyes (:func:`four_eyes_problem`): the user who created a case neither reviews it (start
+review, pass, return, ask a department, reject in review) nor decides it (approve, reject after
+review); the approver must not be the user who passed the review; the payment officer who batches
+a case or records its bank result must not be its approver. :func:`unavailable_actions` says, for
+the case page, which actions the user's role would allow but four eyes forbids, and why.
 
 Errors are :class:`TransitionError` subclasses; ``err.http_status`` is what the API answers
 (409 conflicts, 403 role/region/four eyes, 400 missing reason or detail, 404 not found).
@@ -222,14 +225,40 @@ def _check_state_role(user, app: Application, action: str, rule: Rule) -> None:
         )
 
 
-def _check_four_eyes(user, app: Application, action: str) -> None:
+#: Taken by the reviewer of a case (before the approver's decision).
+REVIEW_ACTIONS = frozenset({"start_review", "pass", "return", "ask_department"})
+
+
+def _is_review(action: str, state: str) -> bool:
+    return action in REVIEW_ACTIONS or (action == "reject" and state == S.IN_REVIEW)
+
+
+def _is_decision(action: str, state: str) -> bool:
+    return action == "approve" or (action == "reject" and state == S.REVIEWED)
+
+
+def four_eyes_problem(user, app: Application, action: str) -> str | None:
+    """Why four eyes forbids ``user`` to take ``action`` on ``app`` now (None: it does not)."""
     if user is None:
-        return
-    if action == "approve" or (action == "reject" and app.state == S.REVIEWED):
+        return None
+    created = app.created_by_id is not None and app.created_by_id == user.pk
+    if _is_review(action, app.state) and created:
+        return _("You created this case, so you cannot review it; another reviewer must (four eyes).")
+    if _is_decision(action, app.state):
         if app.reviewed_by_id == user.pk:
-            raise FourEyesViolation(_("You passed the review of this case; another approver must decide it (four eyes)."))
+            return _("You are this case's reviewer, so you cannot approve it; another approver must decide it "
+                     "(four eyes).")
+        if created:
+            return _("You created this case, so you cannot approve it; another approver must decide it (four eyes).")
     if action in ("batch", "bank_ok", "bank_failed") and app.approved_by_id == user.pk:
-        raise FourEyesViolation(_("You approved this case; another payment officer must pay it (four eyes)."))
+        return _("You approved this case; another payment officer must pay it (four eyes).")
+    return None
+
+
+def _check_four_eyes(user, app: Application, action: str) -> None:
+    problem = four_eyes_problem(user, app, action)
+    if problem:
+        raise FourEyesViolation(problem)
 
 
 def _check_settlement(app: Application, *, payable: bool) -> None:
@@ -384,4 +413,24 @@ def allowed_actions(user, application: Application) -> list[str]:
         except TransitionError:
             continue
         out.append(action)
+    return out
+
+
+def unavailable_actions(user, application: Application) -> list[tuple[str, str]]:
+    """``(action, why)`` for each action of the case's current state that the user's role would
+    allow but four eyes forbids (shown on the case page, so nobody wonders where the button went)."""
+    out = []
+    for action, rule in TRANSITIONS.items():
+        if rule.payments_only or application.state not in rule.roles:
+            continue
+        problem = four_eyes_problem(user, application, action)
+        if not problem:
+            continue
+        try:
+            _check_actor(user, application, action, rule)
+            _check_state_role(user, application, action, rule)
+        except TransitionError:
+            continue
+        if (action, problem) not in out and all(p != problem for _a, p in out):
+            out.append((action, problem))
     return out

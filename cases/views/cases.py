@@ -183,6 +183,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "reason_actions": with_reason,
         "can_ask_department": "ask_department" in allowed,
         "answers_identity": any(a in EXCHANGE_ACTIONS for a in allowed),
+        "unavailable": [(workflow.ACTION_LABELS[a], why) for a, why in workflow.unavailable_actions(user, app)],
         "ask_categories": _ask_department_categories(),
         "transition_form": transition_form or TransitionForm(),
         "can_edit": app.state in EDITABLE_STATES and holds(user, CASEWORK_ROLES, app.region_id),

@@ -22,7 +22,7 @@ from ..access import (
     holds_anywhere,
 )
 from ..forms import CloseIdentityForm, IdentityForm, PersonForm, PersonSearchForm
-from ..models import ApplicationClaim, Identity, RecognitionMethod
+from ..models import ApplicationClaim, Identity, IdentityEntry, IdentityEntryStatus, RecognitionMethod
 from ..services import persons
 from ..services.errors import ServiceError
 from .common import errors_to_form, flash_refusal, found, keyset_page, refuse, region_choices, roles_required
@@ -164,6 +164,11 @@ def _render_person(request, detail, *, identity_form=None, close_forms=None, rev
         claim.open_case = holders.get(claim.pk)
     identities = detail.identities
     close_forms = close_forms or {}
+    entries = selectors.identity_entries_of_person(person)
+    reviewer = holds(user, [Role.REVIEWER], person.region_id)
+    for entry in entries:
+        entry.may_decide = (reviewer and entry.status == IdentityEntryStatus.PENDING
+                            and entry.entered_by_id != user.pk)
     for identity in identities:
         identity.may_change = bool(options) and identity.category in options[0]
         identity.close_form = close_forms.get(identity.pk) or CloseIdentityForm(
@@ -172,6 +177,7 @@ def _render_person(request, detail, *, identity_form=None, close_forms=None, rev
         "person": person,
         "detail": detail,
         "identities": identities,
+        "entries": entries,
         "claims": claims,
         "years": years,
         "year": int(year) if year and year.isdigit() else None,
@@ -226,15 +232,21 @@ def identity_add(request, pk: int):
     if form.is_valid():
         d = form.cleaned_data
         try:
-            persons.add_identity(acting_user=user, person_id=person.pk, category=d["category"], start=d["start"],
-                                 end=d["end"], method=d["method"], reference=d["reference"], source="web")
+            recorded = persons.add_identity(acting_user=user, person_id=person.pk, category=d["category"],
+                                            start=d["start"], end=d["end"], method=d["method"],
+                                            reference=d["reference"], source="web")
         except ValidationError as exc:
             errors_to_form(form, exc)
         except ServiceError as exc:
             refuse(exc)
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("The identity period is recorded; the person's open cases are recalculated."))
+            if isinstance(recorded, IdentityEntry):
+                messages.success(request, _("The identity is entered. It counts in no settlement until a second "
+                                            "reviewer confirms it."))
+            else:
+                messages.success(request, _("The identity period is recorded; the person's open cases are "
+                                            "recalculated."))
             return redirect("cases:person", person.pk)
     detail = found(selectors.person_detail, user, pk)
     return _render_person(request, detail, identity_form=form, status=400)
@@ -265,3 +277,44 @@ def identity_close(request, pk: int):
             return redirect("cases:person", person.pk)
     detail = found(selectors.person_detail, user, person.pk)
     return _render_person(request, detail, close_forms={identity.pk: form}, status=400)
+
+
+# --- Identities entered by bureau staff: the second reviewer ---------------------------------------------
+
+
+@roles_required({Role.REVIEWER})
+def identity_entries(request):
+    """Identities entered by caseworkers and reviewers that wait for a second reviewer (this user
+    may decide them: their region, not their own entry)."""
+    qs = selectors.identity_entries_to_decide(request.user)
+    page = keyset_page(request, qs, ordering="id")
+    for entry in page.rows:
+        entry.may_decide = True
+    return render(request, "cases/identity_entries.html", {"page": page})
+
+
+@require_POST
+@roles_required({Role.REVIEWER})
+def identity_entry_decide(request, pk: int):
+    """Confirm (``decision=confirm``) or reject (``decision=reject`` with ``reason``) an entry."""
+    user = request.user
+    entry = IdentityEntry.objects.filter(pk=pk, person__in=selectors.visible_persons(user)).first()
+    if entry is None:
+        raise Http404(_("Identity entry not found."))
+    decision = request.POST.get("decision", "")
+    back = request.POST.get("next") == "queue"
+    try:
+        if decision == "confirm":
+            persons.confirm_identity_entry(acting_user=user, entry_id=entry.pk)
+            messages.success(request, _("The identity is confirmed and recorded; the person's cases are "
+                                        "recalculated."))
+        elif decision == "reject":
+            persons.reject_identity_entry(acting_user=user, entry_id=entry.pk, reason=request.POST.get("reason", ""))
+            messages.success(request, _("The identity entry is rejected; nothing is recorded."))
+        else:
+            messages.error(request, _("Choose to confirm or to reject the identity."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except ServiceError as exc:
+        flash_refusal(request, exc)
+    return redirect("cases:identity_entries") if back else redirect("cases:person", entry.person_id)

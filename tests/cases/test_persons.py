@@ -96,8 +96,11 @@ def test_update_rederives_sex_and_birth(cw):
 
 def test_identity_source_department_is_the_owner(cw):
     person = create(cw)
-    identity = persons.add_identity(acting_user=cw, person_id=person.pk, category="jiance", start="2023-01-01")
+    entry = persons.add_identity(acting_user=cw, person_id=person.pk, category="jiance", start="2023-01-01")
+    assert entry.status == "pending" and not person.identities.exists()
+    identity = persons.confirm_identity_entry(acting_user=make_user("reviewer", region="360700"), entry_id=entry.pk)
     assert identity.department_id == "rural_revitalisation" and identity.method == "evidence"
+    assert identity.created_by == cw and identity.source == f"entry:{entry.pk}"
     liaison = make_user("liaison", region="360700", department="civil_affairs")
     mine = persons.add_identity(acting_user=liaison, person_id=person.pk, category="dibao", start="2023-02-01",
                                 method="pushed", reference="赣民〔2023〕1号")
@@ -108,21 +111,25 @@ def test_identity_source_department_is_the_owner(cw):
 
 def test_overlapping_period_of_the_same_category_is_refused(cw):
     person = create(cw)
-    persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2022-01-01", end="2022-12-31")
+    civil = make_user("liaison", region="360700", department="civil_affairs")
+    rural = make_user("liaison", region="360700", department="rural_revitalisation")
+    persons.add_identity(acting_user=civil, person_id=person.pk, category="dibao", start="2022-01-01", end="2022-12-31")
     with pytest.raises(ValidationError) as err:
-        persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2022-06-01")
+        persons.add_identity(acting_user=civil, person_id=person.pk, category="dibao", start="2022-06-01")
     assert "start" in err.value.message_dict
-    persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2023-01-01")
-    persons.add_identity(acting_user=cw, person_id=person.pk, category="tekun", start="2022-06-01")  # another category
+    with pytest.raises(ValidationError) as err:  # bureau staff: the same check
+        persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2022-06-01")
+    persons.add_identity(acting_user=civil, person_id=person.pk, category="dibao", start="2023-01-01")
+    persons.add_identity(acting_user=rural, person_id=person.pk, category="jiance", start="2022-06-01")  # another category
     with pytest.raises(ValidationError) as err:
-        persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2021-01-01", end="2021-01-01")
-        persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2020-12-01")
+        persons.add_identity(acting_user=civil, person_id=person.pk, category="dibao", start="2021-01-01", end="2021-01-01")
+        persons.add_identity(acting_user=civil, person_id=person.pk, category="dibao", start="2020-12-01")
     assert Identity.objects.filter(person=person, category="dibao").count() == 3
 
 
 def test_close_identity(cw):
     person = create(cw)
-    identity = persons.add_identity(acting_user=cw, person_id=person.pk, category="dibao", start="2022-01-01")
+    identity = persons.add_identity(acting_user=None, person_id=person.pk, category="dibao", start="2022-01-01")
     with pytest.raises(ValidationError):
         persons.close_identity(acting_user=cw, identity_id=identity.pk, end="2021-12-31")
     closed = persons.close_identity(acting_user=cw, identity_id=identity.pk, end="2023-06-30")

@@ -48,7 +48,12 @@ def test_submit_and_changes_enqueue_the_settlement_on_commit(team, django_captur
                                               claim_ids=[claim.pk])
     assert callbacks and current(app).payable == Decimal("0.00")  # no identity: nothing
     with django_capture_on_commit_callbacks(execute=True):
-        persons.add_identity(acting_user=team.caseworker, person_id=person.pk, category="tekun", start="2023-01-01")
+        entry = persons.add_identity(acting_user=team.caseworker, person_id=person.pk, category="tekun",
+                                     start="2023-01-01")
+    app.refresh_from_db()
+    assert current(app).payable == Decimal("0.00")  # entered, not yet confirmed: it does not count
+    with django_capture_on_commit_callbacks(execute=True):
+        persons.confirm_identity_entry(acting_user=team.reviewer, entry_id=entry.pk)
     app.refresh_from_db()
     s = current(app)
     assert s.revision == app.calc_revision and s.payable == Decimal("12000.00")  # tekun: 100 % of S
@@ -126,7 +131,9 @@ def test_an_approved_case_keeps_its_settlement(team, django_capture_on_commit_ca
     assert list(ClaimAllocation.objects.filter(application=app).values_list("amount", flat=True)) == [Decimal("9000.00")]
     assert settlement.settle_application(app.pk) is None
     with django_capture_on_commit_callbacks(execute=True):
-        persons.add_identity(acting_user=team.caseworker, person_id=app.person_id, category="tekun", start="2023-01-01")
+        entry = persons.add_identity(acting_user=team.caseworker, person_id=app.person_id, category="tekun",
+                                     start="2023-01-01")
+        persons.confirm_identity_entry(acting_user=team.reviewer, entry_id=entry.pk)
     app.refresh_from_db()
     assert app.approved_settlement_id == approved.pk and app.amount_approved == Decimal("9000.00")
     assert not Settlement.objects.filter(application=app, kind="case").exclude(pk=approved.pk).exists()

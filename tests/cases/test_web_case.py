@@ -139,7 +139,7 @@ def test_refusals_of_the_service_are_messages(client, team):
     response = client.post(reverse("cases:case_act", args=[app.pk]), {"action": "approve", "expected_state": "reviewed"},
                            follow=True)
     assert response.status_code == 200
-    assert any("须由其他审批人审批" in t for t in messages_in(response.content.decode()))
+    assert any("您是本案审核人，不能审批本案" in t for t in messages_in(response.content.decode()))
     app.refresh_from_db()
     assert app.state == ApplicationState.REVIEWED
     # a caseworker cannot submit a case without claims: the reason is shown

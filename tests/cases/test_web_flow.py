@@ -41,6 +41,13 @@ def test_the_happy_path_through_the_ui(client, team, django_capture_on_commit_ca
     post(team.caseworker, reverse("cases:identity_add", args=[person.pk]), {
         "identity-category": "dibao", "identity-start": "2020-06-01", "identity-reference": "于民〔2020〕6号",
         "identity-method": "evidence"})
+    # … which a second reviewer confirms (an identity entered by bureau staff counts only then) …
+    entry = person.identity_entries.get()
+    assert entry.status == "pending" and not person.identities.exists()
+    body = as_(team.reviewer).get(reverse("cases:identity_entries")).content.decode()
+    assert person.name in body
+    post(team.reviewer, reverse("cases:identity_entry_decide", args=[entry.pk]), {"decision": "confirm", "next": "queue"})
+    assert person.identities.get().category == "dibao"
     # … enters two claims of 2023 …
     for setl_id, day, kind, total, scope, basic, critical, maf in (
             ("GZ02", "2023-04-02", "inpatient", "26000.00", "23000.00", "15000.00", "1500.00", "2000.00"),

@@ -151,6 +151,11 @@ def test_record_and_close_an_identity_period(client, team):
         "identity-category": "dibao", "identity-start": "2023-01-01", "identity-end": "",
         "identity-reference": "赣民〔2023〕1号", "identity-method": "evidence"})
     assert response.status_code == 302
+    assert not Identity.objects.filter(person=person).exists()  # waits for a second reviewer
+    entry = person.identity_entries.get()
+    response, body = post(client, team.reviewer, reverse("cases:identity_entry_decide", args=[entry.pk]),
+                          {"decision": "confirm"}, follow=True)
+    assert "已确认" in body
     identity = Identity.objects.get(person=person)
     assert (identity.category, identity.method, identity.reference, identity.end) == ("dibao", "evidence", "赣民〔2023〕1号", None)
     response, _ = post(client, team.caseworker, reverse("cases:identity_close", args=[identity.pk]), {

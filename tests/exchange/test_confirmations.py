@@ -142,3 +142,87 @@ def test_the_cases_own_ask_department_action_opens_a_request(team):
     req = ConfirmationRequest.objects.get(application_id=app.pk)
     assert (req.category, req.department_id, req.claimed_start, req.status) == (
         "dibao", "civil_affairs", D(2023, 1, 1), "open")
+
+
+# --- Forms a clerk can use in any browser, and the liaison's full number (issue 14 items 3 and 8) ------------
+
+
+def test_both_forms_carry_iso_dates_and_the_ask_form_proposes_the_claimed_identity(client, team):
+    app = case_in_review(team)
+    from cases.services import persons
+
+    persons.add_identity(acting_user=team.caseworker, person_id=app.person_id, category="dibao_edge",
+                         start="2023-02-01")  # the applicant's claim, waiting for a second reviewer
+    client.force_login(team.reviewer)
+    with __import__("django.utils.translation", fromlist=["override"]).override("zh-hans"):
+        body = client.get(reverse("exchange:confirmation_new") + f"?application={app.pk}").content.decode()
+    assert 'value="2023-02-01"' in body and "2023/02/01" not in body
+    assert '<option value="dibao_edge" selected>' in body
+    assert f'href="{reverse("cases:case", args=[app.pk])}"' in body and "novalidate" in body
+    with run_on_commit():
+        client.post(reverse("exchange:confirmation_new"), {
+            "application": app.pk, "category": "dibao_edge", "claimed_start": "2023-02-01"})
+    req = ConfirmationRequest.objects.get()
+    client.force_login(team.civil)
+    body = client.get(reverse("exchange:confirmation_detail", args=[req.pk])).content.decode()
+    assert 'name="confirm-confirmed_start" value="2023-02-01"' in body
+    assert f'href="{reverse("cases:case", args=[app.pk])}"' in body
+
+
+def test_without_a_claimed_identity_nothing_is_preselected(client, team):
+    app = case_in_review(team)
+    client.force_login(team.reviewer)
+    body = client.get(reverse("exchange:confirmation_new") + f"?application={app.pk}").content.decode()
+    select = body.split('name="category"', 1)[1].split("</select>", 1)[0]
+    assert select.count("selected") == 1 and 'value="" selected' in select
+
+
+def test_missing_required_fields_are_named_in_chinese_by_the_portal(client, team):
+    app = case_in_review(team)
+    client.force_login(team.reviewer)
+    body = client.post(reverse("exchange:confirmation_new"), {"application": app.pk, "category": "",
+                                                              "claimed_start": ""}).content.decode()
+    assert "请选择需要部门确认的身份" in body and "请填写申请人所称身份的起始日期" in body
+    assert not ConfirmationRequest.objects.exists()
+    with run_on_commit():
+        client.post(reverse("exchange:confirmation_new"), {
+            "application": app.pk, "category": "dibao", "claimed_start": "2023-01-01"})
+    req = ConfirmationRequest.objects.get()
+    client.force_login(team.civil)
+    body = client.post(reverse("exchange:confirmation_detail", args=[req.pk]), {
+        "action": "confirm", "confirm-reference": "", "confirm-confirmed_start": ""}).content.decode()
+    assert "请填写认定文号" in body and "请填写身份起始日期" in body
+    body = client.post(reverse("exchange:confirmation_detail", args=[req.pk]), {
+        "action": "reject", "reject-reason": ""}).content.decode()
+    assert "请说明不予确认的理由" in body
+    req.refresh_from_db()
+    assert req.status == "open"
+
+
+def test_the_liaison_answering_a_request_sees_the_full_number_and_the_view_is_logged(client, team):
+    from cases.models import IdNumberView
+
+    app = case_in_review(team)
+    with run_on_commit():
+        req = confirmations.ask_department(acting_user=team.reviewer, application_id=app.pk, category="dibao",
+                                           claimed_start="2023-01-01")
+    number = app.person.id_number
+    client.force_login(team.civil)
+    body = client.get(reverse("exchange:confirmation_detail", args=[req.pk])).content.decode()
+    assert number in body
+    view = IdNumberView.objects.get()
+    assert (view.user, view.person_id, view.channel) == (team.civil, app.person_id, "screen")
+    assert str(req.pk) in view.context and view.reason
+    # the reviewer who asked (not the liaison answering) and another department's liaison: masked only
+    client.force_login(team.rural)
+    assert client.get(reverse("exchange:confirmation_detail", args=[req.pk])).status_code == 404
+    with pytest.raises(NotFound):
+        confirmations.reveal_person_number(acting_user=team.rural, request_id=req.pk)
+    with run_on_commit():
+        confirmations.confirm(acting_user=team.civil, request_id=req.pk, reference="民〔2023〕1号")
+    body = client.get(reverse("exchange:confirmation_detail", args=[req.pk])).content.decode()
+    client.force_login(team.civil)
+    body = client.get(reverse("exchange:confirmation_detail", args=[req.pk])).content.decode()
+    assert number not in body and IdNumberView.objects.count() == 1  # answered: masked again
+    with pytest.raises(Conflict):
+        confirmations.reveal_person_number(acting_user=team.civil, request_id=req.pk)

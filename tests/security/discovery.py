@@ -26,6 +26,7 @@ SEGMENT_MODELS = {
     "persons": "cases.Person",
     "households": "cases.Household",
     "identities": "cases.Identity",
+    "identity-entries": "cases.IdentityEntry",
     "claims": "cases.Claim",
     "import": "cases.ClaimImport",
     "imports": "cases.ClaimImport",

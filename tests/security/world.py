@@ -206,8 +206,9 @@ def build_side(region: str) -> Side:
 
     # An adjustment: a paid case whose person turns out to have held a better identity all year.
     paid = side.cases["paid"]
-    persons.add_identity(acting_user=team.reviewer, person_id=paid.person_id, category="tekun",
-                         start=datetime.date(2022, 6, 1), reference=f"{c}补录")
+    entry = persons.add_identity(acting_user=team.reviewer, person_id=paid.person_id, category="tekun",
+                                 start=datetime.date(2022, 6, 1), reference=f"{c}补录")
+    persons.confirm_identity_entry(acting_user=team.reviewer2, entry_id=entry.pk)
     settlement.recalculate_person_year(person_id=paid.person_id, year=paid.year, reason="security test")
     # An open batch still holding an approved case.
     extra = make_case(team, "approved", person=_person(side))

@@ -269,5 +269,46 @@ def reject(*, acting_user, request_id: int, reason: str) -> ConfirmationRequest:
     return request
 
 
+def reveal_person_number(*, acting_user, request_id: int) -> str:
+    """The full identity number of an open request's person, for the liaison who answers it (they
+    look the person up in the department's own records). Every view is recorded (IdNumberView:
+    where = the request, why = answering it)."""
+    from cases.services.persons import reveal_id_number
+
+    request = ConfirmationRequest.objects.select_related("person").filter(pk=request_id).first()
+    if request is None or not in_scope(acting_user, request.region_id, roles=[Role.LIAISON],
+                                       department=request.department_id):
+        raise NotFound(_("Confirmation request not found."))
+    if request.status != ConfirmationStatus.OPEN:
+        raise Conflict(_("The request is answered; the full identity number is shown only while it is open."),
+                       code="already_answered")
+    return reveal_id_number(
+        acting_user=acting_user, person=request.person, answering_department=request.department_id,
+        context=_("confirmation request #%(n)s") % {"n": request.pk},
+        reason=_("to find the person in the department's records and answer the request"),
+    )
+
+
+def default_category(application) -> tuple[str, "datetime.date | None"]:
+    """The identity the applicant claims, for the ask form: an identity entered for the person and
+    waiting for a second reviewer (a category a department owns), else the department-owned
+    identity the person holds in the case's year; ``("", None)`` when there is none (the reviewer
+    chooses; nothing is assumed)."""
+    from cases.models import IdentityEntry, IdentityEntryStatus
+
+    def asked(category):
+        return category in CATEGORY_OWNER and CATEGORY_OWNER[category] != DepartmentCode.MEDICAL_SECURITY
+
+    for entry in IdentityEntry.objects.filter(person_id=application.person_id,
+                                              status=IdentityEntryStatus.PENDING).order_by("-entered_at", "-id"):
+        if asked(entry.category):
+            return entry.category, entry.start
+    first, last = datetime.date(application.year, 1, 1), datetime.date(application.year, 12, 31)
+    for identity in Identity.objects.filter(person_id=application.person_id).order_by("-start", "-id"):
+        if asked(identity.category) and identity.start <= last and (identity.end is None or identity.end >= first):
+            return identity.category, max(identity.start, first)
+    return "", None
+
+
 def validation_error_message(exc: ValidationError) -> str:
     return " ".join(str(m) for m in exc.messages)
