@@ -211,7 +211,7 @@ class IdentityViewSet(viewsets.ReadOnlyModelViewSet):
                        responses={200: s.IdentityEntrySerializer(many=True), **_errors(400, 404)}),
     retrieve=extend_schema(summary="An identity entry", responses={200: s.IdentityEntrySerializer, **_errors(404)}),
 )
-class IdentityEntryViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
+class IdentityEntryViewSet(viewsets.ReadOnlyModelViewSet):
     """Identities entered by bureau staff. Without ``person``: the pending entries the caller may
     decide (reviewer of the region, not the one who entered it)."""
 
