@@ -2,11 +2,11 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, seed_accounts
+from portal.demo import DEMO_PASSWORD, seed_accounts, seed_more
 
 
 class Command(BaseCommand):
-    help = "Create demo users of every role (赣州市, 沧州市), persons and cases. Safe to run again."
+    help = "Create demo users of every role (赣州市, 沧州市, 巴南区, 东至县, 广东省), persons, cases, statistics, pushes and warnings. Safe to run again."
 
     def add_arguments(self, parser):
         parser.add_argument("--address", default="http://127.0.0.1:8000/",
@@ -22,6 +22,7 @@ class Command(BaseCommand):
                     raise
                 continue
             module.seed(stdout=self.stdout)
+        seed_more(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Log in at {options['address']} with:"))
         self.stdout.write(f"  password for every demo account: {DEMO_PASSWORD}")
         for username, full_name, role, region in accounts:
