@@ -127,6 +127,15 @@ class Statistic(models.Model):
     def __str__(self) -> str:
         return f"{self.region_id} {self.get_kind_display()} {self.year}: {self.value}"
 
+    def get_kind_display(self) -> str:
+        """The figure's name in words: a statistic's, or an announced amount's (a name a policy
+        document gives, e.g. annual_deductible_dibao_edge — stored in ``kind`` like a statistic)."""
+        from .display import figure_name
+
+        if self.kind in StatisticKind.values:
+            return str(StatisticKind(self.kind).label)
+        return figure_name(self.kind)
+
 
 class ChangeAction(models.TextChoices):
     SEEDED = "seeded", _("loaded from the policy document")
@@ -186,6 +195,9 @@ class PolicyChange(models.Model):
             kind, _, year = self.path.partition(" ")
             if kind in StatisticKind.values:
                 return f"{StatisticKind(kind).label} {year}".strip()
+            from .display import figure_name
+
+            return f"{figure_name(kind)} {year}".strip()
         if self.path in {f.name for f in PolicyVersion._meta.get_fields()}:
             return str(PolicyVersion._meta.get_field(self.path).verbose_name)
         return self.path

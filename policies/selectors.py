@@ -437,3 +437,108 @@ def framework_choices(user, region: Region) -> list[PolicyVersion]:
     """Published frameworks of the regions above ``region`` a new draft may start from."""
     return list(PolicyVersion.objects.filter(region_id__in=ancestors(region.code), framework=True,
                                              status=VersionStatus.PUBLISHED).select_related("region").order_by("-in_force_from"))
+
+
+
+@dataclass
+class FigureUse:
+    version: PolicyVersion
+    label: str
+    clause: str | None
+    note: str | None
+
+
+@dataclass
+class FigureRow:
+    """One figure a region's policies read for claims of one year: a statistic of an earlier year,
+    or an amount announced for that year — with where the documents use it, its value when entered,
+    its history, and (announced amounts only) a suggestion that is never applied."""
+
+    name: str
+    words: str
+    announced: bool
+    years: list[int]
+    uses: list[FigureUse]
+    entered: Statistic | None = None
+    entered_year: int | None = None
+    suggestion: Decimal | None = None
+    suggestion_basis: str = ""
+    history: list = None  # type: ignore[assignment]
+
+
+def figure_uses(region_code: str, *, drafts: bool = True) -> dict[str, tuple[bool, list[FigureUse]]]:
+    """{figure name: (announced?, uses)} over the versions that apply to ``region_code`` (its own
+    and those of the regions above it; drafts of the region too when ``drafts``)."""
+    codes = [region_code, *ancestors(region_code)]
+    statuses = [VersionStatus.PUBLISHED] + ([VersionStatus.DRAFT] if drafts else [])
+    out: dict[str, tuple[bool, list[FigureUse]]] = {}
+    for version in PolicyVersion.objects.filter(region_id__in=codes, status__in=statuses).select_related("region").order_by("-in_force_from"):
+        if version.status == VersionStatus.DRAFT and version.region_id != region_code:
+            continue
+        for leaf in parameter_leaves(version.document):
+            value = leaf.value
+            if not isinstance(value, dict):
+                continue
+            name, announced = (value.get("announced"), True) if "announced" in value else (value.get("statistic"), False)
+            if isinstance(name, str) and name:
+                entry = out.setdefault(name, (announced, []))
+                entry[1].append(FigureUse(version, leaf.label, leaf.clause, leaf.note))
+    return out
+
+
+_ABOUT_RE = __import__("re").compile(r"(\d+(?:\.\d+)?)\s*[%％]")
+
+
+def _suggestion(uses: list[FigureUse], stats: dict[str, dict[int, Decimal]], year: int) -> tuple[Decimal | None, str]:
+    """An announced amount's suggestion from its document's own words ("按上年度居民人均可支配收入的10%左右确定"):
+    that share of the region's previous-year income. Only a suggestion: nothing ever applies it."""
+    for use in uses:
+        text = use.note or ""
+        m = _ABOUT_RE.search(text)
+        if m and "人均可支配收入" in text:
+            income = stats.get("city_income", {}).get(year - 1)
+            if income is None:
+                return None, text
+            share = Decimal(m.group(1)) / 100
+            return (share * income).quantize(Decimal("0.01")), text
+    return None, ""
+
+
+def figures_for(user, *, region_code: str, year: int) -> list[FigureRow]:
+    """The figures the policies of ``region_code`` read for claims of ``year``: each statistic
+    for the years its version tries (previous year, else …) and each announced amount for ``year``."""
+    from .display import figure_name
+
+    uses = figure_uses(region_code)
+    codes = [region_code, *ancestors(region_code)]
+    stored: dict[tuple[str, int], Statistic] = {}
+    found = Statistic.objects.filter(region_id__in=codes).select_related("region", "updated_by")
+    for stat in sorted(found, key=lambda st: -codes.index(st.region_id)):  # the nearest region wins
+        stored[(stat.kind, stat.year)] = stat
+    series: dict[str, dict[int, Decimal]] = {}
+    for (kind, y), s in stored.items():
+        series.setdefault(kind, {})[y] = s.value
+    years_back = [1]
+    for version in PolicyVersion.objects.filter(region_id__in=[region_code, *ancestors(region_code)], status=VersionStatus.PUBLISHED):
+        try:
+            yb = (version.document.get("parameters") or {}).get("statistics", {}).get("years_back", {}).get("value")
+        except AttributeError:
+            yb = None
+        if isinstance(yb, list) and len(yb) > len(years_back):
+            years_back = [int(b) for b in yb if isinstance(b, int)]
+    history = list(PolicyChange.objects.filter(
+        region_id=region_code, action__in=[ChangeAction.STATISTIC_ENTERED, ChangeAction.STATISTIC_CHANGED])
+        .select_related("actor").order_by("-at", "-id"))
+    rows = []
+    for name, (announced, used) in sorted(uses.items(), key=lambda kv: (kv[1][0], kv[0])):
+        years = [year] if announced else [year - b for b in years_back]
+        row = FigureRow(name=name, words=figure_name(name), announced=announced, years=years, uses=used,
+                        history=[c for c in history if c.path.split(" ")[0] == name])
+        for y in years:
+            if (name, y) in stored:
+                row.entered, row.entered_year = stored[(name, y)], y
+                break
+        if announced and row.entered is None:
+            row.suggestion, row.suggestion_basis = _suggestion(used, series, year)
+        rows.append(row)
+    return rows

@@ -409,9 +409,11 @@ def set_statistic(*, acting_user, region: Region | str, kind: str, year: int, va
                                 field="region")
         region = found
     _require_admin(acting_user, region.code)
-    if kind not in StatisticKind.values:
+    named = selectors.figure_uses(region.code)
+    if kind not in StatisticKind.values and kind not in named:
         raise ChangeRefused(_("Statistic: unknown statistic %(kind)s.") % {"kind": kind}, field="kind")
-    this_year = timezone.localdate().year
+    announced = kind in named and named[kind][0]
+    this_year = timezone.localdate().year + (1 if announced else 0)  # an amount may be announced for next year
     if not isinstance(year, int) or isinstance(year, bool) or not 1990 <= year <= this_year:
         raise ChangeRefused(
             _("Year: must be a year between 1990 and %(year)s.") % {"year": this_year}, field="year"

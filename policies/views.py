@@ -527,6 +527,26 @@ def statistics(request):
     user = request.user
     editable_regions = list(selectors.editable_regions(user).order_by("code"))
     form = None
+    if request.method == "POST" and request.POST.get("figure"):
+        if not editable_regions:
+            raise PermissionDenied(_("Only policy administrators enter statistics."))
+        region = next((r for r in editable_regions if r.code == request.POST.get("region")), None)
+        if region is None:
+            raise PermissionDenied(_("Only policy administrators enter statistics."))
+        year_text = request.POST.get("year", "")
+        back = reverse("policies:statistics") + f"?region={region.code}&year={request.POST.get('for_year', '')}#figures"
+        try:
+            stat = services.set_statistic(acting_user=user, region=region, kind=request.POST.get("figure", ""),
+                                          year=int(year_text) if year_text.isdigit() else year_text,
+                                          value=request.POST.get("value", ""), source=request.POST.get("source", ""))
+        except services.ChangeRefused as exc:
+            for error in exc.errors:
+                flash.error(request, error)
+        else:
+            flash.success(request, _("Saved: %(what)s of %(region)s for %(year)s is %(value)s yuan.") % {
+                "what": stat.get_kind_display(), "region": region.name, "year": stat.year,
+                "value": display.money(stat.value)})
+        return redirect(back)
     if request.method == "POST":
         if not editable_regions:
             raise PermissionDenied(_("Only policy administrators enter statistics."))
@@ -561,7 +581,20 @@ def statistics(request):
     for stat in rows:
         stat.editable = selectors.can_edit_statistic(user, stat.region_id)
     history = list(selectors.statistics_history(user))
+    figure_regions = list(selectors.admin_regions(user).order_by("code"))
+    figure_region = request.GET.get("region") or (editable_regions[0].code if editable_regions else
+                                                  (figure_regions[0].code if figure_regions else ""))
+    year_text = request.GET.get("year") or ""
+    figure_year = int(year_text) if year_text.isdigit() and 1990 <= int(year_text) <= 2100 else timezone.localdate().year
+    figures = []
+    if figure_region and any(r.code == figure_region for r in figure_regions):
+        figures = selectors.figures_for(user, region_code=figure_region, year=figure_year)
     return render(request, "policies/statistics.html", {
+        "figures": figures,
+        "figure_regions": figure_regions,
+        "figure_region": figure_region,
+        "figure_year": figure_year,
+        "can_enter_figures": bool(figure_region) and selectors.can_edit_statistic(user, figure_region),
         "form": form,
         "rows": rows,
         "history": history,
