@@ -787,6 +787,12 @@ class PaymentLine(models.Model):
     payee_name = models.CharField(_("payee"), max_length=100)
     payee_bank = models.CharField(_("bank"), max_length=100)
     payee_account = models.CharField(_("account"), max_length=40)
+    payee_id_number = models.CharField(_("payee's identity number"), max_length=18, blank=True)
+    #: What the case or 补发 pays before recoveries owed by the person are deducted (``amount`` is
+    #: what the bank transfers: ``gross_amount - deduction``; 0.00 when fully offset, then never in a
+    #: bank file).
+    gross_amount = models.DecimalField(_("amount before deductions"), null=True, blank=True, **MONEY)
+    deduction = models.DecimalField(_("recovery deducted"), default=ZERO, **MONEY)
     status = models.CharField(_("status"), max_length=10, choices=PaymentLineStatus.choices, default=PaymentLineStatus.PENDING)
     bank_reference = models.CharField(_("bank reference"), max_length=60, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
@@ -819,8 +825,10 @@ class PaymentLine(models.Model):
             models.CheckConstraint(condition=~Q(status="paid") | ~Q(bank_reference=""), name="payment_paid_has_reference"),
             models.CheckConstraint(condition=~Q(status="failed") | ~Q(failure_reason=""), name="payment_failed_has_reason"),
             models.CheckConstraint(
-                condition=(Q(kind="regular") & Q(amount__gt=0)) | ~Q(kind="regular"), name="payment_regular_positive"
+                condition=(Q(kind="regular") & Q(amount__gt=0)) | ~Q(kind="regular") | (Q(amount=0) & Q(deduction__gt=0)),
+                name="payment_regular_positive",
             ),
+            models.CheckConstraint(condition=Q(deduction__gte=0), name="payment_deduction_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -1006,4 +1014,79 @@ class AdjustmentReview(models.Model):
         verbose_name = _("adjustment review")
         verbose_name_plural = _("adjustment reviews")
         ordering = ["adjustment_id", "id"]
+
+
+# --- Recoveries (追回) as receivables, bank-file deliveries ------------------------------------------
+
+
+class RecoveryEntryKind(models.TextChoices):
+    OFFSET = "offset", _("deducted from a payment")
+    REPAID = "repaid", _("repaid by the person")
+    WAIVER = "waiver", _("waived")
+
+
+class RecoveryEntryState(models.TextChoices):
+    RESERVED = "reserved", _("deducted in an open batch")
+    REQUESTED = "requested", _("waiver waiting for approval")
+    DONE = "done", _("done")
+    VOID = "void", pgettext_lazy("recovery entry", "void")
+
+
+class RecoveryEntry(models.Model):
+    """How a recovery (追回: an :class:`Adjustment` of kind ``recovery``, a receivable of the person)
+    is cleared, in part or in full: deducted from a later payment of the person (``offset``, reserved
+    while its batch line waits for the bank, done when paid, void when it failed), repaid by the
+    person (``repaid``: date and receipt number), or waived (``waiver``: asked by one person,
+    approved by an approver who did not ask). ``cases.services.recoveries`` writes them."""
+
+    adjustment = models.ForeignKey(Adjustment, on_delete=models.PROTECT, related_name="recovery_entries",
+                                   verbose_name=_("recovery"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RecoveryEntryKind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=RecoveryEntryState.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    payment_line = models.ForeignKey(PaymentLine, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="recovery_entries", verbose_name=_("payment line"))
+    repaid_on = models.DateField(_("repaid on"), null=True, blank=True)
+    receipt_number = models.CharField(_("receipt number"), max_length=60, blank=True)
+    comment = models.CharField(_("comment"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("recorded by"))
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery entry")
+        verbose_name_plural = _("recovery entries")
+        ordering = ["adjustment_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_entry_positive"),
+            models.CheckConstraint(condition=~Q(kind="offset") | Q(payment_line__isnull=False),
+                                   name="recovery_offset_has_line"),
+            models.CheckConstraint(condition=~Q(kind="repaid") | (Q(repaid_on__isnull=False) & ~Q(receipt_number="")),
+                                   name="recovery_repaid_has_receipt"),
+        ]
+
+
+class BankFileDelivery(models.Model):
+    """One download of a batch's bank file (full names, identity numbers and accounts): who, when,
+    which format, how many lines and how much."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="deliveries",
+                              verbose_name=_("payment batch"))
+    delivered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("by"))
+    delivered_at = models.DateTimeField(_("downloaded at"), default=timezone.now)
+    file_format = models.CharField(_("format"), max_length=5)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    total_amount = models.DecimalField(_("total"), default=ZERO, **MONEY)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("bank file delivery")
+        verbose_name_plural = _("bank file deliveries")
+        ordering = ["-delivered_at", "-id"]
+
+
 from .models_assignment import ApplicationAssignment, StageTimeLimit  # noqa: E402,F401  (分办转办)

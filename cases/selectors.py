@@ -45,6 +45,7 @@ from .models import (
     PaymentBatch,
     PaymentLine,
     Person,
+    RecoveryEntry,
     Settlement,
     SettlementLine,
     SettlementStatus,
@@ -377,10 +378,20 @@ def slip_data(user, application_id: int) -> dict:
             row[k] = value
             totals[k] += value
         rows.append(row)
+    from .services import adjustments as adjustment_service
+
     adjustments = [
         {"id": a.pk, "kind": a.kind, "kind_label": a.get_kind_display(), "amount": a.amount, "status": a.status,
-         "created_at": a.created_at, "reason": a.reason}
-        for a in app.adjustments.order_by("id")
+         "created_at": a.created_at, "reason": adjustment_service.reason_text(a)}
+        for a in app.adjustments.exclude(status=AdjustmentStatus.CANCELLED).order_by("id")
+    ]
+    # Recoveries deducted from this case's payments (一单制: the person sees what was kept back and why).
+    deductions = [
+        {"batch": e.payment_line.batch.number, "amount": e.amount, "state": e.state,
+         "state_label": e.get_state_display(), "recovery_case": e.adjustment.application.number,
+         "reason": adjustment_service.reason_text(e.adjustment)}
+        for e in RecoveryEntry.objects.filter(payment_line__application=app, kind="offset")
+        .exclude(state="void").select_related("payment_line__batch", "adjustment__application").order_by("id")
     ]
     person = app.person
     return {
@@ -397,6 +408,10 @@ def slip_data(user, application_id: int) -> dict:
         "totals": totals,
         "adjustments": adjustments,
         "adjustments_total": sum((a["amount"] for a in adjustments), Decimal("0.00")),
+        "deductions": deductions,
+        "deductions_total": sum((d["amount"] for d in deductions), Decimal("0.00")),
+        "net_after_deductions": totals["payable"] + sum((a["amount"] for a in adjustments if a["kind"] == "supplementary"),
+                                                        Decimal("0.00")) - sum((d["amount"] for d in deductions), Decimal("0.00")),
     }
 
 
@@ -441,18 +456,30 @@ def payable_applications(user, *, region: str | None = None) -> QuerySet[Applica
     return queue(user, queue="to_pay", region=region)
 
 
+def last_failures(application_ids) -> dict:
+    """For each case id, its latest failed regular payment line (batch, reason, when), if any: the
+    待支付 list shows it beside a case being paid again."""
+    out = {}
+    for line in (PaymentLine.objects.filter(application_id__in=list(application_ids), adjustment__isnull=True,
+                                            status="failed").select_related("batch").order_by("application_id", "-id")):
+        out.setdefault(line.application_id, line)
+    return out
+
+
 def visible_adjustments(user) -> QuerySet[Adjustment]:
     return scope_queryset(Adjustment.objects.all(), user, roles=CASE_READ_ROLES, field="application__region").select_related(
         "application", "application__person", "settlement")
 
 
 def pending_adjustments(user, *, region: str | None = None) -> QuerySet[Adjustment]:
-    """Supplementary payments and recoveries waiting for a batch, in the user's payment scope."""
-    qs = scope_queryset(Adjustment.objects.filter(status=AdjustmentStatus.PENDING, current_batch__isnull=True), user,
+    """Supplementary payments (补发) waiting for a batch, in the user's payment scope (with their reviews;
+    only approved ones can be batched). Recoveries are receivables (``recoveries_to_collect``)."""
+    qs = scope_queryset(Adjustment.objects.filter(status=AdjustmentStatus.PENDING, current_batch__isnull=True,
+                                                  kind="supplementary"), user,
                         roles=PAYMENT_ROLES, field="application__region")
     if region:
         qs = qs.filter(region_q([_prefix(region)], field="application__region"))
-    return qs.select_related("application", "application__person").order_by("id")
+    return qs.select_related("application", "application__person").prefetch_related("reviews").order_by("id")
 
 
 # --- Payees, bank-account changes, 补发 to decide -------------------------------------------------------
@@ -526,6 +553,64 @@ def supplements_to_decide(user, *, region: str | None = None, limit: int = 200) 
         adj.reason_text = adjustments.reason_text(adj)
         adj.current_reviews = [r for r in adj.reviews.all() if r.amount == adj.amount and r.settlement_id == adj.settlement_id]
     return out
+
+
+RECOVERY_READ_ROLES = frozenset({Role.CASEWORKER, Role.PAYMENT_OFFICER, Role.APPROVER, Role.REVIEWER, Role.AUDITOR})
+
+
+def _with_recovery(adj: Adjustment) -> Adjustment:
+    from .services import adjustments, recoveries
+
+    adj.summary = recoveries.summary(adj)
+    adj.reason_text = adjustments.reason_text(adj)
+    adj.entries = list(adj.recovery_entries.all())
+    return adj
+
+
+def recoveries_of(user, *, region: str | None = None, open_only: bool = True, limit: int = 200) -> list[Adjustment]:
+    """Recoveries (追回, receivables of the person) in the user's regions, each with ``summary``
+    (owed, recovered, waived, in progress, outstanding), ``reason_text`` and ``entries``."""
+    qs = scope_queryset(Adjustment.objects.filter(kind="recovery").exclude(status=AdjustmentStatus.CANCELLED), user,
+                        roles=RECOVERY_READ_ROLES, field="application__region")
+    if region:
+        qs = qs.filter(region_q([_prefix(region)], field="application__region"))
+    out = [_with_recovery(a) for a in qs.select_related("application", "application__person", "application__region")
+           .prefetch_related("recovery_entries__created_by", "recovery_entries__decided_by",
+                             "recovery_entries__payment_line__batch").order_by("-id")[:limit]]
+    return [a for a in out if a.summary["outstanding"] > 0 or a.summary["in_progress"] > 0] if open_only else out
+
+
+def waivers_to_decide(user):
+    """Waivers of recoveries waiting for an approver of the region."""
+    from .models import RecoveryEntry
+
+    return (scope_queryset(RecoveryEntry.objects.filter(kind="waiver", state="requested"), user, roles=[Role.APPROVER],
+                           field="adjustment__application__region")
+            .select_related("adjustment", "adjustment__application", "adjustment__application__person", "created_by")
+            .order_by("id"))
+
+
+def case_money(user, application_id: int) -> dict:
+    """What a case paid, what is owed back and what has been recovered (the case page's account):
+    ``paid`` (transferred by the bank), ``deducted`` (recoveries deducted from its payments),
+    ``supplements`` (补发 paid), ``owed`` / ``recovered`` / ``waived`` / ``outstanding`` of its
+    recoveries, and the recoveries themselves."""
+    from .services import recoveries
+
+    app = get_application(user, application_id)
+    lines = list(app.payment_lines.filter(status="paid"))
+    recs = [_with_recovery(a) for a in app.adjustments.filter(kind="recovery").exclude(status=AdjustmentStatus.CANCELLED)
+            .prefetch_related("recovery_entries__payment_line__batch", "recovery_entries__created_by",
+                              "recovery_entries__decided_by").order_by("id")]
+    zero = Decimal("0.00")
+    total = {k: sum((a.summary[k] for a in recs), zero) for k in ("owed", "recovered", "waived", "in_progress", "outstanding")}
+    return {
+        "paid": sum((line.amount for line in lines if line.amount > 0), zero),
+        "deducted": sum((line.deduction for line in lines), zero),
+        "supplements": sum((line.amount + line.deduction for line in lines if line.kind == "supplementary"), zero),
+        **total,
+        "recoveries": recs,
+    }
 
 
 def claims_of_application(app: Application) -> QuerySet[Claim]:

@@ -42,5 +42,6 @@ urlpatterns = [
     path("payments/batches/<int:pk>/bank-returns/", payments.batch_return_upload, name="batch_return_upload"),
     path("payments/bank-returns/<int:pk>/", payments.bank_return_status, name="bank_return"),
     path("payments/reviews/", payments.payment_reviews, name="payment_reviews"),
+    path("payments/recoveries/", payments.recovery_list, name="recoveries"),
     path("<int:pk>/payee/", payments.case_payee, name="case_payee"),
 ]

@@ -230,6 +230,7 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     if batch is None:
         raise NotFound(_("Payment batch not found."))
     require(acting_user, PAYMENT_ROLES, batch.region_id)
+    payments.require_exported(batch)
     if fileobj is None:
         raise ValidationError({"file": [_("Choose the bank's return file.")]})
     content = fileobj.read(MAX_BYTES + 1)

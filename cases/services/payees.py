@@ -69,7 +69,8 @@ def frozen_payee(app: Application) -> tuple[dict | None, str | None]:
     if app.payee_changes.filter(state__in=[PayeeChangeState.TO_REVIEW, PayeeChangeState.TO_APPROVE]).exists():
         return None, _("a change of payee waits for review and approval")
     return {"payee_type": app.approved_payee_type or PayeeType.PERSON, "payee_name": app.approved_payee_name,
-            "payee_bank": app.approved_payee_bank, "payee_account": app.approved_payee_account}, None
+            "payee_bank": app.approved_payee_bank, "payee_account": app.approved_payee_account,
+            "payee_id_number": app.approved_payee_id_number}, None
 
 
 def _event(app: Application, action: str, user, comment: str) -> None:

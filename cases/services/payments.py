@@ -17,6 +17,7 @@ Four eyes: the officer who batches or pays a case must not be its approver.
 """
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -29,14 +30,14 @@ from portal.regions.codes import scope_prefix
 from portal.regions.models import Region
 from portal.roles.scoping import scope_queryset
 
-from .. import identity_numbers
-from ..access import PAYMENT_READ_ROLES, PAYMENT_ROLES, can_view_full_id, require
+from ..access import PAYMENT_ROLES, require
 from ..models import (
     Adjustment,
     AdjustmentKind,
     AdjustmentStatus,
     Application,
     ApplicationState,
+    BankFileDelivery,
     BatchStatus,
     PayeeType,
     PaymentBatch,
@@ -45,7 +46,7 @@ from ..models import (
     PaymentLineStatus,
 )
 from . import adjustments as adjustment_review
-from . import payees, workflow
+from . import payees, recoveries, workflow
 from .errors import Conflict, NotFound
 from .persons import log_id_number_views
 
@@ -197,6 +198,8 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
         take_adjs.append(adj)
         kind = PaymentLineKind.SUPPLEMENTARY if adj.kind == AdjustmentKind.SUPPLEMENTARY else PaymentLineKind.RECOVERY
         lines.append(PaymentLine(application=app, adjustment=adj, kind=kind, amount=adj.amount, **payee))
+    # What the persons owe back (追回) is deducted from their payments here, never paid as a line.
+    offsets = recoveries.plan_offsets(lines, region_prefix=prefix)
     if not lines:
         if skipped:
             raise Conflict(
@@ -216,6 +219,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
     for line in lines:
         line.batch = batch
     PaymentLine.objects.bulk_create(lines)
+    recoveries.reserve_offsets(offsets, acting_user=user)
     for app in take_apps:
         workflow.transition(acting_user=user, application_id=app.pk, action="batch", via_payments=True, batch=batch,
                             comment=_("payment batch %(batch)s") % {"batch": batch.number})
@@ -223,6 +227,15 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
         Adjustment.objects.filter(pk__in=[a.pk for a in take_adjs]).update(
             status=AdjustmentStatus.IN_PAYMENT, current_batch=batch
         )
+    # A payment wholly offset against what the person owes transfers nothing: it is settled now and
+    # never appears in the bank file.
+    now = timezone.now()
+    for line in lines:
+        if line.amount == ZERO:
+            line.application = Application.objects.get(pk=line.application_id)
+            apply_line_result(acting_user=user, line=line, outcome=PaymentLineStatus.PAID,
+                              reference=_("fully offset"), reason="", now=now)
+    close_if_complete(batch, now)
     batch.skipped = skipped
     return batch
 
@@ -262,6 +275,7 @@ def record_results(*, acting_user, batch_id: int, results) -> PaymentBatch:
         if batch is None:
             raise NotFound(_("Payment batch not found."))
         require(acting_user, PAYMENT_ROLES, batch.region_id)
+        require_exported(batch)
         lines = {
             line.pk: line
             for line in PaymentLine.objects.select_for_update(of=("self",)).filter(batch=batch, pk__in=[i[0] for i in items])
@@ -276,6 +290,21 @@ def record_results(*, acting_user, batch_id: int, results) -> PaymentBatch:
                               reason=reason, now=now)
         close_if_complete(batch, now)
     return batch
+
+
+class _DryRun(Exception):
+    pass
+
+
+def check_results(*, acting_user, batch_id: int, results) -> None:
+    """Raise what :func:`record_results` would raise for ``results``, recording nothing (the page
+    asks for confirmation only of results that can be recorded)."""
+    try:
+        with transaction.atomic():
+            record_results(acting_user=acting_user, batch_id=batch_id, results=results)
+            raise _DryRun
+    except _DryRun:
+        pass
 
 
 def apply_line_result(*, acting_user, line: PaymentLine, outcome: str, reference: str, reason: str, now) -> bool:
@@ -311,12 +340,21 @@ def apply_line_result(*, acting_user, line: PaymentLine, outcome: str, reference
             adj.status = AdjustmentStatus.PENDING
         adj.current_batch = None
         adj.save(update_fields=["status", "settled_at", "current_batch"])
+    if line.deduction:
+        recoveries.line_result(line, outcome)
     line.status = outcome
     line.bank_reference = reference if outcome == PaymentLineStatus.PAID else ""
     line.failure_reason = reason if outcome == PaymentLineStatus.FAILED else ""
     line.result_at, line.result_by = now, acting_user
     line.save(update_fields=["status", "bank_reference", "failure_reason", "result_at", "result_by"])
     return True
+
+
+def require_exported(batch: PaymentBatch) -> None:
+    """The bank's results come after the bank file went to the bank: refused before its first export."""
+    if batch.exported_at is None:
+        raise Conflict(_("Export the bank file of batch %(batch)s and send it to the bank first; results are recorded "
+                         "after that.") % {"batch": batch}, code="not_exported")
 
 
 def close_if_complete(batch: PaymentBatch, now) -> bool:
@@ -331,44 +369,54 @@ def close_if_complete(batch: PaymentBatch, now) -> bool:
 def export_headers() -> list[str]:
     return [
         _("Line"), _("Batch"), _("Case number"), _("Kind"), _("Payee"), _("Identity number"), _("Bank"),
-        _("Account"), _("Amount (yuan)"), _("Purpose"),
+        _("Account"), _("Amount (yuan)"), _("Purpose"), _("Amount before deductions"), _("Recovery deducted"),
     ]
 
 
 def export_batch(*, acting_user, batch_id: int, fmt: str = "csv") -> tuple[str, str, bytes]:
-    """The bank file of a batch: ``(filename, content_type, bytes)``. CSV is UTF-8 with a BOM
-    (Excel opens it), ``fmt="xlsx"`` gives an Excel workbook; every text cell is neutralised
-    against formula injection (``portal.exports``). Identity numbers are masked unless the
-    exporter may see them (``cases.access.can_view_full_id``), in which case each one exported
-    is logged as a view."""
+    """The bank file of a batch: ``(filename, content_type, bytes)`` — for payment officers of the
+    batch's region only. It carries what the bank checks: the payee's full name, full identity
+    number (person payees) and account, and the amount to transfer; a line wholly offset against a
+    recovery (0.00) is not in it, nor is any negative line. CSV is UTF-8 with a BOM (Excel opens
+    it), ``fmt="xlsx"`` an Excel workbook; every text cell is neutralised against formula injection
+    (``portal.exports``). Each download is recorded as a :class:`~cases.models.BankFileDelivery`
+    and each person's full number in it as an identity-number view (channel export)."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationError({"format": [_("The format must be csv or xlsx.")]})
     batch = PaymentBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(_("Payment batch not found."))
-    require(acting_user, PAYMENT_READ_ROLES, batch.region_id)
-    lines = list(batch.lines.select_related("application", "application__person").order_by("pk"))
+    require(acting_user, PAYMENT_ROLES, batch.region_id)
+    lines = list(batch.lines.filter(amount__gt=0).select_related("application", "application__person").order_by("pk"))
     rows, revealed = [], []
     kinds = dict(PaymentLineKind.choices)
     for line in lines:
         person = line.application.person
-        if can_view_full_id(acting_user, person):
-            number = person.id_number
+        number = line.payee_id_number if line.payee_type == PayeeType.PERSON else ""
+        if number:
             revealed.append(person.pk)
-        else:
-            number = identity_numbers.mask(person.id_number)
         purpose = _("Medical assistance, case %(case)s") % {"case": line.application}
         if line.kind != PaymentLineKind.REGULAR:
             purpose = f"{kinds[line.kind]}, " + purpose
+        if line.deduction:
+            purpose += _(", less %(amount)s recovered") % {"amount": f"{line.deduction:,.2f}"}
         rows.append([
             line.pk, batch.number, line.application.number, kinds[line.kind], line.payee_name, number,
             line.payee_bank, line.payee_account, line.amount, purpose,
+            line.gross_amount if line.gross_amount is not None else line.amount, line.deduction,
         ])
+    if fmt == "csv":
+        result = (f"{batch.number}.csv", "text/csv; charset=utf-8", exports.csv_bytes(export_headers(), rows))
+    else:
+        result = (f"{batch.number}.xlsx", exports.XLSX_CONTENT_TYPE,
+                  exports.xlsx_bytes(export_headers(), rows, title=batch.number))
     with transaction.atomic():
         if revealed:
             log_id_number_views(acting_user=acting_user, person_ids=revealed,
-                                context=_("bank file of payment batch %(batch)s") % {"batch": batch.number})
+                                context=_("bank file of payment batch %(batch)s") % {"batch": batch.number},
+                                reason=_("the bank checks name, identity number and account before paying"))
+        BankFileDelivery.objects.create(batch=batch, delivered_by=acting_user, file_format=fmt, rows=len(rows),
+                                        total_amount=sum((line.amount for line in lines), ZERO),
+                                        sha256=hashlib.sha256(result[2]).hexdigest())
         PaymentBatch.objects.filter(pk=batch.pk).update(exported_at=timezone.now())
-    if fmt == "csv":
-        return f"{batch.number}.csv", "text/csv; charset=utf-8", exports.csv_bytes(export_headers(), rows)
-    return f"{batch.number}.xlsx", exports.XLSX_CONTENT_TYPE, exports.xlsx_bytes(export_headers(), rows, title=batch.number)
+    return result

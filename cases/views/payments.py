@@ -21,7 +21,7 @@ from ..access import CASE_READ_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, 
 from ..forms import BatchForm
 from ..models import BatchStatus, PaymentLineStatus
 from ..services import adjustments as adjustment_review
-from ..services import bank_returns, payees, payments, workflow
+from ..services import bank_returns, payees, payments, recoveries, workflow
 from ..services.errors import ServiceError
 from .common import found, keyset_page, refuse, region_choices, roles_required
 
@@ -80,7 +80,14 @@ def to_pay(request):
         form.data = data
     page = keyset_page(request, selectors.payable_applications(user, region=region or None),
                        ordering=selectors.queue_ordering("to_pay"))
+    failures = selectors.last_failures([app.pk for app in page])
+    for app in page:
+        app.last_failure = failures.get(app.pk)
     adjustments = list(selectors.pending_adjustments(user, region=region or None)[:200])
+    for adj in adjustments:
+        adj.approval_state = adjustment_review.approval_state(adj)
+        adj.state_label = adjustment_review.STATE_LABELS[adj.approval_state]
+        adj.reason_text = adjustment_review.reason_text(adj)
     ticked_apps = set(form["application_ids"].value() or []) if form.is_bound else set()
     ticked_adjs = set(form["adjustment_ids"].value() or []) if form.is_bound else set()
     return render(request, "cases/to_pay.html", {
@@ -119,10 +126,15 @@ def _render_batch(request, batch_id: int, *, submitted=None, errors=None, return
         line.form_reason = submitted.get(f"reason-{line.pk}", "")
         line.approved_by_me = line.application.approved_by_id == user.pk
     pending = sum(1 for line in lines if line.status == PaymentLineStatus.PENDING)
+    may_record = may_record and batch.exported_at is not None
     returns = list(selectors.bank_returns_of(user, batch.pk))
     return render(request, "cases/batch_detail.html", {
         "returns": returns,
-        "may_upload_return": batch.status == BatchStatus.OPEN and holds(user, PAYMENT_ROLES, batch.region_id),
+        "may_upload_return": batch.status == BatchStatus.OPEN and holds(user, PAYMENT_ROLES, batch.region_id)
+        and batch.exported_at is not None,
+        "may_export": holds(user, PAYMENT_ROLES, batch.region_id),
+        "deliveries": list(batch.deliveries.select_related("delivered_by").order_by("-id")[:50]),
+        "deducted": sum((line.deduction for line in lines), 0),
         "return_errors": return_errors or [],
         "batch": batch,
         "lines": lines,
@@ -138,7 +150,7 @@ def batch_detail(request, pk: int):
     return _render_batch(request, pk)
 
 
-@roles_required(PAYMENT_READ_ROLES)
+@roles_required(PAYMENT_ROLES)
 def batch_export(request, pk: int, fmt: str):
     user = request.user
     batch, _lines = found(selectors.batch_detail, user, pk)  # 404 outside the user's regions
@@ -176,6 +188,21 @@ def batch_results(request, pk: int):
     if not results:
         return _render_batch(request, batch.pk, submitted=request.POST,
                              errors=[_("Choose paid or failed for at least one line.")], status=400)
+    if request.POST.get("confirmed") != "1":
+        try:
+            payments.check_results(acting_user=user, batch_id=batch.pk, results=results)
+        except ValidationError as exc:
+            return _render_batch(request, batch.pk, submitted=request.POST, errors=exc.messages, status=400)
+        except ServiceError as exc:
+            return _render_batch(request, batch.pk, submitted=request.POST, errors=[exc.message], status=exc.http_status)
+        # Recording results moves money for good: show what will be recorded and ask again.
+        by_id = {line.pk: line for line in lines}
+        return render(request, "cases/batch_confirm_results.html", {
+            "batch": batch, "results": [dict(r, line=by_id[r["line_id"]]) for r in results],
+            "paid": sum(1 for r in results if r["outcome"] == PaymentLineStatus.PAID),
+            "failed": sum(1 for r in results if r["outcome"] != PaymentLineStatus.PAID),
+            "paid_total": sum((by_id[r["line_id"]].amount for r in results if r["outcome"] == PaymentLineStatus.PAID), 0),
+        })
     try:
         payments.record_results(acting_user=user, batch_id=batch.pk, results=results)
     except ValidationError as exc:
@@ -243,7 +270,7 @@ def payment_reviews(request):
         decision, comment = request.POST.get("decision", ""), request.POST.get("comment", "")
         passed = decision == "pass"
         try:
-            if decision not in ("pass", "reject") or item not in ("supplement", "payee"):
+            if decision not in ("pass", "reject") or item not in ("supplement", "payee", "waiver"):
                 raise ValidationError(_("Choose pass or reject."))
             if item == "supplement":
                 adj = selectors.visible_adjustments(user).filter(pk=int(pk) if pk.isdigit() else 0).first()
@@ -255,6 +282,9 @@ def payment_reviews(request):
                 else:
                     adjustment_review.decide(acting_user=user, adjustment_id=adj.pk, approved=passed, comment=comment,
                                              expected_amount=request.POST.get("amount") or None)
+            elif item == "waiver":
+                recoveries.decide_waiver(acting_user=user, entry_id=int(pk) if pk.isdigit() else 0, approved=passed,
+                                         comment=comment)
             else:
                 change = selectors.payee_changes_to_decide(user).filter(pk=int(pk) if pk.isdigit() else 0).first()
                 if change is None:
@@ -273,6 +303,7 @@ def payment_reviews(request):
     return render(request, "cases/payments_reviews.html", {
         "supplements": selectors.supplements_to_decide(user),
         "payee_changes": list(selectors.payee_changes_to_decide(user)[:200]),
+        "waivers": list(selectors.waivers_to_decide(user)[:200]),
         "errors": errors,
         "is_reviewer": holds_anywhere(user, [Role.REVIEWER]),
         "is_approver": holds_anywhere(user, [Role.APPROVER]),
@@ -310,4 +341,47 @@ def case_payee(request, pk: int):
         **data, "errors": errors, "differs": differs, "posted": request.POST if errors else {},
         "may_request": holds(user, [Role.CASEWORKER], app.region_id) and app.state in payees.FROZEN_STATES
         and not any(c.is_open for c in data["changes"]),
+    }, status=400 if errors else 200)
+
+
+# --- Recoveries (追回) ------------------------------------------------------------------------------
+
+
+@roles_required(selectors.RECOVERY_READ_ROLES)
+def recovery_list(request):
+    """What persons owe back, with the reason in words and what was recovered; a payment officer
+    records a repayment (date, receipt number), a caseworker or payment officer asks for a waiver
+    (an approver decides it on the review page)."""
+    user = request.user
+    errors, posted = [], {}
+    if request.method == "POST":
+        action, pk = request.POST.get("action", ""), request.POST.get("id", "")
+        posted = {"id": pk, **{k: request.POST.get(k, "") for k in ("amount", "repaid_on", "receipt_number", "reason")}}
+        adj = selectors.visible_adjustments(user).filter(pk=int(pk) if pk.isdigit() else 0, kind="recovery").first()
+        if adj is None:
+            raise Http404
+        try:
+            if action == "repaid":
+                recoveries.record_repayment(acting_user=user, adjustment_id=adj.pk, amount=posted["amount"],
+                                            repaid_on=posted["repaid_on"], receipt_number=posted["receipt_number"])
+                messages.success(request, _("Repayment recorded."))
+            elif action == "waiver":
+                recoveries.request_waiver(acting_user=user, adjustment_id=adj.pk, amount=posted["amount"],
+                                          reason=posted["reason"])
+                messages.success(request, _("The waiver was sent to an approver."))
+            else:
+                raise ValidationError(_("Choose what to record."))
+        except ValidationError as exc:
+            errors = exc.messages
+        except ServiceError as exc:
+            refuse(exc)
+            errors = [exc.message]
+        else:
+            return redirect("cases:recoveries")
+    return render(request, "cases/payments_recoveries.html", {
+        "recoveries": selectors.recoveries_of(user, open_only=request.GET.get("all") != "1"),
+        "show_all": request.GET.get("all") == "1",
+        "errors": errors, "posted": posted,
+        "may_repay": holds_anywhere(user, PAYMENT_ROLES),
+        "may_ask_waiver": holds_anywhere(user, recoveries.WAIVER_REQUEST_ROLES),
     }, status=400 if errors else 200)

@@ -140,6 +140,7 @@ def make_case(team: Team, state: str = "draft", *, person=None, claims=None, yea
             settlement.settle_application(app.pk, reason="test")
     if state in ("in_payment", "paid"):
         batch = payments.create_batch(acting_user=team.payment, region_code=team.region, application_ids=[app.pk])
+        sent_to_bank(team, batch)
         if state == "paid":
             line = batch.lines.get(application=app)
             payments.record_results(acting_user=team.payment, batch_id=batch.pk,
@@ -147,6 +148,12 @@ def make_case(team: Team, state: str = "draft", *, person=None, claims=None, yea
     app.refresh_from_db()
     assert app.state == state, (app.state, state)
     return app
+
+
+def sent_to_bank(team: Team, batch) -> None:
+    """The team's officer exports the batch's bank file (results are recorded only after that)."""
+    payments.export_batch(acting_user=team.payment, batch_id=batch.pk, fmt="csv")
+    batch.refresh_from_db()
 
 
 def approve_adjustment(team: Team, adj) -> None:
@@ -168,4 +175,5 @@ def batched_adjustment(team: Team):
     adj = Adjustment.objects.get(application=app)
     approve_adjustment(team, adj)
     batch = payments.create_batch(acting_user=team.payment, region_code=team.region)
+    sent_to_bank(team, batch)
     return app, adj, batch, batch.lines.get()

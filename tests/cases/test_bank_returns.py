@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from cases.models import BankReturn
 from cases.services import bank_returns, payments, workflow
 from cases.services.errors import NotPermitted
-from tests.cases.factories import batched_adjustment, make_case
+from tests.cases.factories import batched_adjustment, make_case, sent_to_bank
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,7 @@ def receive(user, batch, fileobj, name="return.csv", apply=True):
 def two_lines(team):
     a, b = make_case(team, "approved"), make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     return a, b, batch, batch.lines.get(application=a), batch.lines.get(application=b)
 
 
@@ -78,6 +79,7 @@ def test_mismatched_amount_and_account_are_rejected_naming_the_column(team):
     a, b, batch, la, lb = two_lines(team)
     c = make_case(team, "approved")
     batch2 = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch2)
     lc = batch2.lines.get(application=c)
     br = receive(team.payment, batch, csv_file([
         row(la, 金额="9000.01"), row(lb, 账号="6217000099999999"), row(lc), row(la, 结果="待定"),
@@ -196,6 +198,7 @@ def test_four_eyes_the_approver_does_not_record_the_payment(team):
     workflow.transition(acting_user=both, application_id=app.pk, action="approve")
     other = make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     mine, theirs = batch.lines.get(application=app), batch.lines.get(application=other)
     br = receive(both, batch, csv_file([row(mine), row(theirs)]))
     assert (br.lines_paid, br.rows_rejected) == (1, 1)

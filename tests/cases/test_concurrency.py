@@ -9,7 +9,7 @@ from django.db import connection
 from cases.models import Adjustment, Application, ApplicationEvent, Identity, PaymentBatch, PaymentLine, Settlement
 from cases.services import payments, settlement, workflow
 from cases.services.errors import Conflict
-from tests.cases.factories import add_statistics, make_case, make_team
+from tests.cases.factories import add_statistics, make_case, make_team, sent_to_bank
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -89,6 +89,7 @@ def test_the_same_keyed_request_from_a_double_click(pg_team):
 def test_the_same_bank_result_recorded_at_once(pg_team):
     app = make_case(pg_team, "approved")
     batch = payments.create_batch(acting_user=pg_team.payment, region_code="360700")
+    sent_to_bank(pg_team, batch)
     line = batch.lines.get()
     results, errors = race(10, lambda i: payments.record_results(
         acting_user=pg_team.payment, batch_id=batch.pk,

@@ -7,10 +7,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
-from cases.models import Application, IdNumberView, PaymentBatch, PaymentLine
+from cases.models import Application, BankFileDelivery, IdNumberView, PaymentBatch, PaymentLine
 from cases.services import payments, workflow
 from cases.services.errors import Conflict, NotFound, NotPermitted
-from tests.cases.factories import batched_adjustment, make_case, person_with_identity
+from tests.cases.factories import batched_adjustment, make_case, person_with_identity, sent_to_bank
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,7 @@ def test_a_batch_takes_the_approved_cases_of_the_region(team, cz_team):
     make_case(team, "reviewed")
     cz = make_case(cz_team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     assert set(batch.lines.values_list("application_id", flat=True)) == {a.pk, b.pk}
     assert batch.total_amount == Decimal("18000.00") and batch.line_count == 2
     a.refresh_from_db()
@@ -78,6 +79,7 @@ def test_four_eyes_the_approver_does_not_pay(team):
 def test_results_paid_and_failed(team):
     a, b = make_case(team, "approved"), make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     la, lb = batch.lines.get(application=a), batch.lines.get(application=b)
     payments.record_results(acting_user=team.payment2, batch_id=batch.pk, results=[
         {"line_id": la.pk, "outcome": "paid", "bank_reference": "BANK-1"},
@@ -94,6 +96,7 @@ def test_results_paid_and_failed(team):
 def test_recording_the_same_result_twice_is_harmless_a_different_one_a_conflict(team):
     app = make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     line = batch.lines.get()
     result = [{"line_id": line.pk, "outcome": "paid", "bank_reference": "BANK-9"}]
     payments.record_results(acting_user=team.payment, batch_id=batch.pk, results=result)
@@ -110,6 +113,7 @@ def test_results_need_a_reference_or_a_reason(team):
 
     make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     line = batch.lines.get()
     with pytest.raises(ValidationError) as err:
         payments.record_results(acting_user=team.payment, batch_id=batch.pk, results=[
@@ -130,6 +134,7 @@ def test_the_same_request_twice_returns_the_same_batch(team):
 def test_the_database_refuses_a_second_live_payment(team):
     app = make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     line = batch.lines.get()
     other = PaymentBatch.objects.create(region_id="360700", created_by=team.payment)
     copy = dict(application=app, kind="regular", amount=line.amount, payee_type="person", payee_name="x", payee_bank="b",
@@ -165,7 +170,9 @@ def _rows(content: bytes):
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
-def test_bank_file_csv_masked_and_formula_safe(team):
+def test_bank_file_carries_full_name_number_and_account_formula_safe(team):
+    """Issue 14 item 7: the bank file carries what banks check (full name, full identity number,
+    account); every download is recorded as a delivery and each number as an export view."""
     person = person_with_identity()
     person.account_holder = "=HYPERLINK(\"http://x\")"
     person.bank_name = "@SUM(1)"
@@ -179,29 +186,50 @@ def test_bank_file_csv_masked_and_formula_safe(team):
     header, line = rows[0], rows[1]
     assert len(rows) == 2
     assert line[4].startswith("'=") and line[6].startswith("'@")
-    assert line[5] == person.masked_id_number and person.id_number not in content.decode("utf-8-sig")
+    assert line[5] == person.id_number and line[7] == person.bank_account
     assert line[8] == "9000.00" and line[2] == app.number
-    assert not IdNumberView.objects.exists()
+    view = IdNumberView.objects.get()
+    assert (view.user, view.person_id, view.channel) == (team.payment, person.pk, "export") and batch.number in view.context
+    delivery = BankFileDelivery.objects.get()
+    assert (delivery.batch, delivery.delivered_by, delivery.file_format, delivery.rows, delivery.total_amount) == (
+        batch, team.payment, "csv", 1, Decimal("9000.00"))
+    payments.export_batch(acting_user=team.payment, batch_id=batch.pk, fmt="xlsx")
+    assert BankFileDelivery.objects.count() == 2  # each download
 
 
-def test_bank_file_xlsx_with_full_numbers_logs_each_view(team):
+def test_bank_file_xlsx_only_for_payment_officers(team):
     from openpyxl import load_workbook
 
     app = make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
-    approver = make_user("approver", region="360700")  # approvers may see full numbers; they may read batches
-    name, content_type, content = payments.export_batch(acting_user=approver, batch_id=batch.pk, fmt="xlsx")
+    for reader in (make_user("approver", region="360700"), team.auditor):  # they read batches, not the bank file
+        with pytest.raises(NotPermitted):
+            payments.export_batch(acting_user=reader, batch_id=batch.pk, fmt="xlsx")
+    name, content_type, content = payments.export_batch(acting_user=team.payment2, batch_id=batch.pk, fmt="xlsx")
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
     assert values[1][5] == app.person.id_number and float(values[1][8]) == 9000.0
-    view = IdNumberView.objects.get()
-    assert (view.user, view.person_id, view.channel) == (approver, app.person_id, "export")
-    assert batch.number in view.context
+
+
+def test_results_only_after_the_bank_file_was_exported(team):
+    make_case(team, "approved")
+    batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    line = batch.lines.get()
+    with pytest.raises(Conflict) as err:
+        payments.record_results(acting_user=team.payment2, batch_id=batch.pk,
+                                results=[{"line_id": line.pk, "outcome": "paid", "bank_reference": "B1"}])
+    assert err.value.code == "not_exported"
+    sent_to_bank(team, batch)
+    payments.record_results(acting_user=team.payment2, batch_id=batch.pk,
+                            results=[{"line_id": line.pk, "outcome": "paid", "bank_reference": "B1"}])
+    batch.refresh_from_db()
+    assert batch.status == "closed"
 
 
 def test_export_is_region_scoped(team, cz_team):
     make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     with pytest.raises(NotPermitted):
         payments.export_batch(acting_user=cz_team.payment, batch_id=batch.pk)
     with pytest.raises(NotFound):

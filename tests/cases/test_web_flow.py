@@ -101,10 +101,10 @@ def test_the_happy_path_through_the_ui(client, team, django_capture_on_commit_ca
     response = as_(team.payment).get(reverse("cases:batch_export", args=[batch.pk, "csv"]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[1][2] == app.number and Decimal(rows[1][8]) == Decimal("4825.00") and rows[1][7] == "6217000011112222"
-    # … and records the bank's answer.
+    # … and records the bank's answer, confirming it.
     line = batch.lines.get()
     post(team.payment, reverse("cases:batch_results", args=[batch.pk]),
-         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B2023000123"})
+         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B2023000123", "confirmed": "1"})
     app.refresh_from_db()
     assert app.state == ApplicationState.PAID
 

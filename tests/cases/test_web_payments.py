@@ -110,17 +110,21 @@ def test_export_the_bank_file_in_csv_and_excel(client, team):
     response = client.get(reverse("cases:batch_export", args=[batch.pk, "csv"]))
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[1][2] == app.number and rows[1][5] == app.person.masked_id_number
+    # What the bank checks: full name, full identity number, account.
+    assert rows[1][2] == app.number and rows[1][5] == app.person.id_number and rows[1][7] == app.approved_payee_account
     assert Decimal(rows[1][8]) == app.amount_approved
     xlsx = client.get(reverse("cases:batch_export", args=[batch.pk, "xlsx"]))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     batch.refresh_from_db()
-    assert batch.exported_at is not None and not IdNumberView.objects.exists()  # masked: nothing to log
+    assert batch.exported_at is not None
+    assert batch.deliveries.filter(delivered_by=team.payment).count() == 3  # the factory's and these two
     assert client.get(reverse("cases:batch_export", args=[batch.pk, "pdf"])).status_code == 404
-    # approvers and auditors read batches and their files too
+    # approvers and auditors read batches, not the bank file
     for user in (team.approver, team.auditor):
         client.force_login(user)
-        assert client.get(reverse("cases:batch_export", args=[batch.pk, "csv"])).status_code == 200
+        assert client.get(reverse("cases:batch_export", args=[batch.pk, "csv"])).status_code == 403
+        assert reverse("cases:batch_export", args=[batch.pk, "csv"]) not in client.get(
+            reverse("cases:batch", args=[batch.pk])).content.decode()
 
 
 def test_record_paid_and_failed_results(client, team):
@@ -130,9 +134,19 @@ def test_record_paid_and_failed_results(client, team):
          {"region": "360700", "request_key": request_key(body), "mode": "all"})
     batch = PaymentBatch.objects.get()
     l1, l2 = batch.lines.get(application=a1), batch.lines.get(application=a2)
-    response, body = post(client, team.payment2, reverse("cases:batch_results", args=[batch.pk]), {
-        f"outcome-{l1.pk}": "paid", f"reference-{l1.pk}": "B20230001",
-        f"outcome-{l2.pk}": "failed", f"reason-{l2.pk}": "账户已销户"}, follow=True)
+    results = {f"outcome-{l1.pk}": "paid", f"reference-{l1.pk}": "B20230001",
+               f"outcome-{l2.pk}": "failed", f"reason-{l2.pk}": "账户已销户"}
+    # Before the bank file was exported nothing is recorded.
+    response, body = post(client, team.payment2, reverse("cases:batch_results", args=[batch.pk]), results)
+    assert response.status_code == 409 and "先导出银行文件" in body
+    client.get(reverse("cases:batch_export", args=[batch.pk, "csv"]))
+    # Recording asks for confirmation first, listing what will be recorded …
+    response, body = post(client, team.payment2, reverse("cases:batch_results", args=[batch.pk]), results)
+    assert response.status_code == 200 and 'name="confirmed" value="1"' in body and "B20230001" in body
+    assert PaymentLine.objects.filter(status="pending").count() == 2
+    # … and records on the confirmation.
+    response, body = post(client, team.payment2, reverse("cases:batch_results", args=[batch.pk]),
+                          {**results, "confirmed": "1"}, follow=True)
     assert response.status_code == 200 and "1 笔已支付，1 笔失败" in body
     a1.refresh_from_db(), a2.refresh_from_db(), batch.refresh_from_db()
     assert a1.state == ApplicationState.PAID and a2.state == ApplicationState.APPROVED
@@ -176,7 +190,7 @@ def test_a_result_recorded_twice_differently_is_a_conflict_message(client, team)
     batch = PaymentBatch.objects.get()
     line = batch.lines.get()
     post(client, team.payment, reverse("cases:batch_results", args=[batch.pk]),
-         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B1"})
+         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B1", "confirmed": "1"})
     # a stale page (the batch was still open) sends another answer for the same line
     batch.status = "open"
     batch.save(update_fields=["status"])
@@ -195,8 +209,9 @@ def test_adjustments_are_paid_through_a_batch(client, team):
     batch = PaymentBatch.objects.exclude(lines__adjustment__isnull=True).get()
     line = batch.lines.get()
     assert line.kind == "supplementary" and line.amount == Decimal("300.00")
+    client.get(reverse("cases:batch_export", args=[batch.pk, "csv"]))
     post(client, team.payment, reverse("cases:batch_results", args=[batch.pk]),
-         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B9"})
+         {f"outcome-{line.pk}": "paid", f"reference-{line.pk}": "B9", "confirmed": "1"})
     adj.refresh_from_db()
     assert adj.status == AdjustmentStatus.SETTLED
     _, body = page(client, team.auditor, reverse("cases:case", args=[paid.pk]))
@@ -210,5 +225,5 @@ def test_batch_list_and_page(client, team):
         _, body = page(client, user, reverse("cases:batches"))
         assert batch.number in body
         response, body = page(client, user, reverse("cases:batch", args=[batch.pk]))
-        assert response.status_code == 200 and "银行文件（CSV）" in body
+        assert response.status_code == 200 and ("银行文件（CSV）" in body) == (user == team.payment)
         assert ("登记银行结果" in body) == (user == team.payment)

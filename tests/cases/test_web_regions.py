@@ -29,6 +29,11 @@ def ganzhou(team):
     person = cases["draft"].person
     record = import_claims(acting_user=team.caseworker, fileobj=io.BytesIO(csv_bytes([row(person, "GZ-IMP-1")])),
                            filename="gz.csv")
+    # The batch's bank file was exported by 赣州's officer (logged views and a delivery): from here on
+    # nothing of 沧州's may add to them.
+    IdNumberView.objects.all().delete()
+    batch.deliveries.all().delete()
+    PaymentBatch.objects.filter(pk=batch.pk).update(exported_at=None)
     return {"cases": cases, "batch": batch, "person": person, "claim": Claim.objects.get(setl_id="GZ-IMP-1"),
             "identity": person.identities.first(), "import": record}
 

@@ -2,7 +2,7 @@
 lost, and the end state is the state of an undisturbed run.
 
 The same scenario is built twice (a batch of a few thousand lines: regular payments, supplementary
-payments and recoveries; a return file with paid, failed and rejected rows). The first return file
+payments; a return file with paid, failed and rejected rows — recoveries are receivables, never bank lines). The first return file
 is applied by an undisturbed worker. The second one's worker is killed (SIGKILL of its whole
 process group) once some chunks are committed and others are not; a new worker is started, the
 broker hands the unacknowledged job out again after the visibility timeout and the job carries on
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 REGULAR = 1940          # regular payment lines
-ADJUSTMENTS = 60        # supplementary and recovery lines (of paid cases)
+ADJUSTMENTS = 60        # supplementary payment lines (of paid cases)
 FAILED_EVERY = 17       # every 17th row of the return file: the bank could not pay
 MISMATCH_EVERY = 997    # every 997th row: a wrong amount (rejected on receipt)
 _numbers = itertools.count(1)
@@ -52,7 +52,9 @@ def build(team, settlement, tag: str) -> PaymentBatch:
                bank_name="农村商业银行", bank_account=f"6217{i:012d}", account_holder=f"户主{i}")
         for i in range(REGULAR + ADJUSTMENTS)
     ])
-    batch = PaymentBatch.objects.create(region_id=region, created_by=team.payment, number=f"PB-F{tag}-{next(_numbers)}")
+    # Built as if its bank file had been exported and sent (results come only after that).
+    batch = PaymentBatch.objects.create(region_id=region, created_by=team.payment, number=f"PB-F{tag}-{next(_numbers)}",
+                                        exported_at=datetime.datetime(2024, 3, 2, tzinfo=datetime.timezone.utc))
     amounts = [Decimal(1000 + (i * 37) % 9000) + Decimal(i % 100) / 100 for i in range(len(persons))]
     apps = Application.objects.bulk_create([
         Application(
@@ -64,8 +66,8 @@ def build(team, settlement, tag: str) -> PaymentBatch:
         for i, p in enumerate(persons)
     ])
     adjustments = Adjustment.objects.bulk_create([
-        Adjustment(application=app, settlement=settlement, kind="supplementary" if j % 2 == 0 else "recovery",
-                   amount=Decimal(300 + j) if j % 2 == 0 else -Decimal(200 + j), basis_hash=f"{tag}-{j}",
+        Adjustment(application=app, settlement=settlement, kind="supplementary",
+                   amount=Decimal(300 + j), basis_hash=f"{tag}-{j}",
                    status="in_payment", current_batch=batch)
         for j, app in enumerate(apps[REGULAR:])
     ])

@@ -215,6 +215,7 @@ def build_side(region: str) -> Side:
     batch = payments.create_batch(acting_user=team.payment, region_code=region, application_ids=[extra.pk],
                                   note=f"{c}批次备注")
     side.secrets.add(f"{c}批次备注")
+    payments.export_batch(acting_user=team.payment, batch_id=batch.pk, fmt="csv")  # sent to the bank first
     # The bank's return file of that batch: one row rejected (wrong amount), so the batch stays open.
     from cases.services import bank_returns
 
