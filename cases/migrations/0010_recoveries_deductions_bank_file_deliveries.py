@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_assignment_and_stage_time_limits'),
+        ('cases', '0009_identity_entry_second_reviewer'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
