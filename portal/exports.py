@@ -1,7 +1,9 @@
 """Writing CSV and Excel files that people open in Excel/WPS.
 
-Every cell goes through :func:`safe_cell`: text starting with ``=``, ``+``, ``-``, ``@`` (or a tab /
-carriage return) is prefixed with ``'`` so that a spreadsheet never evaluates it as a formula
+Every cell goes through :func:`safe_cell`: text whose first visible character is ``=``, ``+``,
+``-``, ``@`` or their full-width forms ``＝＋－＠`` — after any spaces, tabs, line breaks, BOM or
+zero-width characters in front, which spreadsheets skip — or that starts with a tab, carriage return
+or line feed, is prefixed with ``'`` so that a spreadsheet never evaluates it as a formula
 (CSV/formula injection). CSV is UTF-8 with a BOM so that Excel detects the encoding.
 """
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -16,7 +19,9 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+# What a spreadsheet may skip before a formula: white space (any), BOM, zero-width and bidi marks.
+_SKIPPED = re.compile(r"[\s\ufeff\u200b-\u200f\u202a-\u202e\u2060-\u2064\u180e\u00ad]*")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -29,7 +34,7 @@ def safe_cell(value):
     if isinstance(value, (int, float, Decimal, datetime.date, datetime.datetime)):
         return value
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
+    if text.startswith(FORMULA_PREFIXES) or text[_SKIPPED.match(text).end():].startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
 

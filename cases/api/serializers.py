@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from portal.api.fields import MoneyField
 from portal.roles.domain import Category
 
 from ..labels import state_label
@@ -181,11 +182,11 @@ class ClaimWriteSerializer(serializers.Serializer):
     hospital_level = serializers.ChoiceField(choices=HospitalLevel.choices, required=False, default=1)
     location = serializers.ChoiceField(choices=Location.choices, required=False, default=Location.COUNTY)
     referral_compliant = serializers.BooleanField(required=False, default=True)
-    total = serializers.DecimalField(**MONEY)
-    policy_scope = serializers.DecimalField(**MONEY)
-    basic_paid = serializers.DecimalField(required=False, allow_null=True, **MONEY)
-    critical_paid = serializers.DecimalField(required=False, allow_null=True, **MONEY)
-    maf_pay = serializers.DecimalField(required=False, default="0.00", **MONEY)
+    total = MoneyField(**MONEY)
+    policy_scope = MoneyField(**MONEY)
+    basic_paid = MoneyField(required=False, allow_null=True, **MONEY)
+    critical_paid = MoneyField(required=False, allow_null=True, **MONEY)
+    maf_pay = MoneyField(required=False, default="0.00", **MONEY)
     hospital_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     hospital_code = serializers.CharField(required=False, allow_blank=True, max_length=30)
     confirm_duplicate = serializers.BooleanField(

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -48,6 +48,8 @@ from ..services.errors import NotPermitted
 from ..services.values import clean_claim
 
 MAX_ROWS = 50_000
+# What an import file may be (portal.tabular checks it before and while reading).
+LIMITS = tabular.DEFAULT_LIMITS.replace(max_bytes=32 * 1024 * 1024, max_rows=MAX_ROWS, max_cell_chars=2000)
 CHUNK = 1000
 
 #: med_type (医疗类别) → claim kind. Anything else is reported, naming the value.
@@ -255,19 +257,26 @@ def _chunks(items: list, size: int = CHUNK):
 
 @recorded_as(Channel.IMPORT)
 def import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
+    """Import a settlement-record file (see :func:`_import_claims`). The same file sent twice at
+    once (a double click) answers the second time as a re-import: its claims arrived a moment ago."""
+    try:
+        return _import_claims(acting_user=acting_user, fileobj=fileobj, filename=filename)
+    except IntegrityError:
+        fileobj.seek(0)
+        return _import_claims(acting_user=acting_user, fileobj=fileobj, filename=filename)
+
+
+def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
     """Import a settlement-record file; returns the :class:`ClaimImport` with counts and the row
     report (``errors``). A file that cannot be read at all (encoding, missing required columns,
     too many rows) raises ``ValidationError({"file": [...]})`` and imports nothing."""
     if not holds_anywhere(acting_user, CASEWORK_ROLES):
         raise NotPermitted(_("Importing claims needs the caseworker role."), code="role_required")
-    head = fileobj.read(1 << 20)
-    fileobj.seek(0)
-    xlsx = tabular.is_xlsx(head, filename)
     try:
-        encoding = "" if xlsx else tabular.detect_encoding(head)
-        header, rows = tabular.iter_rows(fileobj, filename=filename)
+        table = tabular.open_table(fileobj, filename=filename, limits=LIMITS)
     except tabular.TableError as exc:
         raise ValidationError({"file": [str(exc)]}) from None
+    xlsx, encoding, header = table.format == "xlsx", table.encoding, table.header
     mapping = {}
     for h in header:
         name = _canonical(h)
@@ -281,9 +290,11 @@ def import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
     report = _Report()
     parsed_rows: list[tuple[int, dict]] = []
     try:
-        for number, raw in rows:
-            if len(parsed_rows) >= MAX_ROWS:
-                raise ValidationError({"file": [_("The file has more than %(n)d rows; split it.") % {"n": MAX_ROWS}]})
+        for number, raw, problems in table.dict_rows():
+            if problems:  # a NUL character, a quote never closed, a cell too long: reported, row left out
+                for column, message in problems:
+                    report.add(number, mapping.get(column, column), "", message)
+                continue
             canonical = {mapping[h]: v for h, v in raw.items() if h in mapping}
             parsed_rows.append((number, _parse_row(number, canonical, report)))
     except tabular.TableError as exc:

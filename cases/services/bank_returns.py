@@ -41,7 +41,7 @@ import io
 import logging
 import os
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -51,6 +51,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import tabular
+from portal.numbers import NotPlainNumber, plain_decimal
 from portal.jobs import enqueue
 
 from ..access import PAYMENT_ROLES, require
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 APPLY_TASK = "cases.apply_bank_return"
 CHUNK_SIZE = 200  # lines recorded per transaction by the worker
 MAX_BYTES = 50 * 1024 * 1024
+# What portal.tabular checks before and while reading a return file (a batch has far fewer lines).
+READ_LIMITS = tabular.DEFAULT_LIMITS.replace(max_bytes=MAX_BYTES, max_rows=100_000, max_cell_chars=1000)
 
 FIELDS = ("line_id", "batch", "payee", "account", "amount", "result", "reference", "reason")
 REQUIRED = ("line_id", "account", "amount", "result")
@@ -131,11 +134,10 @@ def _account(text: str) -> str:
 
 def _amount(text: str) -> Decimal | None:
     cleaned = re.sub(r"[\s,，¥￥]", "", text or "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+    try:  # plain decimals only: never 1e10, 1_000 or other scripts' digits (portal.numbers)
+        return plain_decimal(cleaned)
+    except NotPlainNumber:
         return None
-    return value if value.is_finite() else None
 
 
 def check_rows(batch: PaymentBatch, acting_user, columns: dict[str, str], rows) -> tuple[int, list, list]:
@@ -157,9 +159,10 @@ def check_rows(batch: PaymentBatch, acting_user, columns: dict[str, str], rows) 
             errors.append({"row": row_no, "field": columns.get(field, ALIASES[field][0]), "reason": reason})
 
         raw_id = value(data, "line_id")
-        try:
-            line_id = int(Decimal(raw_id)) if raw_id and Decimal(raw_id) == int(Decimal(raw_id)) else None
-        except (InvalidOperation, ValueError):
+        try:  # a plain number (Excel may write 12 as 12.0); never 1e999999999 (a billion-digit int)
+            number = plain_decimal(raw_id) if raw_id else None
+            line_id = int(number) if number is not None and number == number.to_integral_value() else None
+        except NotPlainNumber:
             line_id = None
         if line_id is None:
             reject("line_id", _("“%(value)s” is not a line number.") % {"value": raw_id[:40]})
@@ -248,10 +251,16 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     file_format = "xlsx" if tabular.is_xlsx(content[:8], name) else "csv"
     if file_format == "csv" and content[:4] == b"\xd0\xcf\x11\xe0":
         raise ValidationError({"file": [_("Old Excel files (.xls) cannot be read; save the sheet as .xlsx or CSV.")]})
+    read_errors: list[dict] = []  # rows the reader could not read (NUL, a quote never closed, a cell too long)
     try:
-        header, rows = tabular.iter_rows(io.BytesIO(content), filename=name)
+        header, rows = tabular.iter_rows(
+            io.BytesIO(content), filename=name, limits=READ_LIMITS,
+            on_problem=lambda row, column, message: read_errors.append({"row": row, "field": column, "reason": message}))
         columns = map_header(header)
         total, valid, errors = check_rows(batch, acting_user, columns, rows)
+        if read_errors:
+            total += len({e["row"] for e in read_errors})
+            errors = sorted(errors + read_errors, key=lambda e: e["row"])
     except tabular.TableError as exc:
         raise ValidationError({"file": [str(exc)]}) from None
     except csv.Error as exc:  # a malformed CSV

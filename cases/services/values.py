@@ -6,10 +6,12 @@ wherever it enters.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from portal.numbers import NotPlainNumber, plain_decimal
 
 from ..models import ClaimKind, HospitalLevel, Location
 
@@ -29,13 +31,15 @@ def money(value, *, required: bool = True) -> Decimal | None:
         if required:
             raise ValueProblem(_("is required"))
         return None
-    if isinstance(value, float):
-        value = repr(value)
-    text = str(value).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
-    try:
-        amount = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": value}) from None
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        text = value
+    else:
+        text = str(value).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    try:  # plain decimals only: never 1e10, 1_000, Infinity or other scripts' digits (portal.numbers)
+        amount = plain_decimal(text)
+    except NotPlainNumber:
+        shown = value[:40] if isinstance(value, str) else getattr(value, "text", "")[:40] or type(value).__name__
+        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": shown}) from None
     if not amount.is_finite():
         raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": value})
     if amount < 0:

@@ -35,6 +35,8 @@ class DecimalJSONParser(JSONParser):
             return json.load(codecs.getreader(encoding)(stream), parse_float=Decimal)
         except ValueError as exc:
             raise ParseError(f"input: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ParseError("input: not valid JSON (nested too deeply)") from None
 
 
 def _errors(errors, code=status.HTTP_400_BAD_REQUEST, *, field: str | None = None) -> Response:

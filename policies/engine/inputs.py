@@ -103,7 +103,7 @@ def _parse_date(value, path: str, errors: list[str]) -> _dt.date | None:
         return None
 
 
-_MONEY_RE = re.compile(r"\d{1,15}(?:\.\d{1,2})?")
+_MONEY_RE = re.compile(r"\d{1,15}(?:\.\d{1,2})?", re.ASCII)  # ASCII digits only: never ١٠٠٠
 _CENT = Decimal("0.01")
 
 

@@ -7,6 +7,7 @@ in fen × SCALE and is rounded half-up to the fen once — the same result ``Dec
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 SCALE = 1_000_000
@@ -45,19 +46,29 @@ def dec_scaled(value: Decimal) -> int:
     return int(value.scaleb(6))
 
 
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
 def to_decimal(value) -> Decimal:
     """A JSON number or decimal string as a finite Decimal; raises ValueError otherwise."""
     if isinstance(value, bool) or value is None:
         raise ValueError("not a number")
     if isinstance(value, Decimal):
         d = value
+        # a JSON number read as Decimal: not from exponent notation (1E+30)
+        if d.is_finite() and d.as_tuple().exponent > 0:
+            raise ValueError("not a number")
     elif isinstance(value, int):
         d = Decimal(value)
     elif isinstance(value, float):
-        d = Decimal(repr(value))
+        # a JSON number keeps its spelling (portal.api.parsers.JSONNumber): 1e10 is no amount
+        text = getattr(value, "text", None) or repr(value)
+        if not _PLAIN.fullmatch(text):
+            raise ValueError("not a number")
+        d = Decimal(text)
     elif isinstance(value, str):
         text = value.strip()
-        if not text or text != value or "_" in text:
+        if not text or text != value or not _PLAIN.fullmatch(text):  # no 1e10, 1_000, ١٠٠٠
             raise ValueError("not a number")
         try:
             d = Decimal(text)
@@ -65,7 +76,7 @@ def to_decimal(value) -> Decimal:
             raise ValueError("not a number") from None
     else:
         raise ValueError("not a number")
-    if not d.is_finite():
+    if not d.is_finite() or len(d.as_tuple().digits) > 30:  # beyond any amount or ratio
         raise ValueError("not a number")
     return d
 

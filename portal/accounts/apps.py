@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import throttle  # noqa: F401  (connects the login signals)
+        from . import tokens  # noqa: F401  (revokes API tokens at logout and password change)

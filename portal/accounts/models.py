@@ -20,15 +20,3 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.get_full_name() or self.username
-
-
-class LoginFailure(models.Model):
-    """A failed sign-in, kept to slow down password guessing (see accounts.throttle)."""
-
-    username = models.CharField(max_length=150, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        verbose_name = _("failed login")
-        verbose_name_plural = _("failed logins")

@@ -13,6 +13,7 @@ router.register("regions", views.RegionViewSet, basename="region")
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", views.RevokeTokenView.as_view(), name="api-logout"),
 ]
 
 for app in ("policies", "cases", "cases.exchange"):

@@ -60,22 +60,38 @@ class MeView(APIView):
 
 
 class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (send it as ``Authorization: Token …``)."""
+    """Exchange a username and password for an API token (send it as ``Authorization: Token …``).
+
+    The token expires after ``PORTAL_API_TOKEN_HOURS`` and is revoked by ``POST /api/v1/auth/logout/``,
+    a web logout or a password change. Failed attempts lock the username and the address exactly as
+    on the login page (django-axes, portal/accounts/lockout.py): then 429 with Retry-After."""
 
     @extend_schema(
         request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
         responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}),
             400: OpenApiResponse(description="Wrong username or password (the messages per field)."),
             429: OpenApiResponse(description="Too many failed attempts for this username or address; wait."),
         },
     )
     def post(self, request, *args, **kwargs):
-        from rest_framework.exceptions import Throttled
+        from portal.accounts.tokens import issue_token, token_lifetime
 
-        from portal.accounts.throttle import client_ip, seconds_until_allowed
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = issue_token(serializer.validated_data["user"])
+        return Response({"token": token.key, "expires": token.created + token_lifetime()})
 
-        wait = seconds_until_allowed(username=str(request.data.get("username", "")), ip_address=client_ip(request))
-        if wait:
-            raise Throttled(wait=wait)
-        return super().post(request, *args, **kwargs)
+
+class RevokeTokenView(APIView):
+    """Revoke the caller's API tokens (log out of the API)."""
+
+    @extend_schema(request=None, responses={
+        204: OpenApiResponse(description="The tokens are revoked."),
+        403: OpenApiResponse(description="Not signed in (no valid session or token)."),
+    })
+    def post(self, request):
+        from portal.accounts.tokens import revoke_tokens
+
+        revoke_tokens(request.user)
+        return Response(status=204)

@@ -1,40 +1,65 @@
 """Settings shared by every environment.
 
-Everything that differs between machines comes from the environment:
+Everything that differs between machines comes from the environment (read with django-environ):
 
 * ``DATABASE_URL`` — ``sqlite:///path`` or ``postgres://user@host:port/name``; unset means a SQLite
   file ``var/portal.sqlite3`` in the project (the embedded default).
 * ``CELERY_BROKER_URL`` — ``redis://host:port/n``; unset means Celery eager mode (tasks run in
   the web process, on commit), so a fresh clone needs no broker.
 * ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``.
+* ``PORTAL_DEV=1`` — the embedded development mode (``scripts/start``, the tests): DEBUG on and a
+  secret key of this machine (kept in ``var/``) unless ``DJANGO_SECRET_KEY`` is given.
+* ``PORTAL_TRUSTED_PROXIES`` — addresses or networks of the load balancers in front of the portal;
+  only requests arriving from them may name the client in ``X-Forwarded-For`` (login lock-outs).
+
+With nothing set the settings fail closed: DEBUG is off and there is no secret key, so nothing that
+signs (sessions, CSRF, password reset) works until ``DJANGO_SECRET_KEY`` is set.
 """
-import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
+import environ
 from django.utils.translation import gettext_lazy as _
 
+env = environ.Env()
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 # ../shared next to the repository: policy documents and the settlement contract's examples.
-SHARED_DIR = Path(os.environ.get("PORTAL_SHARED_DIR", BASE_DIR.parent / "shared"))
+SHARED_DIR = Path(env.str("PORTAL_SHARED_DIR", default=str(BASE_DIR.parent / "shared")))
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return env.bool(name, default=default)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env.str(name, default=default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = env_bool("DJANGO_DEBUG", True)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+def _development_key() -> str:
+    """A random key of this checkout, made once and kept in var/ (never a key known to anyone else)."""
+    path = VAR_DIR / "dev-secret-key"
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < 50:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+    return key
+
+
+DEVELOPMENT = env_bool("PORTAL_DEV", False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (_development_key() if DEVELOPMENT else "")
+DEBUG = env_bool("DJANGO_DEBUG", DEVELOPMENT)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# The debug page (development only) and error reports never show connection strings or secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.middleware.SecretsHiddenReporterFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -47,6 +72,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "guardian",
     "django_htmx",
     "django_celery_beat",
@@ -64,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.HostileRequestMiddleware",  # %00, ids beyond any integer: 400/404, not 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.ChineseByDefaultMiddleware",
@@ -72,9 +101,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.audit.context.AuditContextMiddleware",
+    "portal.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: turns a lock-out flagged by the login views (web, admin, API token) into its answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -102,8 +135,8 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
+        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", default=60),
         conn_health_checks=True,
     )
 }
@@ -121,6 +154,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 AUTHENTICATION_BACKENDS = [
+    # first: refuses a locked-out username or address before any password is checked
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -135,6 +170,56 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in lock-outs (django-axes; portal/accounts/lockout.py) ------------------------------
+# Counted on the normalised username (trimmed, NFKC, case-folded) and on the client address, taken
+# from X-Forwarded-For only when the request comes from one of PORTAL_TRUSTED_PROXIES.
+PORTAL_TRUSTED_PROXIES = env_list("PORTAL_TRUSTED_PROXIES")
+AXES_HANDLER = "portal.accounts.lockout.PortalAxesHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURES_PER_USERNAME", default=5)
+PORTAL_LOGIN_FAILURES_PER_ADDRESS = env.int("PORTAL_LOGIN_FAILURES_PER_ADDRESS", default=30)
+# The first lock-out lasts this long; each further one of the same username or address within a
+# day doubles it, up to the maximum. An administrator unlocks in the admin (访问尝试) or with
+# ``manage.py axes_reset_username NAME``.
+PORTAL_LOGIN_COOLOFF_MINUTES = env.int("PORTAL_LOGIN_COOLOFF_MINUTES", default=5)
+PORTAL_LOGIN_COOLOFF_MAX_MINUTES = env.int("PORTAL_LOGIN_COOLOFF_MAX_MINUTES", default=8 * 60)
+AXES_COOLOFF_TIME = "portal.accounts.lockout.cool_off"
+AXES_USERNAME_CALLABLE = "portal.accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "portal.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # the handler forgets the username's failures itself, not the address's
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# API tokens (Authorization: Token …) stop working after this many hours; logging out and changing
+# the password revoke them at once.
+PORTAL_API_TOKEN_HOURS = env.int("PORTAL_API_TOKEN_HOURS", default=8)
+
+# --- Sessions ---------------------------------------------------------------------------------
+# Signed out after this many minutes without a request (portal.middleware.IdleSessionMiddleware),
+# and at the latest after a working day.
+PORTAL_SESSION_IDLE_MINUTES = env.int("PORTAL_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Content-Security-Policy (django-csp): no inline scripts, nothing from other sites -----------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # progress bars and htmx set style attributes; stylesheets still come from 'self' only
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -161,10 +246,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",  # one error body (portal.errors)
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.accounts.tokens.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON nested too deeply → 400; JSON numbers keep their spelling (1e10 never becomes money)
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -174,6 +265,11 @@ SPECTACULAR_SETTINGS = {
     "applications, settlement, payments, department exchange and monitoring.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the schema and Swagger UI are for signed-in users; Swagger UI is served from static files
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Stable names for the code lists, one per list, whatever field carries it.
     "ENUM_NAME_OVERRIDES": {
@@ -203,10 +299,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or (CELERY_BROKER_URL or None)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (CELERY_BROKER_URL or None)
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -218,7 +314,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task whose worker died (SIGKILL, lost machine) is handed out again once this many seconds have
 # passed since it was delivered (acks late). It must exceed the longest task; tests of worker
 # deaths shorten it with CELERY_VISIBILITY_TIMEOUT.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT") or 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] < 600:
     # Sweep for abandoned deliveries often enough for such a short timeout to matter; a worker killed
     # while it held the sweep's lock must not keep the others from sweeping for the default 5 minutes.
@@ -243,9 +339,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
 
 # Recalculation tasks started together after an identity, policy or statistic change; they share the
 # marks, so a large recalculation keeps this many worker processes busy (cases/exchange/services/recalc.py).
-EXCHANGE_RECALC_PARALLEL = int(os.environ.get("EXCHANGE_RECALC_PARALLEL") or 2)
+EXCHANGE_RECALC_PARALLEL = env.int("EXCHANGE_RECALC_PARALLEL", default=2)

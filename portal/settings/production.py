@@ -2,16 +2,14 @@
 
 Requires ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS``; passes ``manage.py check --deploy``.
 """
-import os
-
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import env_bool, env_list
+from .base import env, env_bool, env_list
 
 DEBUG = False
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY or len(SECRET_KEY) < 50:
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY or len(SECRET_KEY) < 50 or "change-me" in SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random string of at least 50 characters")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
@@ -19,7 +17,7 @@ if not ALLOWED_HOSTS:
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -31,4 +29,4 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-LOGGING["root"]["level"] = os.environ.get("DJANGO_LOG_LEVEL", "INFO")  # noqa: F405
+LOGGING["root"]["level"] = env.str("DJANGO_LOG_LEVEL", default="INFO")  # noqa: F405

@@ -72,3 +72,60 @@ def test_suite_runs_on_postgres_when_asked(db):
     from django.db import connection
 
     assert connection.vendor == "postgresql"
+
+
+CLOSED_PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "from django.core.exceptions import ImproperlyConfigured\n"
+    "try:\n    key = bool(settings.SECRET_KEY)\nexcept ImproperlyConfigured:\n    key = False\n"
+    "print(json.dumps({'debug': settings.DEBUG, 'key': key}))"
+)
+
+
+def closed_probe(env: dict) -> dict:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PORTAL_DEV", "DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+    clean.update(env, DJANGO_SETTINGS_MODULE="portal.settings")
+    out = subprocess.run([sys.executable, "-c", CLOSED_PROBE], cwd=REPO, env=clean, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_nothing_set_fails_closed_no_debug_and_no_secret_key(tmp_path):
+    assert closed_probe({"PORTAL_VAR_DIR": str(tmp_path)}) == {"debug": False, "key": False}
+
+
+def test_the_development_mode_is_explicit_and_its_key_is_this_machines_own(tmp_path):
+    got = closed_probe({"PORTAL_VAR_DIR": str(tmp_path), "PORTAL_DEV": "1"})
+    assert got == {"debug": True, "key": True}
+    key = (tmp_path / "dev-secret-key").read_text()
+    assert len(key) >= 50 and key not in (REPO / "portal").joinpath("settings", "base.py").read_text()
+
+
+def test_scripts_start_sets_the_development_mode_explicitly():
+    assert "export PORTAL_DEV=${PORTAL_DEV:-1}" in (REPO / "scripts" / "start").read_text()
+
+
+def test_the_example_env_file_carries_no_usable_key(tmp_path):
+    example = (REPO / "deploy" / "systemd" / "portal.env.example").read_text()
+    values = dict(line.split("=", 1) for line in example.splitlines() if "=" in line and not line.startswith("#"))
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "PORTAL_DEV"}}
+    env.update(values, PORTAL_VAR_DIR=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "DJANGO_SECRET_KEY" in out.stderr
+
+
+def test_the_debug_page_hides_connection_strings(rf, settings):
+    from django.views.debug import ExceptionReporter
+
+    settings.DEBUG = True
+    request = rf.get("/", HTTP_X_X="1")
+    secret = "-".join(["never", "shown"])  # (not spelled out: the page shows this source line)
+    request.META["DATABASE_URL"] = f"postgres://portal:{secret}@db/portal"
+    request.META["CELERY_BROKER_URL"] = f"redis://:{secret}@redis/0"
+    settings.CELERY_BROKER_URL = f"redis://:{secret}@redis/0"
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        html = ExceptionReporter(request, type(exc), exc, None).get_traceback_html()
+    assert html.count(secret) == 0

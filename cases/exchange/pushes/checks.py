@@ -174,6 +174,8 @@ class RowChecker:
 
         def fast(raw, dates=dates, births=births, categories=categories, actions=actions, regions=regions,
                  provinces=provinces, trim=trim, digits=digits, int=int, len=len):
+            if raw.__class__ is not tuple:  # a row the reader could not read whole: the slow path reports it
+                return None
             _n, is_number, number, name, cat, act, eff, ref, reg = raw
             category = categories.get(cat)
             action = actions.get(act)
@@ -204,6 +206,9 @@ class RowChecker:
             return {"id_number": v[0], "name": v[1], "category": v[2], "action": v[3], "effective": v[4],
                     "reference": v[5], "region_code": v[6]}, [], True
         values, problems = check_fields(RawRow._make(raw), self.ctx)
+        unread = getattr(raw, "read_problems", None)  # cells the reader could not read (reading.ProblemRow)
+        if unread:
+            problems = unread + [p for p in problems if p["field"] not in {u["field"] for u in unread}]
         return values, problems, False
 
 

@@ -1,7 +1,8 @@
 """Reading a pushed file as a stream of rows, whatever its form.
 
-CSV in UTF-8 (with or without BOM), GBK or GB18030 — detected by decoding the whole file once in
-chunks — an Excel workbook (.xlsx, first sheet, read-only streaming), or the JSON body of an API
+CSV in UTF-8 (with or without BOM), GBK or GB18030 or an Excel workbook (.xlsx, first sheet) — both
+read by the portal's one table reader, ``portal.tabular`` (encoding detection, limits on the
+workbook's inflated size, rows and cell length, bad rows reported) — or the JSON body of an API
 push. Every form yields the same thing: ``RawRow`` tuples of strings, with the row number a person
 sees in the file (spreadsheet row; the header is row 1; for JSON the position in ``rows``, from 1).
 
@@ -10,26 +11,40 @@ sender (undecodable bytes, no header, required columns missing, not a workbook).
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import datetime
 import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import IO, NamedTuple
 
 from django.utils.translation import gettext as _
 
+from portal import tabular
+
 from . import rules
 
 CHUNK = 1 << 20
-csv.field_size_limit(1 << 20)
+# What a pushed file may be: the size is checked on receipt (services.pushes.MAX_BYTES); a cell
+# longer than any field needs is reported on its row.
+LIMITS = tabular.DEFAULT_LIMITS.replace(max_bytes=sys.maxsize, max_cell_chars=4096)
 
 
 class PushFileError(ValueError):
     """The file as a whole cannot be read; ``str(err)`` tells the sender why."""
+
+
+class ProblemRow(tuple):
+    """A row the reader could not read whole (a NUL character, a quote never closed, a cell too
+    long): the offending cells are empty and ``read_problems`` names the fields (see checks)."""
+
+    read_problems: list
+
+
+def _problem_row(values: tuple, problems) -> ProblemRow:
+    row = ProblemRow(values)
+    row.read_problems = problems
+    return row
 
 
 class RawRow(NamedTuple):
@@ -75,50 +90,26 @@ def canonical_json(rows: list) -> bytes:
 
 
 def sniff_format(name: str, head: bytes) -> str:
-    lowered = (name or "").lower()
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if lowered.endswith(".json"):
-        return "json"
-    if lowered.endswith((".xls",)) and head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise PushFileError(_("Old Excel files (.xls) cannot be read; save the sheet as .xlsx or CSV."))
-    return "csv"
+    try:
+        return tabular.sniff_format(head, name)
+    except tabular.TableError as exc:
+        raise PushFileError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
 # Encoding
 # ---------------------------------------------------------------------------------------------
 
-ENCODINGS = ("utf-8", "gbk", "gb18030")
-ENCODING_LABELS = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "gbk": "GBK", "gb18030": "GB18030"}
+ENCODINGS = tabular.ENCODINGS
+ENCODING_LABELS = tabular.ENCODING_LABELS
 
 
 def detect_encoding(fileobj: IO[bytes]) -> str:
     """``utf-8-sig`` (BOM), ``utf-8``, ``gbk`` or ``gb18030``: the first that decodes every byte."""
-    fileobj.seek(0)
-    if fileobj.read(3) == codecs.BOM_UTF8:
-        candidates: tuple[str, ...] = ("utf-8-sig",)
-    else:
-        candidates = ENCODINGS
-    where = 0
-    for encoding in candidates:
-        fileobj.seek(0)
-        decoder = codecs.getincrementaldecoder(encoding)("strict")
-        offset = 0
-        try:
-            for chunk in iter(lambda: fileobj.read(CHUNK), b""):
-                decoder.decode(chunk)
-                offset += len(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            where = max(where, offset + exc.start)
-            continue
-        fileobj.seek(0)
-        return encoding
-    fileobj.seek(0)
-    raise PushFileError(
-        _("The file is not text in UTF-8, GBK or GB18030 (unreadable bytes near byte %(offset)d).") % {"offset": where}
-    )
+    try:
+        return tabular.detect_encoding(fileobj)
+    except tabular.TableError as exc:
+        raise PushFileError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,27 +151,29 @@ def _positions(mapping: list[str | None]) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def iter_csv(fileobj: IO[bytes], encoding: str, progress: Progress | None = None) -> Iterator[tuple]:
-    import io
+def _open(fileobj: IO[bytes], file_format: str, encoding: str, progress: Progress) -> tabular.Table:
+    size = tabular.file_size(fileobj)
+    try:
+        table = tabular.open_table(fileobj, file_format=file_format, encoding=encoding or None, limits=LIMITS)
+    except tabular.TableError as exc:
+        raise PushFileError(str(exc)) from None
+    # (the table reads the stream from here on: it must not be moved)
+    progress.total = 100 if file_format == "xlsx" else max(1, size)
+    progress.position = lambda: int(table.progress() * progress.total)
+    return table
+
+
+def iter_rows(fileobj: IO[bytes], file_format: str, encoding: str = "", progress: Progress | None = None) -> Iterator[tuple]:
+    """The rows of a pushed CSV or .xlsx file as ``RawRow``-ordered tuples (the header is read and
+    checked at the first ``next``)."""
     from operator import itemgetter
 
     progress = progress or Progress()
-    fileobj.seek(0, 2)
-    progress.total = max(1, fileobj.tell())
-    fileobj.seek(0)
-    progress.position = fileobj.tell  # the text layer reads ahead; close enough for a progress bar
-    text = io.TextIOWrapper(fileobj, encoding=encoding, newline="")  # type: ignore[arg-type]
+    table = _open(fileobj, file_format, encoding, progress)
+    rows = table.rows()
     try:
-        reader = csv.reader(text)
-        header = None
-        row_no = 0
-        for row_no, cells in enumerate(reader, start=1):
-            if any(c.strip() for c in cells):
-                header = cells
-                break
-        if header is None:
-            raise PushFileError(_("The file is empty: it has no header row."))
-        pos = _positions(map_header(header))
+        mapping = map_header(table.header)
+        pos = _positions(mapping)
         fields = [pos[f] for f in rules.REQUIRED_FIELDS]
         i_reg = pos.get("region")
         if i_reg is not None:
@@ -188,73 +181,35 @@ def iter_csv(fileobj: IO[bytes], encoding: str, progress: Progress | None = None
         get = itemgetter(*fields)
         width = max(fields) + 1
         no_region = ("",) if i_reg is None else ()
-        for n, cells in enumerate(reader, start=row_no + 1):
+        i_id = pos["id_number"]
+        for n, cells, problems, numbers in rows:
             if len(cells) < width:
-                if not any(cells):
-                    continue
                 cells = cells + [""] * (width - len(cells))
-            row = (n, False) + get(cells) + no_region
+            row = (n, i_id in numbers) + get(cells) + no_region
+            if problems:
+                # the field's name, or the column's as the file has it for a column the push ignores
+                found = [rules.err(mapping[i] if i < len(mapping) and mapping[i] else table.column_name(i),
+                                   "unreadable", message=message) for i, message in problems]
+                if any(i < len(mapping) and mapping[i] for i, _m in problems) or not any(cells):
+                    yield _problem_row(row, found)
+                    continue
             if row[2] or any(cells):
                 yield row
+    except tabular.TableError as exc:
+        raise PushFileError(str(exc)) from None
     finally:
-        text.detach()
+        rows.close()
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+def iter_csv(fileobj: IO[bytes], encoding: str, progress: Progress | None = None) -> Iterator[tuple]:
+    return iter_rows(fileobj, "csv", encoding, progress)
 
 
-def iter_xlsx(fileobj: IO[bytes], progress: Progress | None = None) -> Iterator[RawRow]:
-    from openpyxl import load_workbook
-    from zipfile import BadZipFile
+def iter_xlsx(fileobj: IO[bytes], progress: Progress | None = None) -> Iterator[tuple]:
+    return iter_rows(fileobj, "xlsx", "", progress)
 
-    progress = progress or Progress()
-    try:
-        workbook = load_workbook(fileobj, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise PushFileError(_("The file is not a readable Excel workbook (.xlsx): %(error)s") % {"error": exc}) from None
-    try:
-        sheet = workbook.worksheets[0]
-        progress.total = max(1, sheet.max_row or 1)
-        rows = sheet.iter_rows(values_only=True)
-        header = None
-        row_no = 0
-        for row_no, cells in enumerate(rows, start=1):
-            if any(c is not None and str(c).strip() for c in cells):
-                header = [_cell_text(c) for c in cells]
-                break
-        if header is None:
-            raise PushFileError(_("The workbook's first sheet is empty: it has no header row."))
-        pos = _positions(map_header(header))
-        i_id = pos["id_number"]
-        getters = [pos[f] for f in rules.REQUIRED_FIELDS[1:]]
-        i_reg = pos.get("region")
-        width = max(pos.values()) + 1
-        for n, cells in enumerate(rows, start=row_no + 1):
-            progress.done = n
-            if len(cells) < width:
-                cells = tuple(cells) + (None,) * (width - len(cells))
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            raw_id = cells[i_id]
-            is_number = isinstance(raw_id, (int, float, Decimal)) and not isinstance(raw_id, bool)
-            name, cat, act, eff, ref = (_cell_text(cells[i]) for i in getters)
-            yield (n, is_number, _cell_text(raw_id), name, cat, act, eff, ref,
-                   _cell_text(cells[i_reg]) if i_reg is not None else "")
-    finally:
-        workbook.close()
+
+_cell_text = tabular.cell_text
 
 
 JSON_KEYS = {
@@ -279,9 +234,13 @@ def iter_json(fileobj: IO[bytes], progress: Progress | None = None) -> Iterator[
         data = json.loads(fileobj.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PushFileError(_("The JSON body cannot be read: %(error)s") % {"error": exc}) from None
+    except RecursionError:
+        raise PushFileError(_("The JSON body is nested too deeply.")) from None
     rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise PushFileError(_("The JSON body must be an object with a list of rows under \"rows\"."))
+    if len(rows) > LIMITS.max_rows:
+        raise PushFileError(_("The file has more than %(n)d rows; split it.") % {"n": LIMITS.max_rows})
     progress.total = max(1, len(rows))
     for n, item in enumerate(rows, start=1):
         progress.done = n
@@ -299,9 +258,17 @@ def iter_json(fileobj: IO[bytes], progress: Progress | None = None) -> Iterator[
                             # JSON integers are exact; a float has lost digits.
                             id_is_number = isinstance(value, float)
                         break
-        yield (n, id_is_number, values.get("id_number", ""), values.get("name", ""),
-                     values.get("category", ""), values.get("action", ""), values.get("effective", ""),
-                     values.get("reference", ""), values.get("region", ""))
+        unread = []
+        for field, value in values.items():
+            if "\x00" in value or len(value) > LIMITS.max_cell_chars:
+                cells = [value]
+                for _i, message in tabular.cell_problems(cells, LIMITS):
+                    unread.append(rules.err(field, "unreadable", message=message))
+                values[field] = ""
+        row = (n, id_is_number, values.get("id_number", ""), values.get("name", ""),
+               values.get("category", ""), values.get("action", ""), values.get("effective", ""),
+               values.get("reference", ""), values.get("region", ""))
+        yield _problem_row(row, unread) if unread else row
 
 
 def open_rows(fileobj: IO[bytes], file_format: str, encoding: str = "", progress: Progress | None = None):
