@@ -66,10 +66,10 @@ def _int_param(request, name):
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DjangoValidationError({name: [_("Enter a whole number.")]}) from None
+    # plain ASCII digits within a database integer (never -1, ١٢, 1e3 or 20 digits)
+    if not (value.isascii() and value.isdigit()) or int(value) > 2**63 - 1 or (name == "year" and not 1 <= int(value) <= 9999):
+        raise DjangoValidationError({name: [_("Enter a whole number.")]})
+    return int(value)
 
 
 def _visible_person(user, person_id) -> Person:
