@@ -288,9 +288,9 @@ class Table:
     # --- xlsx ------------------------------------------------------------------------------
 
     def _open_xlsx(self) -> None:
+        check_workbook(self.stream, self.limits)  # before anything is inflated (or even imported)
         from openpyxl import load_workbook
 
-        check_workbook(self.stream, self.limits)
         try:
             workbook = load_workbook(self.stream, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken workbook

@@ -221,7 +221,7 @@ def test_four_eyes_is_checked_again_when_applied(team, monkeypatch):
 def test_amounts_compare_as_numbers(team):
     a, b, batch, la, lb = two_lines(team)
     br = receive(team.payment, batch, csv_file([row(la, 金额=f"{la.amount:,.1f}".replace(",", "，")),
-                                                row(lb, 金额=str(Decimal(lb.amount).normalize()))]))
+                                                row(lb, 金额=format(Decimal(lb.amount).normalize(), "f"))]))
     assert br.lines_paid == 2, br.errors
 
 
