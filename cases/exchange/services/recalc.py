@@ -3,10 +3,14 @@
 An identity change (push, confirmation) or a retroactive policy version marks the person-years it
 can alter — set-based: only person-years that have cases (open or approved) are marked; a
 person-year without a case has nothing to recalculate (monitoring settles it on the fly). The task
-``exchange.recalculate_marked`` then calls the cases part's ``recalculate_person_year`` for each
-pending mark: open cases are settled again; for approved and paid cases the exact difference
-becomes one 补发 / 追回 adjustment, created by the cases part once per settlement basis, so nothing
-is paid twice however often a mark is processed.
+``exchange.recalculate_marked`` (:func:`recalculate_pending`) then takes the pending marks ``BATCH``
+at a time (``FOR UPDATE SKIP LOCKED``, so several worker processes share them) and recalculates each
+batch in one transaction with the cases part's ``recalc_batch.recalculate_person_years`` — the
+set-based reading and writing around the settlement planner (``cases.services.planner``) that
+``settlement.recalculate_person_year`` uses one person-year at a time; a batch that fails is done
+again one person-year at a time, so only the failing one is recorded as failed. Open cases are
+settled again; for approved and paid cases the exact difference becomes one 补发 / 追回 adjustment,
+once per settlement basis, so nothing is paid twice however often a mark is processed.
 
 A person-year is pending at most once (partial unique index), so marking the same change twice
 does not recalculate twice.
@@ -106,7 +110,8 @@ def recalculate_pending(*, limit: int = 5000) -> dict:
     """Recalculate up to ``limit`` pending person-years (oldest first). Returns counts.
 
     The marks are taken ``BATCH`` at a time and recalculated set-based
-    (``cases.services.recalc_batch.recalculate_person_years``: one transaction per batch, in which
+    (``cases.services.recalc_batch.recalculate_person_years`` around ``cases.services.planner``:
+    one transaction per batch, in which
     the marks are marked done too — a worker killed half-way leaves the batch pending, never half
     done). If a batch fails, its marks are recalculated one by one, so that only the failing
     person-year is recorded as failed."""
