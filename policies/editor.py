@@ -427,9 +427,9 @@ def read_value(path: str, doc: dict | None, data) -> Any:
         return v if isinstance(v, list) else [v]
 
     if kind.startswith("list:") and path.rsplit(".", 1)[-1] not in ORDERED_KEYS and "text" not in data:
-        if get("unset") == "1":
-            return None
         picked = getlist("items")
+        if get("unset") == "1" and not picked:
+            return None
         out = []
         for c in choices:
             if str(c) in picked:
@@ -441,7 +441,10 @@ def read_value(path: str, doc: dict | None, data) -> Any:
             return None
         if mode == "none":
             return display.NONE
-        return _amount(get("amount"))
+        amount = _amount(get("amount"))
+        if amount is None:
+            raise ValueError(_("enter the amount"))
+        return amount
     if kind == "quantity" and "mode" in data:
         mode = get("mode")
         if mode == "":
@@ -528,3 +531,14 @@ def decimal_or_none(text: str) -> Decimal | None:
         return Decimal(text)
     except (InvalidOperation, TypeError):
         return None
+
+
+def keep_typed(widget: dict, data) -> dict:
+    """The widget showing what was sent (a refused change keeps what the admin typed and chose)."""
+    out = dict(widget)
+    for key in ("mode", "amount", "fraction", "statistic", "text", "selected", "announced"):
+        if key in data:
+            out[key] = data.get(key)
+    if "levels" in out:
+        out["levels"] = [(lvl, name, data.get(f"level{lvl}", amount)) for lvl, name, amount in out["levels"]]
+    return out

@@ -181,10 +181,24 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
     }, status=status)
 
 
+_PATH_TOKEN = __import__("re").compile(r"\b[a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)+")
+
+
+def words_only(message: str) -> str:
+    """A message for the editor, which names the parameter beside it: its path (a code) left out."""
+    import re
+
+    text = _PATH_TOKEN.sub("", message)
+    text = re.sub(r"[（(]\s*[，,]?\s*[）)]", "", text)
+    text = re.sub(r"([（(])\s*[，,]\s*", r"\1", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
 def _editor_context(version: PolicyVersion, *, errors=None):
     doc = version.engine_document()
+    errors = {path: [words_only(e) for e in found] for path, found in (errors or {}).items()}
     nodes = editor.tree(doc, texts=selectors.clause_texts(version), errors=errors)
-    problems = [explain(p, doc=doc) for p in selectors.draft_problems(version)] if version.status == VersionStatus.DRAFT else []
+    problems = [words_only(explain(p, doc=doc)) for p in selectors.draft_problems(version)] if version.status == VersionStatus.DRAFT else []
     return nodes, problems
 
 
@@ -254,7 +268,7 @@ def version_leaf(request, pk):
         if node is None:
             return HttpResponse(status=204)
         if errors:
-            node.widget = dict(node.widget)
+            node.widget = editor.keep_typed(node.widget, request.POST)
         total, unset = editor.count_leaves(nodes)
         return render(request, "policies/_leaf.html", {
             "node": node, "version": version, "editable": True, "saved": saved and not errors,

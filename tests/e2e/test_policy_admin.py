@@ -13,6 +13,13 @@ from django.conf import settings
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def route_index(version, category: str, kind: str = "inpatient") -> int:
+    for i, route in enumerate(version.document["parameters"]["assistance"]["routes"]):
+        if category in (route["categories"]["value"] or []) and kind in (route["kinds"]["value"] or []):
+            return i
+    raise LookupError(category)
+
+
 def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_page, shots):
     make_user("policy_admin", region="360700", username="gz_policy_e2e")
     current = PolicyVersion.objects.get(region_id="360700", status="published")
@@ -23,29 +30,33 @@ def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_pag
     page.goto(f"/policies/versions/{current.pk}/")
     shots(page, "current-version")
     page.click("text=以此版本为基础新建版本")
-    page.wait_for_selector("#param-form")
+    page.wait_for_selector(".editor")
+    page.wait_for_function("() => window.htmx && document.readyState === 'complete'")  # each change is sent by htmx
     draft = PolicyVersion.objects.get(region_id="360700", status="draft")
     assert page.url.endswith(f"/policies/versions/{draft.pk}/")
+    dibao = route_index(draft, "dibao")
 
-    # Class 2 (dibao, fanpin) inpatient assistance: 75 % → 80 %.
-    field = 'input[name="p:assistance.routes[2].ratio"]'
-    page.fill(field, "80%")
-    page.click("text=保存修改的参数")
-    page.wait_for_load_state()
+    # Class 2 (dibao, fanpin) inpatient assistance: 75 % → 80 %, saved as soon as it is changed.
+    field = f"#p-assistance-routes-{dibao}-ratio input[name=text]"
+    with page.expect_response(lambda r: "/leaf/" in r.url):
+        page.fill(field, "80%")
+        page.press(field, "Tab")
+    page.wait_for_selector(f"#p-assistance-routes-{dibao}-ratio .badge-ok")
     shots(page, "ratio-changed")
     draft.refresh_from_db()
-    assert draft.document["parameters"]["assistance"]["routes"][2]["ratio"]["value"] in ("0.80", "0.8")
+    assert draft.document["parameters"]["assistance"]["routes"][dibao]["ratio"]["value"] in ("0.80", "0.8")
 
-    # A bad value is refused next to the parameter, naming it, and what was typed is kept.
-    page.fill(field, "abc")
-    page.click("text=保存修改的参数")
-    page.wait_for_load_state()
-    assert page.input_value(field) == "abc"
+    # A bad value is refused next to the parameter, naming the reason; the saved value stays.
+    page.wait_for_function("() => window.htmx && document.readyState === 'complete'")
+    with page.expect_response(lambda r: "/leaf/" in r.url):
+        page.fill(field, "abc")
+        page.press(field, "Tab")
+    page.wait_for_selector(f"#p-assistance-routes-{dibao}-ratio .errorlist")
     shots(page, "bad-value-refused")
     draft.refresh_from_db()
-    assert draft.document["parameters"]["assistance"]["routes"][2]["ratio"]["value"] in ("0.80", "0.8")
+    assert draft.document["parameters"]["assistance"]["routes"][dibao]["ratio"]["value"] in ("0.80", "0.8")
 
-    page.fill("#id_in_force_from", "2023-01-01")
+    page.fill(".publish-form #id_in_force_from", "2023-01-01")
     page.click("text=发布此版本")
     page.wait_for_load_state()
     shots(page, "published")

@@ -1,0 +1,106 @@
+"""A policy admin of a new city under 广东省 enters its policy in the browser — from the province's
+framework, in Chinese words, each change saved and checked as it is made (htmx) — publishes it and
+settles a claim under it in the what-if."""
+import json
+
+import pytest
+
+from policies.models import PolicyVersion
+from portal.regions.models import Region
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+CODES = ("dibao", "tekun", "inpatient", "outpatient", "assistance.routes", "city_income", "none", "annual")
+
+
+def saved(page, action):
+    """Do ``action`` on a parameter and wait until htmx has saved it and swapped it in."""
+    page.wait_for_function("() => window.htmx && document.readyState === 'complete'")
+    with page.expect_response(lambda r: "/leaf/" in r.url and r.request.method == "POST"):
+        action()
+    page.wait_for_timeout(150)
+
+
+def test_a_new_city_is_entered_published_and_settles_a_claim(new_page, shots):
+    Region.objects.create(code="449800", name="测试市", level="city", parent_id="440000")
+    make_user("policy_admin", region="449800", username="cs_policy_e2e")
+    page = new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, "cs_policy_e2e", PASSWORD)
+
+    page.goto("/policies/")
+    page.select_option("#id_start", label="广东省的框架文件 粤府办〔2022〕40号")
+    page.fill("#id_document_number", "测试市医保规〔2024〕1号")
+    page.fill("#id_title", "测试市医疗救助办法")
+    page.fill("#new #id_in_force_from", "2024-01-01")
+    page.click("text=开始起草")
+    page.wait_for_selector(".editor")
+    shots(page, "draft-from-framework")
+    draft = PolicyVersion.objects.get(region_id="449800")
+    assert draft.status == "draft" and not draft.framework
+    # the framework's clauses come with their words
+    assert "不设年度救助起付标准" in page.inner_text(".editor")
+
+    saved(page, lambda: (page.fill("#p-categories-precedence input[name=text]", "特困人员、孤儿、低保对象"),
+                         page.press("#p-categories-precedence input[name=text]", "Tab")))
+    # this city writes its own single route: the framework's routes and single tilted rule go
+    while page.locator("#p-assistance-routes-0").count():
+        page.locator("#p-assistance-routes-0 .ed-item-head button.danger").click()
+        page.wait_for_load_state()
+    page.locator("#p-tilted h3 button").click()
+    page.wait_for_load_state()
+    page.click("text=添加救助路径")
+    page.wait_for_selector("#p-assistance-routes-0")
+    page.fill("#p-assistance-routes-0 input[name=label]", "特困人员、低保对象住院救助")
+    page.click("#p-assistance-routes-0 >> text=保存名称")
+    page.wait_for_load_state()
+    route = "#p-assistance-routes-0"
+    saved(page, lambda: page.check(f"{route}-categories label:has-text('特困人员') input"))
+    saved(page, lambda: page.check(f"{route}-categories label:has-text('低保对象') input"))
+    saved(page, lambda: page.check(f"{route}-kinds label:has-text('住院') input"))
+    saved(page, lambda: page.select_option(f"{route}-deductible select[name=mode]", label="不设"))
+    page.select_option(f"{route} .ed-addable select", label="救助比例")
+    page.click(f"{route} .ed-addable button")
+    page.wait_for_selector(f"{route}-ratio")
+    saved(page, lambda: (page.fill(f"{route}-ratio input[name=clause]", "第三条"), page.press(f"{route}-ratio input[name=clause]", "Tab")))
+    saved(page, lambda: (page.fill(f"{route}-ratio input[name=text]", "70%"), page.press(f"{route}-ratio input[name=text]", "Tab")))
+    saved(page, lambda: (page.fill(f"{route}-pool input[name=text]", "annual"), page.press(f"{route}-pool input[name=text]", "Tab")))
+    saved(page, lambda: page.select_option(f"{route}-cap select[name=mode]", label="金额"))
+    assert "请填写金额" in page.inner_text(f"{route}-cap")  # the choice is kept while the amount is missing
+    saved(page, lambda: (page.fill(f"{route}-cap input[name=amount]", "30000"), page.press(f"{route}-cap input[name=amount]", "Tab")))
+    # a ratio above 100 % is refused next to it, naming it, and nothing else changes
+    saved(page, lambda: (page.fill(f"{route}-ratio input[name=text]", "120%"), page.press(f"{route}-ratio input[name=text]", "Tab")))
+    assert "救助比例" in page.inner_text(f"{route}-ratio .errorlist")
+    shots(page, "route-entered")
+    draft.refresh_from_db()
+    entered = draft.document["parameters"]["assistance"]["routes"][0]
+    assert entered["ratio"] == {"value": "0.70", "clause": "第三条"}
+    assert entered["categories"]["value"] == ["tekun", "dibao"] and entered["cap"]["value"] == "30000.00"
+    shown = page.inner_text(".editor")
+    for code in CODES:
+        assert code not in shown, code
+    assert "70%" in shown and "30,000.00 元" in shown and "不设" in shown
+
+    page.fill(".publish-form #id_in_force_from", "2024-01-01")
+    page.click("text=发布此版本")
+    page.wait_for_load_state()
+    shots(page, "published")
+    draft.refresh_from_db()
+    assert draft.status == "published", page.inner_text("main")[:2000]
+
+    payload = {
+        "region": "449800",
+        "person": {"residence": "rural", "scheme": "resident",
+                   "identities": [{"category": "dibao", "start": "2023-01-01", "end": None}]},
+        "claims": [{"id": "a", "date": "2024-03-01", "kind": "inpatient", "hospital_level": 2, "location": "county",
+                    "referral_compliant": True, "total": "12000.00", "policy_scope": "10000.00",
+                    "basic_paid": "6000.00", "critical_paid": "0.00"}],
+    }
+    page.goto("/policies/whatif/")
+    page.fill("textarea[name=payload]", json.dumps(payload, ensure_ascii=False))
+    page.click("button:has-text('测算')")
+    page.wait_for_selector("text=合计")
+    shots(page, "settled")
+    assert "2,800.00" in page.inner_text("main")  # 70 % of the 4 000 left after basic insurance
