@@ -67,6 +67,8 @@ REASONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^must be an object.*$"), gettext_lazy("must be an object")),
     (re.compile(r"^must be a list.*$"), gettext_lazy("must be a list")),
     (re.compile(r"^duplicate id (?P<id>.+?) \(also (?P<other>.+)\)$"), gettext_lazy("duplicate claim number %(id)s (also %(other)s)")),
+    (re.compile(r"^unknown category (?P<v>'[^']*') \(neither national nor a category of region (?P<r>\d{6})'s policy\)$"),
+     gettext_lazy("unknown category %(v)s (neither a national category nor one of region %(r)s's policy)")),
     (re.compile(r"^unknown [\w ]+? (?P<v>'[^']*'|\S+) \(expected one of (?P<c>.+)\)$"),
      gettext_lazy("unknown value %(v)s (one of %(c)s)")),
     (re.compile(r"^(?P<end>\S+) is before start (?P<start>\S+)$"), gettext_lazy("%(end)s is before the start %(start)s")),
@@ -103,6 +105,32 @@ STAT_RE = re.compile(
     r"^statistic (?P<stat>\w+)(?: \([^)]*\))? of region (?P<region>\d{6}) is missing for (?P<years>[\d and]+) — "
     r"needed for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) of (?P<year>\d{4}) claims.*$"
 )
+# Refusals of a policy (after "REGION DOCUMENT: "), each with a Chinese explanation (msgid, Chinese
+# in locale/policies). Groups are passed by name.
+POLICY_REASONS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^claims\[(?P<i>\d+)\] \(id '(?P<id>[^']*)'\) gives no basic_paid .*$", re.S),
+     gettext_lazy("claim %(id)s: the policy has no basic-insurance rule for this claim — enter the basic insurance "
+                  "payment (basic_paid) from the hospital's settlement statement")),
+    (re.compile(r"^claims\[(?P<i>\d+)\] \(id '(?P<id>[^']*)'\) gives no critical_paid .*$", re.S),
+     gettext_lazy("claim %(id)s: the policy has no critical-illness insurance rule for this claim — enter the "
+                  "critical-illness insurance payment (critical_paid) from the hospital's settlement statement")),
+    (re.compile(r"^the assistance of category (?P<cat>\w+) \((?P<path>[^,]+), (?P<clause>.*?)\) is left to another "
+                r"rule and unset.*$", re.S),
+     gettext_lazy("the document leaves the assistance of %(cat)s to another rule (%(clause)s, %(path)s): it cannot be "
+                  "calculated until a policy administrator sets it")),
+    (re.compile(r"^announced amount (?P<name>\w+) of region (?P<region>\d{6}) for (?P<year>\d{4}) is not entered — needed "
+                r"for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) of .*$", re.S),
+     gettext_lazy("the amount %(name)s that region %(region)s announces for %(year)s is not entered (%(path)s, "
+                  "%(clause)s) — a policy administrator must enter it once it is announced; it is never computed")),
+    (re.compile(r"^(?P<what>.+?) at hospital level (?P<level>\d)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+), "
+                r"(?P<clause>.*?)\) is unset.*$", re.S),
+     gettext_lazy("%(path)s at hospital level %(level)s (%(clause)s) is not set — a policy administrator must set it")),
+    (re.compile(r"^the assistance ratio (?P<got>\S+) of (?P<route>\S+) is below the floor (?P<lo>\S+) "
+                r"\((?P<path>[^,]+), (?P<clause>.*)\)$", re.S),
+     gettext_lazy("the assistance ratio %(got)s (%(route)s) is below the floor %(lo)s the document sets (%(clause)s): "
+                  "the settlement is refused")),
+]
+
 NO_VERSION_RE = re.compile(r"^no policy version in force on (?P<date>\S+) \(claims\[(?P<i>\d+)\], id (?P<id>[^)]+)\); versions: (?P<v>.*)$")
 
 
@@ -179,6 +207,14 @@ def explain(message: str, *, doc: dict | None = None) -> str:
                 "(%(path)s) of %(year)s claims needs it — a policy administrator must enter it on the statistics page"
             ) % {"label": label, "stat": STATISTIC_NAMES.get(s["stat"], s["stat"]), "region": s["region"],
                  "years": s["years"].replace(" and ", "、"), "name": name, "path": s["path"], "year": s["year"]}
+        for pattern, msgid in POLICY_REASONS:
+            p = pattern.match(rest)
+            if p:
+                groups = {k: (v or "—") for k, v in p.groupdict().items()}
+                for key in ("cat", "name"):
+                    if key in groups:
+                        groups[key] = CATEGORY_NAMES.get(groups[key]) or STATISTIC_NAMES.get(groups[key]) or groups[key]
+                return f"{label}：{msgid % groups}"
         return f"{label}：{explain(rest, doc=doc)}"
     m = _PATH_RE.match(message)
     if not m:

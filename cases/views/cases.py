@@ -21,6 +21,7 @@ from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..models import ApplicationState as S
 from ..services import applications, assignment, workflow
+from policies.messages import explain as explain_refusal
 from ..services.errors import Conflict, NotFound, ServiceError
 from .common import errors_to_form, found, refuse, roles_required
 
@@ -148,7 +149,8 @@ def _settlement_context(detail) -> dict:
         "other_lines": others,
         "calculating": calculating,
         "refused": refused,
-        "refusals": list(settlement.errors) if refused else [],
+        # The engine's refusals in the reader's language (policies.messages), never its English.
+        "refusals": [explain_refusal(e) for e in settlement.errors] if refused else [],
         "zero_tilted_reasons": [] if calculating or refused else selectors.zero_tilted_reasons(app, settlement, detail.lines),
     }
 

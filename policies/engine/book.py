@@ -17,7 +17,7 @@ from .errors import PolicyError
 from .money import dec_fen, round_scaled
 from .schema import regional_categories
 from .versions import (Q_AMOUNT, Q_ANNOUNCED, Q_FRACTION, Q_LEVEL, Q_NONE, Compiled, PolicyVersion, Quantity, Refusal,
-                       compile_version, unset_message)
+                       compile_version, unset_message, unset_refusal)
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
 _MAX_ORD = _dt.date.max.toordinal()
@@ -131,17 +131,18 @@ class BookContext:
     def resolve(self, cv: Compiled, q: Quantity, year: int, category: str | None = None, level: int = 1) -> int:
         """A deductible or threshold in fen for claims of ``year`` (at hospital ``level``); Refusal
         when unset, or its statistic or announced figure is missing."""
+        key = (id(q), year)
+        v = self.qcache.get(key)
+        if v is not None:
+            return v
         kind = q.kind
-        if kind == Q_LEVEL:
+        if kind == Q_LEVEL:       # per hospital level: not cached by year
             v = q.by_level.get(level)
             if v is None:
                 raise Refusal(f"{cv.label}: {q.what} at hospital level {level}"
                               f"{f' for {category}' if category else ''} ({q.path}, {q.clause or '-'}) is unset "
-                              f"— an administrator must set it")
-            return v
-        key = (id(q), year)
-        v = self.qcache.get(key)
-        if v is not None:
+                              f"— an administrator must set it", "policy.unset", q.path, policy=cv.label,
+                              what=q.what, category=category, clause=q.clause, level=level)
             return v
         if kind == Q_ANNOUNCED:
             series = self.stats.get(q.stat)
@@ -149,7 +150,9 @@ class BookContext:
             if v is None:
                 v = q.fixed.get(year)
             if v is None:
-                raise Refusal(self.missing_announced(cv, q, year))
+                raise Refusal(self.missing_announced(cv, q, year), "policy.announced_missing", q.path,
+                              policy=cv.label, name=q.stat, region=self.region, year=year, clause=q.clause,
+                              category=category or q.category)
         elif q.fixed and year in q.fixed:
             v = q.fixed[year]
         elif q.kind == Q_NONE:
@@ -159,10 +162,13 @@ class BookContext:
         elif q.kind == Q_FRACTION:
             stat = self.statistic(q.stat, year, cv.years_back)
             if stat is None:
-                raise Refusal(self.missing_statistic(cv, q, year))
+                raise Refusal(self.missing_statistic(cv, q, year), "policy.statistic_missing", q.path,
+                              policy=cv.label, statistic=q.stat, region=self.region,
+                              years=[year - b for b in cv.years_back], year=year, clause=q.clause,
+                              category=category or q.category)
             v = round_scaled(stat * q.ratio)
         else:
-            raise Refusal(unset_message(cv.label, q, category or q.category))
+            raise unset_refusal(cv.label, q, category or q.category)
         self.qcache[key] = v
         return v
 

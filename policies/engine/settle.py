@@ -9,10 +9,11 @@ from typing import Callable
 
 from .book import BookContext, PolicyBook
 from .constants import ALERT_NAMES, KIND_NAMES
-from .errors import InputError, PolicyError
+from .errors import InputError, PolicyError, Problem
 from .inputs import Claim, Identity, SettlementInput, parse_input
 from .money import SCALE, fen_dec, fen_str, mul_round, round_scaled
-from .versions import Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message
+from .versions import (Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message,
+                       unset_refusal)
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -160,7 +161,7 @@ def _months_before(day: _dt.date, months: int) -> _dt.date:
 
 
 def _refuse_unset(cv: Compiled, u: Unset, category: str | None = None):
-    raise Refusal(unset_message(cv.label, u, category))
+    raise unset_refusal(cv.label, u, category)
 
 
 def _choose(cv: Compiled, cands: list[str]) -> str:
@@ -335,7 +336,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     claims = inp.claims
     order = sorted(range(len(claims)), key=lambda i: claims[i]._ord) if len(claims) > 1 else range(len(claims))
     resolve = ctx.resolve
-    errors: dict[str, None] = {}
+    errors: dict[str, Problem] = {}
     input_errors: list[str] = []
     results: list[ClaimResult] = []
     alerts: list[Alert] = []
@@ -360,10 +361,13 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             alerted, noted = set(), set()
         cv = ctx.version_at(d)
         if cv is None:
-            errors[_no_version_message(ctx, c, idx)] = None
+            msg = _no_version_message(ctx, c, idx)
+            errors.setdefault(msg, Problem("policy.no_version", {"region": ctx.region, "date": c.date.isoformat(),
+                                                                 "claim": c.id}, f"claims[{idx}].date", msg))
             continue
         if cv.violations:
-            errors.update(dict.fromkeys(cv.violations))
+            for msg in cv.violations:
+                errors.setdefault(msg, Problem("policy.framework", {"policy": cv.label}, None, msg))
             continue
         notes: list[str] = []
         kind = c.kind
@@ -375,7 +379,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             if cat is not None and cat in cv.unset_categories:
                 u = cv.unset_categories[cat]
                 raise Refusal(f"{cv.label}: the assistance of category {cat} ({u.path}, {u.clause or '-'}) is left "
-                              f"to another rule and unset — an administrator must set it")
+                              f"to another rule and unset — an administrator must set it", "policy.category_unset",
+                              u.path, policy=cv.label, category=cat, clause=u.clause)
 
             # 2. Basic insurance.
             B = c._b
@@ -385,7 +390,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 if rule is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no basic_paid and the document has "
                                   f"no basic-insurance rule for {scheme} {kind} at hospital level {c.hospital_level} "
-                                  f"— give basic_paid")
+                                  f"— give basic_paid", "input.basic_paid_needed", f"claims[{idx}].basic_paid",
+                                  policy=cv.label, claim=c.id, scheme=scheme, kind=kind, level=c.hospital_level)
                 for u in (rule.schemes, rule.kinds, rule.levels, rule.deductible, rule.ratio, rule.pool):
                     if type(u) is Unset:
                         _refuse_unset(cv, u)
@@ -412,12 +418,14 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 k = cv.critical
                 if k is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
-                                  f"has no critical-illness rule — give critical_paid")
+                                  f"has no critical-illness rule — give critical_paid", "input.critical_paid_needed",
+                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=scheme)
                 if type(k.schemes) is Unset:
                     _refuse_unset(cv, k.schemes)
                 if scheme not in k.schemes:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
-                                  f"has no critical-illness rule for the {scheme} scheme — give critical_paid")
+                                  f"has no critical-illness rule for the {scheme} scheme — give critical_paid", "input.critical_paid_needed",
+                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=scheme)
                 if cat is not None:
                     if type(k.pref_categories) is Unset:
                         _refuse_unset(cv, k.pref_categories, cat)
@@ -476,9 +484,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 level = c.hospital_level
                 loc = c.location
                 for r in cands:
-                    for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above, r.levels, r.locations):
-                        if type(u) is Unset:
-                            _refuse_unset(cv, u, cat)
+                    if r.unset_match is not None:
+                        _refuse_unset(cv, r.unset_match, cat)
                     if r.min_level and level < r.min_level:
                         continue
                     if r.levels is not None and level not in r.levels:
@@ -495,14 +502,22 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         notes.append("未按规定转诊，不予救助")
                     elif cat not in cv.routed_categories:
                         notes.append("该类别无医疗救助规定，不予救助")
-                    elif not any(kind in r.kinds for r in cv.routes
-                                 if type(r.categories) is not Unset and cat in r.categories
-                                 and type(r.kinds) is not Unset):
-                        notes.append(f"该类别{KIND_NAMES[kind]}不予救助（{cv.document} {_clauses(cv, cat, kind)}）")
-                    elif cands:
-                        notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
                     else:
-                        notes.append("不符合救助条件，不予救助")
+                        note = cv.note_cache.get((cat, kind))
+                        if note is None:
+                            covered = any(kind in r.kinds for r in cv.routes
+                                          if type(r.categories) is not Unset and cat in r.categories
+                                          and type(r.kinds) is not Unset)
+                            note = cv.note_cache[(cat, kind)] = "" if covered else \
+                                f"该类别{KIND_NAMES[kind]}不予救助（{cv.document} {_clauses(cv, cat, kind)}）"
+                        if note:
+                            notes.append(note)
+                        if note:
+                            pass
+                        elif cands:
+                            notes.append("不符合" + "、".join(r.label for r in cands) + "条件，不予救助")
+                        else:
+                            notes.append("不符合救助条件，不予救助")
                 elif not c.referral_compliant and route.nonref is None:
                     excluded = True          # A = 0, G = 0, and the claim counts in no accumulator
                     notes.append("未按规定转诊，不予救助")
@@ -510,7 +525,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     if route.floor_breach is not None:
                         fpath, fclause, got, lo = route.floor_breach
                         raise Refusal(f"{cv.label}: the assistance ratio {got} of {route.path} is below the floor {lo} "
-                                      f"({fpath}, {fclause or '-'})")
+                                      f"({fpath}, {fclause or '-'})", "policy.ratio_below_floor", fpath,
+                                      policy=cv.label, ratio=str(got), floor=str(lo), route=route.path, clause=fclause)
                     if type(route.nonref) is Unset:
                         _refuse_unset(cv, route.nonref, cat)
                     route_name = route.name
@@ -531,8 +547,15 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                             elig = ((after - a_ded if after > a_ded else 0)
                                     - (before - a_ded if before > a_ded else 0))
                         if elig > 0:
-                            raw = _assistance_raw(cv, route, cat, elig, a_elig, pool, level, loc,
-                                                  0 if c.referral_compliant else route.nonref)
+                            ratio = route.ratio
+                            if (route.segments is None and route.adjust is None and c.referral_compliant
+                                    and type(ratio) is not Unset):
+                                # The common case: one flat ratio.
+                                a_elig[pool] = a_elig.get(pool, 0) + elig
+                                raw = mul_round(elig, ratio)
+                            else:
+                                raw = _assistance_raw(cv, route, cat, elig, a_elig, pool, level, loc,
+                                                      0 if c.referral_compliant else route.nonref)
                             A = raw
                             if raw > 0:
                                 cap = route.cap
@@ -577,9 +600,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         t_cat = _lookback_category(cv, tc.lookback, idents, d, year) if tc.lookback else None
                     if t_cat is None:
                         continue
-                    for u in (tc.categories, tc.kinds, tc.scope):
-                        if type(u) is Unset:
-                            _refuse_unset(cv, u, t_cat)
+                    if tc.unset_match is not None:
+                        _refuse_unset(cv, tc.unset_match, t_cat)
                     if t_cat in tc.categories and kind in tc.kinds and c.location in tc.scope:
                         rule = tc
                         break
@@ -588,9 +610,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     notes.append("超出倾斜救助就医地域范围")
                 if rule is not None:
                     tc = rule
-                    for u in (tc.per_stay, tc.on_application):
-                        if type(u) is Unset:
-                            _refuse_unset(cv, u, t_cat)
+                    if tc.unset_use is not None:
+                        _refuse_unset(cv, tc.unset_use, t_cat)
                     if tc.per_stay and kind != "inpatient":
                         pass
                     elif tc.on_application and not applied:
@@ -661,8 +682,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                         _note_once(noted, (mkind, "population", id(cv)), notes,
                                    f"{ALERT_NAMES[mkind]}监测人群未设定（{cv.document}），未作预警")
                         continue
-                    watched = ((bool(active) and any(a in ids for a in active))
-                               or (m.no_category and cat is None)) and residence in res and scheme in sch
+                    watched = (((m.no_category and cat is None) or (ids and active and not ids.isdisjoint(active)))
+                               and residence in res and scheme in sch)
                     if watched and m.exclude_return and in_return:
                         watched = False
                     if mkind == "return_to_poverty":
@@ -673,7 +694,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                             alerts.append(Alert(mkind, c.id, c.date, year, thr, oop_cum))
                             alerted.add(mkind)
         except Refusal as e:
-            errors[e.msg] = None
+            errors.setdefault(e.msg, e.problem)
             continue
 
         v = cv.version
@@ -687,7 +708,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     if input_errors:
         raise InputError(input_errors)
     if errors:
-        raise PolicyError(list(errors))
+        raise PolicyError(list(errors.values()))
     return SettlementResult(region=inp.region, claims=results, alerts=alerts)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .constants import LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
-from .errors import PolicyError
+from .errors import PolicyError, Problem
 from .framework import validate_against_framework
 from .money import dec_fen, dec_scaled
 from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, regional_categories, validate_document
@@ -79,11 +79,18 @@ class Unset:
 
 
 class Refusal(Exception):
-    """Internal: one claim cannot be settled; ``msg`` is the PolicyError message."""
+    """Internal: one claim cannot be settled; ``msg`` is the PolicyError message, ``problem`` the
+    structured problem (code, params, path)."""
 
-    def __init__(self, msg: str):
+    def __init__(self, msg: str, code: str = "policy.refused", path: str | None = None, **params):
         super().__init__(msg)
         self.msg = msg
+        self.problem = Problem(code, params, path, msg)
+
+
+def unset_refusal(label: str, u: Unset, category: str | None = None, code: str = "policy.unset") -> Refusal:
+    return Refusal(unset_message(label, u, category), code, u.path, policy=label, what=u.what, category=category,
+                   clause=u.clause)
 
 
 def unset_message(label: str, u: Unset, category: str | None = None) -> str:
@@ -112,7 +119,7 @@ class Quantity:
 class Route:
     __slots__ = ("index", "name", "label", "path", "categories", "kinds", "special", "min_level", "scope_above",
                  "levels", "locations", "deductible", "per_claim", "ratio", "segments", "adjust", "nonref",
-                 "pool", "cap", "sub_cap", "floor_breach", "clauses")
+                 "pool", "cap", "sub_cap", "floor_breach", "clauses", "unset_match")
 
 
 class BasicRule:
@@ -126,7 +133,7 @@ class Critical:
 
 class Tilted:
     __slots__ = ("index", "path", "categories", "kinds", "scope", "on_application", "per_stay", "threshold", "ratio",
-                 "cap", "lookback", "after_cap")
+                 "cap", "lookback", "after_cap", "unset_match", "unset_use")
 
 
 class Monitor:
@@ -137,7 +144,7 @@ class Compiled:
     """A version's rules, pre-resolved for the hot loop."""
     __slots__ = ("version", "label", "document", "recipients", "rank", "precedence", "years_back",
                  "basic", "basic_cache", "critical", "routes", "route_cache", "routed_categories",
-                 "tilted", "monitors", "violations", "unset_categories", "regional", "parent")
+                 "tilted", "monitors", "violations", "unset_categories", "regional", "parent", "note_cache")
 
 
 def _leaf(params: dict, values: dict, path: str, what: str | None = None, *, conv=None, category=None):
@@ -241,6 +248,7 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
     cv.violations = [f"{version.label}: {msg}" for fw in applicable
                      for msg in validate_against_framework(doc, fw.doc)]
     cv.regional = regional_categories(doc)
+    cv.note_cache = {}
     cv.unset_categories = {}
     for i, item in enumerate(((params.get("categories") or {}).get("unset") or [])):
         node = item.get("categories") if isinstance(item, dict) else None
@@ -358,6 +366,9 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
             low = [x for x in rates if x < lo]
             if low:
                 r.floor_breach = (f"{base}.ratio_min", floor_node.get("clause"), min(low), lo)
+        # The first unset field that matching a claim needs (checked once per claim, not per field).
+        r.unset_match = next((u for u in (r.categories, r.kinds, r.special, r.min_level, r.scope_above, r.levels,
+                                          r.locations) if type(u) is Unset), None)
         if isinstance(r.categories, frozenset):
             cv.routed_categories |= r.categories
         cv.routes.append(r)
@@ -380,6 +391,8 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
         look = _leaf(params, values, f"{base}.lookback_months")
         t.lookback = 0 if look is None else look
         t.after_cap = _leaf(params, values, f"{base}.after_assistance_cap")   # None = no gate
+        t.unset_match = next((u for u in (t.categories, t.kinds, t.scope) if type(u) is Unset), None)
+        t.unset_use = next((u for u in (t.per_stay, t.on_application) if type(u) is Unset), None)
         cv.tilted.append(t)
 
     # Monitoring.
