@@ -206,7 +206,8 @@ def explain(message: str, *, doc: dict | None = None) -> str:
                 "%(label)s: the statistic %(stat)s of region %(region)s for %(years)s is missing; the %(name)s "
                 "(%(path)s) of %(year)s claims needs it — a policy administrator must enter it on the statistics page"
             ) % {"label": label, "stat": STATISTIC_NAMES.get(s["stat"], s["stat"]), "region": s["region"],
-                 "years": s["years"].replace(" and ", "、"), "name": name, "path": s["path"], "year": s["year"]}
+                 "years": s["years"].replace(" and ", "、"), "name": name,
+                 "path": s["path"] + (f"，{s['clause']}" if s["clause"] else ""), "year": s["year"]}
         for pattern, msgid in POLICY_REASONS:
             p = pattern.match(rest)
             if p:
@@ -232,3 +233,23 @@ def explain(message: str, *, doc: dict | None = None) -> str:
         path = f"{path}.{year}"
     shown = f"{name}（{path}）" if name != path else path
     return f"{shown}：{_reason(reason)}"
+
+
+def render(problem, *, language: str | None = None, field_first: bool = False) -> str:
+    """The one renderer of the engine's problems (``policies.engine.Problem`` or its English
+    sentence) in the reader's language: Chinese (the default) or English (``language="en"``: the
+    engine's own sentence). With ``field_first`` (``manage.py settle``) a problem of an input field
+    reads ``claims[0].policy_scope: <reason>``, the field path first as settlement.md asks."""
+    from django.utils import translation
+
+    text = getattr(problem, "text", None) or str(problem)
+    path = getattr(problem, "path", None)
+    language = language or translation.get_language() or "zh-hans"
+    if language.lower().startswith("en"):
+        return text
+    with translation.override(language):
+        if field_first and path:
+            m = _PATH_RE.match(text)
+            if m:
+                return f"{text.split(': ', 1)[0]}: {_reason(m.group(3))}"
+        return explain(text)

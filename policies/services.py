@@ -35,7 +35,12 @@ class SettlementRefused(ValueError):
     the field or the parameter (``claims[0].policy_scope: 48000.00 exceeds total 45000.00``)."""
 
     def __init__(self, errors):
-        self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
+        from .engine.errors import as_problem
+
+        items = [errors] if isinstance(errors, (str, engine.Problem)) else list(errors)
+        #: the structured problems (code, params, path); render them with ``messages.render``
+        self.problems = [as_problem(e, "refused") for e in items]
+        self.errors: list[str] = [p.text for p in self.problems]
         super().__init__("; ".join(self.errors))
 
 
@@ -88,7 +93,7 @@ def settle_payload(*, payload: dict, draft_version_id: int | None = None) -> dic
     try:
         return engine.settle_payload(payload, factory)
     except engine.EngineError as exc:
-        raise SettlementRefused(exc.errors) from exc
+        raise SettlementRefused(exc.problems) from exc
 
 
 # ---------------------------------------------------------------------------------------------

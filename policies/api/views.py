@@ -21,7 +21,7 @@ from portal.api.errors import ErrorSerializer
 from portal.errors import PortalCode, error_body
 from portal.regions.models import Region
 
-from .. import selectors, services
+from .. import messages, selectors, services
 from ..models import Statistic
 from . import serializers as s
 
@@ -86,7 +86,8 @@ class SettlementPreviewView(APIView):
         try:
             result = services.settle_payload(payload=payload, draft_version_id=draft_id)
         except services.SettlementRefused as exc:
-            return _errors(exc.errors)
+            # In the reader's language (Accept-Language; Chinese by default), each naming its field.
+            return _errors([messages.render(p) for p in exc.problems])
         return Response(result)
 
 

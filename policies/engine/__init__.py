@@ -2,7 +2,7 @@
 helper). See shared/spec/settlement.md for the contract and policies/seed/README.md for the
 version-document format."""
 from .book import PolicyBook, load_seed_versions, region_chain, static_book_from_seed
-from .errors import EngineError, InputError, PolicyError
+from .errors import EngineError, InputError, PolicyError, Problem
 from .framework import validate_against_framework
 from .inputs import Claim, Identity, Person, SettlementInput, parse_input
 from .schema import ParameterLeaf, get_parameter, parameter_leaves, set_parameter, validate_document
@@ -12,7 +12,7 @@ from .versions import PolicyVersion
 
 __all__ = [
     "Alert", "Claim", "ClaimResult", "EngineError", "Identity", "InputError", "ParameterLeaf", "Person",
-    "PolicyBook", "PolicyError", "PolicyVersion", "SettlementInput", "SettlementResult", "enrolment_subsidy",
+    "PolicyBook", "PolicyError", "Problem", "PolicyVersion", "SettlementInput", "SettlementResult", "enrolment_subsidy",
     "get_parameter", "load_seed_versions", "parameter_leaves", "parse_input", "region_chain", "result_to_dict",
     "set_parameter", "settle", "settle_payload", "static_book_from_seed", "validate_against_framework",
     "validate_document",

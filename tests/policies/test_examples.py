@@ -49,7 +49,8 @@ def test_example_through_manage_py_settle(name):
     if expected is None:
         assert code == 2
         assert out == ""
-        assert "claims[0].policy_scope" in err and "exceeds total" in err
+        # In Chinese by default, the field path first (settlement.md).
+        assert err.strip() == "claims[0].policy_scope: 48000.00 超过医疗总费用 45000.00"
         return
     assert code == 0, err
     assert err == ""
@@ -93,6 +94,40 @@ def test_settle_lists_every_problem_one_per_line():
     assert any(line.startswith("claims[0].policy_scope:") for line in lines)
     assert any(line.startswith("claims[1].date:") for line in lines)
     assert any(line.startswith("claims[1].total:") for line in lines)
+    assert "claims[1].date: 不是日期（请写成 YYYY-MM-DD）" in lines or any("日期" in line for line in lines)
+    code, out, err = run_settle("--lang", "en", "-", stdin=json.dumps(payload))
+    assert code == 2 and "claims[0].policy_scope: 48000.00 exceeds total 45000.00" in err.splitlines()
+
+
+def test_a_refusing_policy_is_explained_in_chinese_naming_what_to_do():
+    """No basic-insurance rule in 赣州: enter 基本医保支付 from the hospital's settlement statement."""
+    payload, _ = load_example("ganzhou_class2_annual_cap")
+    payload["claims"][0].pop("basic_paid")
+    code, out, err = run_settle("-", stdin=json.dumps(payload))
+    assert (code, out) == (2, "")
+    assert "请按医院结算单录入“基本医保支付”金额" in err and "basic_paid" not in err.split("：")[0]
+    client = APIClient()
+    client.force_authenticate(make_user("caseworker", region="360700"))
+    response = client.post("/api/v1/settlements/preview/", payload, format="json")
+    assert response.status_code == 400
+    assert any("请按医院结算单录入“基本医保支付”金额" in e for e in response.json()["errors"])
+    code, out, err = run_settle("--lang", "en", "-", stdin=json.dumps(payload))
+    assert code == 2 and "gives no basic_paid" in err
+
+
+def test_refusals_are_structured_problems():
+    from policies.services import SettlementRefused, settle_payload
+
+    payload, _ = load_example("ganzhou_class2_annual_cap")
+    payload["claims"][0].pop("basic_paid")
+    with pytest.raises(SettlementRefused) as exc:
+        settle_payload(payload=payload)
+    [problem] = exc.value.problems
+    assert (problem.code, problem.path, problem.params["claim"]) == ("input.basic_paid_needed", "claims[0].basic_paid", "a")
+    payload, _ = load_example("error_scope_over_total")
+    with pytest.raises(SettlementRefused) as exc:
+        settle_payload(payload=payload)
+    assert [(p.code, p.path) for p in exc.value.problems] == [("input.invalid", "claims[0].policy_scope")]
 
 
 def test_settle_of_a_missing_file_exits_2():
@@ -150,7 +185,7 @@ def test_settle_as_a_real_process_on_a_fresh_database(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
     assert comparable(json.loads(good.stdout)) == comparable(load_example("cangzhou_tekun_cap_and_tilted")[1])
-    bad = subprocess.run([*manage, "settle", "-"], cwd=REPO, env=env, capture_output=True, text=True,
+    bad = subprocess.run([*manage, "settle", "--lang", "en", "-"], cwd=REPO, env=env, capture_output=True, text=True,
                          input=(EXAMPLES / "error_scope_over_total.input.json").read_text(encoding="utf-8"))
     assert bad.returncode == 2
     assert bad.stdout == ""

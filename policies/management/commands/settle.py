@@ -20,6 +20,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="settlement input JSON file, or - for standard input")
         parser.add_argument(
+            "--lang", default="zh-hans", choices=("zh-hans", "en"),
+            help="language of the messages on standard error (default zh-hans; en: the engine's English)",
+        )
+        parser.add_argument(
             "--policy-version", dest="draft_version", type=int, default=None,
             help="settle with this policy version (e.g. an unpublished draft) as if it were published",
         )
@@ -48,5 +52,7 @@ class Command(BaseCommand):
         try:
             result = settle_payload(payload=payload, draft_version_id=options["draft_version"])
         except SettlementRefused as exc:
-            self.fail(exc.errors)
+            from policies.messages import render
+
+            self.fail([render(p, language=options["lang"], field_first=True) for p in exc.problems])
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
