@@ -212,9 +212,12 @@ def explain(message: str, *, doc: dict | None = None) -> str:
             p = pattern.match(rest)
             if p:
                 groups = {k: (v or "—") for k, v in p.groupdict().items()}
-                for key in ("cat", "name"):
-                    if key in groups:
-                        groups[key] = CATEGORY_NAMES.get(groups[key]) or STATISTIC_NAMES.get(groups[key]) or groups[key]
+                from .display import figure_name
+
+                if "cat" in groups:
+                    groups["cat"] = CATEGORY_NAMES.get(groups["cat"], groups["cat"])
+                if "name" in groups:
+                    groups["name"] = figure_name(groups["name"])
                 return f"{label}：{msgid % groups}"
         return f"{label}：{explain(rest, doc=doc)}"
     m = _PATH_RE.match(message)

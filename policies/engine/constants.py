@@ -32,9 +32,6 @@ TILTED_SCOPES: dict[str, frozenset[str]] = {
 STATISTIC_NAMES = {
     "city_income": "本地上年度城乡居民人均可支配收入",
     "province_rural_income": "全省上年度农村居民人均可支配收入",
-    # Announced yearly amounts (policy-model.md "Figures"): entered like statistics, never computed.
-    "annual_deductible_dibao_edge": "低保边缘家庭成员年度救助起付标准（每年公布）",
-    "annual_deductible_illness_poverty": "因病致贫重病患者年度救助起付标准（每年公布）",
 }
 DEPARTMENTS: tuple[str, ...] = ("medical_security", "civil_affairs", "rural_revitalisation", "veterans_affairs",
                                 "finance", "tax")
