@@ -86,11 +86,12 @@ def test_the_claim_import_refuses_the_bomb(bomb):
 
 def test_a_bank_return_refuses_the_bomb(bomb, team, settings, tmp_path):
     from cases.services import bank_returns, payments
-    from tests.cases.factories import make_case
+    from tests.cases.factories import make_case, sent_to_bank
 
     settings.MEDIA_ROOT = tmp_path
     make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     with pytest.raises(ValidationError, match="MB"):
         bank_returns.receive_bank_return(acting_user=team.payment, batch_id=batch.pk, fileobj=io.BytesIO(bomb),
                                          filename="return.xlsx")
@@ -173,11 +174,12 @@ def test_the_claim_import_reports_the_bad_row_naming_the_column_and_keeps_the_go
 
 def test_a_bank_return_reports_the_bad_row_naming_the_column(team, settings, tmp_path):
     from cases.services import bank_returns, payments
-    from tests.cases.factories import make_case
+    from tests.cases.factories import make_case, sent_to_bank
 
     settings.MEDIA_ROOT = tmp_path
     a, b = make_case(team, "approved"), make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+    sent_to_bank(team, batch)
     header = ["明细号", "批次号", "收款人", "账号", "金额", "结果", "银行流水号", "失败原因"]
     rows = []
     for line in batch.lines.order_by("pk"):
