@@ -132,8 +132,11 @@ def add_claims(*, acting_user, application_id: int, claim_ids) -> Application:
                 errors.append(_("Claim %(id)s is voided (%(reason)s).") % {"id": pk, "reason": claim.void_reason})
             elif claim.date.year != app.year:
                 errors.append(_("Claim %(id)s is dated %(date)s, not in %(year)s.") % {"id": pk, "date": claim.date, "year": app.year})
+        # Only the person's own claims: for anyone else's (another region's) the answer stays "not a
+        # claim of this person", never the number of the case holding it (issue 13).
+        own = [pk for pk in claim_ids if pk in claims and claims[pk].person_id == app.person_id]
         busy = (
-            ApplicationClaim.objects.filter(claim_id__in=claim_ids, active=True).exclude(application=app)
+            ApplicationClaim.objects.filter(claim_id__in=own, active=True).exclude(application=app)
             .select_related("application")
         )
         for link in busy:

@@ -91,10 +91,16 @@ def _clean_person(data: dict, *, acting_user, instance: Person | None) -> dict:
             if instance is not None:
                 clash = clash.exclude(pk=instance.pk)
             other = clash.select_related("region").first()
-            if other is not None:
+            if other is not None and holds(acting_user, PERSON_READ_ROLES, other.region_id):
                 errors["id_number"] = [
                     _("A person with this identity number is already registered (in %(region)s).")
                     % {"region": other.region.name}
+                ]
+            elif other is not None:  # another region's person: say only that, and whom to ask
+                errors["id_number"] = [
+                    _("A person with this identity number is already registered in another region. Ask the "
+                      "person where they are registered, or ask your city's medical security bureau to look "
+                      "the person up; their details are not shown here.")
                 ]
     if "name" in data or instance is None:
         name = str(data.get("name") or "").strip()

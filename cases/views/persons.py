@@ -204,13 +204,26 @@ def person_reveal(request, pk: int):
     person = detail.person
     context = _("person page %(id)s") % {"id": person.pk}
     case_id = request.POST.get("case")
+    app = None
     if case_id and case_id.isdigit():
         app = selectors.visible_applications(user).filter(pk=int(case_id), person=person).first()
         if app is not None:
             context = _("case %(number)s") % {"number": app.number}
+    reason = request.POST.get("reason", "").strip()[:200]
+    if not reason:  # every web view records why, as the API does (issue 13)
+        from ..access import can_view_full_id
+
+        if not can_view_full_id(user, person):
+            raise PermissionDenied(_("You may not see full identity numbers of this region."))
+        error = _("Say why you need the full number; the reason is recorded with the view.")
+        if request.htmx:
+            return render(request, "cases/_id_number.html", {
+                "person": person, "can_view_full_id": True, "reveal_error": error,
+                "case": app})  # 200: htmx swaps only successful answers
+        messages.error(request, error)
+        return _render_person(request, detail, status=400)
     try:
-        number = persons.reveal_id_number(acting_user=user, person=person, context=context,
-                                          reason=request.POST.get("reason", "")[:200])
+        number = persons.reveal_id_number(acting_user=user, person=person, context=context, reason=reason)
     except ServiceError as exc:
         refuse(exc)
         raise PermissionDenied(exc.message) from None

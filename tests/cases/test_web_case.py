@@ -297,12 +297,15 @@ def test_the_full_number_is_shown_on_request_and_logged(client, team):
     app = make_case(team, "in_review")
     client.force_login(team.reviewer)
     url = reverse("cases:person_reveal", args=[app.person_id])
-    response = client.post(url, {"case": app.pk}, HTTP_HX_REQUEST="true")
+    response = client.post(url, {"case": app.pk}, HTTP_HX_REQUEST="true")  # no reason: asked for one
+    assert app.person.id_number not in response.content.decode() and not IdNumberView.objects.exists()
+    assert "请说明查看完整号码的理由" in response.content.decode()
+    response = client.post(url, {"case": app.pk, "reason": "与申请材料核对"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and app.person.id_number in response.content.decode()
     view = IdNumberView.objects.get()
-    assert view.user == team.reviewer and app.number in view.context
+    assert view.user == team.reviewer and app.number in view.context and view.reason == "与申请材料核对"
     client.force_login(team.caseworker)
-    assert client.post(url, {"case": app.pk}).status_code == 403
+    assert client.post(url, {"case": app.pk, "reason": "x"}).status_code == 403
     assert IdNumberView.objects.count() == 1
 
 

@@ -138,11 +138,13 @@ def test_show_full_number_only_for_those_who_may_and_each_view_is_logged(client,
     for user in (team.reviewer, team.approver):
         _, body = page(client, user, url)
         assert "查看完整号码" in body and person.id_number not in body
-        response, body = post(client, user, reverse("cases:person_reveal", args=[person.pk]), {})
+        response, body = post(client, user, reverse("cases:person_reveal", args=[person.pk]), {"reason": " "})
+        assert response.status_code == 400 and person.id_number not in body and "请说明查看完整号码的理由" in body
+        response, body = post(client, user, reverse("cases:person_reveal", args=[person.pk]), {"reason": "核对银行回单"})
         assert response.status_code == 200 and person.id_number in body and "已留痕" in body
     views = list(IdNumberView.objects.order_by("id"))
     assert [v.user for v in views] == [team.reviewer, team.approver]
-    assert all(v.channel == "screen" and "人员页" in v.context for v in views)
+    assert all(v.channel == "screen" and "人员页" in v.context and v.reason == "核对银行回单" for v in views)
 
 
 def test_record_and_close_an_identity_period(client, team):

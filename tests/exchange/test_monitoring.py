@@ -240,3 +240,21 @@ def test_run_from_the_page(client):
     assert response.status_code == 302
     assert MonitoringWarning.objects.filter(person=p).exists()
     assert client.get(reverse("exchange:monitoring")).status_code == 200
+
+
+def test_auditors_change_nothing_no_monitoring_run_and_no_delivery(client):
+    from cases.exchange.errors import NotPermitted
+
+    auditor = make_user("auditor", region="360700")
+    with pytest.raises(NotPermitted):
+        monitoring.start_run(acting_user=auditor, trigger="manual", year=2023, region_code="360700", enqueue=False)
+    client.force_login(auditor)
+    page = client.get(reverse("exchange:monitoring"))
+    assert page.status_code == 200 and page.context["can_run"] is False
+    client.post(reverse("exchange:monitoring"), {"region": "360700", "year": "2023"})
+    response = client.get(reverse("exchange:warning_export", args=["csv"]) + "?department=civil_affairs&region=360700")
+    assert response.status_code == 302  # refused with a message, nothing delivered
+    assert not MonitoringRun.objects.exists() and not OutboundDelivery.objects.exists()
+    reviewer = make_user("reviewer", region="360700")
+    assert monitoring.start_run(acting_user=reviewer, trigger="manual", year=2023, region_code="360700",
+                                enqueue=False).pk

@@ -46,7 +46,8 @@ from ..models import MonitoringRun, MonitoringWarning, WarningKind
 log = logging.getLogger(__name__)
 KINDS = ("return_to_poverty", "fall_into_poverty")
 ENGINE_BATCH = 500
-RUN_ROLES = (Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER, Role.AUDITOR)
+#: May start a monitoring run. Auditors read runs and warnings but change nothing (issue 13).
+RUN_ROLES = (Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,8 +31,10 @@ def recipient_for(user, kind: str, region_code: str, requested: str | None = Non
         if requested not in allowed:
             raise Invalid(_("This list is for: %(who)s.") % {
                 "who": "、".join(str(DepartmentCode(d).label) for d in allowed)}, field="department")
+        # Auditors are not among those who hand lists over: they change nothing, not even the
+        # delivery record (issue 13).
         if requested in own or user.is_superuser or in_scope(
-                user, region_code, roles=(Role.POLICY_ADMIN, Role.AUDITOR, Role.REVIEWER, Role.APPROVER)):
+                user, region_code, roles=(Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER)):
             return requested
         raise NotPermitted(_("You may not hand this list to that department."))
     if len(own) == 1:
