@@ -84,6 +84,12 @@ def originators(adj: Adjustment) -> set[int]:
         identities = identities.filter(Q(created_at__gte=since) | Q(updated_at__gte=since))
         claims = claims.filter(Q(created_at__gte=since) | Q(updated_at__gte=since))
     ids.update(pk for pk in identities.values_list("created_by_id", flat=True) if pk)
+    # An identity entered by bureau staff counts once a second reviewer confirmed it: that reviewer
+    # made the change take effect, so they do not decide its 补发 either.
+    from ..models import IdentityEntry
+
+    ids.update(pk for pk in IdentityEntry.objects.filter(identity__in=identities).values_list("decided_by_id", flat=True)
+               if pk)
     ids.update(pk for pk in claims.values_list("created_by_id", flat=True) if pk)
     return ids
 
