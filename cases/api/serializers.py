@@ -354,12 +354,33 @@ class AdjustmentSerializer(ScopedModelSerializer):
     application_number = serializers.CharField(source="application.number", read_only=True)
     settlement_id = serializers.IntegerField(read_only=True)
     current_batch_id = serializers.IntegerField(read_only=True, allow_null=True)
+    approval_state = serializers.SerializerMethodField(
+        help_text="补发: to_review, to_approve, approved or rejected (paid only once approved); recoveries: approved")
+    reason_text = serializers.SerializerMethodField(help_text="The reason in words")
 
     class Meta:
         model = Adjustment
         fields = ["id", "application_id", "application_number", "settlement_id", "kind", "amount", "status", "reason",
-                  "current_batch_id", "created_at", "settled_at"]
+                  "reason_text", "approval_state", "current_batch_id", "created_at", "settled_at"]
         read_only_fields = fields
+
+    def get_approval_state(self, obj) -> str:
+        from ..services import adjustments
+
+        return adjustments.approval_state(obj)
+
+    def get_reason_text(self, obj) -> str:
+        from ..services import adjustments
+
+        return adjustments.reason_text(obj)
+
+
+class AdjustmentDecisionSerializer(serializers.Serializer):
+    passed = serializers.BooleanField(help_text="true passes (review) or approves (approval); false rejects")
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                    help_text="Required to reject")
+    expected_amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False,
+                                               help_text="The amount you saw; refused (409) if it changed meanwhile")
 
 
 class PaymentLineSerializer(ScopedModelSerializer):

@@ -36,6 +36,7 @@ from ..models import (
     PaymentBatch,
     Person,
 )
+from ..services import adjustments as adjustment_service
 from ..services import applications, bank_returns, claims, payments, persons, workflow
 from ..services.errors import NotFound
 from . import serializers as s
@@ -572,6 +573,28 @@ class AdjustmentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AdjustmentSerializer
     pagination_class = KeysetPagination
     queryset = Adjustment.objects.none()
+
+    @extend_schema(summary="Review a 补发 (reviewer; not who caused it)", request=s.AdjustmentDecisionSerializer,
+                   responses={200: s.AdjustmentSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        return self._decide(request, adjustment_service.review, "passed")
+
+    @extend_schema(summary="Approve or reject a reviewed 补发 (approver; not its reviewer)",
+                   request=s.AdjustmentDecisionSerializer,
+                   responses={200: s.AdjustmentSerializer, **_errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, adjustment_service.decide, "approved")
+
+    def _decide(self, request, service, flag):
+        adj = self.get_object()
+        data = s.AdjustmentDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        service(acting_user=request.user, adjustment_id=adj.pk, comment=v.get("comment", ""),
+                expected_amount=v.get("expected_amount"), **{flag: v["passed"]})
+        return Response(s.AdjustmentSerializer(selectors.visible_adjustments(request.user).get(pk=adj.pk)).data)
 
     def get_queryset(self):
         qs = selectors.visible_adjustments(self.request.user)

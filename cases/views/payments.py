@@ -296,6 +296,8 @@ def payment_reviews(request):
         except ValidationError as exc:
             errors = exc.messages
         except ServiceError as exc:
+            if exc.code != "four_eyes":
+                refuse(exc)  # out of the user's regions or role: 404 / 403
             errors = [exc.message]
         else:
             messages.success(request, _("Decision recorded."))

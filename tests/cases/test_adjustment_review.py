@@ -105,3 +105,25 @@ def test_paying_one_adjustment_takes_no_approved_case_of_the_region(team):
     assert list(batch.lines.values_list("adjustment_id", flat=True)) == [adj.pk]
     waiting.refresh_from_db()
     assert (waiting.state, waiting.current_batch_id) == ("approved", None)
+
+
+def test_the_api_shows_the_state_and_reason_and_takes_the_two_decisions(team):
+    from rest_framework.test import APIClient
+
+    def api(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    _app, adj = _supplement(team)
+    body = api(team.payment).get(f"/api/v1/adjustments/{adj.pk}/").json()
+    assert body["approval_state"] == "to_review" and "push:1" not in body["reason_text"]
+    wrong = api(team.reviewer).post(f"/api/v1/adjustments/{adj.pk}/review/",
+                                    {"passed": True, "expected_amount": "2999.00"}, format="json")
+    assert wrong.status_code == 409 and wrong.json()["code"] == "amount_changed"
+    assert api(team.reviewer).post(f"/api/v1/adjustments/{adj.pk}/review/", {"passed": True, "expected_amount": "3000.00"},
+                                   format="json").status_code == 200
+    assert api(team.approver).post(f"/api/v1/adjustments/{adj.pk}/approve/", {"passed": False},
+                                   format="json").status_code == 400  # a rejection needs a reason
+    answer = api(team.approver).post(f"/api/v1/adjustments/{adj.pk}/approve/", {"passed": True}, format="json")
+    assert answer.status_code == 200 and answer.json()["approval_state"] == "approved"
