@@ -278,6 +278,8 @@ def _number(text: str, what: str) -> Decimal:
         raise ValueError(_("%(text)s is not %(what)s") % {"text": text, "what": what}) from None
     if not d.is_finite():
         raise ValueError(_("%(text)s is not %(what)s") % {"text": text, "what": what})
+    if abs(d) >= Decimal("1e15") or (d != 0 and abs(d) < Decimal("1e-9")):
+        raise ValueError(_("%(text)s is too large or too small") % {"text": text})
     return d
 
 

@@ -448,3 +448,28 @@ def test_an_edit_with_htmx_answers_the_parameter_and_the_drafts_problems(client)
                     {"path": "categories.precedence", "text": "特困人员", "clause": "第二条"}, HTTP_HX_REQUEST="true")
     body = r.content.decode()
     assert r.status_code == 200 and "特困人员" in body and "errorlist" in body  # not one of the recipients
+
+
+@pytest.mark.parametrize("op, path", [
+    ("add_item", "assistance.routes"), ("add_item", "nope"), ("add_item", "assistance"), ("add_item", ""),
+    ("remove_item", "assistance.routes[99]"), ("remove_item", "x[0]"), ("remove_item", "assistance.routes[abc]"),
+    ("add_param", "assistance.routes[0].ratio"), ("add_param", "assistance.routes[7].ratio"), ("add_param", "a.b.c"),
+    ("remove_param", "categories.recipients"), ("remove_param", "zzz"), ("add_group", "nope"), ("remove_group", "categories"),
+    ("item_text", "assistance.routes[0]"), ("item_text", "assistance.routes[9]"), ("bogus", "x"),
+])
+def test_odd_editor_requests_never_fail_the_server(client, op, path):
+    region, admin = _new_city("449500", "怪异市")
+    client.force_login(admin)
+    client.post(reverse("policies:version-new"), {"region": region.code, "start": "blank", "document_number": "怪〔2024〕1号",
+                                                  "title": "怪异市办法", "in_force_from": "2024-01-01"})
+    draft = PolicyVersion.objects.get(region=region)
+    if op != "add_item":
+        client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "remove_group", "path": "assistance"})
+    response = client.post(reverse("policies:version-structure", args=[draft.pk]),
+                           {"op": op, "path": path, "name": "Bad Name!", "label": ""})
+    assert response.status_code in (302, 400, 403)
+    for fields in ({"path": path}, {"path": path, "text": "{[", "mode": "fraction", "fraction": "x"},
+                   {"path": "assistance.routes[0].deductible", "mode": "by_level", "level1": "1e400"},
+                   {"path": "categories.recipients", "checks": "1", "items": ["nobody"]}):
+        response = client.post(reverse("policies:version-leaf", args=[draft.pk]), fields)
+        assert response.status_code in (302, 400), fields
