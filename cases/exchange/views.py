@@ -155,8 +155,9 @@ def push_detail(request, pk: int):
 def _mask(value: str) -> str:
     from cases.identity_numbers import mask
 
-    text = rules.normalise_id(value)
-    return mask(text) if len(text) == 18 else text
+    # Malformed numbers too (a 17- or 19-digit number is still someone's number): masked, with
+    # the length still visible in the stars (issue 13).
+    return mask(rules.normalise_id(value))
 
 
 def _problem_summary(push) -> list[tuple[str, int]]:

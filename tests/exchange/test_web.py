@@ -173,3 +173,24 @@ def test_contribution_standard_page(client):
     assert ContributionStandard.objects.get().tier1_personal == Decimal("380.00")
     page = client.get(reverse("exchange:standards")).content.decode()
     assert "380.00" in page
+
+
+def test_malformed_numbers_of_rejected_rows_are_masked_too(client):
+    from rest_framework.test import APIClient
+
+    liaison = civil_liaison()
+    client.force_login(liaison)
+    short, long_ = new_number()[:17], new_number() + "7"
+    data = csv_bytes([[short, "张三", "低保对象", "新增", "2023-05-01", "文1", ""],
+                      [long_, "李四", "低保对象", "新增", "2023-05-01", "文2", ""]])
+    detail = client.get(upload(client, data)["Location"])
+    body = detail.content.decode()
+    assert short not in body and long_ not in body
+    assert short[:4] + "*" * 9 + short[-4:] in body and long_[:4] + "*" * 11 + long_[-4:] in body
+    api = APIClient()
+    api.force_authenticate(liaison)
+    push = detail.context["push"]
+    answer = api.get(f"/api/v1/exchange/pushes/{push.pk}/rejected/")
+    rows = answer.content.decode()
+    assert answer.status_code == 200 and short[:4] in rows
+    assert short not in rows and long_ not in rows

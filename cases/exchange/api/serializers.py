@@ -76,7 +76,7 @@ class RejectedRowSerializer(serializers.ModelSerializer):
         from cases.identity_numbers import mask
 
         number = rules.normalise_id(obj.id_number)
-        data["id_number"] = mask(number) if len(number) == 18 else obj.id_number
+        data["id_number"] = mask(number)  # malformed numbers too (issue 13)
         return data
 
 
