@@ -65,9 +65,14 @@ def visible_persons(user) -> QuerySet[Person]:
     return scope_queryset(Person.objects.all(), user, roles=PERSON_READ_ROLES)
 
 
+#: the last 4–6 characters of an identity number
+TAIL = re.compile(r"^\d{3,5}[\dX]$")
+
+
 def person_search_q(q: str) -> Q | None:
     """``q`` as a person condition: a full identity number (unique index), a masked one
-    ``3607**********123X`` (first 4 + last 4, indexed key), or the start of a name."""
+    ``3607**********123X`` (first 4 + last 4, indexed key), the last 4–6 characters of the number,
+    or any part of a name. (The last two read the region-scoped persons without an index.)"""
     text = identity_numbers.normalise(q or "")
     if not text:
         return None
@@ -76,7 +81,10 @@ def person_search_q(q: str) -> Q | None:
     m = MASKED.match(text)
     if m:
         return Q(id_mask_key=m.group(1) + m.group(2))
-    return Q(name__startswith=(q or "").strip())
+    if TAIL.match(text):
+        # the last 4–6 characters of the identity number, as people read them off a card or a slip
+        return Q(id_number__endswith=text)
+    return Q(name__contains=(q or "").strip())  # any part of the name
 
 
 def search_persons(user, q: str = "", *, region: str | None = None) -> QuerySet[Person]:
@@ -771,3 +779,28 @@ def assignees(apps) -> dict[int, object]:
     grants = (ApplicationAssignment.objects.filter(content_object_id__in=ids, permission__codename=ACT_CODENAME)
               .select_related("user").order_by("id"))
     return {g.content_object_id: g.user for g in grants}
+
+
+COUNT_EXACT_UP_TO = 10_000
+
+
+def count_estimate(qs) -> tuple[int, bool]:
+    """How many rows ``qs`` holds, for a list's heading: exact up to :data:`COUNT_EXACT_UP_TO`
+    (``COUNT(*)`` over a ``LIMIT``, never the whole table); past it PostgreSQL's planner estimate
+    (``EXPLAIN``, from the table statistics), marked as estimated. ``(count, estimated)``."""
+    from django.db import connections
+
+    n = qs.order_by()[: COUNT_EXACT_UP_TO + 1].count()
+    if n <= COUNT_EXACT_UP_TO:
+        return n, False
+    connection = connections[qs.db]
+    if connection.vendor == "postgresql":
+        import json
+
+        sql, params = qs.order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            row = cursor.fetchone()[0]
+        plan = (json.loads(row) if isinstance(row, str) else row)[0]["Plan"]
+        return max(int(plan.get("Plan Rows") or 0), COUNT_EXACT_UP_TO + 1), True
+    return COUNT_EXACT_UP_TO + 1, True

@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     # Work queues and the case list
     path("", queues.queue, name="queue"),
+    path("bulk/", queues.queue_bulk, name="queue_bulk"),
     # Persons and identities
     path("persons/", persons.person_list, name="persons"),
     path("persons/new/", persons.person_new, name="person_new"),

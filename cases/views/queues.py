@@ -79,6 +79,7 @@ def queue(request):
         year=filters.get("year"), q=filters.get("q") or "",
     )
     page = keyset_page(request, qs, ordering=selectors.queue_ordering(name or None))
+    total, estimated = selectors.count_estimate(qs)
     rows = list(page)
     overdue = selectors.stage_time_limits(rows)
     assigned = selectors.assignees(rows)
@@ -88,9 +89,66 @@ def queue(request):
     return render(request, "cases/queue.html", {
         "form": form,
         "page": page,
+        "total": total,
+        "estimated": estimated,
+        "bulk_actions": _bulk_actions(user, name),
         "queue": name,
         "title": TITLES[name],
         "tabs": queue_tabs(user),
         "searching": bool(filters.get("q")),
         "filtered": any(filters.get(k) for k in ("q", "state", "region", "year")),
+    })
+
+
+#: queue → the actions its list can take on many cases at once (each case still through
+#: workflow.transition: role, region, state, four eyes and assignment per case)
+BULK = {"to_review": ("start_review",), "to_approve": ("approve",), "assigned": ("start_review", "approve")}
+BULK_LIMIT = 100
+
+
+def _bulk_actions(user, name: str) -> list[tuple[str, str]]:
+    from ..services import workflow
+
+    roles = {"start_review": Role.REVIEWER, "approve": Role.APPROVER}
+    return [(a, workflow.ACTION_LABELS[a]) for a in BULK.get(name, ()) if holds_anywhere(user, [roles[a]])]
+
+
+@login_required
+def queue_bulk(request):
+    """Take one action on the cases ticked in a queue; each case is tried on its own and the page
+    says, per case, whether it moved or why not."""
+    from django.http import HttpResponseNotAllowed
+
+    from ..models import Application
+    from ..services import workflow
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    user = request.user
+    action = request.POST.get("action", "")
+    if action not in {"start_review", "approve"}:
+        raise PermissionDenied(_("Unknown action “%(action)s”.") % {"action": action})
+    ids = []
+    for raw in request.POST.getlist("ids")[:BULK_LIMIT]:
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            continue
+    visible = {a.pk: a for a in selectors.visible_applications(user).filter(pk__in=ids).select_related("person")}
+    results = []
+    for pk in ids:
+        app = visible.get(pk)
+        if app is None:
+            results.append({"number": f"#{pk}", "ok": False, "message": _("Case not found.")})
+            continue
+        try:
+            moved = workflow.transition(acting_user=user, application_id=pk, action=action, expected_state=app.state)
+        except workflow.TransitionError as exc:
+            results.append({"app": app, "number": app.number, "ok": False, "message": exc.message})
+        else:
+            results.append({"app": moved, "number": moved.number, "ok": True, "message": moved.get_state_display()})
+    return render(request, "cases/bulk_result.html", {
+        "action_label": workflow.ACTION_LABELS[action], "results": results,
+        "done": sum(1 for r in results if r["ok"]), "failed": sum(1 for r in results if not r["ok"]),
+        "back": reverse("cases:queue") + (f"?queue={request.POST['queue']}" if request.POST.get("queue") in TABS else ""),
     })

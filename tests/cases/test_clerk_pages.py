@@ -123,3 +123,42 @@ def test_zero_tilted_reasons_follow_the_engines_notes():
             "就医地超出倾斜救助范围（如省外就医）。"]
         assert "起付标准" in zero_tilted_reasons(NS(tilted_applied=True), settlement, [line()])[0]
         assert zero_tilted_reasons(NS(tilted_applied=True), NS(tilted=Decimal("12.00"), refused=False), [line()]) == []
+
+
+def test_the_case_list_finds_by_the_last_digits_and_part_of_a_name_and_shows_its_total(client, team):
+    from tests.cases.factories import person_with_identity
+
+    person = person_with_identity(region="360702", name="欧阳春花")
+    app = make_case(team, "submitted", person=person)
+    other = make_case(team, "submitted")
+    client.force_login(team.reviewer)
+    base = reverse("cases:queue") + "?queue=to_review&q="
+    for q in (person.id_number[-4:], person.id_number[-6:], "春花"):
+        body = client.get(base + q).content.decode()
+        assert app.number in body and other.number not in body, q
+    body = client.get(reverse("cases:queue") + "?queue=to_review").content.decode()
+    assert "共 2 件" in body
+
+
+def test_bulk_start_review_and_approve_report_per_case_and_keep_four_eyes(client, team):
+    first, second = make_case(team, "submitted"), make_case(team, "submitted")
+    client.force_login(team.reviewer)
+    queue = client.get(reverse("cases:queue") + "?queue=to_review").content.decode()
+    assert 'data-bulk="start_review"' in queue
+    body = client.post(reverse("cases:queue_bulk"), {"action": "start_review", "queue": "to_review",
+                                                     "ids": [first.pk, second.pk]}).content.decode()
+    assert body.count('data-result="ok"') == 2 and "已办理 2 件，未办理 0 件" in body
+    first.refresh_from_db()
+    assert first.state == "in_review"
+
+    reviewed = make_case(team, "reviewed")           # passed by team.reviewer
+    own = make_case(team, "reviewed")
+    type(own).objects.filter(pk=own.pk).update(reviewed_by=team.approver)  # the approver reviewed this one
+    client.force_login(team.approver)
+    body = client.post(reverse("cases:queue_bulk"), {"action": "approve", "queue": "to_approve",
+                                                     "ids": [reviewed.pk, own.pk]}).content.decode()
+    assert body.count('data-result="ok"') == 1 and body.count('data-result="failed"') == 1
+    failed_row = body.split('data-result="failed"')[1].split("</tr>")[0]
+    assert own.number in failed_row and "审核" in failed_row  # four eyes, said per case
+    reviewed.refresh_from_db(); own.refresh_from_db()  # noqa: E702
+    assert reviewed.state == "approved" and own.state == "reviewed"
