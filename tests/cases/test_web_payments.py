@@ -227,3 +227,20 @@ def test_batch_list_and_page(client, team):
         response, body = page(client, user, reverse("cases:batch", args=[batch.pk]))
         assert response.status_code == 200 and ("银行文件（CSV）" in body) == (user == team.payment)
         assert ("登记银行结果" in body) == (user == team.payment)
+
+
+def test_to_pay_shows_the_account_and_the_previous_failure_of_a_case_paid_again(client, team):
+    """Issue 14 item 7: a case being paid again shows its account and why the last payment failed."""
+    from cases.services import payments
+    from tests.cases.factories import sent_to_bank
+
+    app = make_case(team, "approved")
+    batch = payments.create_batch(acting_user=team.payment, region_code="360700", application_ids=[app.pk])
+    sent_to_bank(team, batch)
+    line = batch.lines.get()
+    payments.record_results(acting_user=team.payment, batch_id=batch.pk,
+                            results=[{"line_id": line.pk, "outcome": "failed", "reason": "账户已冻结"}])
+    _, body = page(client, team.payment, reverse("cases:payments"))
+    row = body[body.index(f'value="{app.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert app.approved_payee_account in row and "账户已冻结" in row and batch.number in row
