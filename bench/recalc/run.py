@@ -15,7 +15,8 @@ Timed, on the same marks:
    exchange ran for each mark before the batch path) over ``--sample`` person-years, rolled back;
 2. the portal's recalculation task body, ``cases.exchange.services.recalc.recalculate_pending`` (what
    ``exchange.recalculate_marked`` runs), over every mark: the set-based batch path
-   (``cases.services.recalc_batch``), 200 person-years per transaction.
+   (``cases.services.recalc_batch`` around the settlement planner ``cases.services.planner``, which
+   the per-person-year service uses too), 200 person-years per transaction.
 
 Then it checks, on ``--verify`` person-years, that both paths store exactly the same settlements,
 lines, adjustments and allocations, that every mark is done and none failed, and that marking
