@@ -86,7 +86,7 @@ def fill(*, persons: int, claims: int = 10, year: int = 2023, open_share: float 
                 INSERT INTO cases_claim (person_id, region_id, setl_id, date, kind, special_disease, hospital_level,
                                          location, referral_compliant, total, policy_scope, basic_paid, critical_paid,
                                          maf_pay, hospital_name, hospital_code, med_type, insutype, enrolment_area,
-                                         source, created_at, updated_at)
+                                         source, void_reason, created_at, updated_at)
                 SELECT p.id, p.region_id, 'F{tag}-' || p.g || '-' || j,
                        make_date(%(y)s, 1, 3) + ((p.g * 37 + j * 31) %% 355)::int,
                        (ARRAY['inpatient','inpatient','outpatient_chronic','outpatient_general','inpatient'])[1 + j %% 5],
@@ -94,7 +94,7 @@ def fill(*, persons: int, claims: int = 10, year: int = 2023, open_share: float 
                        (ARRAY['county','county','city','province','out_of_province'])[1 + (p.g * 3 + j) %% 5],
                        (p.g + j) %% 10 <> 0,
                        round(s.scope * 1.15, 2), s.scope, round(s.scope * 0.55, 2), round(s.scope * 0.05, 2),
-                       0, '测试医院', '', '', '', '', 'manual', now(), now()
+                       0, '测试医院', '', '', '', '', 'manual', '', now(), now()
                   FROM fill_p p CROSS JOIN generate_series(0, %(c)s - 1) j
                   CROSS JOIN LATERAL (SELECT CASE WHEN j %% 5 = 3 THEN 300 + (p.g * 7919 + j * 104729) %% 4000
                                                   ELSE 3000 + (p.g * 7919 + j * 104729) %% 90000 END::numeric(14, 2)
@@ -103,11 +103,12 @@ def fill(*, persons: int, claims: int = 10, year: int = 2023, open_share: float 
                 INSERT INTO cases_application (number, person_id, region_id, year, state, tilted_applied, payee_type,
                     payee_name, payee_bank, payee_account, agent_name, agent_relation, agent_phone, note,
                     pending_category, calc_revision, created_by_id, created_at, updated_at, state_changed_at,
-                    submitted_at, reviewed_by_id)
+                    submitted_at, reviewed_by_id, approved_payee_type, approved_payee_name, approved_payee_id_number,
+                    approved_payee_bank, approved_payee_account)
                 SELECT 'F{tag}-{year}-' || p.g, p.id, p.region_id, %(y)s,
                        CASE WHEN p.g %% 100 < %(open)s THEN 'submitted' ELSE 'reviewed' END, p.g %% 4 = 0, 'person',
                        '', '', '', '', '', '', '', '', 1, %(cw)s, now(), now(), now(), now(),
-                       CASE WHEN p.g %% 100 < %(open)s THEN NULL ELSE %(rv)s END
+                       CASE WHEN p.g %% 100 < %(open)s THEN NULL ELSE %(rv)s END, '', '', '', '', ''
                   FROM fill_p p""", {"y": year, "open": open_mod, "cw": users["caseworker"].pk,
                                      "rv": users["reviewer"].pk})
             cur.execute("ANALYZE fill_p; ANALYZE cases_claim; ANALYZE cases_application")
