@@ -336,7 +336,7 @@ class Claim(models.Model):
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("voided by")
     )
-    void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("claim")

@@ -20,4 +20,5 @@ urlpatterns = [
     path("policies/", include("policies.urls")),
     path("cases/", include("cases.urls")),
     path("exchange/", include("cases.exchange.urls")),
+    path("audit/", include("portal.audit.urls")),
 ]

@@ -1,0 +1,408 @@
+"""Reads for the audit log: the history rows of every tracked model (old → new, who, channel), the
+full-number view log and the bank-account changes, region-scoped for auditors.
+
+Everything goes through :func:`portal.roles.scoping.scope_queryset` with the auditor role; the
+history rows are scoped by the region of the row as it was recorded (or of its person, case or
+batch).
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, Value
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cases import identity_numbers
+from portal.roles.domain import Role
+from portal.roles.scoping import scope_queryset
+
+AUDIT_ROLES = {Role.AUDITOR}
+PAGE_SIZE = 50
+EXPORT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A tracked model as the audit log reads it: the paths, on its history rows, to the region, the
+    person and the case (None: the row has none)."""
+
+    key: str
+    model: str  # "app_label.Model"
+    label: object
+    region: str
+    person: str | None
+    case: str | None
+
+    @property
+    def tracked_model(self):
+        return apps.get_model(self.model)
+
+    @property
+    def history_model(self):
+        app_label, name = self.model.split(".")
+        return apps.get_model(app_label, f"{name}History")
+
+
+TRACKED = [
+    Tracked("person", "cases.Person", gettext_lazy("person"), "region", "pgh_obj_id", None),
+    Tracked("household", "cases.Household", gettext_lazy("household"), "region", None, None),
+    Tracked("identity", "cases.Identity", gettext_lazy("identity"), "person__region", "person_id", None),
+    Tracked("claim", "cases.Claim", gettext_lazy("claim"), "region", "person_id", None),
+    Tracked("application", "cases.Application", gettext_lazy("case"), "region", "person_id", "pgh_obj_id"),
+    Tracked("application_claim", "cases.ApplicationClaim", gettext_lazy("claim of a case"), "application__region",
+            "application__person_id", "application_id"),
+    Tracked("settlement", "cases.Settlement", gettext_lazy("settlement"), "application__region",
+            "application__person_id", "application_id"),
+    Tracked("adjustment", "cases.Adjustment", gettext_lazy("adjustment"), "application__region",
+            "application__person_id", "application_id"),
+    Tracked("payment_batch", "cases.PaymentBatch", gettext_lazy("payment batch"), "region", None, None),
+    Tracked("payment_line", "cases.PaymentLine", gettext_lazy("payment line"), "batch__region",
+            "application__person_id", "application_id"),
+    Tracked("policy_version", "policies.PolicyVersion", gettext_lazy("policy version"), "region", None, None),
+    Tracked("statistic", "policies.Statistic", gettext_lazy("statistic"), "region", None, None),
+]
+BY_KEY = {t.key: t for t in TRACKED}
+
+ACTIONS = [("insert", gettext_lazy("created")), ("update", gettext_lazy("changed")), ("delete", gettext_lazy("deleted"))]
+CHANNELS = [("web", gettext_lazy("web page")), ("api", gettext_lazy("API")), ("push", gettext_lazy("department push")),
+            ("import", gettext_lazy("file import")), ("worker", gettext_lazy("background worker"))]
+#: Fields not shown as changes (kept in the history all the same).
+QUIET_FIELDS = {"updated_at", "id_mask_key", "calc_revision", "state_changed_at"}
+#: Fields holding full identity numbers: masked wherever the audit log shows them.
+ID_NUMBER_FIELDS = {"id_number", "old_id_number", "new_id_number"}
+BANK_ACCOUNT_FIELDS = {"bank_account", "payee_account", "old_bank_account", "new_bank_account", "old_account",
+                       "new_account"}
+
+
+def can_audit(user) -> bool:
+    from portal.roles.scoping import user_roles
+
+    return bool(user.is_authenticated and (user.is_superuser or Role.AUDITOR in user_roles(user)))
+
+
+@dataclass
+class Filters:
+    person: str = ""
+    case: str = ""
+    operator: str = ""
+    action: str = ""
+    kind: str = ""
+    channel: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_query(cls, query) -> "Filters":
+        f = cls(
+            person=(query.get("person") or "").strip()[:50],
+            case=(query.get("case") or "").strip()[:40],
+            operator=(query.get("operator") or "").strip()[:150],
+            action=query.get("action") or "",
+            kind=query.get("kind") or "",
+            channel=query.get("channel") or "",
+        )
+        if f.action not in dict(ACTIONS):
+            f.action = ""
+        if f.kind not in BY_KEY:
+            f.kind = ""
+        if f.channel not in dict(CHANNELS):
+            f.channel = ""
+        for name in ("date_from", "date_to"):
+            raw = (query.get(name) or "").strip()
+            if raw:
+                try:
+                    setattr(f, name, datetime.date.fromisoformat(raw[:10]))
+                except ValueError:
+                    f.errors[name] = _("Enter a date as YYYY-MM-DD.")
+        return f
+
+    def as_query(self) -> dict:
+        out = {k: getattr(self, k) for k in ("person", "case", "operator", "action", "kind", "channel") if getattr(self, k)}
+        for name in ("date_from", "date_to"):
+            if getattr(self, name):
+                out[name] = getattr(self, name).isoformat()
+        return out
+
+
+def _persons(user, text: str) -> list[int]:
+    """Persons of the auditor's regions matching ``text``: an id, a full or masked identity number,
+    or part of a name."""
+    from cases.models import Person, id_mask_key
+
+    qs = scope_queryset(Person.objects.all(), user, roles=AUDIT_ROLES)
+    number = identity_numbers.normalise(text)
+    if text.isdigit() and len(text) <= 12:
+        qs = qs.filter(pk=int(text))
+    elif len(number) == 18 and "*" not in number:
+        qs = qs.filter(id_number=number)
+    elif "*" in text and len(text) == 18:
+        qs = qs.filter(id_mask_key=id_mask_key(text))
+    else:
+        qs = qs.filter(name__icontains=text)
+    return list(qs.values_list("pk", flat=True)[:500])
+
+
+def _cases(user, text: str) -> list[int]:
+    from cases.models import Application
+
+    qs = scope_queryset(Application.objects.all(), user, roles=AUDIT_ROLES)
+    if text.isdigit() and len(text) <= 12:
+        qs = qs.filter(Q(pk=int(text)) | Q(number=text))
+    else:
+        qs = qs.filter(number__icontains=text)
+    return list(qs.values_list("pk", flat=True)[:500])
+
+
+def _operators(text: str) -> list[int]:
+    users = get_user_model().objects.filter(Q(username__iexact=text) | Q(full_name__icontains=text))
+    return list(users.values_list("pk", flat=True)[:200])
+
+
+def _day_bounds(f: Filters) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    tz = timezone.get_current_timezone()
+    lo = datetime.datetime.combine(f.date_from, datetime.time.min, tz) if f.date_from else None
+    hi = datetime.datetime.combine(f.date_to + datetime.timedelta(days=1), datetime.time.min, tz) if f.date_to else None
+    return lo, hi
+
+
+def _history_queryset(user, spec: Tracked, f: Filters, persons, cases, operators):
+    qs = scope_queryset(spec.history_model.objects.all(), user, roles=AUDIT_ROLES, field=spec.region)
+    if persons is not None:
+        if spec.person is None:
+            return None
+        qs = qs.filter(**{f"{spec.person}__in": persons})
+    if cases is not None:
+        if spec.key == "claim":
+            from cases.models import ApplicationClaim
+
+            qs = qs.filter(pgh_obj_id__in=ApplicationClaim.objects.filter(application_id__in=cases).values("claim_id"))
+        elif spec.case is None:
+            return None
+        else:
+            qs = qs.filter(**{f"{spec.case}__in": cases})
+    if operators is not None:
+        qs = qs.filter(pgh_context__metadata__user__in=operators)
+    if f.channel:
+        qs = qs.filter(pgh_context__metadata__channel=f.channel)
+    if f.action:
+        qs = qs.filter(pgh_label=f.action)
+    lo, hi = _day_bounds(f)
+    if lo:
+        qs = qs.filter(pgh_created_at__gte=lo)
+    if hi:
+        qs = qs.filter(pgh_created_at__lt=hi)
+    return qs.annotate(
+        audit_kind=Value(spec.key, output_field=models.CharField()),
+        audit_at=F("pgh_created_at"),
+        audit_row=F("pgh_id"),
+    ).values("audit_kind", "audit_row", "audit_at").order_by()
+
+
+def history_rows(user, f: Filters, *, offset: int = 0, limit: int = PAGE_SIZE) -> list[dict]:
+    """One page of history rows (newest first): ``[{"audit_kind", "audit_row", "audit_at"}]``."""
+    persons = _persons(user, f.person) if f.person else None
+    cases = _cases(user, f.case) if f.case else None
+    operators = _operators(f.operator) if f.operator else None
+    parts = []
+    for spec in TRACKED:
+        if f.kind and spec.key != f.kind:
+            continue
+        qs = _history_queryset(user, spec, f, persons, cases, operators)
+        if qs is not None:
+            parts.append(qs)
+    if not parts:
+        return []
+    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return list(union.order_by("-audit_at", "-audit_row")[offset:offset + limit])
+
+
+# --- One history row explained ------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class Entry:
+    kind: str
+    kind_label: str
+    action: str
+    action_label: str
+    at: datetime.datetime
+    user_id: int | None
+    operator: str
+    channel: str
+    channel_label: str
+    obj_id: int
+    obj_label: str
+    person_id: int | None
+    case_id: int | None
+    changes: list[Change]
+
+
+def _display(spec: Tracked, field_name: str, value, *, for_export: bool) -> str:
+    if value is None or value == "":
+        return "—"
+    model_field = spec.tracked_model._meta.get_field(field_name) if _has_field(spec, field_name) else None
+    if field_name in ID_NUMBER_FIELDS:
+        return identity_numbers.mask(str(value))
+    if field_name in BANK_ACCOUNT_FIELDS and for_export:
+        text = str(value)
+        return "*" * max(len(text) - 4, 0) + text[-4:]
+    if model_field is not None and model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _has_field(spec: Tracked, name: str) -> bool:
+    try:
+        spec.tracked_model._meta.get_field(name)
+        return True
+    except Exception:  # noqa: BLE001 - a field of the history only
+        return False
+
+
+def _fields(spec: Tracked) -> list[tuple[str, str, str]]:
+    """(attname on the history row, field name, label) of the tracked fields."""
+    out = []
+    tracked = {f.name for f in spec.tracked_model._meta.concrete_fields}
+    for f in spec.history_model._meta.concrete_fields:
+        if f.name.startswith("pgh_") or f.name not in tracked or f.name in QUIET_FIELDS:
+            continue
+        label = str(spec.tracked_model._meta.get_field(f.name).verbose_name)
+        out.append((f.attname, f.name, label))
+    return out
+
+
+def _object_label(spec: Tracked, row) -> str:
+    if spec.key == "person":
+        return f"{row.name}（{identity_numbers.mask(row.id_number)}）"
+    if spec.key == "application":
+        return row.number or f"#{row.pgh_obj_id}"
+    if spec.key == "claim":
+        label = f"{row.date} {row.hospital_name or ''} {row.total}".replace("  ", " ")
+        return f"{label}（{row.setl_id}）" if row.setl_id else label
+    if spec.key == "payment_batch":
+        return row.number or f"#{row.pgh_obj_id}"
+    if spec.key == "policy_version":
+        return f"{row.region_id} {row.title}"
+    if spec.key == "statistic":
+        return f"{row.region_id} {row.get_kind_display() if hasattr(row, 'get_kind_display') else row.kind} {row.year}"
+    return f"#{row.pgh_obj_id}"
+
+
+def _value(row, attname):
+    return getattr(row, attname)
+
+
+def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
+    """The page's rows with their changes (old → new: the previous history row of the same object),
+    operator and channel."""
+    by_kind: dict[str, list[int]] = {}
+    for r in rows:
+        by_kind.setdefault(r["audit_kind"], []).append(r["audit_row"])
+    loaded = {}
+    for kind, ids in by_kind.items():
+        spec = BY_KEY[kind]
+        for obj in spec.history_model.objects.filter(pgh_id__in=ids).select_related("pgh_context"):
+            loaded[(kind, obj.pgh_id)] = obj
+    user_ids = {(o.pgh_context.metadata or {}).get("user") for o in loaded.values() if o.pgh_context_id}
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=[u for u in user_ids if isinstance(u, int)])}
+    entries = []
+    for r in rows:
+        spec = BY_KEY[r["audit_kind"]]
+        obj = loaded.get((r["audit_kind"], r["audit_row"]))
+        if obj is None:
+            continue
+        meta = (obj.pgh_context.metadata if obj.pgh_context_id else {}) or {}
+        uid = meta.get("user") if isinstance(meta.get("user"), int) else None
+        user = users.get(uid)
+        channel = meta.get("channel") or ""
+        previous = None
+        if obj.pgh_label != "insert":
+            previous = (spec.history_model.objects.filter(pgh_obj_id=obj.pgh_obj_id, pgh_id__lt=obj.pgh_id)
+                        .order_by("-pgh_id").first())
+        changes = []
+        for attname, name, label in _fields(spec):
+            new = _value(obj, attname)
+            if obj.pgh_label == "delete":
+                changes.append(Change(name, label, _display(spec, name, new, for_export=for_export), "—"))
+                continue
+            if previous is None:
+                if obj.pgh_label == "insert" and new not in (None, ""):
+                    changes.append(Change(name, label, "—", _display(spec, name, new, for_export=for_export)))
+                continue
+            old = _value(previous, attname)
+            if old != new:
+                changes.append(Change(name, label, _display(spec, name, old, for_export=for_export),
+                                      _display(spec, name, new, for_export=for_export)))
+        person_id = None
+        if spec.key == "person":
+            person_id = obj.pgh_obj_id
+        elif hasattr(obj, "person_id"):
+            person_id = obj.person_id
+        case_id = obj.pgh_obj_id if spec.key == "application" else getattr(obj, "application_id", None)
+        entries.append(Entry(
+            kind=spec.key, kind_label=str(spec.label), action=obj.pgh_label,
+            action_label=str(dict(ACTIONS).get(obj.pgh_label, obj.pgh_label)), at=obj.pgh_created_at, user_id=uid,
+            operator=user.display_name if user else (_("the system") if obj.pgh_context_id else _("not recorded")),
+            channel=channel, channel_label=str(dict(CHANNELS).get(channel, channel or "—")), obj_id=obj.pgh_obj_id,
+            obj_label=_object_label(spec, obj), person_id=person_id, case_id=case_id, changes=changes,
+        ))
+    return entries
+
+
+# --- The full-number view log and the bank-account changes --------------------------------------------
+
+
+def id_number_views(user, f: Filters):
+    from cases.models import IdNumberView
+
+    qs = scope_queryset(IdNumberView.objects.select_related("user", "person"), user, roles=AUDIT_ROLES,
+                        field="person__region")
+    if f.person:
+        qs = qs.filter(person_id__in=_persons(user, f.person))
+    if f.operator:
+        qs = qs.filter(user_id__in=_operators(f.operator))
+    lo, hi = _day_bounds(f)
+    if lo:
+        qs = qs.filter(viewed_at__gte=lo)
+    if hi:
+        qs = qs.filter(viewed_at__lt=hi)
+    return qs.order_by("-viewed_at", "-id")
+
+
+def bank_account_changes(user, f: Filters):
+    from cases.models import BankAccountChange
+
+    qs = scope_queryset(BankAccountChange.objects.select_related("changed_by", "person"), user, roles=AUDIT_ROLES,
+                        field="person__region")
+    if f.person:
+        qs = qs.filter(person_id__in=_persons(user, f.person))
+    if f.operator:
+        qs = qs.filter(changed_by_id__in=_operators(f.operator))
+    lo, hi = _day_bounds(f)
+    if lo:
+        qs = qs.filter(changed_at__gte=lo)
+    if hi:
+        qs = qs.filter(changed_at__lt=hi)
+    return qs.order_by("-changed_at", "-id")

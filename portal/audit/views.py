@@ -1,0 +1,141 @@
+"""The audit log (审计日志): auditors of a region (and superusers) only — every change with who, when,
+channel and old → new; the full-number view log; bank-account changes; an Excel export of each.
+Read-only: nothing here writes."""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from portal import exports
+
+from . import selectors
+from .selectors import ACTIONS, CHANNELS, EXPORT_LIMIT, PAGE_SIZE, TRACKED, Filters
+
+MAX_PAGE = 2000
+
+
+def _auditor(view):
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not selectors.can_audit(request.user):
+            raise PermissionDenied(_("The audit log is for auditors."))
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _page(request) -> int:
+    raw = request.GET.get("page") or "1"
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _context(request, tab: str, f: Filters, **extra) -> dict:
+    query = f.as_query()
+    return {
+        "tab": tab, "filters": f, "query": urlencode(query),
+        "export_query": urlencode({**query, "tab": tab}),
+        "kinds": [(t.key, t.label) for t in TRACKED], "actions": ACTIONS, "channels": CHANNELS,
+        "history_recorded": connection.vendor == "postgresql", **extra,
+    }
+
+
+def _paged(request, items_plus_one: list, page: int) -> dict:
+    has_next = len(items_plus_one) > PAGE_SIZE
+    return {"page": page, "has_next": has_next, "has_previous": page > 1,
+            "next_page": page + 1, "previous_page": page - 1}
+
+
+@_auditor
+def log(request):
+    """Every recorded change, newest first, searchable by person, case, operator, action, kind,
+    channel and time."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    rows = [] if f.errors else selectors.history_rows(request.user, f, offset=(page - 1) * PAGE_SIZE,
+                                                       limit=PAGE_SIZE + 1)
+    entries = selectors.explain(rows[:PAGE_SIZE])
+    return render(request, "audit/log.html", _context(request, "log", f, entries=entries, **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
+@_auditor
+def id_views(request):
+    """Who saw whose full identity number, when, where and why."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    qs = selectors.id_number_views(request.user, f)
+    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
+    return render(request, "audit/id_views.html",
+                  _context(request, "id_views", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
+@_auditor
+def bank_changes(request):
+    """Every change of a person's bank, account or account holder (old → new)."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    qs = selectors.bank_account_changes(request.user, f)
+    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
+    return render(request, "audit/bank_changes.html",
+                  _context(request, "bank_changes", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _user(user) -> str:
+    return user.display_name if user is not None else _("the system")
+
+
+@_auditor
+def export(request):
+    """The current tab and filters as an Excel file (at most 20 000 rows); identity numbers masked,
+    bank accounts shown by their last four digits."""
+    f = Filters.from_query(request.GET)
+    tab = request.GET.get("tab") or "log"
+    stamp = timezone.localtime().strftime("%Y%m%d_%H%M")
+    if tab == "id_views":
+        headers = [_("viewed at"), _("operator"), _("person"), _("identity number"), _("channel"), _("where"), _("why")]
+        rows = ([_local(v.viewed_at), _user(v.user), v.person.name, v.person.masked_id_number, v.get_channel_display(),
+                 v.context, v.reason] for v in selectors.id_number_views(request.user, f)[:EXPORT_LIMIT])
+        return exports.xlsx_response(f"id_number_views_{stamp}.xlsx", headers, rows, title=_("Full-number views"))
+    if tab == "bank_changes":
+        def account(text):
+            return ("*" * max(len(text) - 4, 0) + text[-4:]) if text else ""
+
+        headers = [_("changed at"), _("operator"), _("person"), _("identity number"), _("old bank"), _("old account"),
+                   _("old account holder"), _("new bank"), _("new account"), _("new account holder")]
+        rows = ([_local(c.changed_at), _user(c.changed_by), c.person.name, c.person.masked_id_number, c.old_bank_name,
+                 account(c.old_bank_account), c.old_account_holder, c.new_bank_name, account(c.new_bank_account),
+                 c.new_account_holder] for c in selectors.bank_account_changes(request.user, f)[:EXPORT_LIMIT])
+        return exports.xlsx_response(f"bank_account_changes_{stamp}.xlsx", headers, rows, title=_("Bank-account changes"))
+    headers = [_("time"), _("operator"), _("channel"), _("kind"), _("object"), _("action"), _("field"), _("old value"),
+               _("new value")]
+
+    def rows():
+        done = 0
+        while done < EXPORT_LIMIT:
+            chunk = selectors.history_rows(request.user, f, offset=done, limit=500)
+            if not chunk:
+                return
+            for e in selectors.explain(chunk, for_export=True):
+                base = [_local(e.at), e.operator, e.channel_label, e.kind_label, e.obj_label, e.action_label]
+                if not e.changes:
+                    yield base + ["", "", ""]
+                for c in e.changes:
+                    yield base + [c.label, c.old, c.new]
+            done += len(chunk)
+            if len(chunk) < 500:
+                return
+
+    return exports.xlsx_response(f"audit_log_{stamp}.xlsx", headers, rows(), title=_("Audit log"))
