@@ -63,7 +63,8 @@ def test_bad_filters_are_a_400_naming_the_field_not_a_500(client, team):
                                                  "person": "¡" * 3, "case": "' or 1=1"})
     assert response.status_code == 400 and "YYYY-MM-DD" in response.content.decode()
     for name in PAGES:
-        assert client.get(reverse(name), {"person": "1" * 40, "operator": "'; drop", "page": "999999"}).status_code == 200
+        response = client.get(reverse(name), {"person": "1" * 40, "operator": "'; drop", "page": "999999"})
+        assert response.status_code in (200, 400), (name, response.status_code)  # never a 500
 
 
 def _sheet(response) -> list[list]:
