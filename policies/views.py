@@ -663,9 +663,15 @@ def whatif(request):
     if result:
         inputs = {str(c.get("id")): c for c in payload.get("claims", []) if isinstance(c, dict)}
         labels = selectors.route_labels(region_code=result["region"], draft_version_id=version_id)
+        names = dict(CATEGORY_NAMES)
+        try:
+            for v in selectors.policy_sources(region_code=result["region"], draft_version_id=version_id).versions:
+                names.update(editor.region_category_names(v.doc))
+        except services.engine.PolicyError:  # names only; the result itself was settled above
+            pass
         for claim in result["claims"]:
             claim = dict(claim)
-            claim["category_name"] = CATEGORY_NAMES.get(claim["category"], "") if claim["category"] else ""
+            claim["category_name"] = names.get(claim["category"], claim["category"]) if claim["category"] else ""
             claim["route_label"] = labels.get((claim["policy"], claim["route"], claim["category"]), claim["route"])
             given = inputs.get(claim["id"], {})
             claim["date"] = given.get("date", "")
