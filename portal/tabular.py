@@ -122,15 +122,15 @@ def check_workbook(stream: IO[bytes], limits: Limits = DEFAULT_LIMITS) -> None:
         stream.seek(0)
         raise TableError(_("The file is not a readable Excel workbook (.xlsx): %(error)s") % {"error": exc}) from None
     stream.seek(0)
-    total = sum(m.file_size for m in members)
-    if total > limits.max_uncompressed:
-        raise TableError(_("The workbook expands to %(size)s MB when opened, more than %(limit)s MB; save it as CSV "
-                           "or split it.") % {"size": _mb(total), "limit": _mb(limits.max_uncompressed)})
     for member in members:
         if member.filename.lower().endswith("sharedstrings.xml") and member.file_size > limits.max_shared_strings:
             raise TableError(_("The workbook's texts expand to %(size)s MB when opened, more than %(limit)s MB; "
                                "save it as CSV or split it.")
                              % {"size": _mb(member.file_size), "limit": _mb(limits.max_shared_strings)})
+    total = sum(m.file_size for m in members)
+    if total > limits.max_uncompressed:
+        raise TableError(_("The workbook expands to %(size)s MB when opened, more than %(limit)s MB; save it as CSV "
+                           "or split it.") % {"size": _mb(total), "limit": _mb(limits.max_uncompressed)})
 
 
 def detect_encoding(fileobj: IO[bytes] | bytes) -> str:
