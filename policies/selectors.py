@@ -193,6 +193,25 @@ def get_policy_book(
     return policy_sources(region_code=region_code, draft_version_id=draft_version_id).book(statistics)
 
 
+def settling_period(*, version_id: int) -> tuple[datetime.date, datetime.date | None] | None:
+    """The claim dates the version ``version_id`` settles in a what-if (first, last — ``None``
+    when open-ended): a published version's own period; a draft's period as publishing it with its
+    planned dates would leave it. ``None`` when there is no such version or its dates clash."""
+    version = PolicyVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        return None
+    if version.status == VersionStatus.PUBLISHED:
+        return version.effective_from, version.in_force_to
+    published = PolicyVersion.objects.filter(
+        region_id=version.region_id, framework=version.framework, status=VersionStatus.PUBLISHED
+    ).exclude(pk=version.pk)
+    plan = plan_publication([period_of(v) for v in published], effective_from=version.effective_from,
+                            in_force_to=version.in_force_to)
+    if plan.errors:
+        return None
+    return version.effective_from, plan.in_force_to
+
+
 def route_labels(*, region_code: str, draft_version_id: int | None = None) -> dict[tuple, str]:
     """{(document number, route name, category): the route's label} for the versions that settle
     ``region_code`` — to show a result's route as the document names it."""

@@ -628,6 +628,17 @@ def _default_region(user) -> str:
     return chosen.code if chosen else "360700"
 
 
+def _covers(period, day: str) -> bool:
+    """Whether the period (first, last or None) covers the claim date ``day`` (ISO)."""
+    if period is None:
+        return False
+    try:
+        date = datetime.date.fromisoformat(day)
+    except (TypeError, ValueError):
+        return False
+    return period[0] <= date and (period[1] is None or date <= period[1])
+
+
 @policy_staff_required
 def whatif(request):
     user = request.user
@@ -660,7 +671,12 @@ def whatif(request):
             versions=versions,
         )
     claims = []
+    period = outside = None
     if result:
+        # The engine settles each claim with the version in force on its date; say which one did,
+        # and flag the claims the chosen version does not cover rather than pass them off as its.
+        period = selectors.settling_period(version_id=version_id) if version_id is not None else None
+        outside = 0
         inputs = {str(c.get("id")): c for c in payload.get("claims", []) if isinstance(c, dict)}
         labels = selectors.route_labels(region_code=result["region"], draft_version_id=version_id)
         names = dict(CATEGORY_NAMES)
@@ -676,6 +692,9 @@ def whatif(request):
             given = inputs.get(claim["id"], {})
             claim["date"] = given.get("date", "")
             claim["kind_name"] = KIND_NAMES.get(given.get("kind"), given.get("kind", ""))
+            if used_version is not None:
+                claim["chosen"] = _covers(period, claim["date"])
+                outside += not claim["chosen"]
             claims.append(claim)
         for alert in result["alerts"]:
             alert["name"] = ALERT_NAMES.get(alert["kind"], alert["kind"])
@@ -686,6 +705,8 @@ def whatif(request):
         "claims": claims,
         "errors": errors,
         "used_version": used_version,
+        "period": period,
+        "outside": outside,
         "kind_names": KIND_NAMES,
         "category_names": CATEGORY_NAMES,
     }, status=400 if errors or (request.method == "POST" and form.errors) else 200)

@@ -473,3 +473,39 @@ def test_odd_editor_requests_never_fail_the_server(client, op, path):
                    {"path": "categories.recipients", "checks": "1", "items": ["nobody"]}):
         response = client.post(reverse("policies:version-leaf", args=[draft.pk]), fields)
         assert response.status_code in (302, 400), fields
+
+
+def _row(body: str, claim_id: str) -> str:
+    """The result table's row of claim ``claim_id``."""
+    start = body.index(f"<tr>\n        <td>{claim_id}<div")
+    return body[start:body.index("</tr>", start)]
+
+
+def test_what_if_says_which_version_settled_each_claim_and_flags_those_the_chosen_one_does_not_cover(
+    client, gz_admin, ganzhou
+):
+    # The draft is planned to be in force from 2023-06-01: the example's claim of 2023-02-01 is
+    # settled by the published version in force then, and the page must say so, not pass it off
+    # as the draft's.
+    draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    services.update_version_meta(acting_user=gz_admin, version=draft, in_force_from=D(2023, 6, 1),
+                                 in_force_to=None, retroactive_from=None)
+    client.force_login(gz_admin)
+    payload, _ = load_example("ganzhou_class2_annual_cap")  # claims a 2023-02-01, b 2023-06-15, c 2023-08-20
+    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(payload)})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"所选版本：{draft.document_number}（草稿）" in body
+    assert "该版本适用于结算日期在 2023-06-01 及以后的费用" in body
+    assert f"有 1 笔费用的结算日期不在所选版本 {draft.document_number} 的适用期内" in body
+    assert "非所选版本：所选版本不适用于该日期" in _row(body, "a")
+    for claim in ("b", "c"):
+        row = _row(body, claim)
+        assert "所选版本" in row and "非所选版本" not in row
+    assert ganzhou.document_number in _row(body, "a")
+
+    # Every claim inside the chosen version's period: no warning.
+    later = {**payload, "claims": [c for c in payload["claims"] if c["id"] != "a"]}
+    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(later)})
+    body = response.content.decode()
+    assert response.status_code == 200 and "不在所选版本" not in body and "非所选版本" not in body
