@@ -3,7 +3,6 @@ services, so nothing here can add, edit or delete; identity numbers are shown ma
 number is only shown through ``cases.services.persons.reveal_id_number``, which logs the view)."""
 from django.contrib import admin
 
-from .models_assignment import StageTimeLimit
 from .models import (
     Adjustment,
     Application,
@@ -18,6 +17,7 @@ from .models import (
     Person,
     Settlement,
 )
+from .models_assignment import StageTimeLimit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import ric
 
-
 # GB/T 2260 province-level prefixes (incl. 71 Taiwan, 81 Hong Kong, 82 Macao).
 PROVINCE_PREFIXES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()

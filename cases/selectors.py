@@ -36,7 +36,6 @@ from .models import (
     Application,
     ApplicationClaim,
     ApplicationEvent,
-    ApplicationState as S,
     Claim,
     ClaimImport,
     Identity,
@@ -49,6 +48,9 @@ from .models import (
     Settlement,
     SettlementLine,
     SettlementStatus,
+)
+from .models import (
+    ApplicationState as S,
 )
 from .services.errors import Conflict, NotFound
 from .services.workflow import allowed_actions  # noqa: F401  (re-exported for the UI)
@@ -603,7 +605,6 @@ def case_money(user, application_id: int) -> dict:
     ``paid`` (transferred by the bank), ``deducted`` (recoveries deducted from its payments),
     ``supplements`` (补发 paid), ``owed`` / ``recovered`` / ``waived`` / ``outstanding`` of its
     recoveries, and the recoveries themselves."""
-    from .services import recoveries
 
     app = get_application(user, application_id)
     lines = list(app.payment_lines.filter(status="paid"))

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from django.utils.translation import gettext as _
 
 from . import display
-from .clauses import clause_text
 from .engine import schema
-from .engine.constants import CATEGORY_NAMES, STATISTIC_NAMES
+from .engine.constants import STATISTIC_NAMES
 
 ORDERED_KEYS = {"precedence"}  # lists whose order means something: typed as words, in order
 
@@ -91,7 +91,7 @@ class Node:
     kind: str                      # group | list | item | leaf
     path: str
     label: str
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     # leaf
     value: Any = None
     value_kind: str = ""

@@ -78,7 +78,7 @@ def load_texts(PolicyText, seed_dir: Path = SEED_DIR) -> int:
     shared/seeds) for every document of that region's seed file that has none yet. Returns how
     many were added."""
     added = 0
-    for filename, doc in seed_documents(seed_dir):
+    for _filename, doc in seed_documents(seed_dir):
         path = seed_dir / "texts" / f"{doc['region']}.txt"
         if not path.exists():
             continue

@@ -26,7 +26,6 @@ from portal.regions.models import Region
 from portal.roles.scoping import in_scope, user_roles
 
 from . import display, editor, selectors, services
-from .clauses import clause_text
 from .demo import example_payload
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
 from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 

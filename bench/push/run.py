@@ -156,14 +156,14 @@ def child_push(url: str, path: str) -> None:
     import django
 
     django.setup()
+    import logging
+
     from django.contrib.auth import get_user_model
 
     from cases.exchange.models import RecalcMark
     from cases.exchange.pushes.processing import run
     from cases.exchange.services.pushes import receive_file
     from portal.roles.models import RoleAssignment
-
-    import logging
 
     phases: list[str] = []
 

@@ -277,10 +277,10 @@ def main() -> int:
                 try:
                     get(port, "/health/", {})
                     break
-                except OSError:
+                except OSError as exc:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("gunicorn did not start:\n"
-                                           + (Path(tmp) / "gunicorn.log").read_text(errors="replace"))
+                                           + (Path(tmp) / "gunicorn.log").read_text(errors="replace")) from exc
                     time.sleep(0.2)
             # Every endpoint answers 200 with a full page of cases (not a login page), and warm up.
             for label, path, auth in ENDPOINTS:

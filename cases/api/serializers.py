@@ -10,10 +10,10 @@ from portal.roles.domain import Category
 from ..labels import state_label
 from ..models import (
     Adjustment,
-    BankReturn,
     Application,
     ApplicationEvent,
     ApplicationState,
+    BankReturn,
     Claim,
     ClaimImport,
     ClaimKind,
@@ -48,7 +48,6 @@ class ScopedModelSerializer(serializers.ModelSerializer):
 
 
 from portal.api.errors import ErrorSerializer  # noqa: E402,F401  (the one error body; kept importable here)
-
 
 # --- Persons ------------------------------------------------------------------------------------------
 

@@ -11,14 +11,14 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
-from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+
+from portal.api.errors import error_responses
 
 from .. import selectors
 from ..imports.national import import_claims
@@ -40,7 +40,6 @@ from ..services import adjustments as adjustment_service
 from ..services import applications, bank_returns, claims, payments, persons, workflow
 from ..services.errors import NotFound
 from . import serializers as s
-from portal.api.errors import error_responses
 
 
 def _errors(*codes: int) -> dict:

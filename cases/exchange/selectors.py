@@ -8,8 +8,17 @@ from django.db.models import Q, QuerySet
 from portal.roles.domain import DepartmentCode, Role
 from portal.roles.scoping import region_prefixes, region_q, user_departments
 
-from .models import (ConfirmationRequest, ConfirmationStatus, IdentityPush, MonitoringRun, MonitoringWarning,
-                     OutboundDelivery, SubsidyList, WARNING_RECIPIENTS, SUBSIDY_RECIPIENTS)
+from .models import (
+    SUBSIDY_RECIPIENTS,
+    WARNING_RECIPIENTS,
+    ConfirmationRequest,
+    ConfirmationStatus,
+    IdentityPush,
+    MonitoringRun,
+    MonitoringWarning,
+    OutboundDelivery,
+    SubsidyList,
+)
 
 BUREAU_READ_ROLES = (Role.AUDITOR, Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER, Role.CASEWORKER,
                      Role.PAYMENT_OFFICER)

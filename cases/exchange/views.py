@@ -20,10 +20,27 @@ from portal.roles.scoping import in_scope, region_prefixes, scoped_regions
 
 from . import dashboards, selectors
 from .errors import ExchangeError
-from .forms import (AskForm, BudgetForm, ConfirmForm, ListForm, OutcomeForm, PushForm, RegionYearForm, RejectForm,
-                    StandardForm, TierForm)
-from .models import (AssistanceBudget, ConfirmationStatus, ContributionStandard, DeliveryKind, PushStatus,
-                     WarningKind, WarningOutcome)
+from .forms import (
+    AskForm,
+    BudgetForm,
+    ConfirmForm,
+    ListForm,
+    OutcomeForm,
+    PushForm,
+    RegionYearForm,
+    RejectForm,
+    StandardForm,
+    TierForm,
+)
+from .models import (
+    AssistanceBudget,
+    ConfirmationStatus,
+    ContributionStandard,
+    DeliveryKind,
+    PushStatus,
+    WarningKind,
+    WarningOutcome,
+)
 from .pushes import rules
 from .pushes.reading import ENCODING_LABELS
 from .services import budgets, confirmations, monitoring, outbound, pushes, subsidy

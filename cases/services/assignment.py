@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy
 from portal.roles.domain import Role
 
 from ..access import holds
-from ..models import Application, ApplicationEvent, ApplicationState as S
+from ..models import Application, ApplicationEvent
+from ..models import ApplicationState as S
 from ..models_assignment import ACT_CODENAME, ACT_PERM, ApplicationAssignment
 from .errors import Conflict, NotFound, NotPermitted
 

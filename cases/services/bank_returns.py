@@ -51,8 +51,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import tabular
-from portal.numbers import NotPlainNumber, plain_decimal
 from portal.jobs import enqueue
+from portal.numbers import NotPlainNumber, plain_decimal
 
 from ..access import PAYMENT_ROLES, require
 from ..models import BankReturn, BankReturnStatus, PaymentBatch, PaymentLine, PaymentLineStatus
@@ -155,7 +155,7 @@ def check_rows(batch: PaymentBatch, acting_user, columns: dict[str, str], rows) 
     for row_no, data in rows:
         total += 1
 
-        def reject(field: str, reason: str) -> None:
+        def reject(field: str, reason: str, row_no: int = row_no) -> None:
             errors.append({"row": row_no, "field": columns.get(field, ALIASES[field][0]), "reason": reason})
 
         raw_id = value(data, "line_id")

@@ -29,13 +29,12 @@ from django.utils.translation import gettext_lazy
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 
 from ..access import holds, holds_anywhere
-from ..models import Application, ApplicationClaim, ApplicationEvent, ApplicationState as S, PayeeType
+from ..models import Application, ApplicationClaim, ApplicationEvent, PayeeType
+from ..models import ApplicationState as S
 from ..signals import application_transitioned
-from . import payees
-from . import assignment
+from . import assignment, payees
 from . import settlement as settlement_service
-from .errors import CaseCode, ServiceError
-
+from .errors import ServiceError
 
 # --- Errors -------------------------------------------------------------------------------------
 

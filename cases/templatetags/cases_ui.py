@@ -2,7 +2,7 @@
 Chinese capitals for the slip, and links that keep the current filters."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 import cn2an
 from django import template

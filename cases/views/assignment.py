@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from .. import selectors
 from ..services import assignment
 from ..services.errors import NotFound, ServiceError
-from .common import found, roles_required
 from .cases import CASE_VIEW_ROLES
+from .common import found, roles_required
 
 
 def panel(user, app) -> dict | None:

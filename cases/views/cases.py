@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from policies.messages import explain as explain_refusal
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 
 from .. import selectors
@@ -21,7 +22,6 @@ from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..models import ApplicationState as S
 from ..services import applications, assignment, workflow
-from policies.messages import explain as explain_refusal
 from ..services.errors import Conflict, NotFound, ServiceError
 from .common import errors_to_form, found, refuse, roles_required
 

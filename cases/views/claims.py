@@ -22,6 +22,7 @@ from ..services.errors import ServiceError
 from ..services.values import CLAIM_FIELDS
 from .common import errors_to_form, flash_refusal, found, refuse, roles_required
 
+
 def _editable_case(user, person, application_id):
     """The draft/returned case of ``person`` a new claim is attached to (``?application=``)."""
     if not application_id or not str(application_id).isdigit():

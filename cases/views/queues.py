@@ -119,7 +119,6 @@ def queue_bulk(request):
     says, per case, whether it moved or why not."""
     from django.http import HttpResponseNotAllowed
 
-    from ..models import Application
     from ..services import workflow
 
     if request.method != "POST":

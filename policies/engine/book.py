@@ -16,8 +16,19 @@ from .constants import STATISTIC_NAMES
 from .errors import PolicyError
 from .money import dec_fen, round_scaled
 from .schema import regional_categories
-from .versions import (Q_AMOUNT, Q_ANNOUNCED, Q_FRACTION, Q_LEVEL, Q_NONE, Compiled, PolicyVersion, Quantity, Refusal,
-                       compile_version, unset_message, unset_refusal)
+from .versions import (
+    Q_AMOUNT,
+    Q_ANNOUNCED,
+    Q_FRACTION,
+    Q_LEVEL,
+    Q_NONE,
+    Compiled,
+    PolicyVersion,
+    Quantity,
+    Refusal,
+    compile_version,
+    unset_refusal,
+)
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
 _MAX_ORD = _dt.date.max.toordinal()
@@ -31,9 +42,9 @@ class PolicyBook:
     statistics: dict[str, dict[int, Decimal]] = field(default_factory=dict)
     # The versions of the region a county version inherits from (its ``"inherits"`` code).
     parents: list[PolicyVersion] = field(default_factory=list)
-    _ctx: "BookContext | None" = field(default=None, init=False, repr=False)
+    _ctx: BookContext | None = field(default=None, init=False, repr=False)
 
-    def context(self) -> "BookContext":
+    def context(self) -> BookContext:
         ctx = self._ctx
         if ctx is None:
             ctx = self._ctx = BookContext(self)

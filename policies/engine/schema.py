@@ -17,9 +17,10 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from .constants import CATEGORIES, DEPARTMENTS, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
 from .money import decimals, to_decimal

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
 
 from .book import BookContext, PolicyBook
 from .constants import ALERT_NAMES, KIND_NAMES
 from .errors import InputError, PolicyError, Problem
 from .inputs import Claim, Identity, SettlementInput, parse_input
 from .money import SCALE, fen_dec, fen_str, mul_round, round_scaled
-from .versions import (Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message,
-                       unset_refusal)
+from .versions import Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message, unset_refusal
 
 # ---------------------------------------------------------------------------------------------
 # Results

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from .constants import LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
 from .errors import PolicyError, Problem
@@ -40,7 +39,7 @@ class PolicyVersion:
     _compiled: dict = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
-    def from_document(cls, doc: dict) -> "PolicyVersion":
+    def from_document(cls, doc: dict) -> PolicyVersion:
         """Parse a version document; raises PolicyError listing its problems when invalid."""
         errors = validate_document(doc)
         if errors:
@@ -62,7 +61,7 @@ class PolicyVersion:
     def label(self) -> str:
         return f"{self.region} {self.document}"
 
-    def overlaps(self, other: "PolicyVersion") -> bool:
+    def overlaps(self, other: PolicyVersion) -> bool:
         a0, a1 = self.effective_from, self.in_force_to or _dt.date.max
         b0, b1 = other.effective_from, other.in_force_to or _dt.date.max
         return a0 <= b1 and b0 <= a1
@@ -250,7 +249,7 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
     cv.regional = regional_categories(doc)
     cv.note_cache = {}
     cv.unset_categories = {}
-    for i, item in enumerate(((params.get("categories") or {}).get("unset") or [])):
+    for i, item in enumerate((params.get("categories") or {}).get("unset") or []):
         node = item.get("categories") if isinstance(item, dict) else None
         for c in values.get(f"categories.unset[{i}].categories") or ():
             cv.unset_categories.setdefault(c, Unset(f"categories.unset[{i}].categories",
@@ -274,7 +273,7 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
     # Basic insurance.
     cv.basic = []
     cv.basic_cache = {}
-    for i, _ in enumerate(((params.get("basic") or {}).get("rules") or [])):
+    for i, _ in enumerate((params.get("basic") or {}).get("rules") or []):
         base = f"basic.rules[{i}]"
         r = BasicRule()
         r.index, r.path = i, base
@@ -311,7 +310,7 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
     cv.routes = []
     cv.route_cache = {}
     cv.routed_categories = set()
-    for i, raw in enumerate(((params.get("assistance") or {}).get("routes") or [])):
+    for i, raw in enumerate((params.get("assistance") or {}).get("routes") or []):
         base = f"assistance.routes[{i}]"
         r = Route()
         r.index, r.path = i, base

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 
 from portal.numbers import JSONNumber
 
+
 def _constant(name: str):
     raise ValueError(f"{name} is not a number")
 

@@ -40,7 +40,7 @@ def document_framework_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             parameters = operation.get("parameters", [])
 
-            def add(code: int, description: str, content=error):
+            def add(code: int, description: str, content=error, responses=responses):
                 responses.setdefault(str(code), {"description": description, "content": content})
 
             if "requestBody" in operation:

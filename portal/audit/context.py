@@ -103,8 +103,8 @@ class AuditContextMiddleware:
     def __call__(self, request):
         if not enabled():
             return self.get_response(request)
-        from pghistory.middleware import WSGIRequest
         from django.core.handlers.wsgi import WSGIRequest as DjangoWSGIRequest
+        from pghistory.middleware import WSGIRequest
 
         channel = Channel.API if request.path.startswith("/api/") else Channel.WEB
         user = getattr(request, "user", None)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, Value
 from django.db import models
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -99,7 +99,7 @@ class Filters:
     errors: dict = field(default_factory=dict)
 
     @classmethod
-    def from_query(cls, query) -> "Filters":
+    def from_query(cls, query) -> Filters:
         f = cls(
             person=(query.get("person") or "").strip()[:50],
             case=(query.get("case") or "").strip()[:40],

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import dj_database_url
 import environ
-from django.utils.translation import gettext_lazy as _
 
 env = environ.Env()
 

@@ -9,7 +9,6 @@ from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
-from cases.exchange.services.recalc import recalculate_pending
 from cases.models import (
     Adjustment,
     Application,
@@ -127,7 +126,8 @@ def test_web_api_and_import_channels(client, team):
     assert voided.void_reason == "重复录入" and meta(voided)["channel"] == "web"
     assert meta(voided)["user"] == team.caseworker.pk and meta(voided)["url"].endswith("/void/")
     # the national platform's file, imported through the page: channel "import"
-    from tests.cases.test_import import csv_bytes as claim_csv, row as claim_row
+    from tests.cases.test_import import csv_bytes as claim_csv
+    from tests.cases.test_import import row as claim_row
 
     content = claim_csv([claim_row(person, "IMP-1")])
     from django.core.files.uploadedfile import SimpleUploadedFile

@@ -77,7 +77,7 @@ def test_update_and_lock(team):
     with pytest.raises(ValidationError) as err:
         claims.update_claim(acting_user=team.caseworker, claim_id=claim.pk, policy_scope="60000")
     assert "policy_scope" in err.value.message_dict
-    from cases.services import workflow, settlement
+    from cases.services import settlement, workflow
 
     workflow.transition(acting_user=team.caseworker, application_id=app.pk, action="submit")
     with pytest.raises(Conflict) as err:

@@ -9,9 +9,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from cases.models import Adjustment, Identity, IdentityEntry
-from cases.services import persons, settlement, workflow
+from cases.services import persons, settlement
 from cases.services.errors import Conflict, NotFound, NotPermitted
-from tests.cases.factories import ClaimFactory, make_case, person_with_identity
+from tests.cases.factories import make_case, person_with_identity
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

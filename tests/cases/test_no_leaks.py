@@ -3,7 +3,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from cases.services import applications, persons
-from tests.cases.factories import ClaimFactory, make_case, person_with_identity
+from tests.cases.factories import make_case, person_with_identity
 
 pytestmark = pytest.mark.django_db
 

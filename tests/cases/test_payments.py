@@ -183,7 +183,7 @@ def test_bank_file_carries_full_name_number_and_account_formula_safe(team):
         name, content_type, content = payments.export_batch(acting_user=team.payment, batch_id=batch.pk, fmt="csv")
     rows = _rows(content)
     assert name.endswith(".csv") and "text/csv" in content_type
-    header, line = rows[0], rows[1]
+    line = rows[1]
     assert len(rows) == 2
     assert line[4].startswith("'=") and line[6].startswith("'@")
     assert line[5] == person.id_number and line[7] == person.bank_account

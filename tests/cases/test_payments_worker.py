@@ -3,7 +3,6 @@ reproduction of findings 1 and 2 (a caseworker redirects the account through the
 特困 entry, confirmed by a second reviewer, makes the worker's recalculation create a 补发) now ends
 with the 补发 reviewed and approved by two other people and paid to the payee frozen at approval."""
 import time
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse

@@ -80,8 +80,9 @@ def test_a_stale_calculation_is_not_stored(team, monkeypatch):
     real = settlement.calculate
 
     def slow_engine(payload, **kwargs):
-        from cases.models import Application
         from django.db.models import F
+
+        from cases.models import Application
 
         Application.objects.filter(pk=app.pk).update(calc_revision=F("calc_revision") + 1)  # a change meanwhile
         return real(payload, **kwargs)

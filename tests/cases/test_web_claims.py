@@ -171,7 +171,7 @@ def test_an_excel_file_is_read_too(client, team):
 
 def test_an_unreadable_file_is_refused_next_to_the_field(client, team):
     response, body = post(client, team.caseworker, reverse("cases:claim_import"),
-                          {"file": upload("a,b\n1,2\n".encode())})
+                          {"file": upload(b"a,b\n1,2\n")})
     assert response.status_code == 400 and "setl_id" in body and "errorlist" in body
     response, body = post(client, team.caseworker, reverse("cases:claim_import"), {})
     assert response.status_code == 400

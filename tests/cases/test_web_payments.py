@@ -15,7 +15,6 @@ from cases.models import (
     AdjustmentKind,
     AdjustmentStatus,
     ApplicationState,
-    IdNumberView,
     PaymentBatch,
     PaymentLine,
 )

@@ -3,12 +3,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from policies.models import PolicyVersion
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_user
-
-from django.conf import settings
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -167,7 +167,7 @@ def test_sql_path_agrees_with_the_engine_on_many_ordinary_people():
 
     rng = random.Random(7)
     people = []
-    for i in range(40):
+    for _ in range(40):
         p = PersonFactory(region_id="130903", residence=rng.choice(["rural", "urban"]),
                           scheme=rng.choice(["resident", "resident", "employee"]))
         for _ in range(rng.randint(1, 5)):

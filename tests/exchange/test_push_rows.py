@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cases.exchange.models import IdentityChange, IdentityPush, PushRejectedRow
+from cases.exchange.models import IdentityChange, IdentityPush
 from cases.exchange.pushes import rules
 from cases.exchange.pushes.checks import PushContext, RowChecker, check_fields
 from cases.exchange.pushes.reading import RawRow

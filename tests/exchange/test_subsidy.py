@@ -25,7 +25,7 @@ def standard(region, tier1="380.00", tier2=None, year=2024):
                                              tier2_personal=tier2)
 
 
-def person(region, *categories, start=D(2023, 1, 1)):
+def person(region, *categories, start=D(2023, 1, 1)):  # noqa: B008  (a date is immutable)
     p = PersonFactory(region_id=region)
     for c in categories:
         IdentityFactory(person=p, category=c, start=start)
@@ -185,7 +185,7 @@ def test_beat_runs_the_lists_on_the_first_of_each_month():
     ids = monthly_subsidy_lists.apply().get()
     year, month = subsidy.previous_month()
     made = SubsidyList.objects.filter(pk__in=ids)
-    assert {l.region_id for l in made} >= {"130900", "360700", "500113", "341721"}
+    assert {sl.region_id for sl in made} >= {"130900", "360700", "500113", "341721"}
     cz = made.get(region_id="130900")
     assert (cz.year, cz.month, cz.added) == (year, month, 1)
 

@@ -84,7 +84,7 @@ def test_a_push_in_progress_polls_its_status(client):
                            fileobj=io.BytesIO(csv_bytes([])), filename="empty.csv")  # not run: no commit here
     IdentityPush.objects.filter(pk=push.pk).update(status="processing", phase="reading", progress=42)
     body = client.get(reverse("exchange:push_detail", args=[push.pk])).content.decode()
-    assert 'hx-get="%s"' % reverse("exchange:push_status", args=[push.pk]) in body and "42" in body
+    assert f'hx-get="{reverse("exchange:push_status", args=[push.pk])}"' in body and "42" in body
     assert "htmx" in body  # the script is served locally (django-htmx)
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-
 from tests.workers import database_url  # noqa: F401  (re-exported for the fault tests)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -54,14 +54,14 @@ def build(team, settlement, tag: str) -> PaymentBatch:
     ])
     # Built as if its bank file had been exported and sent (results come only after that).
     batch = PaymentBatch.objects.create(region_id=region, created_by=team.payment, number=f"PB-F{tag}-{next(_numbers)}",
-                                        exported_at=datetime.datetime(2024, 3, 2, tzinfo=datetime.timezone.utc))
+                                        exported_at=datetime.datetime(2024, 3, 2, tzinfo=datetime.UTC))
     amounts = [Decimal(1000 + (i * 37) % 9000) + Decimal(i % 100) / 100 for i in range(len(persons))]
     apps = Application.objects.bulk_create([
         Application(
             number=f"F{tag}-{i:06d}", person=p, region_id=county, year=2023,
             state="in_payment" if i < REGULAR else "paid", approved_by=team.approver, approved_settlement=settlement,
             amount_approved=amounts[i], current_batch=batch if i < REGULAR else None,
-            approved_at=datetime.datetime(2024, 3, 1, tzinfo=datetime.timezone.utc),
+            approved_at=datetime.datetime(2024, 3, 1, tzinfo=datetime.UTC),
         )
         for i, p in enumerate(persons)
     ])
@@ -83,7 +83,7 @@ def build(team, settlement, tag: str) -> PaymentBatch:
         for adj in adjustments
     ]
     PaymentLine.objects.bulk_create(lines)
-    PaymentBatch.objects.filter(pk=batch.pk).update(line_count=len(lines), total_amount=sum(l.amount for l in lines))
+    PaymentBatch.objects.filter(pk=batch.pk).update(line_count=len(lines), total_amount=sum(line.amount for line in lines))
     batch.refresh_from_db()
     return batch
 

@@ -96,7 +96,7 @@ def build_registry() -> None:
         with cursor.cursor.copy("COPY cases_person (id_number, id_mask_key, name, sex, birth_date, region_id, "
                                 "residence, scheme, phone, bank_name, bank_account, account_holder, created_at, "
                                 "updated_at) FROM STDIN") as copy:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             for serial in range(EXISTING):
                 n, name, area = person(serial)
                 copy.write_row((n, n[:4] + n[-4:], name, "M" if int(n[16]) % 2 else "F",

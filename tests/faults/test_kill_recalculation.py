@@ -151,7 +151,7 @@ def test_a_recalculation_whose_worker_is_killed_twice_ends_as_an_undisturbed_one
     start_recalculation()
     at_kill = []
     for share in KILL_AT:
-        workers.wait_for(lambda: progress()[0] >= share * marks, timeout=300,
+        workers.wait_for(lambda share=share: progress()[0] >= share * marks, timeout=300,
                          what=f"{share:.0%} of the marks done")
         workers.kill()
         at_kill.append(check_consistent_mid_way(marks, before))

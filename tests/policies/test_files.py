@@ -3,15 +3,11 @@ messages naming the path, hostile input refused with a clear message — through
 commands and the API."""
 from __future__ import annotations
 
-import copy
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import translation
 from rest_framework.test import APIClient
 

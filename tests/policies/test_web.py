@@ -111,7 +111,7 @@ def test_start_edit_and_publish_a_version_in_the_browser(client, gz_admin, ganzh
     body = response.content.decode()
     assert response.status_code == 400
     # the bad one: an error next to it, naming it and the reason
-    row = body[body.index('id="p-assistance-routes-%s-cap"' % dibao):][:4000]
+    row = body[body.index(f'id="p-assistance-routes-{dibao}-cap"'):][:4000]
     assert "has-error" in body and "errorlist" in row and "年度救助限额" in row
     draft.refresh_from_db()
     routes = draft.document["parameters"]["assistance"]["routes"]

@@ -56,7 +56,7 @@ def test_county_user_does_not_see_the_rest_of_the_city():
 
 def test_roles_are_scoped_separately():
     user = make_user("caseworker", region="360700")
-    make_user  # a reviewer role elsewhere is added below
+    # a reviewer role elsewhere is added below
     from portal.roles.models import RoleAssignment
     from portal.roles.scoping import forget_grants
 

@@ -20,12 +20,11 @@ def _fast_passwords(settings):
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
+    import cases.tasks  # noqa: F401  (the jobs the services enqueue by name)
     from policies import bookcache
     from portal.celery import app
 
     from .world import build_world
-
-    import cases.tasks  # noqa: F401  (the jobs the services enqueue by name)
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True

@@ -57,13 +57,12 @@ def hostile(world, django_db_blocker):
     from cases.exchange.services import pushes, subsidy
     from cases.imports.national import import_claims
     from cases.services import payments
+    from portal.celery import app as celery_app
     from tests.cases.factories import ClaimFactory, make_case
     from tests.exchange.oncommit import run_on_commit
     from tests.factories import IdentityFactory, PersonFactory
 
     from .world import _collect, _n, compose
-
-    from portal.celery import app as celery_app
 
     side = world.side(REGION)
     eager, celery_app.conf.task_always_eager = celery_app.conf.task_always_eager, True  # the push runs here

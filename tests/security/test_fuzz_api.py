@@ -71,10 +71,9 @@ class App:
 
 @pytest.fixture(scope="module")
 def api_schema(django_db_blocker):
-    import schemathesis
-
     import json
 
+    import schemathesis
     from drf_spectacular.renderers import OpenApiJsonRenderer
 
     # /api/schema/ is for signed-in users only: the same document, built directly, driving the WSGI app
@@ -86,8 +85,12 @@ def api_schema(django_db_blocker):
 
 def _checks():
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                                   response_schema_conformance, status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     return [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
             response_schema_conformance]
@@ -95,9 +98,9 @@ def _checks():
 
 def _ids_for(world, path: str) -> list:
     """Real ids for an operation's ``{id}``: the objects of both regions of the operation's model."""
-    from .discovery import endpoints, param_model
-
     import re
+
+    from .discovery import endpoints, param_model
 
     sample = re.sub(r"\{[^}]+\}", "1", path)
     for e in endpoints():

@@ -18,6 +18,7 @@ import pytest
 from django.urls import reverse
 
 from cases.models import IdNumberView, Person
+
 from .discovery import endpoints
 from .matrix import ROLES, client_for, url_sets
 from .probe import ID_NUMBER, body_text

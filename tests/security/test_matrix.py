@@ -19,10 +19,26 @@ from __future__ import annotations
 
 import pytest
 
-from .matrix import (PUBLIC, PUBLIC_MODELS, REFUSED, ROLES, USER_REGIONS, Unplaceable, api_payloads, cell_id, cells,
-                     client_for, param_model, query_variants, request, upload_rewind, url_sets, web_payloads,
-                     with_query)
 from .discovery import endpoints
+from .matrix import (
+    PUBLIC,
+    PUBLIC_MODELS,
+    REFUSED,
+    ROLES,
+    USER_REGIONS,
+    Unplaceable,
+    api_payloads,
+    cell_id,
+    cells,
+    client_for,
+    param_model,
+    query_variants,
+    request,
+    upload_rewind,
+    url_sets,
+    web_payloads,
+    with_query,
+)
 from .probe import body_text, changes_in, leaked, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -177,7 +177,7 @@ def test_a_bank_return_reports_the_bad_row_naming_the_column(team, settings, tmp
     from tests.cases.factories import make_case, sent_to_bank
 
     settings.MEDIA_ROOT = tmp_path
-    a, b = make_case(team, "approved"), make_case(team, "approved")
+    make_case(team, "approved"), make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
     sent_to_bank(team, batch)
     header = ["明细号", "批次号", "收款人", "账号", "金额", "结果", "银行流水号", "失败原因"]

@@ -4,14 +4,20 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from cases.identity_numbers import mask
+from portal.api.errors import ErrorSerializer as ExchangeErrorSerializer  # noqa: E402,F401  (the API's one error body)
 from portal.roles.domain import Category
 
-from ..models import (ConfirmationRequest, IdentityPush, MonitoringRun, MonitoringWarning, PushRejectedRow,
-                      SubsidyList, SubsidyListItem, WarningOutcome)
+from ..models import (
+    ConfirmationRequest,
+    IdentityPush,
+    MonitoringRun,
+    MonitoringWarning,
+    PushRejectedRow,
+    SubsidyList,
+    SubsidyListItem,
+    WarningOutcome,
+)
 from ..pushes import rules
-
-
-from portal.api.errors import ErrorSerializer as ExchangeErrorSerializer  # noqa: E402,F401  (the API's one error body)
 
 
 class PushRowSerializer(serializers.Serializer):

@@ -12,20 +12,24 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from portal.api.errors import ErrorSerializer
 from portal.roles.domain import Role
 
-
 from .. import selectors
-from ..errors import ExchangeError, Invalid
-from ..models import (SUBSIDY_RECIPIENTS, WARNING_RECIPIENTS, ConfirmationStatus, DeliveryKind, WarningKind,
-                      WarningOutcome)
+from ..errors import Invalid
+from ..models import (
+    SUBSIDY_RECIPIENTS,
+    WARNING_RECIPIENTS,
+    ConfirmationStatus,
+    DeliveryKind,
+    WarningKind,
+    WarningOutcome,
+)
 from ..services import confirmations, monitoring, outbound, pushes
 from . import serializers as s
-from portal.api.errors import ErrorSerializer
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input; the message names the field and the reason."),

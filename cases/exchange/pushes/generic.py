@@ -22,8 +22,21 @@ from cases.models import Identity, Person, RecognitionMethod
 
 from ..models import ChangeAction, IdentityChange, PushRejectedRow, PushStagingRow, RecalcMark
 from . import rules
-from .checks import (BACKDATE, CLOSE, CREATE, OPEN, REOPEN, UNCHANGED, Decision, Period, PushContext,
-                     RowChecker, affected_years, decide_existing, raw_values)
+from .checks import (
+    BACKDATE,
+    CLOSE,
+    CREATE,
+    OPEN,
+    REOPEN,
+    UNCHANGED,
+    Decision,
+    Period,
+    PushContext,
+    RowChecker,
+    affected_years,
+    decide_existing,
+    raw_values,
+)
 from .reading import RawRow
 
 STAGE_BATCH = 2000

@@ -289,7 +289,7 @@ def reveal_person_number(*, acting_user, request_id: int) -> str:
     )
 
 
-def default_category(application) -> tuple[str, "datetime.date | None"]:
+def default_category(application) -> tuple[str, datetime.date | None]:
     """The identity the applicant claims, for the ask form: an identity entered for the person and
     waiting for a second reviewer (a category a department owns), else the department-owned
     identity the person holds in the case's year; ``("", None)`` when there is none (the reviewer

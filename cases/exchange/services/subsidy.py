@@ -35,7 +35,7 @@ from portal.roles.domain import Role
 from portal.roles.scoping import in_scope
 
 from ..errors import Conflict, Invalid, NotPermitted
-from ..models import (ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem)
+from ..models import ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem
 
 ZERO = Decimal("0.00")
 CHUNK = 2000

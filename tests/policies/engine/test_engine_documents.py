@@ -5,10 +5,17 @@ import copy
 import re
 
 import pytest
+from engine_support import SEED_DIR, STATS, book_of, claim, payload, run, seed_doc
 
-from engine_support import STATS, SEED_DIR, book_of, claim, payload, run, seed_doc
-from policies.engine import (PolicyError, PolicyVersion, get_parameter, parameter_leaves, set_parameter,
-                             validate_against_framework, validate_document)
+from policies.engine import (
+    PolicyError,
+    PolicyVersion,
+    get_parameter,
+    parameter_leaves,
+    set_parameter,
+    validate_against_framework,
+    validate_document,
+)
 
 REGIONS = ("360700", "130900", "440000", "500113", "341721")
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from engine_support import EXAMPLES
+
 from policies.engine import InputError, settle_payload, static_book_from_seed
 
 CLAIM_KEYS = ("category", "basic_paid", "critical_paid", "self_pay_in_scope", "assistance", "tilted", "out_of_pocket")

@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from engine_support import claim, payload
+
 from policies.engine import InputError, PolicyError, parse_input
 
 

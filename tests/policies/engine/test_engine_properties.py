@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from engine_support import STATS, seed_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_support import STATS, seed_doc
-from policies.engine import PolicyBook, PolicyVersion, parse_input, settle, set_parameter
+from policies.engine import PolicyBook, PolicyVersion, parse_input, set_parameter, settle
 from policies.engine.constants import CATEGORIES, KINDS, LOCATIONS, TILTED_SCOPES
 
 
@@ -165,8 +165,9 @@ def test_same_input_same_output_whatever_the_order_of_claims_on_distinct_dates(p
     shuffled = dict(p, claims=list(p["claims"]))
     rnd.shuffle(shuffled["claims"])
     _, second = _settle(shuffled)
-    key = lambda r: [(c.id, c.category, c.basic_paid_fen, c.critical_paid_fen, c.assistance_fen, c.tilted_fen,
-                      c.out_of_pocket_fen) for c in r.claims]
+    def key(r):
+        return [(c.id, c.category, c.basic_paid_fen, c.critical_paid_fen, c.assistance_fen, c.tilted_fen,
+                 c.out_of_pocket_fen) for c in r.claims]
     assert key(first) == key(second)
     assert [(a.kind, a.claim, a.threshold_fen, a.out_of_pocket_fen) for a in first.alerts] == \
            [(a.kind, a.claim, a.threshold_fen, a.out_of_pocket_fen) for a in second.alerts]

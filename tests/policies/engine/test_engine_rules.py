@@ -4,10 +4,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from engine_support import STATS, book_of, by_id, claim, payload, run, seed_doc
-from policies.engine import (InputError, PolicyError, enrolment_subsidy, parse_input, result_to_dict, settle,
-                             set_parameter, static_book_from_seed)
+
+from policies.engine import (
+    InputError,
+    PolicyError,
+    enrolment_subsidy,
+    parse_input,
+    result_to_dict,
+    set_parameter,
+    settle,
+    static_book_from_seed,
+)
 
 GZ, CZ, GD, BN, DZ = "360700", "130900", "440000", "500113", "341721"
 
@@ -218,7 +226,8 @@ def test_missing_statistic_names_statistic_region_and_years():
 
 def test_input_statistics_replace_stored_ones():
     stored = {"city_income": {2022: Decimal("100000.00")}}
-    factory = lambda code, override: static_book_from_seed(code, override if override is not None else stored)
+    def factory(code, override):
+        return static_book_from_seed(code, override if override is not None else stored)
     p = payload(GZ, [claim(scope="10000.00", total="10000.00", basic="5000.00")], [("dibao_edge", "2020-01-01")],
                 statistics={"city_income": {"2022": "29000.00"}})
     assert run(p, factory)["claims"][0]["assistance"] == "1365.00"

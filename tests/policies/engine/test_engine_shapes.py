@@ -7,11 +7,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from engine_support import REPO, by_id, claim, payload, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_support import REPO, by_id, claim, payload, run
-from policies.engine import PolicyBook, PolicyError, PolicyVersion, settle, parse_input
+from policies.engine import PolicyBook, PolicyError, PolicyVersion, parse_input, settle
 
 FIXTURE = REPO / "tests" / "policies" / "fixtures" / "region449900.policy.json"
 STATS = {"city_income": {"2022": "40000.00"}, "province_rural_income": {"2022": "20000.00"}}
