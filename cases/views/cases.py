@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from policies.messages import explain as explain_refusal
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
+from portal.web import refusals
 
 from .. import selectors
 from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds, holds_anywhere
@@ -98,19 +99,14 @@ def application_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         wanted = {int(c) for c in form.cleaned_data["claim_ids"]}
         have = {c.pk for c in attached}
-        try:
+        with refusals(form) as outcome:
             with transaction.atomic():
                 applications.update_application(acting_user=user, application_id=app.pk, **form.service_fields())
                 if wanted - have:
                     applications.add_claims(acting_user=user, application_id=app.pk, claim_ids=sorted(wanted - have))
                 if have - wanted:
                     applications.remove_claims(acting_user=user, application_id=app.pk, claim_ids=sorted(have - wanted))
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             messages.success(request, _("Case %(number)s is saved; the settlement is recalculated.") % {"number": app.number})
             return redirect("cases:case", app.pk)
     return render(request, "cases/application_form.html", {

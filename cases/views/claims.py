@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import exports
+from portal.web import refusals
 
 from .. import selectors
 from ..access import CASEWORK_ROLES, holds
@@ -96,14 +97,9 @@ def claim_edit(request, pk: int):
     form = ClaimForm(request.POST if request.method == "POST" else None, initial=initial,
                      computable=selectors.claim_amounts_computable(claim.region_id, claim.date))
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             claim_service.update_claim(acting_user=user, claim_id=claim.pk, **form.service_values)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             messages.success(request, _("The claim is corrected; open cases of %(year)s are recalculated.")
                              % {"year": form.service_values["date"].year})
             return redirect(f"{_person_url(claim.person)}#claims")
@@ -140,14 +136,9 @@ def claim_import(request):
     form = ImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
+        with refusals(form) as outcome:
             record = import_claims(acting_user=user, fileobj=upload, filename=upload.name)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             return redirect("cases:claim_import_report", record.pk)
     return render(request, "cases/claim_import.html", {
         "form": form,

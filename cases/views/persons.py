@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from portal.roles.domain import CATEGORY_OWNER, Category, Role
 from portal.roles.scoping import user_departments
+from portal.web import refusals
 
 from .. import identity_numbers, selectors
 from ..access import (
@@ -244,16 +245,11 @@ def identity_add(request, pk: int):
     form = IdentityForm(request.POST, categories=options[0], methods=options[1])
     if form.is_valid():
         d = form.cleaned_data
-        try:
+        with refusals(form) as outcome:
             recorded = persons.add_identity(acting_user=user, person_id=person.pk, category=d["category"],
                                             start=d["start"], end=d["end"], method=d["method"],
                                             reference=d["reference"], source="web")
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             if isinstance(recorded, IdentityEntry):
                 messages.success(request, _("The identity is entered. It counts in no settlement until a second "
                                             "reviewer confirms it."))
@@ -277,15 +273,10 @@ def identity_close(request, pk: int):
         raise PermissionDenied(_("You may not change this identity."))
     form = CloseIdentityForm(request.POST, prefix=f"close{identity.pk}")
     if form.is_valid():
-        try:
+        with refusals(form) as outcome:
             persons.close_identity(acting_user=user, identity_id=identity.pk, end=form.cleaned_data["end"],
                                    reference=form.cleaned_data["reference"])
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             messages.success(request, _("The identity period now ends on %(date)s.") % {"date": form.cleaned_data["end"]})
             return redirect("cases:person", person.pk)
     detail = found(selectors.person_detail, user, person.pk)
