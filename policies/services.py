@@ -23,7 +23,7 @@ from portal.regions.models import Region
 from portal.roles.domain import Role
 from portal.roles.scoping import in_scope
 
-from . import bookcache, display, engine, messages, selectors
+from . import bookcache, display, engine, gate, messages, selectors
 from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
 from .periods import plan_publication
 from .signals import statistic_changed, version_published
@@ -328,6 +328,14 @@ def publish_version(
     problems = _problems(doc, version)
     if problems:
         raise ChangeRefused([messages.explain(p, doc=doc) for p in problems])
+    # The publishing gate: the region's worked examples, settled with this version as if published
+    # with these dates (saved for that; refusing rolls the save back with the transaction).
+    version.document = doc
+    version.save(update_fields=["in_force_from", "in_force_to", "retroactive_from", "document", "updated_at"])
+    differences = gate.example_differences(version)
+    if differences:
+        raise ChangeRefused([_("The worked examples of the region no longer give their expected results:"),
+                             *differences])
 
     now = timezone.now()
     by_pk = {v.pk: v for v in others}

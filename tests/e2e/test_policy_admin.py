@@ -55,16 +55,31 @@ def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_pag
     draft.refresh_from_db()
     assert draft.document["parameters"]["assistance"]["routes"][dibao]["ratio"]["value"] in ("0.80", "0.8")
 
+    # Published from 2023-01-01 it would move the public worked example of 2023: refused, naming it.
     page.fill(".publish-form #id_in_force_from", "2023-01-01")
+    page.click("text=发布此版本")
+    page.wait_for_load_state()
+    shots(page, "publish-refused-by-examples")
+    body = page.inner_text("main")
+    assert "本地区的公开算例不再得出预期结果" in body and "ganzhou_class2_annual_cap" in body
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+    page.fill(".publish-form #id_in_force_from", "2024-01-01")
+    page.fill(".publish-form #id_retroactive_from", "")  # pre-filled from the old version
     page.click("text=发布此版本")
     page.wait_for_load_state()
     shots(page, "published")
     draft.refresh_from_db()
     assert draft.status == "published"
-    assert str(draft.in_force_from) == "2023-01-01"
+    assert str(draft.in_force_from) == "2024-01-01"
 
-    # What-if with the new version: the class-2 example now pays 80 % up to the 50 000 cap.
-    example = json.loads((settings.SHARED_DIR / "spec/examples/ganzhou_class2_annual_cap.input.json").read_text())
+    # What-if with the new version on the class-2 example moved to 2024 (its 2022 figures given for
+    # 2023 too): it now pays 80 % up to the 50 000 cap.
+    text = (settings.SHARED_DIR / "spec/examples/ganzhou_class2_annual_cap.input.json").read_text()
+    example = json.loads(text.replace('"2023-', '"2024-'))
+    for series in example["statistics"].values():
+        series["2023"] = series["2022"]
     page.goto("/policies/whatif/")
     page.select_option("select[name=version]", str(draft.pk))
     page.fill("textarea[name=payload]", json.dumps(example, ensure_ascii=False))
