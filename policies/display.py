@@ -54,7 +54,8 @@ LIST_NAMES = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _spec(path: str):
+def spec_at(path: str):
+    """The schema node (Group, ListOf or Leaf) at a document path, or None."""
     spec = schema.SCHEMA
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         if token.startswith("["):
@@ -65,6 +66,11 @@ def _spec(path: str):
             if not isinstance(spec, schema.Group) or token not in spec.children:
                 return None
             spec = spec.children[token]
+    return spec
+
+
+def _spec(path: str):
+    spec = spec_at(path)
     return spec if isinstance(spec, schema.Leaf) else None
 
 

@@ -386,19 +386,7 @@ def city_parameters_from_framework(framework_doc: dict) -> dict:
     return params
 
 
-def spec_at(path: str):
-    """The schema node (Group, ListOf or Leaf) at a document path, or None."""
-    spec = schema.SCHEMA
-    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
-        if token.startswith("["):
-            if not isinstance(spec, schema.ListOf):
-                return None
-            spec = spec.item
-        else:
-            if not isinstance(spec, schema.Group) or token not in spec.children:
-                return None
-            spec = spec.children[token]
-    return spec
+spec_at = display.spec_at
 
 
 # ---------------------------------------------------------------------------------------------
