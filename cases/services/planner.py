@@ -54,6 +54,11 @@ CURRENT, SUPERSEDED = "current", "superseded"
 MONEY_KEYS = ("total", "policy_scope", "basic_paid", "critical_paid", "self_pay_in_scope", "assistance", "tilted",
               "out_of_pocket")
 SUM_KEYS = (*MONEY_KEYS, "maf_paid", "paid_before", "payable")
+# The largest amount a money column stores (DecimalField(max_digits=14, decimal_places=2)), in fen.
+MAX_STORED_FEN = 99_999_999_999_999
+# Shown on the case when a year's amounts exceed it (the settlement is refused, never left "calculating").
+# Stored like the engine's refusals, in Chinese (the stored errors are shown as they are).
+TOO_LARGE = "本年度费用合计超过系统可记录的最大金额 999,999,999,999.99 元，无法结算；请核对各笔费用金额是否录入有误。"
 CAP_FLAGS = ("basic_cap_reached", "critical_cap_reached", "assistance_cap_reached", "tilted_cap_reached")
 
 
@@ -363,6 +368,10 @@ def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims
     result, errors = run_engine(payload, books)
     if result is None:
         calc.errors = errors
+        return calc
+    totals = engine.result_to_dict(result)["totals"]
+    if any(abs(int(Decimal(str(v)) * 100)) > MAX_STORED_FEN for v in totals.values()):
+        calc.errors = [TOO_LARGE]
         return calc
     calc.ok = True
     calc.result = engine.result_to_dict(result)
