@@ -369,12 +369,12 @@ def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims
     if result is None:
         calc.errors = errors
         return calc
-    totals = engine.result_to_dict(result)["totals"]
-    if any(abs(int(Decimal(str(v)) * 100)) > MAX_STORED_FEN for v in totals.values()):
+    result_dict = engine.result_to_dict(result)
+    if any(abs(Decimal(str(v))) * 100 > MAX_STORED_FEN for v in result_dict["totals"].values()):
         calc.errors = [TOO_LARGE]
         return calc
     calc.ok = True
-    calc.result = engine.result_to_dict(result)
+    calc.result = result_dict
     calc.result_text, calc.result_hash = canonical(calc.result)
     calc.claims = list(result.claims)
     for c in result.claims:
