@@ -40,6 +40,16 @@ PAYMENT_ROLES = frozenset({Role.PAYMENT_OFFICER})
 PAYMENT_READ_ROLES = frozenset({Role.PAYMENT_OFFICER, Role.AUDITOR, Role.APPROVER})
 #: See the full identity number of persons in their region (each view logged).
 FULL_ID_ROLES = frozenset({Role.REVIEWER, Role.APPROVER})
+
+#: Which roles see a person's contact and bank fields (issue 13: 财政, 税务 and 退役军人 liaisons
+#: saw every person's account and phone). One declaration, used by the person page and the API.
+#: Liaisons of any department need neither: they push and confirm identities.
+PERSON_FIELD_ROLES = {
+    "phone": BUREAU_ROLES,
+    "bank_name": BUREAU_ROLES,
+    "bank_account": BUREAU_ROLES,
+    "account_holder": BUREAU_ROLES,
+}
 FULL_ID_PERMISSION = "cases.view_full_id_number"
 
 
@@ -89,3 +99,10 @@ def can_view_full_id(user, person) -> bool:
 
 def liaison_department_for(category: str) -> str:
     return str(CATEGORY_OWNER[category])
+
+
+def hidden_person_fields(user, region_code: str) -> frozenset[str]:
+    """The person fields ``user`` may not see for a person of ``region_code`` (PERSON_FIELD_ROLES)."""
+    if getattr(user, "is_superuser", False):
+        return frozenset()
+    return frozenset(name for name, roles in PERSON_FIELD_ROLES.items() if not holds(user, roles, region_code))

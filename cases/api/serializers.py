@@ -74,6 +74,17 @@ class PersonSerializer(ScopedModelSerializer):
             "residence", "scheme", "phone", "bank_name", "bank_account", "account_holder", "created_at", "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {name: {"allow_null": True} for name in ("phone", "bank_name", "bank_account", "account_holder")}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None:
+            from ..access import hidden_person_fields
+
+            for name in hidden_person_fields(request.user, instance.region_id):
+                data[name] = None  # not for this role (cases.access.PERSON_FIELD_ROLES)
+        return data
 
 
 class PersonWriteSerializer(serializers.Serializer):

@@ -174,7 +174,11 @@ def _render_person(request, detail, *, identity_form=None, close_forms=None, rev
         identity.may_change = bool(options) and identity.category in options[0]
         identity.close_form = close_forms.get(identity.pk) or CloseIdentityForm(
             prefix=f"close{identity.pk}", initial={"end": identity.end})
+    from ..access import hidden_person_fields
+
+    hidden = hidden_person_fields(user, person.region_id)
     return render(request, "cases/person_detail.html", {
+        "show_contact": not ({"phone", "bank_account"} & hidden),
         "person": person,
         "detail": detail,
         "identities": identities,
