@@ -87,7 +87,9 @@ class SettlementPreviewView(APIView):
             result = services.settle_payload(payload=payload, draft_version_id=draft_id)
         except services.SettlementRefused as exc:
             # In the reader's language (Accept-Language; Chinese by default), each naming its field.
-            return _errors([messages.render(p) for p in exc.problems])
+            problems = list(exc.problems)
+            return _errors([messages.render(p) for p in problems],
+                           field=next((p.path for p in problems if getattr(p, "path", None)), None))
         return Response(result)
 
 

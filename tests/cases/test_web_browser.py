@@ -76,10 +76,12 @@ def test_a_reviewer_sees_the_full_number_on_request_and_returns_with_a_reason(ne
     login(page, gz.reviewer.username, PASSWORD)
     page.goto(f"/cases/{app.pk}/")
     assert app.person.id_number not in page.content()
-    page.click("text=查看完整号码")
+    page.fill(f"#reveal-reason-{app.person.pk}", "核对申请人身份")  # the reason is recorded (issue 13)
+    page.click(f"#id-number-{app.person.pk} button[type=submit]")
     page.wait_for_selector(".id-full")
     assert page.inner_text(".id-full") == app.person.id_number
-    assert IdNumberView.objects.filter(person=app.person, user=gz.reviewer).count() == 1
+    view = IdNumberView.objects.get(person=app.person, user=gz.reviewer)
+    assert view.reason == "核对申请人身份"
     page.click("summary:has-text('退回补正')")
     page.fill("#id_return-comment", "请补充住院费用清单")
     shots(page, "return-reason")

@@ -127,11 +127,16 @@ def test_a_case_from_registration_to_bank_payment(new_page, shots):
     with pay.expect_download() as download:
         pay.click('a[href$="export.csv"]')
     csv_text = open(download.value.path(), encoding="utf-8-sig").read()
-    assert "6750.00" in csv_text and number not in csv_text  # the amount, and the identity number masked
+    # the amount, and the full identity number the bank checks (issue 14 item 7: the download is recorded)
+    assert "6750.00" in csv_text and number in csv_text
+    pay.reload()  # results can be recorded once the bank file is exported (issue 14 item 7)
     pay.select_option('select[name^="outcome-"]', "paid")
     pay.fill('input[name^="reference-"]', "BANK-2023-0001")
     shots(pay, "payment-officer-records-result")
     pay.click('button:has-text("登记银行")' if pay.locator('button:has-text("登记银行")').count() else 'form button[type="submit"].btn-primary')
+    pay.wait_for_load_state()
+    shots(pay, "payment-officer-confirms-results")
+    pay.click('input[name="confirmed"] ~ div.actions button[type="submit"]')  # recording asks to confirm
     pay.wait_for_load_state()
     shots(pay, "paid")
     assert state_of(app_id) == "paid"
