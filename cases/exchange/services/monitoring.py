@@ -373,6 +373,16 @@ def monitor_region(rules: RegionRules, *, prefix: str, exclude: list[str], run: 
     return out
 
 
+def _insert_rows(cursor, table: str, rows: list[tuple], width: int) -> None:
+    """Multi-row INSERTs of at most 500 rows (not ``executemany``: pghistory's context wrapper,
+    active on PostgreSQL in requests and tasks, hands executemany's row list on as one row's
+    parameters)."""
+    for i in range(0, len(rows), 500):
+        chunk = rows[i:i + 500]
+        values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
+        cursor.execute(f"INSERT INTO {table} VALUES {values}", [v for row in chunk for v in row])
+
+
 def _alerts_sql(cursor, rules: RegionRules, run: MonitoringRun | None) -> int:
     """First qualifying claim per person and kind among ``mon_c`` → warnings (bulk insert)."""
     from cases.models import Identity, Person
@@ -392,9 +402,8 @@ def _alerts_sql(cursor, rules: RegionRules, run: MonitoringRun | None) -> int:
         cat_rows += [(i, "rec", c) for c in sorted(s.recipients or ())]
         cat_rows += [(i, "res", c) for c in sorted(s.fall_residence or ())]
         cat_rows += [(i, "sch", c) for c in sorted(s.fall_schemes or ())]
-    cursor.executemany("INSERT INTO mon_rule VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rule_rows)
-    if cat_rows:
-        cursor.executemany("INSERT INTO mon_cat VALUES (%s, %s, %s)", cat_rows)
+    _insert_rows(cursor, "mon_rule", rule_rows, 8)
+    _insert_rows(cursor, "mon_cat", cat_rows, 3)
     active = ("EXISTS (SELECT 1 FROM {ident} i WHERE i.person_id = r.person_id AND i.start <= r.date "
               "AND (i.\"end\" IS NULL OR i.\"end\" >= r.date) AND i.category IN "
               "(SELECT value FROM mon_cat WHERE rule_id = r.rule_id AND role = '{role}'))")
