@@ -75,7 +75,7 @@ CHANNELS = [("web", gettext_lazy("web page")), ("api", gettext_lazy("API")), ("p
 #: Fields not shown as changes (kept in the history all the same).
 QUIET_FIELDS = {"updated_at", "id_mask_key", "calc_revision", "state_changed_at"}
 #: Fields holding full identity numbers: masked wherever the audit log shows them.
-ID_NUMBER_FIELDS = {"id_number", "old_id_number", "new_id_number"}
+ID_NUMBER_FIELDS = {"id_number", "old_id_number", "new_id_number", "approved_payee_id_number", "payee_id_number"}
 BANK_ACCOUNT_FIELDS = {"bank_account", "payee_account", "old_bank_account", "new_bank_account", "old_account",
                        "new_account"}
 
@@ -256,7 +256,7 @@ def _display(spec: Tracked, field_name: str, value, *, for_export: bool) -> str:
     if value is None or value == "":
         return "—"
     model_field = spec.tracked_model._meta.get_field(field_name) if _has_field(spec, field_name) else None
-    if field_name in ID_NUMBER_FIELDS:
+    if field_name in ID_NUMBER_FIELDS or field_name.endswith("id_number"):
         return identity_numbers.mask(str(value))
     if field_name in BANK_ACCOUNT_FIELDS and for_export:
         text = str(value)
