@@ -674,6 +674,7 @@ def _node_at(params: dict, path: str):
     return _get_node(params, path)
 
 
+@transaction.atomic  # the draft row is locked (select_for_update needs a transaction on PostgreSQL)
 def _edit(acting_user, version: PolicyVersion, path: str, mutate, *, label: str, old=None, new=None,
           refuse_new_problems: bool = False) -> PolicyVersion:
     version = _locked(version)

@@ -57,14 +57,16 @@ def fill(n_apps: int, n_persons: int, creator_id: int) -> None:
         cur.execute(f"""
             INSERT INTO cases_application (number, person_id, region_id, year, state, tilted_applied, payee_type,
                 payee_name, payee_bank, payee_account, agent_name, agent_relation, agent_phone, note,
-                pending_category, calc_revision, created_by_id, created_at, updated_at, state_changed_at)
+                pending_category, calc_revision, created_by_id, created_at, updated_at, state_changed_at,
+                approved_payee_type, approved_payee_name, approved_payee_bank, approved_payee_account,
+                approved_payee_id_number)
             SELECT 'B-' || g, p.id, p.region_id, 2021 + g % 4,
                    CASE WHEN g % 100 < 5 THEN 'draft' WHEN g % 100 < 10 THEN 'returned'
                         WHEN g % 100 < 13 THEN 'submitted' WHEN g % 100 < 15 THEN 'in_review'
                         WHEN g % 100 < 16 THEN 'awaiting_identity' WHEN g % 100 < 18 THEN 'reviewed'
                         WHEN g % 100 < 60 THEN 'rejected' ELSE 'withdrawn' END,
                    false, 'person', '', '', '', '', '', '', '', CASE WHEN g % 100 = 15 THEN 'dibao' ELSE '' END, 0,
-                   CASE WHEN g % 2 = 0 THEN {creator_id} ELSE NULL END, now(), now(), now()
+                   CASE WHEN g % 2 = 0 THEN {creator_id} ELSE NULL END, now(), now(), now(), '', '', '', '', ''
             FROM generate_series(1, {n_apps}) g
             JOIN cases_person p ON p.id = {lo} + (g % ({hi} - {lo} + 1))""")
         cur.execute("ANALYZE cases_person; ANALYZE cases_application;")
@@ -109,7 +111,7 @@ def main():
     ]
     print(f"{'scenario':45} {'median ms':>10} {'max ms':>8}  rows")
     for label, user, params in scenarios:
-        client = APIClient()
+        client = APIClient(SERVER_NAME="127.0.0.1")  # a host ALLOWED_HOSTS names
         client.force_authenticate(user)
         median, worst, body = timed(client, "/api/v1/applications/", {**params, "page_size": 50}, args.repeat)
         print(f"{label:45} {median:10.1f} {worst:8.1f}  {len(body['results'])}")

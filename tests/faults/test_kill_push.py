@@ -113,9 +113,11 @@ def build_registry() -> None:
         cursor.execute("""
             INSERT INTO cases_application (number, person_id, region_id, year, state, tilted_applied, payee_type,
                 payee_name, payee_bank, payee_account, agent_name, agent_relation, agent_phone, note,
-                pending_category, calc_revision, created_by_id, created_at, updated_at, state_changed_at, submitted_at)
+                pending_category, calc_revision, created_by_id, created_at, updated_at, state_changed_at, submitted_at,
+                approved_payee_type, approved_payee_name, approved_payee_bank, approved_payee_account,
+                approved_payee_id_number)
             SELECT 'KP-2024-' || p.id, p.id, p.region_id, 2024, 'submitted', p.id %% 2 = 0, 'person',
-                   '', '', '', '', '', '', '', '', 1, %(cw)s, now(), now(), now(), now()
+                   '', '', '', '', '', '', '', '', 1, %(cw)s, now(), now(), now(), now(), '', '', '', '', ''
               FROM cases_person p WHERE (p.id - 1) %% %(every)s = 0""", {"cw": users["caseworker"].pk,
                                                                         "every": CASE_EVERY})
         cursor.execute("""
