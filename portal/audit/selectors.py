@@ -374,35 +374,29 @@ def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
 # --- The full-number view log and the bank-account changes --------------------------------------------
 
 
-def id_number_views(user, f: Filters):
-    from cases.models import IdNumberView
-
-    qs = scope_queryset(IdNumberView.objects.select_related("user", "person"), user, roles=AUDIT_ROLES,
-                        field="person__region")
+def _log_rows(model, user, f: Filters, *, operator: str, at: str, related: tuple[str, ...]):
+    """A log's rows in the auditor's regions, filtered by person, operator and day (newest first)."""
+    qs = scope_queryset(model.objects.select_related(*related), user, roles=AUDIT_ROLES, field="person__region")
     if f.person:
         qs = qs.filter(person_id__in=_persons(user, f.person))
     if f.operator:
-        qs = qs.filter(user_id__in=_operators(f.operator))
+        qs = qs.filter(**{f"{operator}__in": _operators(f.operator)})
     lo, hi = _day_bounds(f)
     if lo:
-        qs = qs.filter(viewed_at__gte=lo)
+        qs = qs.filter(**{f"{at}__gte": lo})
     if hi:
-        qs = qs.filter(viewed_at__lt=hi)
-    return qs.order_by("-viewed_at", "-id")
+        qs = qs.filter(**{f"{at}__lt": hi})
+    return qs.order_by(f"-{at}", "-id")
+
+
+def id_number_views(user, f: Filters):
+    from cases.models import IdNumberView
+
+    return _log_rows(IdNumberView, user, f, operator="user_id", at="viewed_at", related=("user", "person"))
 
 
 def bank_account_changes(user, f: Filters):
     from cases.models import BankAccountChange
 
-    qs = scope_queryset(BankAccountChange.objects.select_related("changed_by", "person"), user, roles=AUDIT_ROLES,
-                        field="person__region")
-    if f.person:
-        qs = qs.filter(person_id__in=_persons(user, f.person))
-    if f.operator:
-        qs = qs.filter(changed_by_id__in=_operators(f.operator))
-    lo, hi = _day_bounds(f)
-    if lo:
-        qs = qs.filter(changed_at__gte=lo)
-    if hi:
-        qs = qs.filter(changed_at__lt=hi)
-    return qs.order_by("-changed_at", "-id")
+    return _log_rows(BankAccountChange, user, f, operator="changed_by_id", at="changed_at",
+                     related=("changed_by", "person"))
