@@ -1,14 +1,18 @@
 """Enqueue Celery tasks so that no work is lost when the broker is down (transactional outbox).
 
     from portal.jobs import enqueue
-    enqueue("cases.tasks.settle_application", application.pk)
+    enqueue("cases.settle_application", application.pk)
 
 ``enqueue`` writes an :class:`~portal.models.OutboxJob` row in the caller's transaction and, once
-the transaction commits, hands the task to Celery. In eager mode (no broker configured) the task
-runs right then, in-process. If the broker cannot be reached the row stays pending; it is sent by
-``flush()`` — run by the ``portal.flush_outbox`` beat task every minute, when a worker starts, and
-by ``manage.py flush_outbox``. Tasks must be idempotent: a job may be delivered twice (sent, then
-the row not yet marked when the process died).
+the transaction commits, hands the task (by its registered name) to Celery. In eager mode (no
+``CELERY_BROKER_URL``) the task runs right then, in-process, and its exception propagates. If the
+broker cannot be reached the row stays pending, with the attempt and the error recorded;
+``flush()`` sends pending rows oldest first and stops at the first one the broker still refuses.
+It is run by the ``portal.flush_outbox`` task (every minute from beat, and once when a worker
+starts; it also deletes rows sent more than 30 days ago, :func:`purge_sent`) and by
+``manage.py flush_outbox``. :func:`delayed_jobs` counts rows unsent for longer than
+:data:`DELAY_NOTICE_AFTER`, for the banner that says background work is delayed. Tasks must be
+idempotent: a job may be delivered twice (sent, then the row not yet marked when the process died).
 """
 from __future__ import annotations
 

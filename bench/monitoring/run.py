@@ -64,7 +64,7 @@ def generate(n: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from cases.exchange.pushes.postgres import _insert_parts
+    from cases.exchange.pushes.postgres import insert_parts
     from cases.models import Application, Claim, Identity, Person, Settlement, SettlementLine
     from policies.models import Statistic
 
@@ -75,7 +75,7 @@ def generate(n: int) -> dict:
     params = {"n": n, "now": now, "later": now + dt.timedelta(minutes=5)}
 
     def insert(model, provided, select_from):
-        cols, exprs, defaults = _insert_parts(model, provided)
+        cols, exprs, defaults = insert_parts(model, provided)
         sql = f"INSERT INTO {model._meta.db_table} ({', '.join(cols)}) SELECT {', '.join(exprs)} {select_from}"
         for i, value in enumerate(defaults):
             sql = sql.replace("%s", f"%(_d{i})s", 1)

@@ -36,7 +36,7 @@ def add_statistics() -> None:
                                         defaults={"value": Decimal(value), "source": "bench"})
 
 
-def _users():
+def system_users():
     """The system users the fill needs (a caseworker creates, a reviewer passes, an approver approves)."""
     from django.contrib.auth import get_user_model
 
@@ -55,7 +55,7 @@ def fill(*, persons: int, claims: int = 10, year: int = 2023, open_share: float 
     """Insert the persons, identities, claims, cases and claim links (skipped when the tag is there).
     Returns ``{"applications": [...ids], "open": [...ids], "reviewed": [...ids]}``."""
     assert len(tag) == 2 and tag.isdigit()
-    users = _users()
+    users = system_users()
     add_statistics()
     counties = "ARRAY[" + ",".join(f"'{c}'" for c in COUNTIES) + "]"
     open_mod = round(open_share * 100)
@@ -133,7 +133,7 @@ def settle_and_approve(ids: dict, settle) -> int:
     whose settlement pays something, as the approval transition does (SQL). Returns how many were
     approved."""
     settle(ids["applications"])
-    approver = _users()["approver"]
+    approver = system_users()["approver"]
     reviewed = ids["reviewed"]
     with connection.cursor() as cur:
         cur.execute("""

@@ -1,1 +1,1 @@
-from tests.cases.conftest import _fast_passwords, cz_team, stats, team  # noqa: F401  (the cases part's fixtures)
+from tests.cases.conftest import cz_team, fast_passwords, stats, team  # noqa: F401  (the cases part's fixtures)

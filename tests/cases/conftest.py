@@ -12,7 +12,7 @@ def _forget_policy_books():
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
+def fast_passwords(settings):
     """Test users need a password but not a slow hash (ten users per team)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

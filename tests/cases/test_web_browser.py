@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 
 @pytest.fixture
-def gz(_fast_passwords):
+def gz(fast_passwords):
     from policies import bookcache
 
     bookcache.forget()

@@ -87,9 +87,9 @@ def push_file() -> bytes:
 def build_registry() -> None:
     """Empty registry, then the 10 000 registered people, their 民政 periods and the open cases
     with their claims (set-based; the same rows every time)."""
-    from bench.recalc.fill import _users, add_statistics
+    from bench.recalc.fill import add_statistics, system_users
 
-    users = _users()
+    users = system_users()
     add_statistics()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE cases_person, exchange_identitypush, portal_outboxjob RESTART IDENTITY CASCADE")

@@ -62,12 +62,12 @@ def hostile(world, django_db_blocker):
     from tests.exchange.oncommit import run_on_commit
     from tests.factories import IdentityFactory, PersonFactory
 
-    from .world import _collect, _n, compose
+    from .world import collect, compose, serial
 
     side = world.side(REGION)
     eager, celery_app.conf.task_always_eager = celery_app.conf.task_always_eager, True  # the push runs here
     with django_db_blocker.unblock():
-        number = compose(side.county, datetime.date(1966, 6, 6), next(_n) % 1000)
+        number = compose(side.county, datetime.date(1966, 6, 6), next(serial) % 1000)
         person = PersonFactory(region_id=side.county, id_number=number, name=PAYLOADS["name"],
                                account_holder=PAYLOADS["holder"], bank_name="@银行", bank_account="6217000099990000")
         IdentityFactory(person=person, category="dibao", start=datetime.date(2022, 1, 1))
@@ -96,11 +96,11 @@ def hostile(world, django_db_blocker):
                                 region_code=side.county, fileobj=io.BytesIO("\n".join(rows).encode("utf-8")),
                                 filename="hostile.csv")
         csv_text = ("setl_id,certno,psn_name,med_type,setl_time,medfee_sumamt,inscp_scp_amt\n"
-                    f"H{next(_n)},{number},{PAYLOADS['name']},{PAYLOADS['import_value']},2023-05-01,100,90\n")
+                    f"H{next(serial)},{number},{PAYLOADS['name']},{PAYLOADS['import_value']},2023-05-01,100,90\n")
         import_claims(acting_user=side.actors["caseworker"], fileobj=io.BytesIO(csv_text.encode("utf-8")),
                       filename="hostile.csv")
         side.ids.clear()
-        _collect(side)
+        collect(side)
     celery_app.conf.task_always_eager = eager
     return side
 

@@ -43,7 +43,7 @@ ACTORS: dict[str, tuple[str | None, str | None]] = {
 
 SAMPLE_STATES = ("draft", "in_review", "awaiting_identity", "approved", "paid")
 
-_n = itertools.count(1)
+serial = itertools.count(1)
 
 
 @dataclass
@@ -88,15 +88,15 @@ class World:
 
 
 def person_name(region: str) -> str:
-    return f"{CHAR[region]}民{next(_n):03d}号"
+    return f"{CHAR[region]}民{next(serial):03d}号"
 
 
 def _person(side: Side, *, category: str | None = "dibao", name: str | None = None, start=datetime.date(2022, 1, 1)):
     from tests.factories import IdentityFactory, PersonFactory
 
-    number = compose(side.county, datetime.date(1960, 1, 1) + datetime.timedelta(days=next(_n) * 97), next(_n) % 1000)
+    number = compose(side.county, datetime.date(1960, 1, 1) + datetime.timedelta(days=next(serial) * 97), next(serial) % 1000)
     person = PersonFactory(region_id=side.county, id_number=number, name=name or person_name(side.region),
-                           bank_name="农村商业银行", bank_account=f"62170000{next(_n):08d}",
+                           bank_name="农村商业银行", bank_account=f"62170000{next(serial):08d}",
                            account_holder=name or person_name(side.region))
     if category:
         IdentityFactory(person=person, category=category, start=start)
@@ -104,7 +104,7 @@ def _person(side: Side, *, category: str | None = "dibao", name: str | None = No
     return person
 
 
-def _collect(side: Side) -> None:
+def collect(side: Side) -> None:
     """Fill ``side.ids`` with every row of the portal's own models that belongs to the region, and
     ``side.secrets`` with the strings identifying them."""
     from django.apps import apps
@@ -179,13 +179,13 @@ def build_side(region: str) -> Side:
 
     # --- persons, households, identities, claims ------------------------------------------------
     household = persons.create_household(acting_user=team.caseworker, region_code=side.county,
-                                         number=f"{c}户{next(_n):04d}", head_name=person_name(region),
-                                         address=f"{c}地址{next(_n)}号")
+                                         number=f"{c}户{next(serial):04d}", head_name=person_name(region),
+                                         address=f"{c}地址{next(serial)}号")
     side.secrets.update({household.number, household.head_name})
     lone = _person(side, category="tekun")
     lone.household = household
     lone.save()
-    unattached = ClaimFactory(person=lone, hospital_name=f"{c}医院{next(_n)}", setl_id=f"{c}S{next(_n):06d}")
+    unattached = ClaimFactory(person=lone, hospital_name=f"{c}医院{next(serial)}", setl_id=f"{c}S{next(serial):06d}")
     side.secrets.update({unattached.hospital_name})
 
     # --- cases in every state --------------------------------------------------------------------
@@ -194,13 +194,13 @@ def build_side(region: str) -> Side:
     for state in states:
         # the paid person holds a lesser identity, and a better one is found later (an adjustment)
         person = _person(side, category="dibao_edge" if state == "paid" else "dibao")
-        claim = ClaimFactory(person=person, hospital_name=f"{c}医院{next(_n)}", setl_id=f"{c}S{next(_n):06d}")
+        claim = ClaimFactory(person=person, hospital_name=f"{c}医院{next(serial)}", setl_id=f"{c}S{next(serial):06d}")
         side.secrets.add(claim.hospital_name)
         side.cases[state] = make_case(team, state, person=person, claims=[claim],
                                       agent_name=person_name(region), agent_relation="子女", agent_phone="13800000000")
     # awaiting_identity: the exchange opens the confirmation request on commit.
     person = _person(side)
-    claim = ClaimFactory(person=person, hospital_name=f"{c}医院{next(_n)}", setl_id=f"{c}S{next(_n):06d}")
+    claim = ClaimFactory(person=person, hospital_name=f"{c}医院{next(serial)}", setl_id=f"{c}S{next(serial):06d}")
     with run_on_commit():
         side.cases["awaiting_identity"] = make_case(team, "awaiting_identity", person=person, claims=[claim])
 
@@ -220,7 +220,7 @@ def build_side(region: str) -> Side:
     from cases.services import bank_returns
 
     line = batch.lines.get()
-    return_name = f"{c}回盘{next(_n)}.csv"
+    return_name = f"{c}回盘{next(serial)}.csv"
     return_csv = ("明细号,批次号,收款人,账号,金额,结果,银行流水号,失败原因\n"
                   f"{line.pk},{batch.number},{line.payee_name},{line.payee_account},{line.amount + 1},成功,{c}流水,\n")
     received = bank_returns.receive_bank_return(acting_user=team.payment2, batch_id=batch.pk, filename=return_name,
@@ -235,22 +235,22 @@ def build_side(region: str) -> Side:
 
     other_number = side.persons[0].id_number
     csv_text = ("setl_id,certno,psn_name,med_type,setl_time,medfee_sumamt,inscp_scp_amt\n"
-                f"{c}IMP{next(_n):05d},{other_number},{side.persons[0].name},21,2023-05-01 10:00:00,1000.00,900.00\n"
-                f"{c}IMP{next(_n):05d},{other_number[:-1]}0,{c}错行,99,2023-05-01,x,y\n")
+                f"{c}IMP{next(serial):05d},{other_number},{side.persons[0].name},21,2023-05-01 10:00:00,1000.00,900.00\n"
+                f"{c}IMP{next(serial):05d},{other_number[:-1]}0,{c}错行,99,2023-05-01,x,y\n")
     import_claims(acting_user=side.actors["caseworker"], fileobj=io.BytesIO(csv_text.encode("utf-8")),
-                  filename=f"{c}导入{next(_n)}.csv")
+                  filename=f"{c}导入{next(serial)}.csv")
     import_claims(acting_user=team.caseworker, fileobj=io.BytesIO(csv_text.encode("utf-8")),
-                  filename=f"{c}导入{next(_n)}.csv")
+                  filename=f"{c}导入{next(serial)}.csv")
 
     # --- policies: a draft and a statistic ----------------------------------------------------------
     admin = side.actors["policy_admin"]
     published = PolicyVersion.objects.filter(region_id=region, status=VersionStatus.PUBLISHED, framework=False).first()
     if published is not None:
         draft = policy_services.start_version(acting_user=admin, from_version=published)
-        title = f"{c}草案{next(_n)}"
+        title = f"{c}草案{next(serial)}"
         policy_services.update_version_meta(acting_user=admin, version=draft, title=title)
         side.secrets.add(title)
-    source = f"{c}统计公报{next(_n)}"
+    source = f"{c}统计公报{next(serial)}"
     policy_services.set_statistic(acting_user=admin, region=region, kind="city_income", year=2019,
                                   value=Decimal("12345.67"), source=source)
     side.secrets.add(source)
@@ -260,14 +260,14 @@ def build_side(region: str) -> Side:
     from cases.exchange.services import budgets, monitoring, outbound, pushes, subsidy
 
     liaison = side.actors["liaison_civil_affairs"]
-    good = compose(side.county, datetime.date(1971, 2, 3), next(_n) % 1000)
+    good = compose(side.county, datetime.date(1971, 2, 3), next(serial) % 1000)
     bad_name = person_name(region)
     rows = ["身份证号码,姓名,类别,操作,生效日期,文号,行政区划",
             f"{good},{person_name(region)},低保对象,新增,2023-01-01,{c}民发1号,{side.county}",
             f"{good[:-1]}{'0' if good[-1] != '0' else '1'},{bad_name},低保对象,新增,2023-01-01,{c}民发2号,{side.county}"]
     with run_on_commit():
         pushes.receive_file(acting_user=liaison, department="civil_affairs", region_code=side.county,
-                            fileobj=io.BytesIO("\n".join(rows).encode("utf-8")), filename=f"{c}推送{next(_n)}.csv")
+                            fileobj=io.BytesIO("\n".join(rows).encode("utf-8")), filename=f"{c}推送{next(serial)}.csv")
     side.secrets.add(bad_name)
 
     # Warnings: from a monitoring run where the policy sets thresholds, else written directly.
@@ -294,7 +294,7 @@ def build_side(region: str) -> Side:
                         person_ids=[], subsidy_list=lst)
     outbound.record(acting_user=liaison, kind="warnings", department="civil_affairs", region_code=region,
                     period="2023", file_format="csv", channel="download", person_ids=[])
-    _collect(side)
+    collect(side)
     return side
 
 

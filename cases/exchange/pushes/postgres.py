@@ -44,7 +44,7 @@ def _table(model) -> str:
     return _q(model._meta.db_table)
 
 
-def _insert_parts(model, provided: dict[str, str]) -> tuple[list[str], list[str], list]:
+def insert_parts(model, provided: dict[str, str]) -> tuple[list[str], list[str], list]:
     """Columns and SQL expressions for INSERT … SELECT into ``model``: ``provided`` expressions, the
     other columns from the model's defaults (so columns added later keep working)."""
     cols, exprs, params = [], [], []
@@ -259,7 +259,7 @@ def _apply(cursor, ctx: PushContext, counters: dict) -> None:
     }
     if any(f.attname == "id_mask_key" for f in Person._meta.concrete_fields):
         provided["id_mask_key"] = "left(d.idn, 4) || right(d.idn, 4)"
-    cols, exprs, params = _insert_parts(Person, provided)
+    cols, exprs, params = insert_parts(Person, provided)
     # In identity-number order: the two indexes on it (and the region ones, the number starting with
     # the area code) are then filled front to back instead of at random places (half the time).
     sql = (f"INSERT INTO {person} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM xs_d d "
@@ -295,7 +295,7 @@ def _apply(cursor, ctx: PushContext, counters: dict) -> None:
         "department_id": "%(dept)s", "method": "%(method)s", "reference": "left(d.ref, 100)", "source": "%(source)s",
         "created_by_id": "%(user)s",
     }
-    cols, exprs, params = _insert_parts(Identity, provided)
+    cols, exprs, params = insert_parts(Identity, provided)
     # In person order: the person indexes are filled in order, and the foreign-key checks at commit
     # read the persons in the order they were written.
     sql = (f"INSERT INTO {identity} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM xs_d d "
