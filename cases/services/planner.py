@@ -10,8 +10,8 @@ use it and differ only in how they read and write:
 * one case or one person-year: ``cases.services.settlement`` (the ORM);
 * a chunk of person-years: ``cases.services.recalc_batch`` (set-based reads, ``COPY``).
 
-The engine is called through its public API (``policies.engine``: ``parse_input``, ``settle``,
-``result_to_dict``); the policy book comes from the caller (``books(region_code)``, e.g.
+The engine is called through its public API (``policies.engine``: ``build_input`` from the rows —
+the same checks as ``parse_input`` without the JSON round trip —, ``settle``, ``result_to_dict``); the policy book comes from the caller (``books(region_code)``, e.g.
 ``policies.services.book_for``), which is the only thing the planner asks of the outside world.
 
 The rules (see ``cases/services/settlement.py`` for the why):
@@ -132,6 +132,14 @@ class ClaimRow:
         if self.critical_paid is not None:
             item["critical_paid"] = money_text(self.critical_paid)
         return item
+
+    def engine_claim(self) -> engine.Claim:
+        """The claim as the engine's typed input (the same values as :meth:`item`, no JSON)."""
+        return engine.Claim(id=f"c{self.pk}", date=self.date, kind=self.kind, total=self.total,
+                            policy_scope=self.policy_scope, special_disease=self.special_disease,
+                            hospital_level=self.hospital_level, location=self.location,
+                            referral_compliant=self.referral_compliant, basic_paid=self.basic_paid,
+                            critical_paid=self.critical_paid)
 
 
 @dataclass(slots=True)
@@ -348,24 +356,41 @@ def build_payload(*, region_id: str, residence: str, scheme: str, identities: It
     }
 
 
-def run_engine(payload: dict, books: Books):
+def engine_input(*, region_id: str, residence: str, scheme: str, identities: Iterable[IdentityRow],
+                 tilted_applied: bool, claims: Iterable[ClaimRow]) -> engine.SettlementInput:
+    """The engine's typed input for the same values as :func:`build_payload` (identities in the
+    same order), built by ``engine.build_input`` from the rows without a JSON round trip; raises
+    ``engine.InputError`` exactly where ``engine.parse_input(build_payload(...))`` would."""
+    person = engine.Person(residence=residence, scheme=scheme, identities=[
+        engine.Identity(category=i.category, start=i.start, end=i.end)
+        for i in sorted(identities, key=lambda i: (i.start, i.category, i.pk))])
+    return engine.build_input(region=region_id, person=person, claims=[c.engine_claim() for c in claims],
+                              tilted_applied=bool(tilted_applied))
+
+
+def run_engine(payload: dict, books: Books, *, typed: Callable[[], engine.SettlementInput] | None = None):
     """``(engine.SettlementResult, [])``, or ``(None, messages)`` when the engine refuses (bad input,
-    no policy in force, an unset parameter) — the input parsed and checked by ``engine.parse_input``."""
+    no policy in force, an unset parameter) — the input checked by ``engine.parse_input``, or, when
+    the caller has the rows, built by ``typed()`` (:func:`engine_input`) with the same checks."""
     try:
-        inp = engine.parse_input(payload)
+        inp = typed() if typed is not None else engine.parse_input(payload)
         return engine.settle(inp, books(inp.region)), []
     except engine.EngineError as exc:
         return None, [str(e) for e in (exc.errors or [str(exc)])]
 
 
-def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims_error: str = "") -> Calculation:
-    """Settle ``payload`` (without claims the engine is not asked: ``no_claims_error``)."""
-    payload_text, input_hash = canonical(payload)
+def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims_error: str = "",
+              canonical_payload: tuple[str, str] | None = None,
+              typed: Callable[[], engine.SettlementInput] | None = None) -> Calculation:
+    """Settle ``payload`` (without claims the engine is not asked: ``no_claims_error``).
+    ``canonical_payload``: ``canonical(payload)`` when the caller has it already; ``typed``: builds
+    the same input from rows (see :func:`run_engine`)."""
+    payload_text, input_hash = canonical_payload or canonical(payload)
     calc = Calculation(payload=payload, payload_text=payload_text, input_hash=input_hash)
     if not has_claims:
         calc.errors = [no_claims_error]
         return calc
-    result, errors = run_engine(payload, books)
+    result, errors = run_engine(payload, books, typed=typed)
     if result is None:
         calc.errors = errors
         return calc
@@ -597,13 +622,15 @@ class Calculator:
 
     def __call__(self, case: CaseRow) -> Calculation:
         py = self.py
-        payload = build_payload(region_id=case.region_id, residence=py.residence, scheme=py.scheme,
-                                identities=py.identities, tilted_applied=case.tilted_applied, claims=py.claims)
-        input_hash = canonical(payload)[1]
-        calc = self.memo.get(input_hash)
+        values = dict(region_id=case.region_id, residence=py.residence, scheme=py.scheme,
+                      identities=py.identities, tilted_applied=case.tilted_applied, claims=py.claims)
+        payload = build_payload(**values)
+        text_and_hash = canonical(payload)
+        calc = self.memo.get(text_and_hash[1])
         if calc is None:
-            calc = self.memo[input_hash] = calculate(payload, self.books, has_claims=bool(py.claims),
-                                                     no_claims_error=self.no_claims_error)
+            calc = self.memo[text_and_hash[1]] = calculate(
+                payload, self.books, has_claims=bool(py.claims), no_claims_error=self.no_claims_error,
+                canonical_payload=text_and_hash, typed=lambda: engine_input(**values))
         return calc
 
 

@@ -4,7 +4,7 @@ version-document format."""
 from .book import PolicyBook, load_seed_versions, region_chain, static_book_from_seed
 from .errors import EngineError, InputError, PolicyError, Problem
 from .framework import validate_against_framework
-from .inputs import Claim, Identity, Person, SettlementInput, parse_input
+from .inputs import Claim, Identity, Person, SettlementInput, build_input, parse_input
 from .schema import ParameterLeaf, get_parameter, parameter_leaves, set_parameter, validate_document
 from .settle import Alert, ClaimResult, SettlementResult, result_to_dict, settle, settle_payload
 from .subsidy import enrolment_subsidy
@@ -12,7 +12,8 @@ from .versions import PolicyVersion
 
 __all__ = [
     "Alert", "Claim", "ClaimResult", "EngineError", "Identity", "InputError", "ParameterLeaf", "Person",
-    "PolicyBook", "PolicyError", "Problem", "PolicyVersion", "SettlementInput", "SettlementResult", "enrolment_subsidy",
+    "PolicyBook", "PolicyError", "Problem", "PolicyVersion", "SettlementInput", "SettlementResult", "build_input",
+    "enrolment_subsidy",
     "get_parameter", "load_seed_versions", "parameter_leaves", "parse_input", "region_chain", "result_to_dict",
     "set_parameter", "settle", "settle_payload", "static_book_from_seed", "validate_against_framework",
     "validate_document",

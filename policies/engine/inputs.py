@@ -194,6 +194,17 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
             continue
         amounts[key] = _parse_money(v, f"{path}.{key}", errors)
     t, p, b, c = (amounts[k] for k in ("total", "policy_scope", "basic_paid", "critical_paid"))
+    _check_amounts(path, t, p, b, c, errors)
+    if len(errors) != before:
+        return None
+    return Claim(id=cid, date=day, kind=kind, total=t, policy_scope=p, special_disease=special,
+                 hospital_level=level, location=location, referral_compliant=referral,
+                 basic_paid=b, critical_paid=c)
+
+
+def _check_amounts(path: str, t, p, b, c, errors: list[str]) -> None:
+    """The claim's amounts against each other (policy scope within the total, B and C within the
+    policy scope)."""
     if t is not None and p is not None and p > t:
         errors.append(f"{path}.policy_scope: {fen_str(dec_fen(p))} exceeds total {fen_str(dec_fen(t))}")
     if p is not None:
@@ -205,11 +216,6 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
             for k, v in paid:
                 if v > p:
                     errors.append(f"{path}.{k}: {fen_str(dec_fen(v))} exceeds policy_scope {fen_str(dec_fen(p))}")
-    if len(errors) != before:
-        return None
-    return Claim(id=cid, date=day, kind=kind, total=t, policy_scope=p, special_disease=special,
-                 hospital_level=level, location=location, referral_compliant=referral,
-                 basic_paid=b, critical_paid=c)
 
 
 def _parse_statistics(raw, errors: list[str]) -> dict[str, dict[int, Decimal]] | None:
@@ -336,3 +342,80 @@ def parse_input(payload: dict) -> SettlementInput:
         raise InputError(errors)
     return SettlementInput(region=region, person=person, claims=claims, statistics=statistics,
                            tilted_applied=tilted, regional_categories=regional)
+
+
+# --- Inputs already typed (a database's checked values) ---------------------------------------------
+
+def _typed_money(value, path: str, errors: list[str], *, required: bool) -> Decimal | None:
+    """The amount when it is a valid one, else None (the problem recorded, as ``_parse_money``)."""
+    if type(value) is Decimal:          # the common case: a stored amount such as Decimal("1200.00")
+        exp = value.as_tuple().exponent
+        if type(exp) is int and exp >= -2 and value >= 0:
+            return value
+    if value is None:
+        if required:
+            errors.append(f"{path}: required")
+        return None
+    if type(value) is not Decimal or not value.is_finite():
+        errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
+        return None
+    bad = False
+    if value < 0:
+        errors.append(f"{path}: must not be negative")
+        bad = True
+    if decimals(value) > 2:
+        errors.append(f"{path}: at most two decimals")
+        bad = True
+    return None if bad else value
+
+
+def build_input(*, region: str, person: Person, claims: list[Claim], statistics: dict | None = None,
+                tilted_applied: bool = False) -> SettlementInput:
+    """The engine input from values that are already typed — dates as ``datetime.date``, amounts as
+    ``Decimal`` with at most two decimals, the codes as ``parse_input`` reads them — e.g. the rows a
+    database holds. It checks exactly what :func:`parse_input` checks of such values (codes, amounts
+    against each other, unique claim ids, identity periods) and raises :class:`InputError` with the
+    same messages, without the JSON round trip. ``build_input(...)`` and
+    ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/test_engine_build_input.py)."""
+    errors: list[str] = []
+    if not isinstance(region, str) or not _REGION_RE.match(region):
+        errors.append(f"region: {region!r} is not a 6-digit GB/T 2260 code")
+    if person.residence not in RESIDENCES:
+        errors.append(f"person.residence: unknown residence {person.residence!r} (expected one of {', '.join(RESIDENCES)})")
+    if person.scheme not in SCHEMES:
+        errors.append(f"person.scheme: unknown scheme {person.scheme!r} (expected one of {', '.join(SCHEMES)})")
+    regional: list[tuple[int, str]] = []
+    for i, ident in enumerate(person.identities):
+        path = f"person.identities[{i}]"
+        if ident.category not in CATEGORIES:
+            if isinstance(ident.category, str) and _CODE_RE.match(ident.category):
+                regional.append((i, ident.category))
+            else:
+                errors.append(f"{path}.category: unknown category {ident.category!r} (expected one of "
+                              f"{', '.join(CATEGORIES)}, or a category of the region's policy)")
+        if ident.end is not None and ident.end < ident.start:
+            errors.append(f"{path}.end: {ident.end} is before start {ident.start}")
+    seen: dict[str, int] = {}
+    for i, claim in enumerate(claims):
+        path = f"claims[{i}]"
+        if not isinstance(claim.id, str) or not claim.id.strip():
+            errors.append(f"{path}.id: required (a non-empty string)")
+        elif claim.id in seen:
+            errors.append(f"{path}.id: duplicate id {claim.id!r} (also claims[{seen[claim.id]}])")
+        else:
+            seen[claim.id] = i
+        if claim.kind not in KINDS:
+            errors.append(f"{path}.kind: unknown kind {claim.kind!r} (expected one of {', '.join(KINDS)})")
+        if claim.hospital_level not in HOSPITAL_LEVELS or isinstance(claim.hospital_level, bool):
+            errors.append(f"{path}.hospital_level: unknown hospital level {claim.hospital_level!r} "
+                          f"(expected one of {', '.join(str(c) for c in HOSPITAL_LEVELS)})")
+        if claim.location not in LOCATIONS:
+            errors.append(f"{path}.location: unknown location {claim.location!r} (expected one of {', '.join(LOCATIONS)})")
+        amounts = [_typed_money(getattr(claim, key), f"{path}.{key}", errors, required=required)
+                   for key, required in (("total", True), ("policy_scope", True), ("basic_paid", False),
+                                         ("critical_paid", False))]
+        _check_amounts(path, *amounts, errors)
+    if errors:
+        raise InputError(errors)
+    return SettlementInput(region=region, person=person, claims=list(claims), statistics=statistics,
+                           tilted_applied=bool(tilted_applied), regional_categories=regional)
