@@ -115,6 +115,12 @@ def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
     except ValueError:
         errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
         return None
+    d = _amount(d, path, errors)
+    return None if d is None else d.quantize(_CENT)
+
+
+def _amount(d: Decimal, path: str, errors: list[str]) -> Decimal | None:
+    """``d`` when it is an amount (not negative, at most two decimals), else None, the problems recorded."""
     bad = False
     if d < 0:
         errors.append(f"{path}: must not be negative")
@@ -122,7 +128,7 @@ def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
     if decimals(d) > 2:
         errors.append(f"{path}: at most two decimals")
         bad = True
-    return None if bad else d.quantize(_CENT)
+    return None if bad else d
 
 
 def _parse_bool(obj: dict, key: str, path: str, default: bool, errors: list[str]) -> bool:
@@ -359,14 +365,7 @@ def _typed_money(value, path: str, errors: list[str], *, required: bool) -> Deci
     if type(value) is not Decimal or not value.is_finite():
         errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
         return None
-    bad = False
-    if value < 0:
-        errors.append(f"{path}: must not be negative")
-        bad = True
-    if decimals(value) > 2:
-        errors.append(f"{path}: at most two decimals")
-        bad = True
-    return None if bad else value
+    return _amount(value, path, errors)
 
 
 def build_input(*, region: str, person: Person, claims: list[Claim], statistics: dict | None = None,
