@@ -12,7 +12,7 @@ from django.db import transaction
 
 from portal.regions.models import Region
 
-from .models import PolicyChange, PolicyVersion, Statistic
+from .models import PolicyChange, PolicyExample, PolicyVersion, Statistic
 from .seeding import load_seeds
 
 DEMO_SOURCE = "演示数据（取自结算示例的输入，并非公布的统计数字，请替换）"
@@ -54,7 +54,7 @@ def example_payload(region_code: str) -> dict:
 def seed(*, stdout=None) -> None:
     from .services import set_statistic
 
-    created, reloaded = load_seeds(PolicyVersion, PolicyChange, reload_unchanged=True)
+    created, reloaded = load_seeds(PolicyVersion, PolicyChange, reload_unchanged=True, PolicyExample=PolicyExample)
     users = {u.username: u for u in get_user_model().objects.filter(username__in={row[1] for row in DEMO_STATISTICS})}
     entered = 0
     for region_code, username, kind, year, value in DEMO_STATISTICS:

@@ -57,6 +57,10 @@ class PolicyVersion(models.Model):
         verbose_name=_("published by"),
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_simulation_id = models.PositiveBigIntegerField(
+        _("simulation shown when published"), null=True, blank=True,
+        help_text=_("The fund-impact simulation the publisher was shown on the publish form, if any."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -148,6 +152,9 @@ class ChangeAction(models.TextChoices):
     WITHDRAWN = "withdrawn", _("draft withdrawn")
     STATISTIC_ENTERED = "statistic_entered", _("statistic entered")
     STATISTIC_CHANGED = "statistic_changed", _("statistic changed")
+    EXAMPLE_ADDED = "example_added", _("worked example added")
+    EXAMPLE_CHANGED = "example_changed", _("worked example changed")
+    EXAMPLE_REMOVED = "example_removed", _("worked example removed")
 
 
 class PolicyChange(models.Model):
@@ -201,6 +208,38 @@ class PolicyChange(models.Model):
         if self.path in {f.name for f in PolicyVersion._meta.get_fields()}:
             return str(PolicyVersion._meta.get_field(self.path).verbose_name)
         return self.path
+
+
+@track()
+class PolicyExample(models.Model):
+    """A worked example a version carries: a settlement input (shared/spec/settlement.md) and the
+    result expected per claim (as in shared/spec/examples: per claim its category and amounts, the
+    totals, the monitoring alerts), or ``expected`` null when the input must be refused. Publishing
+    settles every example with the version and refuses when one differs (``policies.gate``);
+    starting a version from another copies its examples, so moving one must be said by editing it."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="examples",
+                                verbose_name=_("policy version"))
+    name = models.CharField(_("name of the example"), max_length=100)
+    note = models.TextField(_("clause or note"), blank=True)
+    input = models.JSONField(_("settlement input"))
+    expected = models.JSONField(_("expected result"), null=True, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["version_id", "position", "id"]
+        verbose_name = _("worked example")
+        verbose_name_plural = _("worked examples")
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="unique_policy_example_version_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def must_be_refused(self) -> bool:
+        return self.expected is None
 
 
 class PolicyText(models.Model):

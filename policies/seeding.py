@@ -28,11 +28,13 @@ def _date(value):
     return datetime.date.fromisoformat(value) if value else None
 
 
-def load_seeds(PolicyVersion, PolicyChange, *, reload_unchanged: bool = False) -> tuple[int, int]:
+def load_seeds(PolicyVersion, PolicyChange, *, reload_unchanged: bool = False,
+               PolicyExample=None) -> tuple[int, int]:
     """Create the published version of each seed document that is not there yet (keyed by region,
     document number and in-force date). With ``reload_unchanged``, a seeded version whose document
     differs from its seed file is refreshed when no draft was started from it and it was never
-    changed in the portal. Returns (created, reloaded)."""
+    changed in the portal. With ``PolicyExample``, a version created gets its region's public worked
+    examples (``seed_examples``). Returns (created, reloaded)."""
     created = reloaded = 0
     for filename, doc in seed_documents():
         key = dict(region_id=doc["region"], document_number=doc["document"], in_force_from=_date(doc["in_force_from"]))
@@ -52,6 +54,8 @@ def load_seeds(PolicyVersion, PolicyChange, *, reload_unchanged: bool = False) -
                 region_id=version.region_id, version=version, action="seeded",
                 note=f"policies/seed/{filename}",
             )
+            if PolicyExample is not None:
+                seed_examples(PolicyVersion, PolicyExample, versions=[version])
             created += 1
             continue
         if not reload_unchanged or existing.document == doc:
@@ -87,4 +91,55 @@ def load_texts(PolicyText, seed_dir: Path = SEED_DIR) -> int:
         PolicyText.objects.create(region_id=doc["region"], document_number=doc["document"],
                                   text=path.read_text(encoding="utf-8"), source=f"policies/seed/texts/{path.name}")
         added += 1
+    return added
+
+
+# The fictional city of shared/spec/examples/region_449900.md: a test enters it as data; never seeded.
+UNSEEDED_EXAMPLE_PREFIX = "region449900_"
+
+
+def public_examples(folder: Path | None = None) -> list[tuple[str, dict, dict | None]]:
+    """(name, input, expected or None = must be refused) of the public worked examples
+    (shared/spec/examples), those of the fictional region 449900 left out."""
+    if folder is None:
+        from django.conf import settings
+
+        folder = settings.SHARED_DIR / "spec" / "examples"
+    found = []
+    for path in sorted(Path(folder).glob("*.input.json")):
+        name = path.name.removesuffix(".input.json")
+        if name.startswith(UNSEEDED_EXAMPLE_PREFIX):
+            continue
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            expected_path = path.with_name(f"{name}.expected.json")
+            expected = json.loads(expected_path.read_text(encoding="utf-8")) if expected_path.exists() else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(payload, dict) and isinstance(payload.get("region"), str):
+            found.append((name, payload, expected))
+    return found
+
+
+def _example_note(name: str) -> str:
+    return f"公开算例 shared/spec/examples/{name}"
+
+
+def seed_examples(PolicyVersion, PolicyExample, *, versions=None, folder: Path | None = None) -> int:
+    """Give each version (by default every version) of a region that has public worked examples,
+    and carries no example yet, the examples of its region. Returns how many were added."""
+    by_region: dict[str, list[tuple[str, dict, dict | None]]] = {}
+    for name, payload, expected in public_examples(folder):
+        by_region.setdefault(payload["region"], []).append((name, payload, expected))
+    if versions is None:
+        versions = PolicyVersion.objects.filter(region_id__in=list(by_region))
+    added = 0
+    for version in versions:
+        examples = by_region.get(version.region_id)
+        if not examples or PolicyExample.objects.filter(version_id=version.pk).exists():
+            continue
+        for position, (name, payload, expected) in enumerate(examples):
+            PolicyExample.objects.create(version_id=version.pk, name=name, note=_example_note(name), input=payload,
+                                         expected=expected, position=position)
+            added += 1
     return added

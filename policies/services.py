@@ -161,8 +161,8 @@ def _problems(doc: dict, version: PolicyVersion, *, before: dict | None = None) 
 
 @transaction.atomic
 def start_version(*, acting_user, from_version: PolicyVersion, region: Region | None = None) -> PolicyVersion:
-    """A new draft copying ``from_version``'s document (and its dates, to be changed before
-    publishing), in its region or — for a region below it that starts its own policy — in ``region``."""
+    """A new draft copying ``from_version``'s document and worked examples (and its dates, to be
+    changed before publishing), in its region or — for a region below it that starts its own policy — in ``region``."""
     target = region or from_version.region
     _require_admin(acting_user, target.code)
     if not selectors.visible_versions(acting_user).filter(pk=from_version.pk).exists():
@@ -187,6 +187,9 @@ def start_version(*, acting_user, from_version: PolicyVersion, region: Region | 
         based_on=from_version,
         created_by=acting_user,
     )
+    from .examples import copy_examples
+
+    copy_examples(from_version, draft)
     _record(
         draft, ChangeAction.CREATED, actor=acting_user, path="based_on", new=from_version.pk,
         note=_recorded(gettext_noop("started from %(document)s (%(status)s, #%(id)s) of %(region)s"),
@@ -328,14 +331,15 @@ def publish_version(
     problems = _problems(doc, version)
     if problems:
         raise ChangeRefused([messages.explain(p, doc=doc) for p in problems])
-    # The publishing gate: the region's worked examples, settled with this version as if published
+    # The publishing gate: the version's worked examples, settled with this version as if published
     # with these dates (saved for that; refusing rolls the save back with the transaction).
     version.document = doc
     version.save(update_fields=["in_force_from", "in_force_to", "retroactive_from", "document", "updated_at"])
     differences = gate.example_differences(version)
     if differences:
-        raise ChangeRefused([_("The worked examples of the region no longer give their expected results:"),
-                             *differences])
+        raise ChangeRefused([_("The worked examples of this version no longer give their expected results; "
+                               "correct the policy, or edit the expectation of an example the change is meant to move:"),
+                             *differences], field="examples")
 
     now = timezone.now()
     by_pk = {v.pk: v for v in others}
@@ -578,7 +582,11 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
         raise ChangeRefused(
             _("region: the file is a policy of %(file)s, not of %(region)s; change its region to %(code)s to use it here.")
             % {"file": file_region, "region": region, "code": region.code}, field="region")
+    from . import examples as worked
+
+    file_examples = doc.pop("examples", None)
     problems = list(engine.validate_document(doc))
+    example_problems = worked.file_examples_problems(file_examples, region.code)
     candidate = None
     if not problems:
         candidate = PolicyVersion(
@@ -591,12 +599,13 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
         )
         for fw in selectors.frameworks_for(candidate):
             problems += engine.validate_against_framework(doc, fw.engine_document())
-    if problems:
-        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)], field="file")
+    if problems or example_problems:
+        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems, field="file")
     if len(candidate.document_number) > 100 or len(candidate.title) > 300:
         raise ChangeRefused(_("document/title: too long (at most 100 and 300 characters)."), field="file")
     candidate.document = candidate.engine_document()
     candidate.save()
+    worked.import_examples(candidate, file_examples)
     _record(candidate, ChangeAction.CREATED, actor=acting_user, path="file", new=filename[:200] or None,
             label=_recorded(gettext_noop("policy file")),
             note=_recorded(gettext_noop("imported from the policy file %(name)s"), name=filename or "—"))
@@ -604,7 +613,8 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
 
 
 def policy_file(version: PolicyVersion) -> dict:
-    """The version as a policy file: its document (every value with its clause) and a header."""
+    """The version as a policy file: its document (every value with its clause), its worked
+    examples and a header."""
     doc = version.engine_document()
     out = {"policy_file": {
         "format": POLICY_FILE_FORMAT,
@@ -613,6 +623,9 @@ def policy_file(version: PolicyVersion) -> dict:
         "status": version.status,
     }}
     out.update(doc)
+    from .examples import as_file
+
+    out["examples"] = as_file(version)
     return out
 
 

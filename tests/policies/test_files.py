@@ -76,6 +76,7 @@ def test_export_then_import_gives_the_same_document_and_settlements(region):
     assert draft.engine_document() == published.engine_document()
     again = json.loads(services.policy_file_text(draft))
     again.pop("policy_file")
+    assert again.pop("examples") == json.loads(text)["examples"]
     assert again == published.engine_document()
     payloads = grid_payloads(region)
     payloads += [load_example(n)[0] for n in example_names() if load_example(n)[0].get("region") == region]

@@ -1,4 +1,5 @@
-"""Publishing runs the public worked examples of the version's region and refuses when one moves."""
+"""Publishing runs the version's own worked examples (the seeded versions carry their region's public
+ones) and refuses when one moves, listing each difference."""
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,7 @@ def test_a_change_that_moves_a_worked_example_is_refused_naming_the_difference(g
         services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
                                  retroactive_from=ganzhou.retroactive_from)
     text = "\n".join(refused.value.errors)
-    assert "本地区的公开算例不再得出预期结果" in text
+    assert "本版本的算例不再得出预期结果" in text
     # 30 000 × 80 % = 24 000 under the change where the example expects 22 500.
     assert "算例 ganzhou_class2_annual_cap 第 a 笔费用" in text and "预期为" in text
     draft.refresh_from_db()
