@@ -18,6 +18,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from portal.numbers import NotPlainNumber, plain_decimal
+
 from .engine import schema
 from .engine.constants import CATEGORY_NAMES, KIND_NAMES, STATISTIC_NAMES
 
@@ -278,12 +280,10 @@ def as_input(value: Any, kind: str) -> str:
 
 def _number(text: str, what: str) -> Decimal:
     cleaned = text.replace(",", "").replace("，", "").replace("元", "").strip()
-    try:
-        d = Decimal(cleaned)
-    except InvalidOperation:
+    try:   # plain ASCII decimals only: never 1e4, 1_000 or other scripts' digits (portal.numbers)
+        d = plain_decimal(cleaned)
+    except NotPlainNumber:
         raise ValueError(_("%(text)s is not %(what)s") % {"text": text, "what": what}) from None
-    if not d.is_finite():
-        raise ValueError(_("%(text)s is not %(what)s") % {"text": text, "what": what})
     if abs(d) >= Decimal("1e15") or (d != 0 and abs(d) < Decimal("1e-9")):
         raise ValueError(_("%(text)s is too large or too small") % {"text": text})
     return d

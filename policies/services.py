@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from portal.numbers import ValueProblem, money
 from portal.regions.codes import contains
 from portal.regions.models import Region
 from portal.roles.domain import Role
@@ -401,17 +402,13 @@ def withdraw_draft(*, acting_user, version: PolicyVersion) -> PolicyVersion:
 
 
 def _statistic_value(value) -> Decimal:
-    try:
-        d = value if isinstance(value, Decimal) else Decimal(str(value).replace(",", "").strip())
-    except (InvalidOperation, ValueError):
-        raise ChangeRefused(_("Value: %(value)s is not an amount in yuan.") % {"value": value}, field="value") from None
-    if not d.is_finite() or d <= 0:
+    try:   # plain ASCII decimals to the fen only: never 1e10, 1_000 or other scripts' digits (portal.numbers)
+        d = money(value)
+    except ValueProblem as problem:
+        raise ChangeRefused(_("Value: %(problem)s.") % {"problem": problem}, field="value") from None
+    if d <= 0:
         raise ChangeRefused(_("Value: must be a positive amount in yuan."), field="value")
-    if d != d.quantize(Decimal("0.01")):
-        raise ChangeRefused(_("Value: at most two decimals (fen)."), field="value")
-    if d >= Decimal("1e12"):
-        raise ChangeRefused(_("Value: %(value)s is too large.") % {"value": value}, field="value")
-    return d.quantize(Decimal("0.01"))
+    return d
 
 
 @transaction.atomic

@@ -11,13 +11,22 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 MAX_TEXT = 40
 MAX_DIGITS = 30
+CENT = Decimal("0.01")
+# The largest amount a money column stores (DecimalField(max_digits=14, decimal_places=2)).
+MAX_MONEY = Decimal("999999999999.99")
 
 
 class NotPlainNumber(ValueError):
     """Not a plain decimal number."""
+
+
+class ValueProblem(ValueError):
+    """A single value is wrong; ``str()`` is the message (without the field name)."""
 
 
 class JSONNumber(float):
@@ -67,3 +76,29 @@ def is_plain(value) -> bool:
     except NotPlainNumber:
         return False
     return True
+
+
+def money(value, *, required: bool = True) -> Decimal | None:
+    """Decimal yuan, ≥ 0, at most two decimals. ``None``/blank → None (or an error if required)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueProblem(_("is required"))
+        return None
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        text = value
+    else:
+        text = str(value).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    try:  # plain decimals only: never 1e10, 1_000, Infinity or other scripts' digits (portal.numbers)
+        amount = plain_decimal(text)
+    except NotPlainNumber:
+        shown = value[:40] if isinstance(value, str) else getattr(value, "text", "")[:40] or type(value).__name__
+        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": shown}) from None
+    if not amount.is_finite():
+        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": value})
+    if amount < 0:
+        raise ValueProblem(_("must not be negative (%(value)s)") % {"value": text})
+    if amount != amount.quantize(CENT):
+        raise ValueProblem(_("has more than two decimals (%(value)s); amounts are in yuan to the fen") % {"value": text})
+    if amount > MAX_MONEY:
+        raise ValueProblem(_("is too large (%(value)s)") % {"value": text})
+    return amount.quantize(CENT)

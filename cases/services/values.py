@@ -11,44 +11,12 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.numbers import NotPlainNumber, plain_decimal
+from portal.numbers import CENT, MAX_MONEY, NotPlainNumber, ValueProblem, money, plain_decimal  # noqa: F401 (shared)
 
 from ..models import ClaimKind, HospitalLevel, Location
 
-CENT = Decimal("0.01")
-MAX_MONEY = Decimal("999999999999.99")
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "是", "有", "符合", "√"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "否", "无", "不符合", "×", ""}
-
-
-class ValueProblem(ValueError):
-    """A single value is wrong; ``str()`` is the message (without the field name)."""
-
-
-def money(value, *, required: bool = True) -> Decimal | None:
-    """Decimal yuan, ≥ 0, at most two decimals. ``None``/blank → None (or an error if required)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ValueProblem(_("is required"))
-        return None
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        text = value
-    else:
-        text = str(value).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
-    try:  # plain decimals only: never 1e10, 1_000, Infinity or other scripts' digits (portal.numbers)
-        amount = plain_decimal(text)
-    except NotPlainNumber:
-        shown = value[:40] if isinstance(value, str) else getattr(value, "text", "")[:40] or type(value).__name__
-        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": shown}) from None
-    if not amount.is_finite():
-        raise ValueProblem(_("“%(value)s” is not an amount in yuan (e.g. 1234.50)") % {"value": value})
-    if amount < 0:
-        raise ValueProblem(_("must not be negative (%(value)s)") % {"value": text})
-    if amount != amount.quantize(CENT):
-        raise ValueProblem(_("has more than two decimals (%(value)s); amounts are in yuan to the fen") % {"value": text})
-    if amount > MAX_MONEY:
-        raise ValueProblem(_("is too large (%(value)s)") % {"value": text})
-    return amount.quantize(CENT)
 
 
 def date(value, *, required: bool = True, allow_future: bool = False) -> datetime.date | None:

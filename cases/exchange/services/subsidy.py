@@ -36,6 +36,7 @@ from portal.roles.scoping import in_scope
 
 from ..errors import Conflict, Invalid, NotPermitted
 from ..models import ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem
+from .figures import checked_amount, checked_year
 
 ZERO = Decimal("0.00")
 CHUNK = 2000
@@ -48,20 +49,9 @@ ADMIN_ROLES = (Role.POLICY_ADMIN,)
 
 
 def _money(value, field: str, label: str, *, required: bool = True) -> Decimal | None:
-    text = str(value if value is not None else "").strip().replace(",", "")
-    if not text:
-        if required:
-            raise Invalid(_("%(label)s: required.") % {"label": label}, field=field)
+    amount = checked_amount(value, field=field, label=label, required=required)
+    if amount is None:
         return None
-    try:
-        amount = Decimal(text)
-    except ArithmeticError:
-        raise Invalid(_("%(label)s: “%(value)s” is not an amount in yuan.") % {"label": label, "value": value},
-                      field=field) from None
-    if not amount.is_finite() or amount < 0:
-        raise Invalid(_("%(label)s: must be a non-negative amount.") % {"label": label}, field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise Invalid(_("%(label)s: at most two decimals (yuan to the fen).") % {"label": label}, field=field)
     if amount > Decimal("100000"):
         raise Invalid(_("%(label)s: %(value)s is not a plausible yearly contribution.") % {"label": label,
                                                                                           "value": amount},
@@ -77,12 +67,7 @@ def set_contribution_standard(*, acting_user, region_code: str, year, tier1_pers
     if not in_scope(acting_user, region_code, roles=ADMIN_ROLES):
         raise NotPermitted(_("Only a policy administrator of region %(code)s may set its contribution standard.")
                            % {"code": region_code})
-    try:
-        year = int(year)
-    except (TypeError, ValueError):
-        raise Invalid(_("Year: enter a year such as 2024."), field="year") from None
-    if not 2000 <= year <= timezone.localdate().year + 1:
-        raise Invalid(_("Year: between 2000 and next year."), field="year")
+    year = checked_year(year)
     t1 = _money(tier1_personal, "tier1_personal", _("Personal contribution, tier 1"))
     t2 = _money(tier2_personal, "tier2_personal", _("Personal contribution, tier 2"), required=False)
     with transaction.atomic():
