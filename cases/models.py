@@ -609,6 +609,7 @@ class Settlement(models.Model):
         return bool(self.errors)
 
 
+@track()
 class SettlementLine(models.Model):
     """One claim of the year in a settlement, as the engine settled it (B, C, S, A, G, out of
     pocket), plus what the case pays for it when the claim belongs to the application."""
@@ -699,6 +700,7 @@ class Adjustment(models.Model):
         return f"{self.get_kind_display()} {self.amount} ({self.application})"
 
 
+@track()
 class ClaimAllocation(models.Model):
     """The ledger of what has been committed to each claim: on approval, one row per claim of the
     case (its payable); for each adjustment, one row per claim with the claim's difference.
@@ -912,6 +914,7 @@ class PayeeChangeState(models.TextChoices):
 OPEN_PAYEE_CHANGE_STATES = ["to_review", "to_approve"]
 
 
+@track()
 class PayeeChange(models.Model):
     """A request to pay an approved case to another payee (old → new), made by a caseworker,
     reviewed by a reviewer and approved by an approver — three different people. While it is open
@@ -1032,6 +1035,7 @@ class RecoveryEntryState(models.TextChoices):
     VOID = "void", pgettext_lazy("recovery entry", "void")
 
 
+@track()
 class RecoveryEntry(models.Model):
     """How a recovery (追回: an :class:`Adjustment` of kind ``recovery``, a receivable of the person)
     is cleared, in part or in full: deducted from a later payment of the person (``offset``, reserved

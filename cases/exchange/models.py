@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.audit.tracking import track
 from portal.roles.domain import Category, DepartmentCode
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -42,6 +43,7 @@ class Channel(models.TextChoices):
     DOWNLOAD = "download", _("download in the browser")
 
 
+@track(exclude=["phase", "progress", "started_at"])
 class IdentityPush(models.Model):
     """One list of added / exited identities sent by a department for a region.
 
@@ -129,6 +131,7 @@ class PushStagingRow(models.Model):
         ]
 
 
+@track()
 class PushRejectedRow(models.Model):
     """A row of a push that was not applied, with the values as sent and every reason."""
 
@@ -189,6 +192,7 @@ class ConfirmationStatus(models.TextChoices):
     REJECTED = "rejected", pgettext_lazy("identity confirmation", "rejected")
 
 
+@track()
 class ConfirmationRequest(models.Model):
     """A reviewer asks the owning department of the person's region to confirm an identity."""
 
@@ -260,6 +264,7 @@ class RecalcMark(models.Model):
 # ---------------------------------------------------------------------------------------------
 
 
+@track()
 class ContributionStandard(models.Model):
     """The resident scheme's personal contribution a region fixes for a year (per tier)."""
 
@@ -278,6 +283,7 @@ class ContributionStandard(models.Model):
         constraints = [models.UniqueConstraint(fields=["region", "year"], name="exchange_contribution_once")]
 
 
+@track()
 class EnrolmentTier(models.Model):
     """A person enrolled in the resident scheme's tier 2 for a year (default: tier 1)."""
 
@@ -289,6 +295,7 @@ class EnrolmentTier(models.Model):
         constraints = [models.UniqueConstraint(fields=["person", "year"], name="exchange_tier_once")]
 
 
+@track()
 class SubsidyList(models.Model):
     """The monthly list of added and exited subsidised people of a region (for 财政 and 税务)."""
 
@@ -313,6 +320,7 @@ class SubsidyList(models.Model):
         constraints = [models.UniqueConstraint(fields=["region", "year", "month"], name="exchange_list_once")]
 
 
+@track()
 class Subsidy(models.Model):
     """A person's current enrolment subsidy for a year, as last listed."""
 
@@ -340,6 +348,7 @@ class ListChange(models.TextChoices):
     CHANGED = "changed", _("changed")
 
 
+@track()
 class SubsidyListItem(models.Model):
     subsidy_list = models.ForeignKey(SubsidyList, on_delete=models.CASCADE, related_name="items")
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
@@ -375,6 +384,7 @@ class WarningOutcome(models.TextChoices):
     OTHER = "other", _("other")
 
 
+@track()
 class MonitoringRun(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     region_code = models.CharField(_("region"), max_length=6, blank=True)  # blank: every region
@@ -392,6 +402,7 @@ class MonitoringRun(models.Model):
         ordering = ["-started_at", "-id"]
 
 
+@track()
 class MonitoringWarning(models.Model):
     """因病返贫 / 因病致贫 warning: one per kind per person-year."""
 
@@ -438,6 +449,7 @@ class DeliveryKind(models.TextChoices):
     SUBSIDY_LIST = "subsidy_list", _("subsidised enrolment list")
 
 
+@track()
 class OutboundDelivery(models.Model):
     """A list handed to a department: what, to whom, when, by whom (or which API token)."""
 
@@ -461,6 +473,7 @@ class OutboundDelivery(models.Model):
         ordering = ["-delivered_at", "-id"]
 
 
+@track()
 class AssistanceBudget(models.Model):
     """The assistance fund's budget a region plans for a year (for the dashboards)."""
 
