@@ -274,6 +274,27 @@ def _check_settlement(app: Application, *, payable: bool) -> None:
         )
 
 
+#: Actions that a failed calculation blocks at once (review and approval check the settlement anyway).
+BLOCKED_BY_FAILED_CALCULATION = ("submit", "resubmit", "start_review")
+
+
+def calculation_problem(app: Application) -> str | None:
+    """Why the case cannot be submitted or reviewed while its calculation failed (issue 13: an
+    engine or storage failure shows on the case and blocks submission), or None. Only the
+    settlement of the case's current revision counts: after a change the case is calculated again."""
+    current = settlement_service.current_settlement(app)
+    if current is None or not current.refused or current.revision != app.calc_revision:
+        return None
+    return _("The settlement of this case failed, so it cannot go on until the claims are corrected: "
+             "%(errors)s") % {"errors": "；".join(str(e) for e in current.errors) or _("no reason given")}
+
+
+def _check_calculation(app: Application) -> None:
+    problem = calculation_problem(app)
+    if problem:
+        raise SettlementNotReady(problem, code="calculation_failed")
+
+
 def _check_payee(app: Application) -> None:
     if app.payee_type == PayeeType.HOSPITAL:
         if not (app.payee_name and app.payee_bank and app.payee_account):
@@ -283,6 +304,8 @@ def _check_payee(app: Application) -> None:
 
 
 def _preconditions(app: Application, action: str, category: str | None) -> None:
+    if action in BLOCKED_BY_FAILED_CALCULATION:
+        _check_calculation(app)
     if action in ("submit", "resubmit"):
         if not ApplicationClaim.objects.filter(application=app).exists():
             raise DetailMissing(_("Attach at least one claim before submitting."))
@@ -402,8 +425,10 @@ def allowed_actions(user, application: Application) -> list[str]:
     """The actions ``user`` may take on ``application`` now (role, region, state, four eyes),
     in table order, without the payment actions (made through payment batches). Data
     preconditions (claims attached, settlement ready, payee) are checked when the action is taken
-    and explained then."""
+    and explained then — except a failed calculation, which removes submit and start review (the
+    case page says why: :func:`unavailable_actions`)."""
     out = []
+    blocked = None
     for action, rule in TRANSITIONS.items():
         if rule.payments_only or application.state not in rule.roles:
             continue
@@ -411,18 +436,29 @@ def allowed_actions(user, application: Application) -> list[str]:
             check(user, application, action, comment="x", preconditions=False)
         except TransitionError:
             continue
+        if action in BLOCKED_BY_FAILED_CALCULATION:
+            if blocked is None:
+                blocked = calculation_problem(application) or ""
+            if blocked:
+                continue
         out.append(action)
     return out
 
 
 def unavailable_actions(user, application: Application) -> list[tuple[str, str]]:
     """``(action, why)`` for each action of the case's current state that the user's role would
-    allow but four eyes forbids (shown on the case page, so nobody wonders where the button went)."""
+    allow but four eyes or a failed calculation forbids (shown on the case page, so nobody wonders
+    where the button went)."""
     out = []
+    failed = None
     for action, rule in TRANSITIONS.items():
         if rule.payments_only or application.state not in rule.roles:
             continue
         problem = four_eyes_problem(user, application, action)
+        if not problem and action in BLOCKED_BY_FAILED_CALCULATION:
+            if failed is None:
+                failed = calculation_problem(application) or ""
+            problem = failed
         if not problem:
             continue
         try:
