@@ -32,6 +32,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal.copy import copy_rows
+
 from ..models import (
     CALCULABLE_STATES,
     SETTLED_STATES,
@@ -281,14 +283,6 @@ def _reserve_ids(model, n: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _copy(model, columns: tuple[str, ...], rows) -> None:
-    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {_table(model)} ({names}) FROM STDIN") as copy:
-        write = copy.write_row
-        for row in rows:
-            write(row)
-
-
 _SETTLEMENT_COLUMNS = ("id", "application", "kind", "status", "computed_at", "revision", "year", "reason",
                        "input_hash", "result_hash", "settlement_hash", "payload", "result", "errors", "policies",
                        "year_totals", "alerts", *planner.SUM_KEYS)
@@ -349,8 +343,8 @@ def _write_copy(plan: planner.Plan) -> None:
                            fs(a[7]), text, fs(line.maf_fen), fs(line.paid_before_fen), fs(line.payable_fen),
                            *line.caps)
 
-        _copy(Settlement, _SETTLEMENT_COLUMNS, settlements())
-        _copy(SettlementLine, _LINE_COLUMNS, lines())
+        copy_rows(Settlement, _SETTLEMENT_COLUMNS, settlements())
+        copy_rows(SettlementLine, _LINE_COLUMNS, lines())
     if plan.cancelled:
         ClaimAllocation.objects.filter(adjustment_id__in=plan.cancelled).delete()
         Adjustment.objects.filter(pk__in=plan.cancelled).update(status=AdjustmentStatus.CANCELLED)
@@ -386,7 +380,7 @@ def _insert(model, objs: list, *, ids: bool = True) -> None:
             getters.append(lambda obj, a=f.attname: _json(getattr(obj, a)))
         else:
             getters.append(lambda obj, a=f.attname: getattr(obj, a))
-    _copy(model, tuple(f.name for f in fields), (tuple(get(obj) for get in getters) for obj in objs))
+    copy_rows(model, tuple(f.name for f in fields), (tuple(get(obj) for get in getters) for obj in objs))
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -16,7 +16,6 @@ the same files and compare everything they write.
 """
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import time
@@ -25,6 +24,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cases.models import Identity, Person, RecognitionMethod
+from portal.copy import ESCAPES, text_line
 
 from ..models import IdentityChange, PushRejectedRow, RecalcMark
 from . import rules
@@ -32,7 +32,6 @@ from .checks import RAW_MAX, PushContext, RowChecker, raw_values
 
 COPY_CHUNK = 50_000
 LINES_PER_WRITE = 1000
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 log = logging.getLogger("cases.exchange.pushes")
 
 
@@ -98,14 +97,14 @@ def _stage(cursor, rows, ctx: PushContext, on_progress) -> int:
                 if v is not None:
                     name, ref = v[1], v[5]
                     if "\\" in name or not name.isprintable():
-                        name = name.translate(_ESCAPES)
+                        name = name.translate(ESCAPES)
                     if "\\" in ref or not ref.isprintable():
-                        ref = ref.translate(_ESCAPES)
+                        ref = ref.translate(ESCAPES)
                     add(f"{raw[0]}\t{v[0]}\t{name}\t{v[2]}\t{v[3]}\t{raw[6]}\t{ref}\t{v[6]}\t{raw[4]}\t{raw[5]}"
                         f"\t{raw[8]}\t\\N\t\\N\n")
                 else:
                     v, problems, _lane = slow(raw)
-                    add(_line((raw[0], v["id_number"], v["name"], v["category"], v["action"], v["effective"],
+                    add(text_line((raw[0], v["id_number"], v["name"], v["category"], v["action"], v["effective"],
                                v["reference"], v["region_code"], raw[4][:RAW_MAX], raw[5][:RAW_MAX], raw[8][:RAW_MAX],
                                dumps(problems, ensure_ascii=False) if problems else None,
                                dumps(raw_values(raw), ensure_ascii=False))))
@@ -122,21 +121,6 @@ def _stage(cursor, rows, ctx: PushContext, on_progress) -> int:
         count += n
         on_progress("reading", count)
     return count
-
-
-def _line(values) -> str:
-    """One line of COPY text: NULL as \\N, dates in ISO form, everything else escaped."""
-    out = []
-    for value in values:
-        if value is None:
-            out.append("\\N")
-        elif isinstance(value, str):
-            out.append(value.translate(_ESCAPES))
-        elif isinstance(value, datetime.date):
-            out.append(value.isoformat())
-        else:
-            out.append(str(value))
-    return "\t".join(out) + "\n"
 
 
 def _decide(cursor, ctx: PushContext) -> None:
