@@ -103,6 +103,20 @@ def mask(value: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
+#: What looks like an identity number inside free text: 14 or more digits in a row (any script:
+#: full-width, Arabic-Indic, …; spaces and invisible characters between them allowed), optionally
+#: ending in X. Old 15-digit numbers, numbers one digit short or long, and typos all match.
+_NUMBER_LIKE = re.compile(r"(?:\d[\s\u200b-\u200f\u2060\ufeff]*){13,}\d(?:[\s\u200b-\u200f\u2060\ufeff]*[xXｘＸ])?")
+
+
+def mask_in_text(value) -> str:
+    """``value`` with everything that looks like an identity number masked (:func:`mask`), valid
+    or not: for text that a department sent and that may hold a number in any column (a push's
+    rejected rows)."""
+    text = "" if value is None else str(value)
+    return _NUMBER_LIKE.sub(lambda m: mask(m.group(0)), text)
+
+
 def compose(area: str, birth: datetime.date, sequence: int) -> str:
     """Build a valid number from its parts (area code, birth date, 3-digit sequence; odd = male).
 

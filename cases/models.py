@@ -214,8 +214,10 @@ ZERO = Decimal("0.00")
 class IdNumberView(models.Model):
     """One view of a person's full identity number: who saw whose number, when, where and why.
 
-    Written by ``cases.services.persons.reveal_id_number`` (screen/API) and by exports that carry
-    full numbers (one row per person exported). Never edited or deleted by the portal.
+    Written by ``cases.services.persons.reveal_id_number`` (screen/API), by exports that carry
+    full numbers (one row per person exported) and by every view of a push's rejected rows (page,
+    API, download: ``push``, no person; the numbers there are masked, malformed ones too, but the
+    rows are someone's data all the same). Never edited or deleted by the portal.
     """
 
     class Channel(models.TextChoices):
@@ -224,7 +226,12 @@ class IdNumberView(models.Model):
         EXPORT = "export", _("export")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"))
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="id_number_views", verbose_name=_("person"))
+    #: None for a view of numbers that belong to no registered person: a push's rejected rows
+    #: (``push`` says which push).
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="id_number_views",
+                               verbose_name=_("person"))
+    push = models.ForeignKey("exchange.IdentityPush", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("identity push"))
     viewed_at = models.DateTimeField(_("viewed at"), default=timezone.now, db_index=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     context = models.CharField(_("where"), max_length=200, help_text=_("e.g. case 360702-2024-000012, payment batch 7"))
@@ -237,7 +244,8 @@ class IdNumberView(models.Model):
         indexes = [models.Index(fields=["person", "viewed_at"], name="idview_person_at")]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.person_id} @ {self.viewed_at:%Y-%m-%d %H:%M}"
+        whose = self.person_id if self.person_id else f"push #{self.push_id}"
+        return f"{self.user} → {whose} @ {self.viewed_at:%Y-%m-%d %H:%M}"
 
 
 # --- Claims -----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .models import (
 )
 from .pushes import rules
 from .pushes.reading import ENCODING_LABELS
-from .services import budgets, confirmations, monitoring, outbound, pushes, subsidy
+from .services import budgets, confirmations, monitoring, outbound, pushes, rejected_rows, subsidy
 
 PAGE = 50
 
@@ -161,20 +161,15 @@ def push_detail(request, pk: int):
         raise Http404
     page = _page(request, push.rejected_rows.all())
     for row in page.object_list:
-        row.messages = [(rules.FIELD_LABELS.get(e["field"], e["field"]), rules.message(e)) for e in row.errors]
-        row.masked = _mask(row.id_number)
+        row.messages = [(p["label"], p["message"]) for p in rejected_rows.problems(row)]
+        row.shown = rejected_rows.masked_values(row)
+    if page.object_list:
+        rejected_rows.log_view(acting_user=request.user, push=push, channel="screen",
+                               where=_("page %(n)s") % {"n": page.number})
     return render(request, "exchange/push_detail.html", {
         "push": push, "page": page, "encoding": ENCODING_LABELS.get(push.encoding, push.encoding),
         "summary": _problem_summary(push) if push.rows_rejected else [],
     })
-
-
-def _mask(value: str) -> str:
-    from cases.identity_numbers import mask
-
-    # Malformed numbers too (a 17- or 19-digit number is still someone's number): masked, with
-    # the length still visible in the stars (issue 13).
-    return mask(rules.normalise_id(value))
 
 
 def _problem_summary(push) -> list[tuple[str, int]]:
@@ -204,8 +199,10 @@ def push_rejected(request, pk: int, fmt: str):
     if push is None:
         raise Http404
     headers = [_("row"), *rules.TEMPLATE_HEADERS, _("reasons")]
-    rows = ([r.row_no, _mask(r.id_number), r.name, r.category, r.action, r.effective, r.reference, r.region_code,
-             rules.describe(r.errors)] for r in push.rejected_rows.all().iterator(chunk_size=2000))
+    columns = ("row_no", "id_number", *rejected_rows.TEXT_COLUMNS)
+    rows = ([*(rejected_rows.masked_values(r)[c] for c in columns), rejected_rows.describe(r)]
+            for r in push.rejected_rows.all().iterator(chunk_size=2000))
+    rejected_rows.log_view(acting_user=request.user, push=push, channel="export", where=fmt)
     return _export(fmt, f"push_{push.pk}_rejected_rows", headers, rows, _("rejected rows"))
 
 

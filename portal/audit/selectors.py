@@ -399,9 +399,14 @@ def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
 # --- The full-number view log and the bank-account changes --------------------------------------------
 
 
-def _log_rows(model, user, f: Filters, *, operator: str, at: str, related: tuple[str, ...]):
-    """A log's rows in the auditor's regions, filtered by person, operator and day (newest first)."""
-    qs = scope_queryset(model.objects.select_related(*related), user, roles=AUDIT_ROLES, field="person__region")
+def _log_rows(model, user, f: Filters, *, operator: str, at: str, related: tuple[str, ...],
+              also_region: str | None = None):
+    """A log's rows in the auditor's regions, filtered by person, operator and day (newest first).
+    ``also_region``: a second path to a region, for rows without a person (a push's rejected rows)."""
+    base = model.objects.select_related(*related)
+    qs = scope_queryset(base, user, roles=AUDIT_ROLES, field="person__region")
+    if also_region:
+        qs = qs | scope_queryset(base.filter(person__isnull=True), user, roles=AUDIT_ROLES, field=also_region)
     if f.person:
         qs = qs.filter(person_id__in=_persons(user, f.person))
     if f.operator:
@@ -417,7 +422,8 @@ def _log_rows(model, user, f: Filters, *, operator: str, at: str, related: tuple
 def id_number_views(user, f: Filters):
     from cases.models import IdNumberView
 
-    return _log_rows(IdNumberView, user, f, operator="user_id", at="viewed_at", related=("user", "person"))
+    return _log_rows(IdNumberView, user, f, operator="user_id", at="viewed_at", related=("user", "person", "push"),
+                     also_region="push__region")
 
 
 def bank_account_changes(user, f: Filters):

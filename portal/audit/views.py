@@ -97,6 +97,13 @@ def _user(user) -> str:
     return user.display_name if user is not None else _("the system")
 
 
+def _whose(view) -> tuple[str, str]:
+    """(person, masked number) of a view; a push's rejected rows have no person."""
+    if view.person_id:
+        return view.person.name, view.person.masked_id_number
+    return _("Rejected rows of push #%(n)s") % {"n": view.push_id}, ""
+
+
 @_auditor
 def export(request):
     """The current tab and filters as an Excel file (at most 20 000 rows); identity numbers masked,
@@ -106,8 +113,8 @@ def export(request):
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M")
     if tab == "id_views":
         headers = [_("viewed at"), _("operator"), _("person"), _("identity number"), _("channel"), _("where"), _("why")]
-        rows = ([_local(v.viewed_at), _user(v.user), v.person.name, v.person.masked_id_number, v.get_channel_display(),
-                 v.context, v.reason] for v in selectors.id_number_views(request.user, f)[:EXPORT_LIMIT])
+        rows = ([_local(v.viewed_at), _user(v.user), *_whose(v), v.get_channel_display(), v.context, v.reason]
+                for v in selectors.id_number_views(request.user, f)[:EXPORT_LIMIT])
         return exports.xlsx_response(f"id_number_views_{stamp}.xlsx", headers, rows, title=_("Full-number views"))
     if tab == "bank_changes":
         def account(text):

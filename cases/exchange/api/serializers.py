@@ -17,7 +17,6 @@ from ..models import (
     SubsidyListItem,
     WarningOutcome,
 )
-from ..pushes import rules
 
 
 class PushRowSerializer(serializers.Serializer):
@@ -75,14 +74,15 @@ class RejectedRowSerializer(serializers.ModelSerializer):
                   "problems"]
 
     def get_problems(self, obj) -> list[dict]:
-        return [{"field": e["field"], "code": e["code"], "message": rules.message(e)} for e in obj.errors]
+        from ..services import rejected_rows
+
+        return [{k: p[k] for k in ("field", "code", "message")} for p in rejected_rows.problems(obj)]
 
     def to_representation(self, obj):
-        data = super().to_representation(obj)
-        from cases.identity_numbers import mask
+        from ..services import rejected_rows
 
-        number = rules.normalise_id(obj.id_number)
-        data["id_number"] = mask(number)  # malformed numbers too (issue 13)
+        data = super().to_representation(obj)
+        data.update(rejected_rows.masked_values(obj))  # number-like text masked, malformed too (issue 13)
         return data
 
 

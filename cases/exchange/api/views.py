@@ -112,8 +112,12 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                    responses={200: s.RejectedRowSerializer(many=True), **_errors(404)})
     @action(detail=True, methods=["get"])
     def rejected(self, request, pk=None):
+        from ..services import rejected_rows
+
         push = self.get_object()
         page = self.paginate_queryset(push.rejected_rows.all())
+        if page:
+            rejected_rows.log_view(acting_user=request.user, push=push, channel="api", where=request.get_full_path()[:120])
         return self.get_paginated_response(s.RejectedRowSerializer(page, many=True).data)
 
 
