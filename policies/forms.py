@@ -21,19 +21,30 @@ class VersionDetailsForm(forms.Form):
 
 
 class PublishForm(forms.Form):
-    in_force_from = forms.DateField(label=_("in force from"), widget=DATE_WIDGET)
+    """Publishing a draft: its final dates, empty at first (the planned ones are shown beside), and
+    the document number typed to confirm. ``simulation`` is the simulation the form showed."""
+
+    in_force_from = forms.DateField(
+        label=_("in force from"), required=False, widget=DATE_WIDGET,
+    )
+    retroactive_from = forms.DateField(
+        label=_("retroactive from"), required=False, widget=DATE_WIDGET,
+    )
     in_force_to = forms.DateField(
         label=_("in force until"), required=False, widget=DATE_WIDGET,
         help_text=_("Leave empty: in force until a later version replaces it."),
     )
-    retroactive_from = forms.DateField(
-        label=_("retroactive from"), required=False, widget=DATE_WIDGET,
-        help_text=_("Only when the document applies to claims before its in-force date."),
+    confirm_document = forms.CharField(
+        label=_("type the document number to confirm"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 30}),
     )
+    simulation = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
     def clean(self):
         data = super().clean()
         start, end, retro = data.get("in_force_from"), data.get("in_force_to"), data.get("retroactive_from")
+        if not start and "in_force_from" not in self.errors:
+            self.add_error("in_force_from", _("The in-force date is required."))
         if start and end and end < start:
             self.add_error("in_force_to", _("The end date is before the in-force date."))
         if start and retro and retro > start:

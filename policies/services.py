@@ -291,18 +291,32 @@ def publish_version(
     in_force_from: datetime.date,
     in_force_to: datetime.date | None = None,
     retroactive_from: datetime.date | None = None,
+    confirm_document: str,
+    simulation_id: int | None = None,
 ) -> PolicyVersion:
     """Publish a draft in force from ``in_force_from`` (settling claims from ``retroactive_from``
-    when that is earlier). The previous version is closed the day before, so that exactly one
-    version is in force on any date; refused — naming the parameter, or the framework's document
-    and clause — when the document is invalid or breaks a framework above it. Sends
-    ``version_published`` on commit."""
+    when that is earlier). The publisher confirms by typing the version's document number
+    (``confirm_document``; refused otherwise, on the page and in the API alike); ``simulation_id``
+    is the fund-impact simulation of the draft they were shown, recorded with the publication
+    (``published_simulation_id`` and the change history, with the person-years it recalculates).
+    The previous version is closed the day before, so that exactly one version is in force on any
+    date; refused — naming the parameter, or the framework's document and clause — when the
+    document is invalid or breaks a framework above it, and — listing each difference — when one
+    of the version's worked examples gives another result. Sends ``version_published`` on commit."""
     # One publication per region at a time: the region row is the lock, so a concurrent one sees
     # this one's result (locking the published versions alone would miss a version published meanwhile).
     Region.objects.select_for_update().filter(code=version.region_id).exists()
     version = _locked(version)
     _require_admin(acting_user, version.region_id)
     _require_draft(version)
+    if "".join((confirm_document or "").split()) != "".join(version.document_number.split()):
+        raise ChangeRefused(_("To confirm, type the document number of this version: %(document)s.")
+                            % {"document": version.document_number}, field="confirm_document")
+    from . import publishing
+
+    if simulation_id is not None and publishing.simulation_of(version, simulation_id) is None:
+        raise ChangeRefused(_("The simulation shown is not a simulation of this version; run it again."),
+                            field="simulation")
     errors = []
     if in_force_from is None:
         raise ChangeRefused(_("The in-force date is required."), field="in_force_from")
@@ -369,6 +383,7 @@ def publish_version(
     version.status = VersionStatus.PUBLISHED
     version.published_by = acting_user
     version.published_at = now
+    version.published_simulation_id = simulation_id
     version.document = doc
     version.save()
     note = ""
@@ -378,7 +393,9 @@ def publish_version(
     _record(
         version, ChangeAction.PUBLISHED, actor=acting_user, path="status", old=VersionStatus.DRAFT,
         new={"in_force_from": _iso(in_force_from), "in_force_to": _iso(plan.in_force_to),
-             "retroactive_from": _iso(retroactive_from)},
+             "retroactive_from": _iso(retroactive_from), "confirmed": version.document_number,
+             "simulation": simulation_id,
+             "person_years": publishing.person_years_from(region_code=version.region_id, since=version.effective_from)},
         note=note,
     )
     effective = version.effective_from

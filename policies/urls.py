@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_examples
 
 app_name = "policies"
 urlpatterns = [
@@ -16,6 +16,9 @@ urlpatterns = [
     path("versions/<int:pk>/details/", views.version_details, name="version-details"),
     path("versions/<int:pk>/publish/", views.version_publish, name="version-publish"),
     path("versions/<int:pk>/withdraw/", views.version_withdraw, name="version-withdraw"),
+    path("versions/<int:pk>/examples/new/", views_examples.example_form, name="example-new"),
+    path("versions/<int:pk>/examples/<int:example_pk>/", views_examples.example_form, name="example"),
+    path("versions/<int:pk>/examples/<int:example_pk>/remove/", views_examples.example_remove, name="example-remove"),
     path("statistics/", views.statistics, name="statistics"),
     path("whatif/", views.whatif, name="whatif"),
 ]

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from portal.regions.models import Region
 from portal.roles.scoping import in_scope, user_roles
 
-from . import display, editor, selectors, services
+from . import display, editor, publishing, selectors, services
 from .demo import example_payload
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
 from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
@@ -124,6 +124,26 @@ def _sections(rows: list[ParamRow]) -> list[tuple[str, list[ParamRow]]]:
     return out
 
 
+def version_examples(version: PolicyVersion) -> list[dict]:
+    from .views_examples import version_examples as listed
+
+    return listed(version)
+
+
+def _recalculation(version: PolicyVersion, form) -> dict:
+    """What publishing recalculates: with the dates of the submitted form when they are valid, else
+    with the draft's planned dates."""
+    planned = True
+    start, retro = version.in_force_from, version.retroactive_from
+    if form is not None and form.is_bound and form.is_valid() and form.cleaned_data.get("in_force_from"):
+        planned = False
+        start, retro = form.cleaned_data["in_force_from"], form.cleaned_data.get("retroactive_from")
+    since = publishing.recalculation_since(in_force_from=start, retroactive_from=retro)
+    return {"planned": planned, "since": since, "in_force_from": start, "retroactive_from": retro,
+            "person_years": publishing.person_years_from(region_code=version.region_id, since=since),
+            "claims": publishing.claims_from(region_code=version.region_id, since=since)}
+
+
 def _render_version(request, version: PolicyVersion, *, param_errors=None, submitted=None, details_form=None,
                     publish_form=None, publish_errors=None, status=200):
     user = request.user
@@ -139,11 +159,10 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
             "in_force_from": version.in_force_from, "in_force_to": version.in_force_to,
             "retroactive_from": version.retroactive_from,
         })
+    simulation = publishing.latest_simulation(version) if editable else None
     if editable and publish_form is None:
-        publish_form = PublishForm(initial={
-            "in_force_from": version.in_force_from, "in_force_to": version.in_force_to,
-            "retroactive_from": version.retroactive_from,
-        })
+        publish_form = PublishForm(initial={"simulation": getattr(simulation, "pk", None)})
+    recalc = _recalculation(version, publish_form) if editable else None
     nodes, problems = _editor_context(version, errors=param_errors if isinstance(param_errors, dict) else None)
     total, unset = editor.count_leaves(nodes)
     history = list(selectors.version_history(version))
@@ -157,7 +176,14 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
             if isinstance(change.new_value, dict) and "in_force_from" in change.new_value
             else display.show_change_value(change.new_value, change.path)
         )
-        change.has_values = change.action in ("parameter", "details", "closed", "statistic_changed")
+        change.has_values = change.action in ("parameter", "details", "closed", "statistic_changed", "example_changed")
+        if change.action == "published" and isinstance(change.new_value, dict):
+            if change.new_value.get("person_years") is not None:
+                change.new_shown += _("; %(n)s person-years to recalculate") % {"n": change.new_value["person_years"]}
+            if change.new_value.get("simulation"):
+                change.new_shown += _("; simulation #%(id)s shown") % {"id": change.new_value["simulation"]}
+            elif "simulation" in change.new_value:
+                change.new_shown += _("; no simulation shown")
     return render(request, "policies/version_detail.html", {
         "version": version,
         "editable": editable,
@@ -169,6 +195,9 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         "details_form": details_form,
         "publish_form": publish_form,
         "publish_errors": publish_errors or [],
+        "recalc": recalc,
+        "simulation": simulation,
+        "simulation_template": publishing.SIMULATION_TEMPLATE if editable and publishing.simulation_template_exists() else "",
         "frameworks": selectors.frameworks_for(version),
         "history": history,
         "nodes": nodes,
@@ -177,6 +206,7 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         "param_unset": unset,
         "has_text": bool(selectors.document_text(version)) or version.based_on_id is not None and any(n.clause_text for n in _walk_nodes(nodes)),
         "derived": version.derived.filter(pk__in=selectors.visible_versions(user)).order_by("-id"),
+        "examples": version_examples(version),
     }, status=status)
 
 
@@ -498,9 +528,15 @@ def version_publish(request, pk):
         raise PermissionDenied
     form = PublishForm(request.POST)
     publish_errors: list[str] = []
+    if form.is_valid() and "preview" in request.POST:
+        # The dates checked: the form shows what they would recalculate; nothing is published.
+        version.refresh_from_db()
+        return _render_version(request, version, publish_form=form)
     if form.is_valid():
+        data = dict(form.cleaned_data)
+        data["simulation_id"] = data.pop("simulation", None)
         try:
-            services.publish_version(acting_user=request.user, version=version, **form.cleaned_data)
+            services.publish_version(acting_user=request.user, version=version, **data)
         except services.ChangeRefused as exc:
             if exc.field in form.fields:
                 for error in exc.errors:

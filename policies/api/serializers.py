@@ -150,6 +150,12 @@ class PublishSerializer(serializers.Serializer):
     in_force_from = serializers.DateField()
     in_force_to = serializers.DateField(required=False, allow_null=True)
     retroactive_from = serializers.DateField(required=False, allow_null=True)
+    confirm_document = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text="The version's document number, typed to confirm publishing it (refused otherwise).")
+    simulation = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="The fund-impact simulation of the draft that was looked at, recorded with the publication.")
 
 
 class StatisticSerializer(serializers.ModelSerializer):

@@ -173,12 +173,16 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=s.PublishSerializer, responses={200: s.PolicyVersionSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        """Publish a draft; the previous version is closed the day before it starts."""
+        """Publish a draft; the previous version is closed the day before it starts. The body must
+        carry the version's document number as ``confirm_document``; ``simulation`` names the
+        simulation looked at, recorded with the publication."""
         version = self.get_object()
         body = s.PublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["simulation_id"] = data.pop("simulation", None)
         try:
-            version = services.publish_version(acting_user=request.user, version=version, **body.validated_data)
+            version = services.publish_version(acting_user=request.user, version=version, **data)
         except services.ChangeRefused as exc:
             return self._refused(exc)
         return Response(s.PolicyVersionSerializer(version).data)

@@ -56,17 +56,27 @@ def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_pag
     assert draft.document["parameters"]["assistance"]["routes"][dibao]["ratio"]["value"] in ("0.80", "0.8")
 
     # Published from 2023-01-01 it would move the public worked example of 2023: refused, naming it.
+    # The form starts empty, says what the two dates mean, and wants the document number typed.
+    assert page.input_value(".publish-form #id_in_force_from") == ""
+    assert page.input_value(".publish-form #id_retroactive_from") == ""
+    assert "追溯执行日期" in page.inner_text(".publish-form")
     page.fill(".publish-form #id_in_force_from", "2023-01-01")
+    page.click("text=发布此版本")
+    page.wait_for_load_state()
+    assert "文号" in page.inner_text(".publish-form")  # not confirmed: nothing published
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    page.fill(".publish-form #id_confirm_document", draft.document_number)
     page.click("text=发布此版本")
     page.wait_for_load_state()
     shots(page, "publish-refused-by-examples")
     body = page.inner_text("main")
-    assert "本地区的公开算例不再得出预期结果" in body and "ganzhou_class2_annual_cap" in body
+    assert "本版本的算例不再得出预期结果" in body and "ganzhou_class2_annual_cap" in body
     draft.refresh_from_db()
     assert draft.status == "draft"
 
     page.fill(".publish-form #id_in_force_from", "2024-01-01")
-    page.fill(".publish-form #id_retroactive_from", "")  # pre-filled from the old version
+    page.fill(".publish-form #id_confirm_document", draft.document_number)
     page.click("text=发布此版本")
     page.wait_for_load_state()
     shots(page, "published")

@@ -84,6 +84,7 @@ def test_a_new_city_is_entered_published_and_settles_a_claim(new_page, shots):
     assert "70%" in shown and "30,000.00 元" in shown and "不设" in shown
 
     page.fill(".publish-form #id_in_force_from", "2024-01-01")
+    page.fill(".publish-form #id_confirm_document", "测试市医保规〔2024〕1号")
     page.click("text=发布此版本")
     page.wait_for_load_state()
     shots(page, "published")

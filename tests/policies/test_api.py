@@ -61,7 +61,10 @@ def test_a_policy_admin_edits_and_publishes_through_the_api(gz_admin, ganzhou):
     good = client.post(f"/api/v1/policy-versions/{draft_id}/parameters/", {"path": path, "value": "0.8"}, format="json")
     assert good.status_code == 200
     assert {p["path"]: p["value"] for p in good.json()["parameters"]}[path] == "0.8"
-    published = client.post(f"/api/v1/policy-versions/{draft_id}/publish/", {"in_force_from": "2024-01-01"}, format="json")
+    unconfirmed = client.post(f"/api/v1/policy-versions/{draft_id}/publish/", {"in_force_from": "2024-01-01"}, format="json")
+    assert unconfirmed.status_code == 400 and unconfirmed.json()["field"] == "confirm_document"
+    published = client.post(f"/api/v1/policy-versions/{draft_id}/publish/",
+                            {"in_force_from": "2024-01-01", "confirm_document": ganzhou.document_number}, format="json")
     assert published.status_code == 200 and published.json()["status"] == "published"
     ganzhou.refresh_from_db()
     assert str(ganzhou.in_force_to) == "2023-12-31"

@@ -41,7 +41,7 @@ def test_admins_publish_versions_of_one_region_at_once():
     drafts = [services.start_version(acting_user=a, from_version=ganzhou) for a in admins]
     starts = [D(2024 + i, 1, 1) for i in range(n)]
     errors = race([
-        lambda i=i: services.publish_version(acting_user=admins[i], version=drafts[i], in_force_from=starts[i])
+        lambda i=i: services.publish_version(acting_user=admins[i], version=drafts[i], confirm_document=drafts[i].document_number, in_force_from=starts[i])
         for i in range(n)
     ])
     assert errors == [None] * n

@@ -18,7 +18,7 @@ def test_a_change_that_moves_a_worked_example_is_refused_naming_the_difference(g
     dibao = route_index(ganzhou, "dibao")
     services.set_parameter(acting_user=gz_admin, version=draft, path=f"assistance.routes[{dibao}].ratio", value="0.80")
     with pytest.raises(services.ChangeRefused) as refused:
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=ganzhou.in_force_from,
                                  retroactive_from=ganzhou.retroactive_from)
     text = "\n".join(refused.value.errors)
     assert "本版本的算例不再得出预期结果" in text
@@ -32,7 +32,7 @@ def test_a_change_that_moves_a_worked_example_is_refused_naming_the_difference(g
 
 def test_an_unchanged_copy_publishes(gz_admin, ganzhou):
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
+    services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=ganzhou.in_force_from,
                              retroactive_from=ganzhou.retroactive_from)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED

@@ -30,7 +30,7 @@ def shili(db):
     admin = make_user("policy_admin", region="449900", username="shili_policy")
     draft = services.import_policy(acting_user=admin, content=FIXTURE.read_bytes(), filename=FIXTURE.name)
     assert draft.status == VersionStatus.DRAFT
-    services.publish_version(acting_user=admin, version=draft, in_force_from=datetime.date(2023, 1, 1))
+    services.publish_version(acting_user=admin, version=draft, confirm_document=draft.document_number, in_force_from=datetime.date(2023, 1, 1))
     return admin
 
 

@@ -36,7 +36,7 @@ def test_a_city_under_a_framework_gets_the_framework_but_no_versions_of_its_own(
 def test_a_version_of_the_county_itself_wins_over_the_citys(gz_admin, ganzhou):
     county = services.start_version(acting_user=make_county_admin(), from_version=ganzhou,
                                     region=ganzhou.region.children.get(code="360702"))
-    services.publish_version(acting_user=county.created_by, version=county, in_force_from=D(2023, 1, 1))
+    services.publish_version(acting_user=county.created_by, version=county, confirm_document=county.document_number, in_force_from=D(2023, 1, 1))
     assert [v.region for v in selectors.get_policy_book(region_code="360702").versions] == ["360702"]
     assert [v.region for v in selectors.get_policy_book(region_code="360731").versions] == ["360700"]
 
@@ -131,7 +131,7 @@ def test_book_for_is_built_once_and_rebuilt_after_a_publication(gz_admin, ganzho
     with django_assert_max_num_queries(1):
         assert services.book_for("360700") is first
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+    services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
     rebuilt = services.book_for("360700")
     assert rebuilt is not first
     assert len(rebuilt.versions) == 2

@@ -94,7 +94,7 @@ def test_only_drafts_are_edited(gz_admin, ganzhou):
         services.set_parameter(acting_user=gz_admin, version=ganzhou, path=ratio_path(ganzhou), value="0.80")
     assert "草稿" in exc.value.errors[0]
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+    services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
     with pytest.raises(services.ChangeRefused):
         services.set_parameter(acting_user=gz_admin, version=draft, path=ratio_path(ganzhou), value="0.80")
 
@@ -105,7 +105,7 @@ def test_only_the_regions_policy_admins_change_it(gz_admin, cz_admin, gz_auditor
         with pytest.raises(PermissionDenied):
             services.set_parameter(acting_user=outsider, version=draft, path=ratio_path(ganzhou), value="0.80")
         with pytest.raises(PermissionDenied):
-            services.publish_version(acting_user=outsider, version=draft, in_force_from=D(2024, 1, 1))
+            services.publish_version(acting_user=outsider, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
     with pytest.raises(PermissionDenied):
         services.start_version(acting_user=cz_admin, from_version=ganzhou)
 
@@ -144,7 +144,7 @@ def test_publish_closes_the_previous_version_the_day_before(gz_admin, ganzhou, d
     try:
         draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
         with django_capture_on_commit_callbacks(execute=True):
-            services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+            services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
     finally:
         version_published.disconnect(receiver)
     ganzhou.refresh_from_db()
@@ -169,7 +169,7 @@ def exactly_one_in_force(region: str, days) -> None:
 
 def test_publishing_on_the_same_start_supersedes_the_previous_version(gz_admin, ganzhou):
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
+    services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=ganzhou.in_force_from,
                              retroactive_from=ganzhou.retroactive_from)
     ganzhou.refresh_from_db()
     assert ganzhou.status == VersionStatus.SUPERSEDED
@@ -179,9 +179,9 @@ def test_publishing_on_the_same_start_supersedes_the_previous_version(gz_admin, 
 
 def test_a_version_published_before_a_later_one_ends_the_day_before_it(gz_admin, ganzhou):
     later = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=later, in_force_from=D(2025, 1, 1))
+    services.publish_version(acting_user=gz_admin, version=later, confirm_document=later.document_number, in_force_from=D(2025, 1, 1))
     between = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=between, in_force_from=D(2024, 1, 1))
+    services.publish_version(acting_user=gz_admin, version=between, confirm_document=between.document_number, in_force_from=D(2024, 1, 1))
     between.refresh_from_db()
     ganzhou.refresh_from_db()
     assert between.in_force_to == D(2024, 12, 31)
@@ -192,10 +192,10 @@ def test_a_version_published_before_a_later_one_ends_the_day_before_it(gz_admin,
 
 def test_a_version_that_would_cut_a_later_one_in_two_is_refused(gz_admin, ganzhou):
     later = services.start_version(acting_user=gz_admin, from_version=ganzhou)
-    services.publish_version(acting_user=gz_admin, version=later, in_force_from=D(2025, 1, 1), in_force_to=D(2025, 12, 31))
+    services.publish_version(acting_user=gz_admin, version=later, confirm_document=later.document_number, in_force_from=D(2025, 1, 1), in_force_to=D(2025, 12, 31))
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
     with pytest.raises(services.ChangeRefused) as exc:
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2025, 1, 1), in_force_to=D(2025, 6, 30))
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2025, 1, 1), in_force_to=D(2025, 6, 30))
     assert "2025-12-31" in exc.value.errors[0]
     draft.refresh_from_db()
     assert draft.status == VersionStatus.DRAFT
@@ -208,7 +208,7 @@ def test_retroactive_publication_settles_claims_from_the_retroactive_date(gz_adm
     try:
         draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
         with django_capture_on_commit_callbacks(execute=True):
-            services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 3, 1),
+            services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 3, 1),
                                      retroactive_from=D(2024, 1, 1))
     finally:
         version_published.disconnect(dispatch_uid="test-retro")
@@ -220,7 +220,7 @@ def test_retroactive_publication_settles_claims_from_the_retroactive_date(gz_adm
 def test_publish_rejects_bad_dates(gz_admin, ganzhou):
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
     with pytest.raises(services.ChangeRefused) as exc:
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1), retroactive_from=D(2024, 2, 1))
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1), retroactive_from=D(2024, 2, 1))
     assert exc.value.field == "retroactive_from"
 
 
@@ -255,7 +255,7 @@ def test_publishing_a_version_that_breaks_its_framework_is_refused_naming_the_cl
     draft.document["parameters"]["assistance"]["routes"][route_index(cangzhou, "dibao")]["deductible"]["value"] = "500.00"
     draft.save()
     with pytest.raises(services.ChangeRefused) as exc:
-        services.publish_version(acting_user=admin, version=draft, in_force_from=D(2023, 1, 1))
+        services.publish_version(acting_user=admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2023, 1, 1))
     assert any("粤府办〔2022〕40号 二(四)" in e for e in exc.value.errors)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.DRAFT
@@ -264,7 +264,7 @@ def test_publishing_a_version_that_breaks_its_framework_is_refused_naming_the_cl
 def test_a_version_keeping_its_framework_is_published_and_settles(cangzhou):
     admin = make_user("policy_admin", region="440100")
     draft = guangzhou_draft(cangzhou, admin)
-    services.publish_version(acting_user=admin, version=draft, in_force_from=D(2023, 1, 1))
+    services.publish_version(acting_user=admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2023, 1, 1))
     payload = {
         "region": "440106", "person": {"identities": [{"category": "dibao", "start": "2023-01-01"}]},
         "statistics": {"city_income": {"2022": "70000.00"}, "province_rural_income": {"2022": "23000.00"}},
@@ -344,7 +344,7 @@ def test_withdraw_a_draft(gz_admin, ganzhou):
     assert draft.status == VersionStatus.WITHDRAWN
     assert PolicyChange.objects.filter(version=draft, action=ChangeAction.WITHDRAWN).exists()
     with pytest.raises(services.ChangeRefused):
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
 
 
 def test_the_history_is_written_in_chinese_whatever_the_callers_language(gz_admin, ganzhou):
@@ -352,7 +352,7 @@ def test_the_history_is_written_in_chinese_whatever_the_callers_language(gz_admi
 
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
     with translation.override("en"):
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=D(2024, 1, 1))
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=D(2024, 1, 1))
         services.set_statistic(acting_user=gz_admin, region=Region.objects.get(code="360700"), kind="city_income",
                                year=2022, value="32000.00", source="赣州市统计公报")
     closed = ganzhou.changes.get(action=ChangeAction.CLOSED)

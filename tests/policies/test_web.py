@@ -118,7 +118,8 @@ def test_start_edit_and_publish_a_version_in_the_browser(client, gz_admin, ganzh
     assert routes[dibao]["ratio"]["value"] == "0.80" and routes[dibao]["cap"]["value"] == "50000.00"
 
     response = client.post(reverse("policies:version-publish", args=[draft.pk]),
-                           {"in_force_from": "2024-01-01", "in_force_to": "", "retroactive_from": ""})
+                           {"in_force_from": "2024-01-01", "in_force_to": "", "retroactive_from": "",
+                            "confirm_document": draft.document_number})
     assert response.status_code == 302
     draft.refresh_from_db()
     ganzhou.refresh_from_db()
@@ -368,7 +369,8 @@ def test_a_new_city_starts_from_the_framework_and_is_entered_in_words(client):
     doc = draft.document
     doc["parameters"]["assistance"]["routes"][-1]["deductible"]["value"] = "500.00"
     PolicyVersion.objects.filter(pk=draft.pk).update(document=doc)
-    response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"})
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01",
+                                                                                 "confirm_document": draft.document_number})
     text = response.content.decode()
     assert response.status_code == 400 and "粤府办〔2022〕40号" in text and "二(四)" in text
     assert 'id="problems"' in text and "发布前还有" in text
@@ -382,7 +384,8 @@ def test_a_new_city_starts_from_the_framework_and_is_entered_in_words(client):
     client.post(reverse("policies:version-structure", args=[draft.pk]), {"op": "remove_group", "path": "tilted"})
     draft.refresh_from_db()
     assert "tilted" not in draft.document["parameters"]
-    response = client.post(reverse("policies:version-publish", args=[draft.pk]), {"in_force_from": "2024-01-01"})
+    response = client.post(reverse("policies:version-publish", args=[draft.pk]),
+                           {"in_force_from": "2024-01-01", "confirm_document": draft.document_number})
     assert response.status_code == 302, response.content.decode()[-3000:]
     result = services.settle_payload(payload={
         "region": region.code,

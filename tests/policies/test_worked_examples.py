@@ -48,7 +48,7 @@ def test_a_failing_example_blocks_publishing_and_each_difference_is_listed(gz_ad
     first = next(d for d in found if (d.example, d.claim, d.field) == ("ganzhou_class2_annual_cap", "a", "assistance"))
     assert (first.expected, first.got) == ("22500.00", "24000.00")  # 30 000 × 75 % vs × 80 %
     with pytest.raises(services.ChangeRefused) as refused:
-        services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
+        services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=ganzhou.in_force_from,
                                  retroactive_from=ganzhou.retroactive_from)
     text = "\n".join(refused.value.errors)
     assert "算例 ganzhou_class2_annual_cap 第 a 笔费用：救助金额" in text or "第 a 笔费用" in text
@@ -75,7 +75,7 @@ def test_examples_are_copied_and_an_edited_expectation_is_in_the_history(gz_admi
     assert "ganzhou_class2_annual_cap" in change.what and "a" in change.what
     # the published version's examples are untouched; the draft now publishes
     assert ganzhou.examples.get(name="ganzhou_class2_annual_cap").expected["claims"][0]["assistance"] == "22500.00"
-    services.publish_version(acting_user=gz_admin, version=draft, in_force_from=ganzhou.in_force_from,
+    services.publish_version(acting_user=gz_admin, version=draft, confirm_document=draft.document_number, in_force_from=ganzhou.in_force_from,
                              retroactive_from=ganzhou.retroactive_from)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.PUBLISHED
