@@ -157,7 +157,8 @@ def test_publish_closes_the_previous_version_the_day_before(gz_admin, ganzhou, d
     closed = ganzhou.changes.get(action=ChangeAction.CLOSED)
     assert (closed.old_value, closed.new_value, closed.actor) == (None, "2023-12-31", gz_admin)
     published = draft.changes.get(action=ChangeAction.PUBLISHED)
-    assert published.new_value == {"in_force_from": "2024-01-01", "in_force_to": None, "retroactive_from": None}
+    assert published.new_value == {"in_force_from": "2024-01-01", "in_force_to": None, "retroactive_from": None,
+                                   "confirmed": draft.document_number, "simulation": None, "person_years": 0}
 
 
 def exactly_one_in_force(region: str, days) -> None:
