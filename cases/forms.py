@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from portal.roles.domain import Category
 
 from .models import (
-    ApplicationState,
     ClaimKind,
     HospitalLevel,
     Location,
@@ -21,36 +20,6 @@ from .services.values import clean_claim
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MONEY = {"inputmode": "decimal", "autocomplete": "off", "class": "money-input"}
-
-
-# --- Search and filters ----------------------------------------------------------------------------
-
-
-class QueueFilterForm(forms.Form):
-    q = forms.CharField(label=_("case number, identity number or name"), required=False, max_length=60,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("e.g. 3607**********1234")}))
-    state = forms.ChoiceField(label=_("state"), required=False)
-    region = forms.ChoiceField(label=_("region"), required=False)
-    year = forms.IntegerField(label=_("year"), required=False, min_value=2000, max_value=2100,
-                              widget=forms.NumberInput(attrs={"style": "width:6.5em"}))
-
-    def __init__(self, *args, states=None, regions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        states = states or ApplicationState.values
-        labels = dict(ApplicationState.choices)
-        self.fields["state"].choices = [("", _("any"))] + [(s, labels[s]) for s in states]
-        self.fields["region"].choices = [("", _("all my regions"))] + list(regions)
-
-
-class PersonSearchForm(forms.Form):
-    q = forms.CharField(label=_("identity number (full or masked) or name"), required=False, max_length=60,
-                        widget=forms.TextInput(attrs={"type": "search", "autofocus": True,
-                                                      "placeholder": _("e.g. 3607**********1234 or 赖福生")}))
-    region = forms.ChoiceField(label=_("region"), required=False)
-
-    def __init__(self, *args, regions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [("", _("all my regions"))] + list(regions)
 
 
 # --- Persons and identities ---------------------------------------------------------------------------

@@ -254,15 +254,24 @@ def queue(user, *, queue: str | None = None, state: str | list[str] | None = Non
         qs = qs.filter(person_id=person_id)
     text = (q or "").strip()
     if text:
-        cond = person_search_q(text)
-        number_q = Q(number__in={text, text.upper()})
-        if cond is not None:
-            # Resolve the persons first (unique / mask-key / name index), so that the case query is
-            # an index lookup on (person, year) OR the case number — not a scan with a subquery.
-            person_ids = list(Person.objects.filter(cond).values_list("pk", flat=True)[:PERSON_MATCH_LIMIT])
-            number_q |= Q(person_id__in=person_ids)
-        qs = qs.filter(number_q)
+        qs = qs.filter(case_search_q(text))
     return qs.select_related("person", "region", "created_by").order_by(queue_ordering(queue))
+
+
+def case_search_q(q: str) -> Q:
+    """``q`` as a case condition: the case number, or the person's identity number / masked number /
+    last 4–6 characters / part of the name (:func:`person_search_q`)."""
+    text = (q or "").strip()
+    if not text:
+        return Q()
+    cond = person_search_q(text)
+    number_q = Q(number__in={text, text.upper()})
+    if cond is not None:
+        # Resolve the persons first (unique / mask-key / name index), so that the case query is
+        # an index lookup on (person, year) OR the case number — not a scan with a subquery.
+        person_ids = list(Person.objects.filter(cond).values_list("pk", flat=True)[:PERSON_MATCH_LIMIT])
+        number_q |= Q(person_id__in=person_ids)
+    return number_q
 
 
 def queue_ordering(queue: str | None) -> str:
@@ -782,26 +791,8 @@ def assignees(apps) -> dict[int, object]:
     return {g.content_object_id: g.user for g in grants}
 
 
-COUNT_EXACT_UP_TO = 10_000
-
-
 def count_estimate(qs) -> tuple[int, bool]:
-    """How many rows ``qs`` holds, for a list's heading: exact up to :data:`COUNT_EXACT_UP_TO`
-    (``COUNT(*)`` over a ``LIMIT``, never the whole table); past it PostgreSQL's planner estimate
-    (``EXPLAIN``, from the table statistics), marked as estimated. ``(count, estimated)``."""
-    from django.db import connections
+    """How many rows ``qs`` holds (exact, or past 10 000 PostgreSQL's estimate): ``portal.lists``."""
+    from portal.lists import count_estimate as estimate
 
-    n = qs.order_by()[: COUNT_EXACT_UP_TO + 1].count()
-    if n <= COUNT_EXACT_UP_TO:
-        return n, False
-    connection = connections[qs.db]
-    if connection.vendor == "postgresql":
-        import json
-
-        sql, params = qs.order_by().query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            row = cursor.fetchone()[0]
-        plan = (json.loads(row) if isinstance(row, str) else row)[0]["Plan"]
-        return max(int(plan.get("Plan Rows") or 0), COUNT_EXACT_UP_TO + 1), True
-    return COUNT_EXACT_UP_TO + 1, True
+    return estimate(qs)

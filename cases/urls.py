@@ -7,8 +7,10 @@ urlpatterns = [
     # Work queues and the case list
     path("", queues.queue, name="queue"),
     path("bulk/", queues.queue_bulk, name="queue_bulk"),
+    path("export.xlsx", queues.queue_export, name="queue_export"),
     # Persons and identities
     path("persons/", persons.person_list, name="persons"),
+    path("persons/export.xlsx", persons.person_export, name="persons_export"),
     path("persons/new/", persons.person_new, name="person_new"),
     path("persons/check-id-number/", persons.id_number_check, name="id_number_check"),
     path("persons/<int:pk>/", persons.person_detail, name="person"),

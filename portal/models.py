@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,3 +30,25 @@ class OutboxJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class ListExport(models.Model):
+    """One Excel export of a list page (cases, persons, pushes, warnings, payments): who, when,
+    which list, with which filter and sort, how many rows. The files carry masked identity numbers;
+    the filter is stored as the page had it (a full identity number never: it is masked first)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("user"))
+    list_name = models.CharField(_("list"), max_length=40)
+    filters = models.JSONField(_("filter"), default=dict, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    file_format = models.CharField(_("format"), max_length=5, default="xlsx")
+    exported_at = models.DateTimeField(_("exported at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("list export")
+        verbose_name_plural = _("list exports")
+        ordering = ["-exported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.list_name} × {self.rows} @ {self.exported_at:%Y-%m-%d %H:%M}"

@@ -601,3 +601,7 @@ class PaymentResultSerializer(serializers.Serializer):
 
 class PaymentResultsSerializer(serializers.Serializer):
     results = PaymentResultSerializer(many=True)
+
+
+class PersonSearchSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=60, help_text="A full identity number (or anything the list's q takes)")

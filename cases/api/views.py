@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -21,12 +22,12 @@ from rest_framework.response import Response
 from portal.api.errors import error_responses
 
 from .. import selectors
+from ..filters import CaseFilter, PersonFilter
 from ..imports.national import import_claims
 from ..models import (
     Adjustment,
     AdjustmentStatus,
     Application,
-    ApplicationState,
     BankReturn,
     Claim,
     ClaimImport,
@@ -85,11 +86,9 @@ def _visible_person(user, person_id) -> Person:
 @extend_schema_view(
     list=extend_schema(
         summary="Persons (masked identity numbers)",
-        parameters=[
-            OpenApiParameter("q", str, description="Full identity number, masked number (3607**********123X) or the start of a name"),
-            OpenApiParameter("region", str, description="Region code (and below)"),
-        ],
-        responses={200: s.PersonSerializer(many=True), **_errors(404)},
+        description="Filters: `cases.filters.PersonFilter`. A full identity number is not taken from the URL "
+                    "(access logs keep URLs): post it to `persons/search/`.",
+        responses={200: s.PersonSerializer(many=True), **_errors(400, 404)},
     ),
     retrieve=extend_schema(summary="A person", responses={200: s.PersonSerializer, **_errors(404)}),
 )
@@ -97,10 +96,24 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PersonSerializer
     pagination_class = KeysetPagination
     queryset = Person.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PersonFilter
 
     def get_queryset(self):
-        return selectors.search_persons(self.request.user, self.request.query_params.get("q", ""),
-                                        region=self.request.query_params.get("region") or None)
+        # region scoping first (the selector), then the filter (DjangoFilterBackend)
+        return selectors.visible_persons(self.request.user).select_related("region", "household").order_by("-id")
+
+    @extend_schema(summary="Search persons by a full identity number (POST keeps it out of URLs and logs)",
+                   request=s.PersonSearchSerializer, responses={200: s.PersonSerializer(many=True), **_errors(400)})
+    @action(detail=False, methods=["post"], url_path="search", filter_backends=[], pagination_class=None)
+    def search(self, request):
+        data = s.PersonSearchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filterset = PersonFilter(data.validated_data, queryset=self.get_queryset(), request=request,
+                                 full_number_ok=True)
+        if not filterset.is_valid():
+            raise DjangoValidationError(filterset.errors)
+        return Response(s.PersonSerializer(filterset.qs[:50], many=True).data)
 
     @extend_schema(summary="Register a person", request=s.PersonWriteSerializer,
                    responses={201: s.PersonSerializer, **_errors(400, 403)})
@@ -348,13 +361,9 @@ class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="Applications (cases)",
+        description="Filters: `cases.filters.CaseFilter` (a full identity number is not taken from the URL).",
         parameters=[
             OpenApiParameter("queue", str, enum=list(selectors.QUEUES), description="my_drafts, to_review, to_approve, to_pay"),
-            OpenApiParameter("state", str, many=True, enum=ApplicationState.values, description="State(s)"),
-            OpenApiParameter("region", str, description="Region code (and below)"),
-            OpenApiParameter("year", int),
-            OpenApiParameter("person", int, description="Person id"),
-            OpenApiParameter("q", str, description="Case number, identity number (full or masked) or name"),
         ],
         responses={200: s.ApplicationSerializer(many=True), **_errors(400, 404)},
     ),
@@ -363,6 +372,8 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ApplicationSerializer
     pagination_class = KeysetPagination
     queryset = Application.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CaseFilter
 
     def cursor_ordering(self, request):
         return selectors.queue_ordering(request.query_params.get("queue"))
@@ -374,14 +385,8 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
         queue = params.get("queue") or None
         if queue and queue not in selectors.QUEUES:
             raise DjangoValidationError({"queue": [_("Unknown queue “%(q)s”.") % {"q": queue}]})
-        states = params.getlist("state")
-        bad = [st for st in states if st not in ApplicationState.values]
-        if bad:
-            raise DjangoValidationError({"state": [_("Unknown state “%(s)s”.") % {"s": bad[0]}]})
-        return selectors.queue(
-            self.request.user, queue=queue, state=states or None, region=params.get("region") or None,
-            year=_int_param(self.request, "year"), person_id=_int_param(self.request, "person"), q=params.get("q", ""),
-        )
+        # region scoping first (the queue's selector), then the filter (DjangoFilterBackend)
+        return selectors.queue(self.request.user, queue=queue)
 
     def _detail(self, request, pk, *, just_acted=False):
         bundle = selectors.case_detail(request.user, int(pk), just_acted=just_acted)

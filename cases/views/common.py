@@ -142,3 +142,71 @@ def clean_region(value: str, choices: list[tuple[str, str]]) -> str | None:
     codes = {code for code, _label in choices}
     value = (value or "").strip()
     return value if value in codes else None
+
+
+# --- Searches that may carry a full identity number ---------------------------------------------------
+#
+# A full identity number never travels in a URL (issue 13: URLs end up in access logs and browser
+# histories). The list pages' search forms post; :func:`search_redirect` turns the post into a GET of
+# the list, replacing a full number by an opaque token kept in the session (``?qt=…``), and
+# :func:`search_data` turns the token back into the number for the page's filter.
+
+SEARCH_TOKENS = "list_search_tokens"
+SEARCH_TOKENS_KEPT = 20
+
+
+@dataclass
+class SearchData:
+    data: object  # QueryDict for the FilterSet
+    full_number_ok: bool
+    shown_q: str  # what the search box shows (a mask for a full number)
+    expired: bool = False
+
+
+def search_redirect(request, url: str):
+    """The list at ``url`` as a GET of the posted search; a full number becomes a session token."""
+    import secrets
+    from urllib.parse import urlencode
+
+    from django.shortcuts import redirect
+
+    from .. import identity_numbers
+    from ..filters import looks_like_full_number
+
+    params = []
+    for key, values in request.POST.lists():
+        if key in ("csrfmiddlewaretoken", "page", "after", "before", "qt"):
+            continue
+        for value in values:
+            value = str(value).strip()
+            if not value:
+                continue
+            if looks_like_full_number(value):
+                if key != "q":
+                    continue  # a full number elsewhere is dropped, never put in the URL
+                token = secrets.token_urlsafe(12)
+                tokens = dict(request.session.get(SEARCH_TOKENS) or {})
+                tokens[token] = identity_numbers.normalise(value)
+                while len(tokens) > SEARCH_TOKENS_KEPT:
+                    tokens.pop(next(iter(tokens)))
+                request.session[SEARCH_TOKENS] = tokens
+                params.append(("qt", token))
+            else:
+                params.append((key, value))
+    return redirect(f"{url}?{urlencode(params)}" if params else url)
+
+
+def search_data(request) -> SearchData:
+    """The request's query for a list's FilterSet, with ``?qt=`` turned back into the number."""
+    from .. import identity_numbers
+
+    data = request.GET.copy()
+    tokens = data.pop("qt", None)
+    if tokens:
+        number = (request.session.get(SEARCH_TOKENS) or {}).get(tokens[-1])
+        if number:
+            data["q"] = number
+            return SearchData(data=data, full_number_ok=True, shown_q=identity_numbers.mask(number))
+        return SearchData(data=data, full_number_ok=False, shown_q="", expired=True)
+    return SearchData(data=data, full_number_ok=False, shown_q=data.get("q", ""))
+

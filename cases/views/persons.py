@@ -6,9 +6,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from portal import lists
+from portal.lists import Column, Sorting
 from portal.roles.domain import CATEGORY_OWNER, Category, Role
 from portal.roles.scoping import user_departments
 from portal.web import refusals
@@ -22,30 +26,93 @@ from ..access import (
     holds,
     holds_anywhere,
 )
-from ..forms import CloseIdentityForm, IdentityForm, PersonForm, PersonSearchForm
+from ..filters import PersonFilter
+from ..forms import CloseIdentityForm, IdentityForm, PersonForm
 from ..models import ApplicationClaim, Identity, IdentityEntry, IdentityEntryStatus, RecognitionMethod
 from ..services import persons
 from ..services.errors import ServiceError
-from .common import errors_to_form, flash_refusal, found, keyset_page, refuse, region_choices, roles_required
+from .common import (
+    errors_to_form,
+    flash_refusal,
+    found,
+    keyset_page,
+    refuse,
+    region_choices,
+    roles_required,
+    search_data,
+    search_redirect,
+)
 
 PERSON_FIELDS = ("name", "region_code", "residence", "scheme", "phone", "bank_name", "bank_account", "account_holder")
+
+
+#: the person list's sortable columns; id breaks ties
+PERSON_SORTING = Sorting([
+    Column("name", gettext_lazy("person's name"), ("name",)),
+    Column("sex", gettext_lazy("sex"), ("sex",)),
+    Column("birth_date", gettext_lazy("birth date"), ("birth_date",)),
+    Column("region", gettext_lazy("region"), ("region_id",)),
+    Column("residence", gettext_lazy("residence"), ("residence",)),
+    Column("scheme", gettext_lazy("insurance scheme"), ("scheme",)),
+], default=("-id",))
+
+
+def _person_filter(request):
+    """The person list's filter over the persons the user may read (scoping first, then the filter)."""
+    search = search_data(request)
+    qs = selectors.visible_persons(request.user).select_related("region", "household")
+    filterset = PersonFilter(search.data, queryset=qs, request=request, full_number_ok=search.full_number_ok,
+                             regions=region_choices(request.user, PERSON_READ_ROLES))
+    return filterset, search
 
 
 @roles_required(PERSON_READ_ROLES)
 def person_list(request):
     user = request.user
-    regions = region_choices(user, PERSON_READ_ROLES)
-    form = PersonSearchForm(request.GET or None, regions=regions)
-    filters = form.cleaned_data if form.is_valid() else {}
-    q = filters.get("q") or ""
-    qs = selectors.search_persons(user, q, region=filters.get("region") or None)
-    page = keyset_page(request, qs, ordering="-id")
+    if request.method == "POST":  # the search box posts (a full identity number stays out of the URL)
+        return search_redirect(request, reverse("cases:persons"))
+    filterset, search = _person_filter(request)
+    if search.expired:
+        messages.info(request, _("That search has expired: type the identity number again."))
+    # a refused search (a full number in the address) or an expired one shows no rows
+    qs = filterset.qs.none() if "q" in filterset.form.errors or search.expired else filterset.qs
+    listing = lists.listing(request, qs, sorting=PERSON_SORTING, export_url=reverse("cases:persons_export"))
+    filters = filterset.cleaned
     return render(request, "cases/person_list.html", {
-        "form": form,
-        "page": page,
-        "searching": bool(q or filters.get("region")),
+        "form": filterset.form,
+        # a refused search (a full number in the address) is not echoed, not even in the language form
+        "shown_q": "" if "q" in filterset.form.errors else search.shown_q,
+        "language_next": request.path if "q" in filterset.form.errors else None,
+        "listing": listing,
+        "page": listing.page,
+        "searching": bool(filters.get("q") or filters.get("region") or filterset.form.errors),
         "can_register": holds_anywhere(user, PERSON_WRITE_ROLES),
-    })
+    }, status=400 if filterset.form.errors else 200)
+
+
+@roles_required(PERSON_READ_ROLES)
+def person_export(request):
+    """The person list of the current filter as an Excel file (masked identity numbers), recorded in
+    the export log."""
+    filterset, _search = _person_filter(request)
+    query = request.GET.urlencode()
+    back = reverse("cases:persons") + (f"?{query}" if query else "")
+    if not filterset.is_valid():
+        return redirect(back)
+    headers = [_("person's name"), _("identity number"), _("sex"), _("birth date"), _("region"), _("residence"),
+               _("insurance scheme")]
+
+    def row(p):
+        return [p.name, p.masked_id_number, p.get_sex_display(), p.birth_date, p.region.name,
+                p.get_residence_display(), p.get_scheme_display()]
+
+    try:
+        return lists.export(request, filterset.qs, list_name="persons", sorting=PERSON_SORTING, headers=headers,
+                            row=row, title=_("Persons"), filters=lists.describe_filters(filterset.cleaned))
+    except lists.TooManyRows as exc:
+        messages.error(request, _("The list holds %(n)s rows; an export takes at most %(limit)s. Narrow the filter.")
+                       % {"n": exc.count, "limit": lists.EXPORT_LIMIT})
+        return redirect(back)
 
 
 @roles_required(PERSON_WRITE_ROLES)

@@ -1,25 +1,30 @@
 """Work queues: my drafts (caseworker), to review, to approve, to pay, and all cases in scope.
 
-Every list goes through ``cases.selectors.queue`` (region-scoped, each filter served by an index)
-and is paged by keyset (``?after=<id>`` / ``?before=<id>``): no COUNT over the table, so it stays
-fast with a million cases; the page says whether there is more, not how many pages.
+Every list goes through ``cases.selectors.queue`` (region-scoped, each filter served by an index),
+then ``cases.filters.CaseFilter`` (the same filter as the API), then ``portal.lists`` (sorting by
+column, keyset pages in the default order, a total that is exact or PostgreSQL's estimate past
+10 000, the Excel export of the current filter, recorded).
 """
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal import lists
+from portal.lists import Column, Sorting
 from portal.roles.domain import Role
 
 from .. import selectors
 from ..access import CASE_READ_ROLES, holds_anywhere
-from ..forms import QueueFilterForm
+from ..filters import CaseFilter
 from ..models import ApplicationState as S
-from .common import keyset_page, region_choices
+from .common import region_choices, search_data, search_redirect
 
 #: name → (tab label, role, states offered in the filter)
 TABS = {
@@ -53,10 +58,26 @@ def _roles(role) -> list[str]:
     return list(role) if isinstance(role, tuple) else [role]
 
 
-@login_required
-def queue(request):
+#: the case list's sortable columns (each index-served or cheap within a queue's rows); id breaks ties
+CASE_COLUMNS = [
+    Column("number", gettext_lazy("case number"), ("number",)),
+    Column("person", gettext_lazy("person"), ("person__name",)),
+    Column("region", gettext_lazy("region"), ("region_id",)),
+    Column("year", gettext_lazy("year"), ("year",)),
+    Column("state", gettext_lazy("state"), ("state",)),
+    Column("since", gettext_lazy("since"), ("state_changed_at",)),
+    Column("amount", gettext_lazy("amount approved"), ("amount_approved",)),
+]
+
+
+def _sorting(name: str) -> Sorting:
+    return Sorting(CASE_COLUMNS, default=(selectors.queue_ordering(name or None),))
+
+
+def _queue_of(request) -> tuple[str, list[str], list[str]]:
+    """(queue name or "", the roles whose scope applies, the states offered) — 403 without the role."""
     user = request.user
-    name = request.GET.get("queue") or ""
+    name = request.GET.get("queue") or request.POST.get("queue") or ""
     if name and name not in selectors.QUEUES:
         name = ""
     if name:
@@ -64,40 +85,92 @@ def queue(request):
         if not holds_anywhere(user, _roles(role)):
             raise PermissionDenied(_("This queue is for the %(role)s.")
                                    % {"role": "、".join(str(dict(Role.choices)[r]) for r in _roles(role))})
-        scope_roles = _roles(role)
-        states = list(selectors.QUEUES[name][2])
-    else:
-        if not holds_anywhere(user, CASE_READ_ROLES):
-            raise PermissionDenied(_("The case list is for the bureau's staff."))
-        scope_roles = list(CASE_READ_ROLES)
-        states = list(S.values)
-    regions = region_choices(user, scope_roles)
-    form = QueueFilterForm(request.GET or None, states=states, regions=regions)
-    filters = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.queue(
-        user, queue=name or None, state=filters.get("state") or None, region=filters.get("region") or None,
-        year=filters.get("year"), q=filters.get("q") or "",
-    )
-    page = keyset_page(request, qs, ordering=selectors.queue_ordering(name or None))
-    total, estimated = selectors.count_estimate(qs)
-    rows = list(page)
+        return name, _roles(role), list(selectors.QUEUES[name][2])
+    if not holds_anywhere(user, CASE_READ_ROLES):
+        raise PermissionDenied(_("The case list is for the bureau's staff."))
+    return "", list(CASE_READ_ROLES), list(S.values)
+
+
+def _case_filter(request, name: str, scope_roles) -> tuple[CaseFilter, object]:
+    """The case list's filter over the queue's region-scoped cases (scoping first, then the filter)."""
+    search = search_data(request)
+    filterset = CaseFilter(search.data, queryset=selectors.queue(request.user, queue=name or None), request=request,
+                           full_number_ok=search.full_number_ok, regions=region_choices(request.user, scope_roles))
+    return filterset, search
+
+
+@login_required
+def queue(request):
+    user = request.user
+    name, scope_roles, states = _queue_of(request)
+    if request.method == "POST":  # the search box posts (a full identity number stays out of the URL)
+        return search_redirect(request, reverse("cases:queue"))
+    filterset, search = _case_filter(request, name, scope_roles)
+    if search.expired:
+        messages.info(request, _("That search has expired: type the identity number again."))
+    # a refused search (a full number in the address) or an expired one shows no rows
+    qs = filterset.qs.none() if "q" in filterset.form.errors or search.expired else filterset.qs
+    listing = lists.listing(request, qs, sorting=_sorting(name), export_url=reverse("cases:queue_export"))
+    rows = list(listing.page)
     overdue = selectors.stage_time_limits(rows)
     assigned = selectors.assignees(rows)
     for app in rows:
         app.overdue = overdue.get(app.pk)
         app.assignee = assigned.get(app.pk)
+    filters = filterset.cleaned
+    labels = dict(S.choices)
     return render(request, "cases/queue.html", {
-        "form": form,
-        "page": page,
-        "total": total,
-        "estimated": estimated,
+        "filterset": filterset,
+        "form": filterset.form,
+        # a refused search (a full number in the address) is not echoed, not even in the language form
+        "shown_q": "" if "q" in filterset.form.errors else search.shown_q,
+        "language_next": request.path if "q" in filterset.form.errors else None,
+        "state_choices": [(st, labels[st]) for st in states],
+        "chosen_states": filterset.data.getlist("state"),
+        "listing": listing,
+        "page": listing.page,
+        "total": listing.total,
+        "estimated": listing.estimated,
         "bulk_actions": _bulk_actions(user, name),
         "queue": name,
         "title": TITLES[name],
         "tabs": queue_tabs(user),
         "searching": bool(filters.get("q")),
-        "filtered": any(filters.get(k) for k in ("q", "state", "region", "year")),
-    })
+        "filtered": any(filters.get(k) for k in ("q", "state", "region", "year", "person")),
+    }, status=400 if filterset.form.errors else 200)
+
+
+@login_required
+def queue_export(request):
+    """The case list of the current queue and filter as an Excel file (masked identity numbers),
+    recorded in the export log."""
+    name, scope_roles, _states = _queue_of(request)
+    filterset, _search = _case_filter(request, name, scope_roles)
+    back = reverse("cases:queue") + lists_query(request)
+    if not filterset.is_valid():
+        return redirect(back)
+    headers = [_("case number"), _("person"), _("identity number"), _("region"), _("year"), _("state"), _("since"),
+               _("registered by"), _("amount approved")]
+
+    def row(app):
+        return [app.number, app.person.name, app.person.masked_id_number, app.region.name, app.year,
+                app.get_state_display(), timezone.localtime(app.state_changed_at).replace(tzinfo=None)
+                if app.state_changed_at else None, app.created_by.display_name if app.created_by else "",
+                app.amount_approved]
+
+    try:
+        return lists.export(request, filterset.qs, list_name=f"cases_{name}" if name else "cases",
+                            sorting=_sorting(name), headers=headers, row=row, title=str(TITLES[name]),
+                            filters={**({"queue": name} if name else {}), **lists.describe_filters(filterset.cleaned)})
+    except lists.TooManyRows as exc:
+        messages.error(request, _("The list holds %(n)s rows; an export takes at most %(limit)s. Narrow the filter.")
+                       % {"n": exc.count, "limit": lists.EXPORT_LIMIT})
+        return redirect(back)
+
+
+def lists_query(request) -> str:
+    query = request.GET.urlencode()
+    return f"?{query}" if query else ""
 
 
 #: queue → the actions its list can take on many cases at once (each case still through

@@ -23,25 +23,94 @@ def results(body: str) -> str:
     return body[body.index("<table"):body.index("</table>")]
 
 
+def search(client, user, url, q, **extra):
+    """The search box: a POST that redirects to the list's GET (a full number as an opaque token)."""
+    client.force_login(user)
+    response = client.post(url, {"q": q, **extra})
+    assert response.status_code == 302
+    assert response["Location"].startswith(url)
+    followed = client.get(response["Location"])
+    return response, followed, followed.content.decode()
+
+
 def test_search_by_full_and_masked_number_and_by_name(client, team):
     person = person_with_identity(name="钟秀英")
     other = person_with_identity(name="谢建国")
     url = reverse("cases:persons")
-    for q in (person.id_number, person.masked_id_number, person.id_number.lower(), "钟秀"):
-        response, body = page(client, team.caseworker, url, data={"q": q})
+    for q in (person.id_number, person.masked_id_number, person.id_number.lower(), "钟秀", person.id_number[-4:],
+              person.id_number[-6:]):
+        redirect, response, body = search(client, team.caseworker, url, q)
         assert response.status_code == 200
+        assert person.id_number not in redirect["Location"] and person.id_number.lower() not in redirect["Location"]
         assert reverse("cases:person", args=[person.pk]) in body, q
         assert reverse("cases:person", args=[other.pk]) not in body, q
         assert person.masked_id_number in results(body) and person.id_number not in results(body)  # masked
+        assert person.id_number not in body  # not in the search box nor in any link either
     _, body = page(client, team.caseworker, url, data={"q": "3607**********0000"})
     assert "辖区内没有符合条件的人员" in body
+
+
+@pytest.mark.parametrize("where", ["cases:persons", "cases:queue"])
+def test_a_full_number_in_the_address_is_answered_with_the_search_form_not_results(client, team, where):
+    app = make_case(team, "submitted")
+    number = app.person.id_number
+    client.force_login(team.reviewer)
+    response = client.get(reverse(where), {"q": number})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "请在搜索框中输入" in body and 'method="post"' in body
+    assert app.person.masked_id_number not in results(body) and app.number not in results(body)
+    assert number not in body  # the box does not echo it, no link carries it
+
+
+@pytest.mark.parametrize("where", ["cases:persons", "cases:queue"])
+def test_no_link_or_redirect_of_a_full_number_search_carries_the_number(client, team, where):
+    import re
+
+    app = make_case(team, "submitted")
+    number = app.person.id_number
+    redirect, response, body = search(client, team.reviewer, reverse(where), number)
+    assert number not in redirect["Location"] and "qt=" in redirect["Location"]
+    found = app.number if where == "cases:queue" else reverse("cases:person", args=[app.person.pk])
+    assert response.status_code == 200 and found in results(body)
+    hrefs = re.findall(r'(?:href|action|hx-get|hx-post)="([^"]*)"', body)
+    assert hrefs and not any(number in h for h in hrefs)
+    assert number not in body
+    # the export of that search is found through the token too, and shows the masked number
+    export = next(h for h in hrefs if "export.xlsx" in h)
+    assert "qt=" in export
+    rows = xlsx_rows(client.get(export.replace("&amp;", "&")))
+    assert any(app.person.masked_id_number in row for row in rows[1:]) and not any(number in row for row in rows)
+    # another session (or an old token) does not resolve it: the search has expired
+    other = client_class_for(team.reviewer)
+    again = other.get(redirect["Location"]).content.decode()
+    assert found not in results(again) and "已失效" in again
+
+
+def client_class_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def xlsx_rows(response) -> list[list[str]]:
+    import io
+
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200, response.status_code
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
 def test_cases_are_found_by_masked_and_full_number(client, team):
     app = make_case(team, "submitted")
     other = make_case(team, "submitted")
+    url = reverse("cases:queue")
     for q in (app.person.id_number, app.person.masked_id_number, app.number, app.person.name):
-        _, body = page(client, team.reviewer, reverse("cases:queue"), data={"queue": "to_review", "q": q})
+        _, _, body = search(client, team.reviewer, url, q, queue="to_review")
         assert app.number in body and other.number not in body, q
         assert app.person.masked_id_number in results(body) and app.person.id_number not in results(body)
 
