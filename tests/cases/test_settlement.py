@@ -114,13 +114,15 @@ def test_the_whole_year_is_settled_and_the_case_pays_its_own_claims(team):
 def test_a_refused_settlement_is_stored_and_blocks_the_review(team):
     person = person_with_identity()
     claim = ClaimFactory(person=person, critical_paid=None)  # 赣州 leaves the critical deductible unset
-    app = make_case(team, "in_review", person=person, claims=[claim])
+    app = make_case(team, "submitted", person=person, claims=[claim])
     s = current(app)
     assert s.errors and s.payable is None and not s.lines.exists()
     assert "360700" in " ".join(s.errors) or "赣" in " ".join(s.errors)
-    with pytest.raises(workflow.SettlementNotReady) as err:
-        workflow.transition(acting_user=team.reviewer, application_id=app.pk, action="pass")
+    with pytest.raises(workflow.SettlementNotReady) as err:   # review cannot even start
+        workflow.transition(acting_user=team.reviewer, application_id=app.pk, action="start_review")
     assert s.errors[0] in str(err.value)
+    app.refresh_from_db()
+    assert app.state == "submitted"
     detail = case_detail(team.reviewer, app.pk)
     assert not detail.settlement_ready and detail.settlement_problem
 
