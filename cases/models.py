@@ -21,20 +21,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from policies.engine import constants as codes
 from portal.audit.tracking import track
 from portal.roles.domain import Category
 
 from . import identity_numbers
 
 
-class Residence(models.TextChoices):
-    RURAL = "rural", _("rural")
-    URBAN = "urban", _("urban")
+def coded_choices(name: str, codes, labels: dict, *, base=models.TextChoices):
+    """Django choices whose values are a code list of the engine (``policies.engine.constants``, the
+    one definition that models, engine, forms and serializers share), with the portal's labels:
+    member ``X`` is code ``"x"``. A code without a label (or a label without a code) is an error."""
+    if set(codes) != set(labels):
+        raise ValueError(f"{name}: labels for {sorted(map(str, labels))}, codes {sorted(map(str, codes))}")
+    members = [(str(code).upper() if isinstance(code, str) else _NUMBER_NAMES[code], (code, labels[code]))
+               for code in codes]
+    return base(name, members, module=__name__)
 
 
-class Scheme(models.TextChoices):
-    RESIDENT = "resident", _("resident scheme")
-    EMPLOYEE = "employee", _("employee scheme")
+_NUMBER_NAMES = {1: "ONE", 2: "TWO", 3: "THREE"}
+
+Residence = coded_choices("Residence", codes.RESIDENCES, {"rural": _("rural"), "urban": _("urban")})
+Scheme = coded_choices("Scheme", codes.SCHEMES, {"resident": _("resident scheme"), "employee": _("employee scheme")})
 
 
 class Sex(models.TextChoices):
@@ -251,23 +259,19 @@ class IdNumberView(models.Model):
 # --- Claims -----------------------------------------------------------------------------------
 
 
-class ClaimKind(models.TextChoices):
-    INPATIENT = "inpatient", _("inpatient")
-    OUTPATIENT_GENERAL = "outpatient_general", _("general outpatient")
-    OUTPATIENT_CHRONIC = "outpatient_chronic", _("chronic / special outpatient")
-
-
-class Location(models.TextChoices):
-    COUNTY = "county", _("inside the county")
-    CITY = "city", _("inside the city")
-    PROVINCE = "province", _("inside the province")
-    OUT_OF_PROVINCE = "out_of_province", _("outside the province")
-
-
-class HospitalLevel(models.IntegerChoices):
-    ONE = 1, _("level 1")
-    TWO = 2, _("level 2")
-    THREE = 3, _("level 3")
+ClaimKind = coded_choices("ClaimKind", codes.KINDS, {
+    "inpatient": _("inpatient"),
+    "outpatient_general": _("general outpatient"),
+    "outpatient_chronic": _("chronic / special outpatient"),
+})
+Location = coded_choices("Location", codes.LOCATIONS, {
+    "county": _("inside the county"),
+    "city": _("inside the city"),
+    "province": _("inside the province"),
+    "out_of_province": _("outside the province"),
+})
+HospitalLevel = coded_choices("HospitalLevel", codes.HOSPITAL_LEVELS, {1: _("level 1"), 2: _("level 2"), 3: _("level 3")},
+                              base=models.IntegerChoices)
 
 
 class ClaimSource(models.TextChoices):

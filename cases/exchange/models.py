@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cases.models import coded_choices
+from policies.engine import constants as codes
 from portal.audit.tracking import track
 from portal.roles.domain import Category, DepartmentCode
 
@@ -372,9 +374,10 @@ class SubsidyListItem(models.Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class WarningKind(models.TextChoices):
-    RETURN_TO_POVERTY = "return_to_poverty", _("return to poverty due to illness")
-    FALL_INTO_POVERTY = "fall_into_poverty", _("fall into poverty due to illness")
+WarningKind = coded_choices("WarningKind", codes.ALERT_KINDS, {
+    "return_to_poverty": _("return to poverty due to illness"),
+    "fall_into_poverty": _("fall into poverty due to illness"),
+})
 
 
 class WarningOutcome(models.TextChoices):

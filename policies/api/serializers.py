@@ -1,6 +1,7 @@
 """Shapes of the policies API (the settlement JSON follows shared/spec/settlement.md)."""
 from rest_framework import serializers
 
+from ..engine import constants as codes
 from ..models import PolicyChange, PolicyVersion, Statistic, StatisticKind
 
 MONEY = {"help_text": "Money: a decimal string with at most two decimals (a JSON number is accepted)."}
@@ -16,18 +17,18 @@ class IdentityInputSerializer(serializers.Serializer):
 
 
 class PersonInputSerializer(serializers.Serializer):
-    residence = serializers.ChoiceField(choices=["rural", "urban"], required=False, default="rural")
-    scheme = serializers.ChoiceField(choices=["resident", "employee"], required=False, default="resident")
+    residence = serializers.ChoiceField(choices=list(codes.RESIDENCES), required=False, default="rural")
+    scheme = serializers.ChoiceField(choices=list(codes.SCHEMES), required=False, default="resident")
     identities = IdentityInputSerializer(many=True, required=False)
 
 
 class ClaimInputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="Unique in the input.")
     date = serializers.DateField(help_text="Settlement (discharge) date.")
-    kind = serializers.ChoiceField(choices=["inpatient", "outpatient_general", "outpatient_chronic"])
+    kind = serializers.ChoiceField(choices=list(codes.KINDS))
     special_disease = serializers.BooleanField(required=False, default=False)
-    hospital_level = serializers.ChoiceField(choices=[1, 2, 3], required=False, default=1)
-    location = serializers.ChoiceField(choices=["county", "city", "province", "out_of_province"], required=False, default="county")
+    hospital_level = serializers.ChoiceField(choices=list(codes.HOSPITAL_LEVELS), required=False, default=1)
+    location = serializers.ChoiceField(choices=list(codes.LOCATIONS), required=False, default="county")
     referral_compliant = serializers.BooleanField(required=False, default=True)
     total = serializers.CharField(**MONEY)
     policy_scope = serializers.CharField(**MONEY)
@@ -72,7 +73,7 @@ class TotalsSerializer(serializers.Serializer):
 
 
 class AlertSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["return_to_poverty", "fall_into_poverty"])
+    kind = serializers.ChoiceField(choices=list(codes.ALERT_KINDS))
     claim = serializers.CharField()
     threshold = serializers.CharField()
     out_of_pocket = serializers.CharField()

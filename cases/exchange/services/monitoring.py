@@ -44,7 +44,7 @@ from ..errors import Invalid, NotPermitted
 from ..models import MonitoringRun, MonitoringWarning, WarningKind
 
 log = logging.getLogger(__name__)
-KINDS = ("return_to_poverty", "fall_into_poverty")
+KINDS = tuple(WarningKind.values)  # the engine's alert kinds (policies.engine.constants.ALERT_KINDS)
 ENGINE_BATCH = 500
 #: May start a monitoring run. Auditors read runs and warnings but change nothing (issue 13).
 RUN_ROLES = (Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER)
