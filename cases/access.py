@@ -18,26 +18,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from portal import permissions
 from portal.roles.domain import CATEGORY_OWNER, Role
 from portal.roles.scoping import in_scope, region_prefixes
 
 from .services.errors import NotPermitted
 
-BUREAU_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER, Role.APPROVER, Role.PAYMENT_OFFICER, Role.AUDITOR})
+# The roles behind the named permissions of portal.permissions (declared there once), for the
+# scoped lists and region pickers that need them as roles.
+BUREAU_ROLES = permissions.BUREAU
 #: May read applications, claims and settlements of their region.
-CASE_READ_ROLES = BUREAU_ROLES
+CASE_READ_ROLES = permissions.roles_for("cases.read_cases")
 #: May read persons (masked) of their region; liaisons need them to confirm identities.
-PERSON_READ_ROLES = BUREAU_ROLES | {Role.LIAISON}
+PERSON_READ_ROLES = permissions.roles_for("cases.view_persons")
 #: May register and correct persons.
-PERSON_WRITE_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER})
+PERSON_WRITE_ROLES = permissions.roles_for("cases.register_person")
 #: May record an identity on evidence (the owning department's liaison may record its own).
 IDENTITY_EVIDENCE_ROLES = frozenset({Role.CASEWORKER, Role.REVIEWER})
 #: May enter and import claims, create and edit applications.
-CASEWORK_ROLES = frozenset({Role.CASEWORKER})
+CASEWORK_ROLES = permissions.roles_for("cases.do_casework")
 #: May build payment batches, export them and record the bank's results.
-PAYMENT_ROLES = frozenset({Role.PAYMENT_OFFICER})
+PAYMENT_ROLES = permissions.roles_for("cases.pay")
 #: May read payment batches.
-PAYMENT_READ_ROLES = frozenset({Role.PAYMENT_OFFICER, Role.AUDITOR, Role.APPROVER})
+PAYMENT_READ_ROLES = permissions.roles_for("cases.view_batches")
 #: See the full identity number of persons in their region (each view logged).
 FULL_ID_ROLES = frozenset({Role.REVIEWER, Role.APPROVER})
 

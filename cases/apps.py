@@ -15,45 +15,42 @@ class CasesConfig(AppConfig):
 
     @staticmethod
     def _register_menu():
-        from portal.roles.domain import Role
         from portal.roles.menu import MenuItem, register
-
-        from .access import BUREAU_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, PERSON_READ_ROLES
 
         work, lookup, pay = _("Casework"), _("Look up"), _("Payments")
         register(
-            MenuItem(roles={Role.CASEWORKER}, label=_("My drafts"), url_name="cases:queue", query="queue=my_drafts",
+            MenuItem(permission="cases.view_drafts", label=_("My drafts"), url_name="cases:queue", query="queue=my_drafts",
                      group=work, order=10, description=_("Cases you registered that are drafts or returned for correction"),
                      count=waiting("my_drafts")),
-            MenuItem(roles={Role.REVIEWER}, label=_("To review"), url_name="cases:queue", query="queue=to_review",
+            MenuItem(permission="cases.review_case", label=_("To review"), url_name="cases:queue", query="queue=to_review",
                      group=work, order=11, description=_("Submitted cases, in review, and waiting for a department"),
                      count=waiting("to_review")),
-            MenuItem(roles={Role.REVIEWER}, label=_("Identities to confirm"), url_name="cases:identity_entries",
+            MenuItem(permission="cases.confirm_identity", label=_("Identities to confirm"), url_name="cases:identity_entries",
                      group=work, order=11, description=_("Identities entered on evidence, waiting for a second reviewer"),
                      count=identities_waiting),
-            MenuItem(roles={Role.APPROVER}, label=_("To approve"), url_name="cases:queue", query="queue=to_approve",
+            MenuItem(permission="cases.approve_case", label=_("To approve"), url_name="cases:queue", query="queue=to_approve",
                      group=work, order=12, description=_("Reviewed cases waiting for approval or rejection"),
                      count=waiting("to_approve")),
-            MenuItem(roles={Role.REVIEWER, Role.APPROVER}, label=_("Assigned to me"), url_name="cases:queue",
+            MenuItem(permission="cases.view_assigned", label=_("Assigned to me"), url_name="cases:queue",
                      query="queue=assigned", group=work, order=12,
                      description=_("Cases a supervisor assigned or transferred to you (分办转办)"),
                      count=waiting("assigned")),
-            MenuItem(roles=PAYMENT_ROLES, label=_("To pay"), url_name="cases:payments", group=pay, order=13,
+            MenuItem(permission="cases.pay", label=_("To pay"), url_name="cases:payments", group=pay, order=13,
                      description=_("Approved cases and adjustments to put into a payment batch"),
                      count=waiting("to_pay")),
-            MenuItem(roles={Role.REVIEWER, Role.APPROVER}, label=_("Payment changes to review"),
+            MenuItem(permission="cases.review_payment_change", label=_("Payment changes to review"),
                      url_name="cases:payment_reviews", group=pay, order=13,
                      description=_("Supplementary payments (补发) and payee changes waiting for a reviewer or an approver")),
-            MenuItem(roles={Role.CASEWORKER, Role.PAYMENT_OFFICER, Role.APPROVER, Role.AUDITOR}, label=_("Recoveries"),
+            MenuItem(permission="cases.view_recoveries", label=_("Recoveries"),
                      url_name="cases:recoveries", group=pay, order=14,
                      description=_("What persons owe back (追回): deducted from their next payments, repaid or waived")),
-            MenuItem(roles=PAYMENT_READ_ROLES, label=_("Payment batches"), url_name="cases:batches", group=pay, order=14,
+            MenuItem(permission="cases.view_batches", label=_("Payment batches"), url_name="cases:batches", group=pay, order=14,
                      description=_("Bank files and the bank's result per payment")),
-            MenuItem(roles=BUREAU_ROLES, label=_("Case search"), url_name="cases:queue", group=lookup, order=15,
+            MenuItem(permission="cases.read_cases", label=_("Case search"), url_name="cases:queue", group=lookup, order=15,
                      description=_("Every case of your regions by state, region, year, identity number or name")),
-            MenuItem(roles=PERSON_READ_ROLES, label=_("Persons"), url_name="cases:persons", group=lookup, order=16,
+            MenuItem(permission="cases.view_persons", label=_("Persons"), url_name="cases:persons", group=lookup, order=16,
                      description=_("Find or register a person; identities, claims and cases")),
-            MenuItem(roles=CASEWORK_ROLES, label=_("Claim import"), url_name="cases:claim_import", group=work, order=17,
+            MenuItem(permission="cases.do_casework", label=_("Claim import"), url_name="cases:claim_import", group=work, order=17,
                      description=_("Settlement records from the national platform (CSV or Excel)")),
         )
 

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal import permissions
 from portal.roles.domain import Role, categories_owned_by
 from portal.roles.scoping import region_prefixes, region_q, scope_queryset
 
@@ -506,7 +507,7 @@ def pending_adjustments(user, *, region: str | None = None) -> QuerySet[Adjustme
 #: Who reads the record of bank-account changes on the person page (auditors first; reviewers and
 #: approvers decide payee changes; payment officers pay).
 BANK_CHANGE_READ_ROLES = frozenset({Role.AUDITOR, Role.REVIEWER, Role.APPROVER, Role.PAYMENT_OFFICER})
-DECIDER_ROLES = frozenset({Role.REVIEWER, Role.APPROVER})
+DECIDER_ROLES = permissions.roles_for("cases.review_payment_change")
 
 
 def bank_account_changes(user, person_id: int):
@@ -574,7 +575,7 @@ def supplements_to_decide(user, *, region: str | None = None, limit: int = 200) 
     return out
 
 
-RECOVERY_READ_ROLES = frozenset({Role.CASEWORKER, Role.PAYMENT_OFFICER, Role.APPROVER, Role.REVIEWER, Role.AUDITOR})
+RECOVERY_READ_ROLES = permissions.roles_for("cases.view_recoveries")
 
 
 def _with_recovery(adj: Adjustment) -> Adjustment:

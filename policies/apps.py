@@ -7,20 +7,18 @@ class PoliciesConfig(AppConfig):
     verbose_name = _("Policies")
 
     def ready(self):
-        from portal.roles.domain import Role
         from portal.roles.menu import MenuItem, register
 
         from . import bookcache
 
         bookcache.connect()
 
-        staff = frozenset({Role.POLICY_ADMIN, Role.AUDITOR})
         group = _("Policies")
         register(
-            MenuItem(roles=staff, label=_("Policy versions"), url_name="policies:versions", group=group, order=40,
+            MenuItem(permission="policies.view_policies", label=_("Policy versions"), url_name="policies:versions", group=group, order=40,
                      description=_("Regional policy documents as versioned parameters; drafts and publishing")),
-            MenuItem(roles=staff, label=_("Statistics"), url_name="policies:statistics", group=group, order=41,
+            MenuItem(permission="policies.view_policies", label=_("Statistics"), url_name="policies:statistics", group=group, order=41,
                      description=_("Income figures the policies read, per region and year")),
-            MenuItem(roles=staff, label=_("What-if calculation"), url_name="policies:whatif", group=group, order=42,
+            MenuItem(permission="policies.view_policies", label=_("What-if calculation"), url_name="policies:whatif", group=group, order=42,
                      description=_("Settle a person's claims under a published version or a draft")),
         )

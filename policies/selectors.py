@@ -13,9 +13,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from portal import permissions
 from portal.regions.codes import ancestors
 from portal.regions.models import Region
-from portal.roles.domain import Role
 from portal.roles.scoping import grants, in_scope, scope_queryset, scoped_regions
 
 from . import display
@@ -24,8 +24,8 @@ from .engine import PolicyVersion as EngineVersion
 from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, VersionStatus
 from .periods import Period, plan_publication
 
-ADMIN_ROLES = (Role.POLICY_ADMIN, Role.AUDITOR)
-EDIT_ROLES = (Role.POLICY_ADMIN,)
+ADMIN_ROLES = tuple(sorted(permissions.roles_for("policies.view_policies")))
+EDIT_ROLES = tuple(sorted(permissions.roles_for("policies.edit_version")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,22 +8,21 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
+from portal.permissions import permission_required
 from portal.regions.models import Region
-from portal.roles.scoping import in_scope, user_roles
+from portal.roles.scoping import in_scope
 
 from . import display, editor, publishing, selectors, services
 from .demo import example_payload
@@ -32,18 +31,9 @@ from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, V
 from .messages import explain
 from .models import PolicyVersion, VersionStatus
 
-
-def policy_staff_required(view):
-    """Signed in, and a policy admin or auditor somewhere (or a superuser)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not (request.user.is_superuser or user_roles(request.user) & set(selectors.ADMIN_ROLES)):
-            raise PermissionDenied(_("Policy pages are for policy administrators and auditors."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
+#: Signed in, and a policy admin or auditor somewhere (or a superuser): ``policies.view_policies``.
+policy_staff_required = permission_required(
+    "policies.view_policies", gettext_lazy("Policy pages are for policy administrators and auditors."))
 
 
 def _version(request, pk) -> PolicyVersion:

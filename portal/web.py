@@ -11,7 +11,8 @@
 * A :class:`~portal.errors.PortalError` goes next to its ``field`` or above the form.
 * Without a form, both become messages on the next page (``request``).
 * Not found and not permitted (``NotFound``, ``NotPermitted``) become the portal's 404 and 403 pages,
-  so nothing outside the user's regions leaks.
+  so nothing outside the user's regions leaks — except the codes a page names in ``shown`` (e.g.
+  ``four_eyes``: the user may act on the thing, just not twice), which are shown like the rest.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def refuse(exc: PortalError) -> None:
 
 
 @contextmanager
-def refusals(form=None, *, request=None, fields: dict[str, str] | None = None):
+def refusals(form=None, *, request=None, fields: dict[str, str] | None = None, shown: tuple[str, ...] = ()):
     outcome = Outcome()
     try:
         yield outcome
@@ -68,7 +69,8 @@ def refusals(form=None, *, request=None, fields: dict[str, str] | None = None):
             for message in outcome.messages:
                 messages.error(request, message)
     except PortalError as exc:
-        refuse(exc)
+        if exc.code not in shown:
+            refuse(exc)
         outcome.ok, outcome.status, outcome.error = False, exc.http_status, exc
         outcome.messages = [exc.message]
         if form is not None:

@@ -8,37 +8,33 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Department exchange and monitoring")
 
     def ready(self):
-        from portal.roles.domain import DepartmentCode as D
         from portal.roles.menu import MenuItem, register
 
         from . import receivers, tasks  # noqa: F401 - registers the tasks wherever Django runs
 
-        identity_departments = frozenset({D.CIVIL_AFFAIRS, D.RURAL_REVITALISATION, D.VETERANS_AFFAIRS})
         group = _("Department exchange")
         register(
-            MenuItem(roles={"liaison"}, departments=identity_departments, label=_("Identity pushes"),
+            MenuItem(permission="exchange.upload_push", label=_("Identity pushes"),
                      url_name="exchange:push_list", group=group, order=40,
                      description=_("Send the lists of added and exited identities")),
-            MenuItem(roles={"liaison"}, departments=identity_departments, label=_("Identity confirmations to answer"),
+            MenuItem(permission="exchange.answer_confirmation", label=_("Identity confirmations to answer"),
                      url_name="exchange:confirmation_list", group=group, order=41,
                      description=_("Requests of the medical-security bureau waiting for your department"),
                      count=_open_confirmations),
-            MenuItem(roles={"liaison"}, departments=frozenset({D.CIVIL_AFFAIRS, D.RURAL_REVITALISATION}),
-                     label=_("Warnings to handle"), url_name="exchange:warning_list", query="state=open", group=group,
+            MenuItem(permission="exchange.handle_warning", label=_("Warnings to handle"), url_name="exchange:warning_list", query="state=open", group=group,
                      order=42, description=_("因病返贫 / 因病致贫 warnings: record what was done")),
-            MenuItem(roles={"liaison"}, departments=frozenset({D.FINANCE, D.TAX}), label=_("Subsidy lists"),
+            MenuItem(permission="exchange.receive_subsidy_lists", label=_("Subsidy lists"),
                      url_name="exchange:subsidy_lists", group=group, order=43,
                      description=_("Monthly added and exited subsidised enrolments")),
-            MenuItem(roles={"reviewer"}, label=_("Identity confirmations asked"), url_name="exchange:confirmation_list",
+            MenuItem(permission="exchange.follow_confirmations", label=_("Identity confirmations asked"), url_name="exchange:confirmation_list",
                      query="tab=sent", group=group, order=44,
                      description=_("What the departments answered about identities")),
-            MenuItem(roles={"auditor", "policy_admin", "reviewer", "approver", "payment_officer"},
-                     label=_("Dashboards"), url_name="exchange:dashboard", group=_("Supervision"), order=60,
+            MenuItem(permission="exchange.view_dashboard", label=_("Dashboards"), url_name="exchange:dashboard", group=_("Supervision"), order=60,
                      description=_("Payments against the budget, caps, warnings, referrals, cost outside the scope")),
-            MenuItem(roles={"auditor", "policy_admin", "reviewer", "approver"}, label=_("Monitoring warnings"),
+            MenuItem(permission="exchange.supervise_warnings", label=_("Monitoring warnings"),
                      url_name="exchange:warning_list", group=_("Supervision"), order=61,
                      description=_("High medical spending: 因病返贫 and 因病致贫 warnings and their outcomes")),
-            MenuItem(roles={"policy_admin", "auditor"}, label=_("Enrolment subsidy"), url_name="exchange:subsidy_lists",
+            MenuItem(permission="exchange.manage_enrolment_subsidy", label=_("Enrolment subsidy"), url_name="exchange:subsidy_lists",
                      group=_("Supervision"), order=62,
                      description=_("Contribution standards and the monthly lists for finance and tax")),
         )

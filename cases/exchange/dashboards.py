@@ -21,8 +21,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from portal.regions.codes import scope_prefix
 from portal.roles.domain import Category
+from portal.roles.scoping import within
 
 from .models import AssistanceBudget, MonitoringWarning, WarningKind, WarningOutcome
 
@@ -87,7 +87,7 @@ def _render(chart) -> str:
 
 
 def _scope(qs, region_code: str, field: str = "region"):
-    return qs.filter(**{f"{field}__code__startswith": scope_prefix(region_code)})
+    return qs.filter(within(region_code, field=field))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,11 +119,7 @@ def monitoring_runs_for(user) -> QuerySet:
     qs = MonitoringRun.objects.select_related("started_by")
     if user.is_superuser:
         return qs
-    prefixes = region_prefixes(user, roles=BUREAU_READ_ROLES) or []
-    cond = Q(region_code="")
-    for p in prefixes:
-        cond |= Q(region_code__startswith=p)
-    return qs.filter(cond)
+    return qs.filter(Q(region_code="") | region_q(region_prefixes(user, roles=BUREAU_READ_ROLES) or [], field="region_code"))
 
 
 # --- subsidy ----------------------------------------------------------------------------------
@@ -140,13 +136,11 @@ def subsidy_lists_for(user) -> QuerySet:
         if dept in SUBSIDY_RECIPIENTS:
             prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
     prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
-    cond = Q(pk__in=[])
-    for p in prefixes:
-        # The list's region lies inside the user's area, or the user's area inside the list's region.
-        cond |= Q(region__code__startswith=p)
-        for n in (2, 4):
-            if len(p) > n:
-                cond |= Q(region__code=p[:n] + "0" * (6 - n))
+    # The list's region lies inside the user's area, or the user's area inside the list's region.
+    cond = region_q(sorted(prefixes), field="region")
+    above = {p[:n] + "0" * (6 - n) for p in prefixes for n in (2, 4) if len(p) > n}
+    if above:
+        cond |= Q(region__code__in=sorted(above))
     return qs.filter(cond)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
@@ -15,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal import exports
-from portal.roles.domain import Role
-from portal.roles.scoping import in_scope, region_prefixes, scoped_regions
+from portal.permissions import allowed, permission_required, roles_for
+from portal.roles.scoping import scope_queryset, scoped_regions, within
+from portal.web import refusals
 
 from . import dashboards, selectors
-from .errors import ExchangeError
 from .forms import (
     AskForm,
     BudgetForm,
@@ -48,14 +47,6 @@ from .services import budgets, confirmations, monitoring, outbound, pushes, reje
 PAGE = 50
 
 
-def _fail(request, form, exc: ExchangeError):
-    """Show a service's refusal next to its field (or above the form)."""
-    if form is not None and exc.field and exc.field in form.fields:
-        form.add_error(exc.field, exc.message)
-    else:
-        messages.error(request, exc.message)
-
-
 def _page(request, qs, size=PAGE):
     return Paginator(qs, size).get_page(request.GET.get("page"))
 
@@ -73,7 +64,7 @@ def _export(fmt: str, filename: str, headers, rows, title: str):
 # ---------------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required("exchange.use_exchange")
 def home(request):
     user = request.user
     context = {
@@ -92,7 +83,7 @@ def home(request):
 # ---------------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required("exchange.view_pushes")
 def push_list(request):
     qs = selectors.pushes_for(request.user)
     status = request.GET.get("status") or ""
@@ -104,7 +95,7 @@ def push_list(request):
     })
 
 
-@login_required
+@permission_required("exchange.upload_push")
 @require_http_methods(["GET", "POST"])
 def push_new(request):
     user = request.user
@@ -121,13 +112,11 @@ def push_new(request):
                     initial={"department": department})
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
+        with refusals(form) as outcome:
             push, created = pushes.receive_file(
                 acting_user=user, department=form.cleaned_data["department"], region_code=form.cleaned_data["region"],
                 fileobj=upload, filename=upload.name)
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             if not created:
                 messages.warning(request, _(
                     "This file was already received on %(time)s (push #%(id)s); it is not applied again.") % {
@@ -147,14 +136,14 @@ def _categories_of(department: str):
     return [(c, names[c]) for c in categories_owned_by(department)]
 
 
-@login_required
+@permission_required("exchange.view_pushes")
 def push_template(request, fmt: str):
     example = [["360702196103121317", "赖福生", "特困人员", "新增", "2024-01-05", "章民发〔2024〕3号", "360702"],
                ["360731197508152428", "钟秀英", "低保对象", "退出", "2024-02-29", "于民发〔2024〕7号", ""]]
     return _export(fmt, "identity_push_template", rules.TEMPLATE_HEADERS, example, "身份推送")
 
 
-@login_required
+@permission_required("exchange.view_pushes")
 def push_detail(request, pk: int):
     push = selectors.push_for(request.user, pk)
     if push is None:
@@ -181,7 +170,7 @@ def _problem_summary(push) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: -kv[1])
 
 
-@login_required
+@permission_required("exchange.view_pushes")
 def push_status(request, pk: int):
     """The progress bar (polled by htmx while the push is processed)."""
     push = selectors.push_for(request.user, pk)
@@ -193,7 +182,7 @@ def push_status(request, pk: int):
     return response
 
 
-@login_required
+@permission_required("exchange.view_pushes")
 def push_rejected(request, pk: int, fmt: str):
     push = selectors.push_for(request.user, pk)
     if push is None:
@@ -211,7 +200,7 @@ def push_rejected(request, pk: int, fmt: str):
 # ---------------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required("exchange.view_confirmations")
 def confirmation_list(request):
     user = request.user
     tab = request.GET.get("tab") or ("inbox" if selectors.liaison_departments(user) and not user.is_superuser
@@ -227,11 +216,11 @@ def confirmation_list(request):
     return render(request, "exchange/confirmation_list.html", {
         "page": _page(request, qs), "tab": tab, "status": status, "statuses": ConfirmationStatus.choices,
         "is_liaison": bool(selectors.liaison_departments(user)),
-        "is_reviewer": user.is_superuser or bool(region_prefixes(user, roles=[Role.REVIEWER])),
+        "is_reviewer": allowed(user, "exchange.ask_confirmation"),
     })
 
 
-@login_required
+@permission_required("exchange.ask_confirmation")
 @require_http_methods(["GET", "POST"])
 def confirmation_new(request):
     from cases.models import Application
@@ -240,17 +229,15 @@ def confirmation_new(request):
     app = None
     if app_id and str(app_id).isdigit():
         app = Application.objects.select_related("person", "region").filter(pk=int(app_id)).first()
-    if app is None or not in_scope(request.user, app.region_id, roles=[Role.REVIEWER]):
+    if app is None or not allowed(request.user, "exchange.ask_confirmation", app):
         raise Http404
     claimed, since = confirmations.default_category(app)
     form = AskForm(request.POST or None, initial={"category": claimed,
                                                   "claimed_start": since or datetime.date(app.year, 1, 1)})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             req = confirmations.ask_department(acting_user=request.user, application_id=app.pk, **form.cleaned_data)
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The %(department)s is asked to confirm; the case waits for its answer.")
                              % {"department": req.department.name})
             return redirect("exchange:confirmation_detail", req.pk)
@@ -259,54 +246,43 @@ def confirmation_new(request):
     return render(request, "exchange/confirmation_new.html", {"form": form, "app": app, "open_request": open_request})
 
 
-@login_required
+@permission_required("exchange.view_confirmations")
 @require_http_methods(["GET", "POST"])
 def confirmation_detail(request, pk: int):
     req = selectors.confirmation_for(request.user, pk)
     if req is None:
         raise Http404
-    can_answer = req.status == ConfirmationStatus.OPEN and in_scope(
-        request.user, req.region_id, roles=[Role.LIAISON], department=req.department_id)
+    can_answer = req.status == ConfirmationStatus.OPEN and allowed(request.user, "exchange.answer_confirmation", req)
     confirm_form = ConfirmForm(initial={"confirmed_start": req.claimed_start}, prefix="confirm")
     reject_form = RejectForm(prefix="reject")
     if request.method == "POST" and can_answer:
         action = request.POST.get("action")
-        try:
-            if action == "confirm":
-                confirm_form = ConfirmForm(request.POST, prefix="confirm")
-                if confirm_form.is_valid():
-                    d = confirm_form.cleaned_data
+        if action == "confirm":
+            confirm_form = ConfirmForm(request.POST, prefix="confirm")
+            if confirm_form.is_valid():
+                d = confirm_form.cleaned_data
+                with refusals(confirm_form) as outcome:
                     confirmations.confirm(acting_user=request.user, request_id=req.pk, reference=d["reference"],
                                           start=d["confirmed_start"], end=d["confirmed_end"], note=d["note"])
+                if outcome.ok:
                     messages.success(request, _("Confirmed; the case is back in review."))
                     return redirect("exchange:confirmation_list")
-            elif action == "reject":
-                reject_form = RejectForm(request.POST, prefix="reject")
-                if reject_form.is_valid():
+        elif action == "reject":
+            reject_form = RejectForm(request.POST, prefix="reject")
+            if reject_form.is_valid():
+                with refusals(reject_form) as outcome:
                     confirmations.reject(acting_user=request.user, request_id=req.pk,
                                          reason=reject_form.cleaned_data["reason"])
+                if outcome.ok:
                     messages.success(request, _("Not confirmed; the case is back in review with your reason."))
                     return redirect("exchange:confirmation_list")
-        except ExchangeError as exc:
-            target = confirm_form if action == "confirm" else reject_form
-            if exc.field:
-                field = {"confirmed_start": "confirmed_start", "confirmed_end": "confirmed_end",
-                         "reference": "reference", "reason": "reason"}.get(exc.field)
-                if field and field in target.fields:
-                    target.add_error(field, exc.message)
-                else:
-                    messages.error(request, exc.message)
-            else:
-                messages.error(request, exc.message)
     from cases.models import Identity
 
     held = Identity.objects.filter(person_id=req.person_id, category=req.category).order_by("start")
     full_number = None
     if can_answer:  # the liaison looks the person up in the department's records (the view is logged)
-        try:
+        with refusals(request=request):
             full_number = confirmations.reveal_person_number(acting_user=request.user, request_id=req.pk)
-        except ExchangeError:
-            full_number = None
     from cases.selectors import visible_applications
 
     return render(request, "exchange/confirmation_detail.html", {
@@ -333,13 +309,13 @@ def _warning_filters(request, qs):
     elif f["state"] in WarningOutcome.values:
         qs = qs.filter(outcome=f["state"])
     if f["region"]:
-        qs = qs.filter(region__code__startswith=f["region"].strip())
+        qs = qs.filter(within(f["region"].strip()))
     if f["q"]:
         qs = qs.filter(person__name__contains=f["q"].strip())
     return qs, f
 
 
-@login_required
+@permission_required("exchange.view_warnings")
 def warning_list(request):
     qs, f = _warning_filters(request, selectors.warnings_for(request.user))
     by_state = qs.aggregate(open=Count("id", filter=Q(outcome="")), done=Count("id", filter=~Q(outcome="")))
@@ -350,36 +326,31 @@ def warning_list(request):
     })
 
 
-@login_required
+@permission_required("exchange.view_warnings")
 @require_http_methods(["GET", "POST"])
 def warning_detail(request, pk: int):
     warning = selectors.warnings_for(request.user).filter(pk=pk).first()
     if warning is None:
         raise Http404
     form = OutcomeForm(request.POST or None)
-    can_handle = not warning.outcome and any(
-        in_scope(request.user, warning.region_id, roles=[Role.LIAISON], department=d)
-        for d in monitoring.HANDLING_DEPARTMENTS)
+    can_handle = not warning.outcome and allowed(request.user, "exchange.handle_warning", warning)
     if request.method == "POST" and can_handle and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             monitoring.record_outcome(acting_user=request.user, warning_id=warning.pk, **form.cleaned_data)
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("Outcome recorded."))
             return redirect("exchange:warning_list")
     return render(request, "exchange/warning_detail.html", {"w": warning, "form": form, "can_handle": can_handle})
 
 
-@login_required
+@permission_required("exchange.view_warnings")
 def warning_export(request, fmt: str):
     qs, f = _warning_filters(request, selectors.warnings_for(request.user))
     region = (f["region"] or _home_region(request.user)) or ""
-    try:
+    with refusals(request=request) as outcome:
         department = outbound.recipient_for(request.user, DeliveryKind.WARNINGS, region or "000000",
                                             request.GET.get("department") or None)
-    except ExchangeError as exc:
-        messages.error(request, exc.message)
+    if not outcome.ok:
         return redirect(f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}")
     warnings = list(outbound.warnings_queryset_for_delivery(qs))
     from portal.regions.models import Region
@@ -399,7 +370,7 @@ def _home_region(user) -> str:
     return region.code if region else ""
 
 
-@login_required
+@permission_required("exchange.view_monitoring")
 @require_http_methods(["GET", "POST"])
 def monitoring_runs(request):
     user = request.user
@@ -407,12 +378,10 @@ def monitoring_runs(request):
     form = RegionYearForm(request.POST or None, regions=regions,
                           initial={"year": monitoring.default_year(), "region": regions[0].code if regions else ""})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             run = monitoring.start_run(acting_user=user, trigger="manual", year=form.cleaned_data["year"],
                                        region_code=form.cleaned_data["region"])
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             run.refresh_from_db()
             if run.finished_at:
                 messages.success(request, _("Monitoring finished: %(n)d new warnings.") % {"n": run.warnings_created})
@@ -428,22 +397,20 @@ def monitoring_runs(request):
 # ---------------------------------------------------------------------------------------------
 
 
-@login_required
+@permission_required("exchange.view_subsidy_lists")
 @require_http_methods(["GET", "POST"])
 def subsidy_lists(request):
     user = request.user
-    admin_regions = [r for r in scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code")
+    admin_regions = [r for r in scoped_regions(user, roles=roles_for("exchange.edit_enrolment_subsidy")).order_by("code")
                      if r.code in set(subsidy.policy_regions())]
     year, month = subsidy.previous_month()
     form = ListForm(request.POST or None, regions=admin_regions,
                     initial={"year": year, "month": month, "region": admin_regions[0].code if admin_regions else ""})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             lst, created = subsidy.produce_list(acting_user=user, region_code=form.cleaned_data["region"],
                                                 year=form.cleaned_data["year"], month=form.cleaned_data["month"])
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             if not created:
                 messages.info(request, _("This month's list was already produced; here it is."))
             return redirect("exchange:subsidy_list", lst.pk)
@@ -458,7 +425,7 @@ def subsidy_lists(request):
         "bases": bases})
 
 
-@login_required
+@permission_required("exchange.view_subsidy_lists")
 def subsidy_list(request, pk: int):
     lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
     if lst is None:
@@ -473,16 +440,15 @@ def subsidy_list(request, pk: int):
     })
 
 
-@login_required
+@permission_required("exchange.view_subsidy_lists")
 def subsidy_export(request, pk: int, fmt: str):
     lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
     if lst is None:
         raise Http404
-    try:
+    with refusals(request=request) as outcome:
         department = outbound.recipient_for(request.user, DeliveryKind.SUBSIDY_LIST, lst.region_id,
                                             request.GET.get("department") or None)
-    except ExchangeError as exc:
-        messages.error(request, exc.message)
+    if not outcome.ok:
         return redirect("exchange:subsidy_list", lst.pk)
     items = list(selectors.subsidy_items_for(request.user, lst).order_by("change", "person_id"))
     outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
@@ -492,43 +458,34 @@ def subsidy_export(request, pk: int, fmt: str):
                    outbound.subsidy_rows(items), "资助参保名单")
 
 
-@login_required
+@permission_required("exchange.manage_enrolment_subsidy")
 @require_http_methods(["GET", "POST"])
 def standards(request):
     user = request.user
-    regions = list(scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code"))
+    regions = list(scoped_regions(user, roles=roles_for("exchange.edit_enrolment_subsidy")).order_by("code"))
     posted = request.POST if request.method == "POST" else None
     form = StandardForm(posted if posted and posted.get("form") != "tier" else None, regions=regions,
                         initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
     tier_form = TierForm(posted if posted and posted.get("form") == "tier" else None,
                          initial={"year": timezone.localdate().year, "tier": 2})
     if posted and posted.get("form") == "tier" and tier_form.is_valid():
-        try:
+        with refusals(tier_form) as outcome:
             subsidy.set_tier(acting_user=user, **tier_form.cleaned_data)
-        except ExchangeError as exc:
-            _fail(request, tier_form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("Enrolment tier saved."))
             return redirect("exchange:standards")
     if posted and posted.get("form") != "tier" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             subsidy.set_contribution_standard(acting_user=user, region_code=form.cleaned_data["region"],
                                               year=form.cleaned_data["year"],
                                               tier1_personal=form.cleaned_data["tier1_personal"],
                                               tier2_personal=form.cleaned_data["tier2_personal"],
                                               reference=form.cleaned_data["reference"])
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("Contribution standard saved."))
             return redirect("exchange:standards")
-    visible = ContributionStandard.objects.select_related("region", "updated_by")
-    prefixes = region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR))
-    if prefixes is not None:
-        cond = Q(pk__in=[])
-        for p in prefixes:
-            cond |= Q(region__code__startswith=p)
-        visible = visible.filter(cond)
+    visible = scope_queryset(ContributionStandard.objects.select_related("region", "updated_by"), user,
+                             roles=roles_for("exchange.manage_enrolment_subsidy"))
     return render(request, "exchange/standards.html", {"form": form, "tier_form": tier_form, "standards": visible,
                                                        "can_edit": bool(regions)})
 
@@ -537,8 +494,7 @@ def standards(request):
 # Dashboards and budgets
 # ---------------------------------------------------------------------------------------------
 
-DASHBOARD_ROLES = (Role.AUDITOR, Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER, Role.PAYMENT_OFFICER,
-                   Role.CASEWORKER)
+DASHBOARD_ROLES = roles_for("exchange.view_dashboard")
 
 
 def _dashboard_params(request):
@@ -554,7 +510,7 @@ def _dashboard_params(request):
     return regions, region, year
 
 
-@login_required
+@permission_required("exchange.view_dashboard")
 def dashboard(request):
     regions, region, year = _dashboard_params(request)
     return render(request, "exchange/dashboard.html", {
@@ -563,7 +519,7 @@ def dashboard(request):
     })
 
 
-@login_required
+@permission_required("exchange.view_dashboard")
 def dashboard_export(request, key: str):
     regions, region, year = _dashboard_params(request)
     fn = dashboards.CHARTS.get(key)
@@ -574,33 +530,26 @@ def dashboard_export(request, key: str):
     return _export("xlsx", f"{key}_{region}_{year}", chart.headers, rows, chart.title[:31])
 
 
-@login_required
+@permission_required("exchange.view_dashboard")
 @require_http_methods(["GET", "POST"])
 def budget_list(request):
     user = request.user
-    regions = list(scoped_regions(user, roles=[Role.POLICY_ADMIN]).order_by("code"))
+    regions = list(scoped_regions(user, roles=roles_for("exchange.edit_budget")).order_by("code"))
     form = BudgetForm(request.POST or None, regions=regions,
                       initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             budgets.set_budget(acting_user=user, region_code=form.cleaned_data["region"],
                                year=form.cleaned_data["year"], amount=form.cleaned_data["amount"])
-        except ExchangeError as exc:
-            _fail(request, form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("Budget saved."))
             return redirect("exchange:budgets")
-    visible = AssistanceBudget.objects.select_related("region", "updated_by")
-    prefixes = region_prefixes(user, roles=DASHBOARD_ROLES)
-    if prefixes is not None:
-        cond = Q(pk__in=[])
-        for p in prefixes:
-            cond |= Q(region__code__startswith=p)
-        visible = visible.filter(cond)
+    visible = scope_queryset(AssistanceBudget.objects.select_related("region", "updated_by"), user,
+                             roles=DASHBOARD_ROLES)
     return render(request, "exchange/budgets.html", {"form": form, "budgets": visible, "can_edit": bool(regions)})
 
 
-@login_required
+@permission_required("exchange.view_deliveries")
 def deliveries(request):
     return render(request, "exchange/deliveries.html", {"page": _page(request, selectors.deliveries_for(request.user))})
 

@@ -34,6 +34,9 @@ class CaseCode(StrEnum):
     NOT_EDITABLE = "not_editable"
     NO_FULL_ID_PERMISSION = "no_full_id_permission"
     WRONG_DEPARTMENT = "wrong_department"
+    # identities entered on evidence
+    ALREADY_DECIDED = "already_decided"
+    OWN_DEPARTMENT_REQUEST = "own_department_request"
     # payments
     NOT_PAYABLE = "not_payable"
     NOTHING_TO_PAY = "nothing_to_pay"

@@ -49,7 +49,7 @@ from ..models import (
     Scheme,
 )
 from . import payees, settlement
-from .errors import Conflict, NotFound, NotPermitted
+from .errors import CaseCode, Conflict, NotFound, NotPermitted
 from .values import ValueProblem
 from .values import date as parse_date
 
@@ -322,7 +322,7 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
             if _own_open_request(acting_user, person.pk, category):
                 raise NotPermitted(
                     _("You asked the department to confirm this identity for this person; its answer is awaited, "
-                      "so you may not enter the identity yourself."), code="own_department_request")
+                      "so you may not enter the identity yourself."), code=CaseCode.OWN_DEPARTMENT_REQUEST)
             _refuse_overlap(person.pk, category, start, end)
             return IdentityEntry.objects.create(
                 person=person, category=category, start=start, end=end, reference=str(reference or "")[:100],
@@ -352,14 +352,14 @@ def _locked_entry(acting_user, entry_id: int) -> IdentityEntry:
         raise Conflict(_("This identity entry was already decided (%(status)s) by %(user)s at %(time)s.") % {
             "status": entry.get_status_display(), "user": who,
             "time": timezone.localtime(entry.decided_at).strftime("%Y-%m-%d %H:%M") if entry.decided_at else "",
-        }, code="already_decided")
+        }, code=CaseCode.ALREADY_DECIDED)
     if entry.entered_by_id == acting_user.pk:
         raise NotPermitted(_("You entered this identity; a second reviewer must confirm it (four eyes)."),
-                           code="four_eyes")
+                           code=CaseCode.FOUR_EYES)
     if _own_open_request(acting_user, entry.person_id, entry.category):
         raise NotPermitted(
             _("You asked the department to confirm this identity for this person; its answer is awaited, so "
-              "another reviewer must decide this entry."), code="own_department_request")
+              "another reviewer must decide this entry."), code=CaseCode.OWN_DEPARTMENT_REQUEST)
     return entry
 
 

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.permissions import permission_required
+from portal.web import refusals
+
 from .. import selectors
 from ..services import assignment
-from ..services.errors import NotFound, ServiceError
-from .cases import CASE_VIEW_ROLES
-from .common import found, roles_required
+from .common import found
 
 
 def panel(user, app) -> dict | None:
@@ -33,7 +32,7 @@ def panel(user, app) -> dict | None:
 
 
 @require_POST
-@roles_required(CASE_VIEW_ROLES)
+@permission_required("cases.view_case")
 def case_assign(request, pk: int):
     user = request.user
     app = found(selectors.get_application, user, pk)
@@ -41,18 +40,10 @@ def case_assign(request, pk: int):
         assignee_id = int(request.POST.get("assignee") or 0)
     except ValueError:
         assignee_id = 0
-    try:
+    with refusals(request=request) as outcome:
         assignment.assign(acting_user=user, application_id=app.pk, assignee_id=assignee_id,
                           reason=request.POST.get("reason", ""))
-    except NotFound:
-        raise Http404(_("Case not found.")) from None
-    except ValidationError as exc:
-        for text in (exc.message_dict.values() if hasattr(exc, "message_dict") else [exc.messages]):
-            for message in text:
-                messages.error(request, message)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
+    if outcome.ok:
         app.refresh_from_db()
         current = assignment.assignee_of(app)
         messages.success(request, _("Case %(number)s is now assigned to %(name)s.")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from policies.messages import explain as explain_refusal
+from portal.permissions import permission_required
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 from portal.web import refusals
 
@@ -23,8 +23,7 @@ from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..models import ApplicationState as S
 from ..services import applications, assignment, workflow
-from ..services.errors import Conflict, NotFound, ServiceError
-from .common import errors_to_form, found, refuse, roles_required
+from .common import found
 
 REASON_ACTIONS = ("return", "reject")
 #: Answered on the exchange's confirmation page (which records the department's answer), not here.
@@ -42,7 +41,7 @@ def _years(claims) -> list[int]:
     return sorted({c.date.year for c in claims} | {this_year}, reverse=True)
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def application_new(request, pk: int):
     """Open a case for a person and a year: pick the year's claims no open case holds, the tilted
     assistance flag, the payee and an agent (委托代办)."""
@@ -58,18 +57,11 @@ def application_new(request, pk: int):
     form = ApplicationForm(request.POST if request.method == "POST" else None, claim_choices=choices,
                            initial={"claim_ids": [str(c.pk) for c in choices]})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals(form) as outcome:
             app = applications.create_application(
                 acting_user=user, person_id=person.pk, year=year,
                 claim_ids=[int(c) for c in form.cleaned_data["claim_ids"]], **form.service_fields())
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-            if "year" in exc.message_dict:
-                form.add_error(None, exc.message_dict["year"][0])
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        if outcome.ok:
             messages.success(request, _("Case %(number)s is opened as a draft; the settlement is being calculated.")
                              % {"number": app.number})
             return redirect("cases:case", app.pk)
@@ -79,7 +71,7 @@ def application_new(request, pk: int):
     }, status=400 if form.errors else 200)
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def application_edit(request, pk: int):
     """Change a draft or returned case: its claims, tilted flag, payee, agent and note."""
     user = request.user
@@ -195,12 +187,12 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
     return render(request, "cases/case_detail.html", context, status=status)
 
 
-@roles_required(CASE_VIEW_ROLES)
+@permission_required("cases.view_case")
 def case_detail(request, pk: int):
     return _render_case(request, pk)
 
 
-@roles_required(CASE_VIEW_ROLES)
+@permission_required("cases.view_case")
 def case_settlement(request, pk: int):
     """The settlement block alone: polled by htmx while the calculation runs; once it is done the
     page reloads (its actions and amounts depend on it)."""
@@ -213,7 +205,7 @@ def case_settlement(request, pk: int):
 
 
 @require_POST
-@roles_required(CASE_VIEW_ROLES)
+@permission_required("cases.view_case")
 def case_act(request, pk: int):
     """Take one of the allowed actions. Refusals are shown, never a 500: a missing reason next to
     the reason box, anything else (someone moved the case first, four eyes, data missing) as a
@@ -233,21 +225,16 @@ def case_act(request, pk: int):
         if not reason_form.is_valid():
             return _render_case(request, app.pk, reason_forms={action: reason_form}, status=400)
         comment = reason_form.cleaned_data["comment"].strip()
-    try:
+    # A reason the action needs goes next to the reason's box; every other refusal above the case.
+    with refusals(request=request) as outcome:
         moved = workflow.transition(
             acting_user=user, application_id=app.pk, action=action, comment=comment,
             expected_state=data["expected_state"] or None, category=data["category"] or None,
         )
-    except workflow.ReasonRequired as exc:
-        if reason_form is None:
-            messages.error(request, exc.message)
-            return redirect("cases:case", app.pk)
-        reason_form.add_error("comment", exc.message)
-        return _render_case(request, app.pk, reason_forms={action: reason_form}, status=400)
-    except workflow.ApplicationNotFound:
-        raise Http404(_("Case not found.")) from None
-    except workflow.TransitionError as exc:
-        messages.error(request, exc.message)
+    if not outcome.ok:
+        if isinstance(outcome.error, workflow.ReasonRequired) and reason_form is not None:
+            reason_form.add_error("comment", outcome.messages[0])
+            return _render_case(request, app.pk, reason_forms={action: reason_form}, status=400)
         return redirect("cases:case", app.pk)
     messages.success(request, _("%(action)s: case %(number)s is now “%(state)s”.") % {
         "action": workflow.ACTION_LABELS[action], "number": moved.number, "state": moved.get_state_display()})
@@ -257,17 +244,15 @@ def case_act(request, pk: int):
 # --- The slip -------------------------------------------------------------------------------------------
 
 
-@roles_required(CASE_VIEW_ROLES)
+@permission_required("cases.view_case")
 def slip(request, pk: int):
     """The one-page settlement slip (一单制), printable on A4; the numbers are the stored settlement's."""
     user = request.user
     app = found(selectors.get_application, user, pk)
-    try:
+    with refusals() as outcome:
         data = selectors.slip_data(user, app.pk)
-    except NotFound:
-        raise Http404(_("Case not found.")) from None
-    except Conflict as exc:
-        return render(request, "cases/slip.html", {"app": app, "problem": exc.message}, status=409)
+    if not outcome.ok:  # not settled yet (409); not found is the 404 page
+        return render(request, "cases/slip.html", {"app": app, "problem": outcome.messages[0]}, status=outcome.status)
     detail = found(selectors.case_detail, user, app.pk)
     full = detail.application
     categories = dict(Category.choices)

@@ -3,7 +3,7 @@ import of the national platform's settlement records with its row report."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import exports
+from portal.permissions import permission_required
 from portal.web import refusals
 
 from .. import selectors
@@ -19,9 +20,8 @@ from ..forms import ClaimForm, ImportForm
 from ..imports.national import column_label, import_claims
 from ..models import EDITABLE_STATES, Claim
 from ..services import claims as claim_service
-from ..services.errors import ServiceError
 from ..services.values import CLAIM_FIELDS
-from .common import errors_to_form, flash_refusal, found, refuse, roles_required
+from .common import found
 
 
 def _editable_case(user, person, application_id):
@@ -34,7 +34,7 @@ def _editable_case(user, person, application_id):
     return app
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_new(request, pk: int):
     user = request.user
     person = found(selectors.person_detail, user, pk).person
@@ -45,21 +45,18 @@ def claim_new(request, pk: int):
                      computable=selectors.claim_amounts_computable(person.region_id))
     duplicates = None
     if request.method == "POST" and form.is_valid():
-        try:
-            claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
-                                               application_id=app.pk if app else None,
-                                               confirm_duplicate=request.POST.get("confirm_duplicate") == "1",
-                                               **form.service_values)
-        except claim_service.DuplicateClaim as exc:
-            # Flagged before saving: the clerk confirms (a second, identical settlement) or cancels.
-            duplicates = exc.duplicates
-        except ValidationError as exc:
-            # e.g. the claim's year is not the case's: nothing is saved, the reason is shown above the form
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            form.add_error(None, exc.message)
-        else:
+        # e.g. the claim's year is not the case's: nothing is saved, the reason is shown above the form
+        with refusals(form) as outcome:
+            try:
+                claim = claim_service.create_claim(acting_user=user, person_id=person.pk,
+                                                   application_id=app.pk if app else None,
+                                                   confirm_duplicate=request.POST.get("confirm_duplicate") == "1",
+                                                   **form.service_values)
+            except claim_service.DuplicateClaim as exc:
+                # Not a refusal but a question, asked before saving: the clerk confirms (a second,
+                # identical settlement) or cancels.
+                duplicates, outcome.ok = exc.duplicates, False
+        if outcome.ok:
             messages.success(request, _("Claim of %(date)s saved.") % {"date": claim.date})
             if "another" in request.POST:
                 url = request.path + (f"?application={app.pk}" if app else "")
@@ -83,7 +80,7 @@ def _claim(user, pk: int) -> Claim:
     return claim
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_edit(request, pk: int):
     user = request.user
     claim = _claim(user, pk)
@@ -108,19 +105,13 @@ def claim_edit(request, pk: int):
 
 
 @require_POST
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_void(request, pk: int):
     user = request.user
     claim = _claim(user, pk)
-    try:
+    with refusals(request=request) as outcome:
         claim_service.void_claim(acting_user=user, claim_id=claim.pk, reason=request.POST.get("reason", ""))
-    except ValidationError as exc:
-        for message in exc.message_dict.get("reason", exc.messages):
-            messages.error(request, message)
-        return redirect("cases:claim_edit", claim.pk)
-    except ServiceError as exc:
-        refuse(exc)
-        flash_refusal(request, exc)
+    if not outcome.ok:
         return redirect("cases:claim_edit", claim.pk)
     messages.success(request, _("The claim is voided; it no longer counts. Open cases of %(year)s are recalculated.")
                      % {"year": claim.date.year})
@@ -130,7 +121,7 @@ def claim_void(request, pk: int):
 # --- Import -------------------------------------------------------------------------------------------
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_import(request):
     user = request.user
     form = ImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
@@ -154,13 +145,13 @@ def _import(user, pk: int):
     return record
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_import_report(request, pk: int):
     record = _import(request.user, pk)
     return render(request, "cases/claim_import_report.html", {"record": record, "errors": record.errors})
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_import_report_csv(request, pk: int):
     record = _import(request.user, pk)
     headers = [_("row"), _("column"), _("value in the file"), _("reason")]
@@ -169,7 +160,7 @@ def claim_import_report_csv(request, pk: int):
     return exports.csv_response(f"claim_import_{record.pk}_report.csv", headers, rows)
 
 
-@roles_required(CASEWORK_ROLES)
+@permission_required("cases.do_casework")
 def claim_import_template(request):
     """An empty file with the national column names, to fill in or to compare with an export."""
     headers = [c["column"] for c in selectors.claim_import_format()]

@@ -7,40 +7,17 @@ anything outside the user's regions (the selectors do not find it), so nothing l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils.translation import gettext as _
 
 from portal import web as _web
 from portal.roles.scoping import scoped_regions
 
-from ..access import holds_anywhere
 from ..services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 50
-
-
-def roles_required(roles, message: str | None = None):
-    """Signed in and holding one of ``roles`` somewhere (superusers pass); otherwise 403."""
-
-    roles = frozenset(roles)
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not holds_anywhere(request.user, roles):
-                raise PermissionDenied(message or _("This page is not for your role."))
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def found(call, *args, **kwargs):

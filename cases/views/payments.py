@@ -14,23 +14,25 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.permissions import permission_required
 from portal.roles.domain import Role
+from portal.web import refusals
 
 from .. import selectors
-from ..access import CASE_READ_ROLES, PAYMENT_READ_ROLES, PAYMENT_ROLES, holds, holds_anywhere
+from ..access import PAYMENT_ROLES, holds, holds_anywhere
 from ..forms import BatchForm
 from ..models import BatchStatus, PaymentLineStatus
 from ..services import adjustments as adjustment_review
-from ..services import bank_returns, payees, payments, recoveries, workflow
-from ..services.errors import ServiceError
-from .common import found, keyset_page, refuse, region_choices, roles_required
+from ..services import bank_returns, payees, payments, recoveries
+from ..services.errors import CaseCode
+from .common import found, keyset_page, region_choices
 
 
 def _default_region(choices) -> str:
     return choices[0][0] if choices else ""
 
 
-@roles_required(PAYMENT_ROLES)
+@permission_required("cases.pay")
 def to_pay(request):
     """Approved cases not in a batch and pending adjustments in the officer's regions, with the
     form that builds a batch from the ones ticked (or from all of a region)."""
@@ -46,22 +48,14 @@ def to_pay(request):
                 form.add_error(None, _("Tick the cases or adjustments to pay, or build the batch from everything payable "
                                        "in the region."))
             else:
-                try:
+                with refusals(form) as outcome:
                     batch = payments.create_batch(
                         acting_user=user, region_code=d["region"],
                         application_ids=None if everything else d["application_ids"],
                         adjustment_ids=None if everything else d["adjustment_ids"],
                         note=d["note"], request_key=d["request_key"],
                     )
-                except ValidationError as exc:
-                    for message in exc.messages:
-                        form.add_error(None, message)
-                except workflow.TransitionError as exc:
-                    form.add_error(None, exc.message)
-                except ServiceError as exc:
-                    refuse(exc)
-                    form.add_error(None, exc.message)
-                else:
+                if outcome.ok:
                     messages.success(request, _("Payment batch %(batch)s: %(n)s payments, %(total)s yuan.") % {
                         "batch": batch.number, "n": batch.line_count, "total": f"{batch.total_amount:,.2f}"})
                     for item, reason in getattr(batch, "skipped", []):
@@ -101,7 +95,7 @@ def to_pay(request):
     }, status=400 if form.errors else 200)
 
 
-@roles_required(PAYMENT_READ_ROLES)
+@permission_required("cases.view_batches")
 def batch_list(request):
     user = request.user
     qs = selectors.visible_batches(user)
@@ -145,29 +139,28 @@ def _render_batch(request, batch_id: int, *, submitted=None, errors=None, return
     }, status=status)
 
 
-@roles_required(PAYMENT_READ_ROLES)
+@permission_required("cases.view_batches")
 def batch_detail(request, pk: int):
     return _render_batch(request, pk)
 
 
-@roles_required(PAYMENT_ROLES)
+@permission_required("cases.pay")
 def batch_export(request, pk: int, fmt: str):
     user = request.user
     batch, _lines = found(selectors.batch_detail, user, pk)  # 404 outside the user's regions
     if fmt not in ("csv", "xlsx"):
         raise Http404
-    try:
+    with refusals() as outcome:
         filename, content_type, content = payments.export_batch(acting_user=user, batch_id=batch.pk, fmt=fmt)
-    except ServiceError as exc:
-        refuse(exc)
-        raise PermissionDenied(exc.message) from None
+    if not outcome.ok:
+        raise PermissionDenied(outcome.messages[0])
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 
 @require_POST
-@roles_required(PAYMENT_ROLES)
+@permission_required("cases.pay")
 def batch_results(request, pk: int):
     """Record the bank's answer: for each line ticked paid (with the bank reference) or failed
     (with the bank's reason). Problems are listed and what was typed is kept."""
@@ -189,12 +182,11 @@ def batch_results(request, pk: int):
         return _render_batch(request, batch.pk, submitted=request.POST,
                              errors=[_("Choose paid or failed for at least one line.")], status=400)
     if request.POST.get("confirmed") != "1":
-        try:
+        with refusals() as outcome:
             payments.check_results(acting_user=user, batch_id=batch.pk, results=results)
-        except ValidationError as exc:
-            return _render_batch(request, batch.pk, submitted=request.POST, errors=exc.messages, status=400)
-        except ServiceError as exc:
-            return _render_batch(request, batch.pk, submitted=request.POST, errors=[exc.message], status=exc.http_status)
+        if not outcome.ok:
+            return _render_batch(request, batch.pk, submitted=request.POST, errors=outcome.messages,
+                                 status=outcome.status)
         # Recording results moves money for good: show what will be recorded and ask again.
         by_id = {line.pk: line for line in lines}
         return render(request, "cases/batch_confirm_results.html", {
@@ -203,13 +195,11 @@ def batch_results(request, pk: int):
             "failed": sum(1 for r in results if r["outcome"] != PaymentLineStatus.PAID),
             "paid_total": sum((by_id[r["line_id"]].amount for r in results if r["outcome"] == PaymentLineStatus.PAID), 0),
         })
-    try:
+    # Four eyes, a result already recorded differently: shown.
+    with refusals(shown=(CaseCode.FOUR_EYES,)) as outcome:
         payments.record_results(acting_user=user, batch_id=batch.pk, results=results)
-    except ValidationError as exc:
-        return _render_batch(request, batch.pk, submitted=request.POST, errors=exc.messages, status=400)
-    except ServiceError as exc:
-        # Four eyes, a result already recorded differently, a role outside the region: shown.
-        return _render_batch(request, batch.pk, submitted=request.POST, errors=[exc.message], status=exc.http_status)
+    if not outcome.ok:
+        return _render_batch(request, batch.pk, submitted=request.POST, errors=outcome.messages, status=outcome.status)
     paid = sum(1 for r in results if r["outcome"] == PaymentLineStatus.PAID)
     failed = len(results) - paid
     messages.success(request, _("Recorded: %(paid)s paid, %(failed)s failed. Failed cases are back among the approved "
@@ -218,7 +208,7 @@ def batch_results(request, pk: int):
 
 
 @require_POST
-@roles_required(PAYMENT_ROLES)
+@permission_required("cases.pay")
 def batch_return_upload(request, pk: int):
     """Receive the bank's return file (回盘文件); the worker applies it, the page polls its progress."""
     user = request.user
@@ -226,14 +216,11 @@ def batch_return_upload(request, pk: int):
     upload = request.FILES.get("file")
     if upload is None:
         return _render_batch(request, batch.pk, return_errors=[_("Choose the bank's return file.")], status=400)
-    try:
+    with refusals() as outcome:
         bank_return = bank_returns.receive_bank_return(acting_user=user, batch_id=batch.pk, fileobj=upload,
                                                        filename=upload.name)
-    except ValidationError as exc:
-        return _render_batch(request, batch.pk, return_errors=exc.messages, status=400)
-    except ServiceError as exc:
-        refuse(exc)
-        return _render_batch(request, batch.pk, return_errors=[exc.message], status=exc.http_status)
+    if not outcome.ok:
+        return _render_batch(request, batch.pk, return_errors=outcome.messages, status=outcome.status)
     if bank_return.created:
         messages.success(request, _("Return file %(name)s received: %(n)s rows, %(r)s rejected on receipt; the "
                                     "results are being recorded.") % {"name": bank_return.original_name,
@@ -246,7 +233,7 @@ def batch_return_upload(request, pk: int):
 
 
 @require_GET
-@roles_required(PAYMENT_READ_ROLES)
+@permission_required("cases.view_batches")
 def bank_return_status(request, pk: int):
     """One return file's status, counts and rejected rows (polled by htmx while it is processed)."""
     bank_return = found(selectors.bank_return_detail, request.user, pk)
@@ -259,7 +246,7 @@ def bank_return_status(request, pk: int):
 # --- 补发 and payee changes to review and approve; a case's payee ------------------------------------
 
 
-@roles_required(selectors.DECIDER_ROLES)
+@permission_required("cases.review_payment_change")
 def payment_reviews(request):
     """补发 and payee changes waiting for a reviewer or an approver, with the amount, the amount
     approved with the case and the reason (补发), or old → new (payee); a form per item."""
@@ -269,7 +256,7 @@ def payment_reviews(request):
         item, pk = request.POST.get("item", ""), request.POST.get("id", "")
         decision, comment = request.POST.get("decision", ""), request.POST.get("comment", "")
         passed = decision == "pass"
-        try:
+        with refusals(shown=(CaseCode.FOUR_EYES,)) as outcome:
             if decision not in ("pass", "reject") or item not in ("supplement", "payee", "waiver"):
                 raise ValidationError(_("Choose pass or reject."))
             if item == "supplement":
@@ -293,13 +280,8 @@ def payment_reviews(request):
                     payees.review_change(acting_user=user, change_id=change.pk, passed=passed, comment=comment)
                 else:
                     payees.decide_change(acting_user=user, change_id=change.pk, approved=passed, comment=comment)
-        except ValidationError as exc:
-            errors = exc.messages
-        except ServiceError as exc:
-            if exc.code != "four_eyes":
-                refuse(exc)  # out of the user's regions or role: 404 / 403
-            errors = [exc.message]
-        else:
+        errors = outcome.messages  # out of the user's regions or role: the 404 / 403 page
+        if outcome.ok:
             messages.success(request, _("Decision recorded."))
             return redirect("cases:payment_reviews")
     return render(request, "cases/payments_reviews.html", {
@@ -312,7 +294,7 @@ def payment_reviews(request):
     }, status=400 if errors else 200)
 
 
-@roles_required(CASE_READ_ROLES)
+@permission_required("cases.read_cases")
 def case_payee(request, pk: int):
     """The payee frozen on the case at approval, the person's current account, the payee changes
     (old → new) and, for a caseworker, the request of a change (sent to review and approval)."""
@@ -321,18 +303,14 @@ def case_payee(request, pk: int):
     app = data["application"]
     errors = []
     if request.method == "POST":
-        try:
+        with refusals() as outcome:
             payees.request_change(acting_user=user, application_id=app.pk, reason=request.POST.get("reason", ""),
                                   payee_type=request.POST.get("payee_type", "person"),
                                   payee_name=request.POST.get("payee_name", ""),
                                   payee_bank=request.POST.get("payee_bank", ""),
                                   payee_account=request.POST.get("payee_account", ""))
-        except ValidationError as exc:
-            errors = exc.messages
-        except ServiceError as exc:
-            refuse(exc)
-            errors = [exc.message]
-        else:
+        errors = outcome.messages
+        if outcome.ok:
             messages.success(request, _("The payee change was sent to review and approval; the case is not paid "
                                         "until it is decided."))
             return redirect("cases:case_payee", app.pk)
@@ -349,7 +327,7 @@ def case_payee(request, pk: int):
 # --- Recoveries (追回) ------------------------------------------------------------------------------
 
 
-@roles_required(selectors.RECOVERY_READ_ROLES)
+@permission_required("cases.view_recoveries")
 def recovery_list(request):
     """What persons owe back, with the reason in words and what was recovered; a payment officer
     records a repayment (date, receipt number), a caseworker or payment officer asks for a waiver
@@ -362,7 +340,7 @@ def recovery_list(request):
         adj = selectors.visible_adjustments(user).filter(pk=int(pk) if pk.isdigit() else 0, kind="recovery").first()
         if adj is None:
             raise Http404
-        try:
+        with refusals() as outcome:
             if action == "repaid":
                 recoveries.record_repayment(acting_user=user, adjustment_id=adj.pk, amount=posted["amount"],
                                             repaid_on=posted["repaid_on"], receipt_number=posted["receipt_number"])
@@ -373,12 +351,8 @@ def recovery_list(request):
                 messages.success(request, _("The waiver was sent to an approver."))
             else:
                 raise ValidationError(_("Choose what to record."))
-        except ValidationError as exc:
-            errors = exc.messages
-        except ServiceError as exc:
-            refuse(exc)
-            errors = [exc.message]
-        else:
+        errors = outcome.messages
+        if outcome.ok:
             return redirect("cases:recoveries")
     return render(request, "cases/payments_recoveries.html", {
         "recoveries": selectors.recoveries_of(user, open_only=request.GET.get("all") != "1"),

@@ -3,7 +3,7 @@ identity number on request (logged), identity periods."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from portal import lists
 from portal.lists import Column, Sorting
+from portal.permissions import permission_required
 from portal.roles.domain import CATEGORY_OWNER, Category, Role
 from portal.roles.scoping import user_departments
 from portal.web import refusals
@@ -30,15 +31,11 @@ from ..filters import PersonFilter
 from ..forms import CloseIdentityForm, IdentityForm, PersonForm
 from ..models import ApplicationClaim, Identity, IdentityEntry, IdentityEntryStatus, RecognitionMethod
 from ..services import persons
-from ..services.errors import ServiceError
+from ..services.errors import CaseCode
 from .common import (
-    errors_to_form,
-    flash_refusal,
     found,
     keyset_page,
-    refuse,
     region_choices,
-    roles_required,
     search_data,
     search_redirect,
 )
@@ -66,7 +63,7 @@ def _person_filter(request):
     return filterset, search
 
 
-@roles_required(PERSON_READ_ROLES)
+@permission_required("cases.view_persons")
 def person_list(request):
     user = request.user
     if request.method == "POST":  # the search box posts (a full identity number stays out of the URL)
@@ -90,7 +87,7 @@ def person_list(request):
     }, status=400 if filterset.form.errors else 200)
 
 
-@roles_required(PERSON_READ_ROLES)
+@permission_required("cases.view_persons")
 def person_export(request):
     """The person list of the current filter as an Excel file (masked identity numbers), recorded in
     the export log."""
@@ -115,7 +112,7 @@ def person_export(request):
         return redirect(back)
 
 
-@roles_required(PERSON_WRITE_ROLES)
+@permission_required("cases.register_person")
 def person_new(request):
     user = request.user
     regions = region_choices(user, PERSON_WRITE_ROLES)
@@ -123,14 +120,9 @@ def person_new(request):
     facts = None
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
-        try:
+        with refusals(form) as outcome:
             person = persons.create_person(acting_user=user, id_number=form.cleaned_data["id_number"], **data)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            flash_refusal(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("%(name)s is registered.") % {"name": person.name})
             return redirect("cases:person", person.pk)
     if form.is_bound:
@@ -154,7 +146,7 @@ def _id_facts(value: str) -> dict | None:
 
 
 @require_POST
-@roles_required(PERSON_WRITE_ROLES)
+@permission_required("cases.register_person")
 def id_number_check(request):
     """The htmx answer beside the identity-number field: sex and birth date read from it, or why
     the number is not valid. It says nothing about whether the number is registered. (POST, so
@@ -163,7 +155,7 @@ def id_number_check(request):
     return render(request, "cases/_id_facts.html", {"facts": facts})
 
 
-@roles_required(PERSON_WRITE_ROLES)
+@permission_required("cases.register_person")
 def person_edit(request, pk: int):
     user = request.user
     detail = found(selectors.person_detail, user, pk)
@@ -178,14 +170,9 @@ def person_edit(request, pk: int):
         changes = {k: form.cleaned_data[k] for k in PERSON_FIELDS}
         if form.cleaned_data["id_number"]:
             changes["id_number"] = form.cleaned_data["id_number"]
-        try:
+        with refusals(form) as outcome:
             persons.update_person(acting_user=user, person_id=person.pk, **changes)
-        except ValidationError as exc:
-            errors_to_form(form, exc)
-        except ServiceError as exc:
-            refuse(exc)
-            flash_refusal(request, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The person's details are saved."))
             return redirect("cases:person", person.pk)
     facts = _id_facts(form.data.get("id_number", "")) if form.is_bound else None
@@ -261,14 +248,14 @@ def _render_person(request, detail, *, identity_form=None, close_forms=None, rev
     }, status=status)
 
 
-@roles_required(PERSON_READ_ROLES)
+@permission_required("cases.view_persons")
 def person_detail(request, pk: int):
     detail = found(selectors.person_detail, request.user, pk)
     return _render_person(request, detail)
 
 
 @require_POST
-@roles_required(PERSON_READ_ROLES)
+@permission_required("cases.view_persons")
 def person_reveal(request, pk: int):
     """Show the full identity number (only to those who may; each view is logged)."""
     user = request.user
@@ -294,18 +281,17 @@ def person_reveal(request, pk: int):
                 "case": app})  # 200: htmx swaps only successful answers
         messages.error(request, error)
         return _render_person(request, detail, status=400)
-    try:
+    with refusals() as outcome:
         number = persons.reveal_id_number(acting_user=user, person=person, context=context, reason=reason)
-    except ServiceError as exc:
-        refuse(exc)
-        raise PermissionDenied(exc.message) from None
+    if not outcome.ok:
+        raise PermissionDenied(outcome.messages[0])
     if request.htmx:
         return render(request, "cases/_id_revealed.html", {"number": number})
     return _render_person(request, detail, revealed=number)
 
 
 @require_POST
-@roles_required(IDENTITY_EVIDENCE_ROLES | {Role.LIAISON})
+@permission_required("cases.record_identity")
 def identity_add(request, pk: int):
     user = request.user
     detail = found(selectors.person_detail, user, pk)
@@ -333,7 +319,7 @@ def identity_add(request, pk: int):
 
 
 @require_POST
-@roles_required(IDENTITY_EVIDENCE_ROLES | {Role.LIAISON})
+@permission_required("cases.record_identity")
 def identity_close(request, pk: int):
     user = request.user
     identity = Identity.objects.filter(pk=pk, person__in=selectors.visible_persons(user)).select_related("person").first()
@@ -357,7 +343,7 @@ def identity_close(request, pk: int):
 # --- Identities entered by bureau staff: the second reviewer ---------------------------------------------
 
 
-@roles_required({Role.REVIEWER})
+@permission_required("cases.confirm_identity")
 def identity_entries(request):
     """Identities entered by caseworkers and reviewers that wait for a second reviewer (this user
     may decide them: their region, not their own entry)."""
@@ -369,7 +355,7 @@ def identity_entries(request):
 
 
 @require_POST
-@roles_required({Role.REVIEWER})
+@permission_required("cases.confirm_identity")
 def identity_entry_decide(request, pk: int):
     """Confirm (``decision=confirm``) or reject (``decision=reject`` with ``reason``) an entry."""
     user = request.user
@@ -378,7 +364,8 @@ def identity_entry_decide(request, pk: int):
         raise Http404(_("Identity entry not found."))
     decision = request.POST.get("decision", "")
     back = request.POST.get("next") == "queue"
-    try:
+    # four eyes and the reviewer's own open request are said on the page (they may decide others)
+    with refusals(request=request, shown=(CaseCode.FOUR_EYES, CaseCode.OWN_DEPARTMENT_REQUEST)):
         if decision == "confirm":
             persons.confirm_identity_entry(acting_user=user, entry_id=entry.pk)
             messages.success(request, _("The identity is confirmed and recorded; the person's cases are "
@@ -388,8 +375,4 @@ def identity_entry_decide(request, pk: int):
             messages.success(request, _("The identity entry is rejected; nothing is recorded."))
         else:
             messages.error(request, _("Choose to confirm or to reject the identity."))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except ServiceError as exc:
-        flash_refusal(request, exc)
     return redirect("cases:identity_entries") if back else redirect("cases:person", entry.person_id)

@@ -8,7 +8,6 @@ column, keyset pages in the default order, a total that is exact or PostgreSQL's
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,21 +17,22 @@ from django.utils.translation import gettext_lazy
 
 from portal import lists
 from portal.lists import Column, Sorting
+from portal.permissions import allowed, permission_required, roles_for
 from portal.roles.domain import Role
 
 from .. import selectors
-from ..access import CASE_READ_ROLES, holds_anywhere
+from ..access import CASE_READ_ROLES
 from ..filters import CaseFilter
 from ..models import ApplicationState as S
 from .common import region_choices, search_data, search_redirect
 
-#: name → (tab label, role, states offered in the filter)
+#: name → (tab label, the permission it needs: portal.permissions)
 TABS = {
-    "my_drafts": (gettext_lazy("My drafts"), Role.CASEWORKER),
-    "to_review": (gettext_lazy("To review"), Role.REVIEWER),
-    "to_approve": (gettext_lazy("To approve"), Role.APPROVER),
-    "to_pay": (gettext_lazy("To pay"), Role.PAYMENT_OFFICER),
-    "assigned": (gettext_lazy("Assigned to me"), (Role.REVIEWER, Role.APPROVER)),
+    "my_drafts": (gettext_lazy("My drafts"), "cases.view_drafts"),
+    "to_review": (gettext_lazy("To review"), "cases.review_case"),
+    "to_approve": (gettext_lazy("To approve"), "cases.approve_case"),
+    "to_pay": (gettext_lazy("To pay"), "cases.pay"),
+    "assigned": (gettext_lazy("Assigned to me"), "cases.view_assigned"),
 }
 TITLES = {
     "my_drafts": gettext_lazy("My drafts and returned cases"),
@@ -48,14 +48,10 @@ def queue_tabs(user) -> list[dict]:
     """The queues the user has a role for, plus all cases."""
     base = reverse("cases:queue")
     tabs = [{"key": key, "label": label, "url": f"{base}?queue={key}"}
-            for key, (label, role) in TABS.items() if holds_anywhere(user, _roles(role))]
-    if holds_anywhere(user, CASE_READ_ROLES):
+            for key, (label, permission) in TABS.items() if allowed(user, permission)]
+    if allowed(user, "cases.read_cases"):
         tabs.append({"key": "", "label": _("All cases"), "url": base})
     return tabs
-
-
-def _roles(role) -> list[str]:
-    return list(role) if isinstance(role, tuple) else [role]
 
 
 #: the case list's sortable columns (each index-served or cheap within a queue's rows); id breaks ties
@@ -81,12 +77,13 @@ def _queue_of(request) -> tuple[str, list[str], list[str]]:
     if name and name not in selectors.QUEUES:
         name = ""
     if name:
-        role = TABS[name][1]
-        if not holds_anywhere(user, _roles(role)):
+        permission = TABS[name][1]
+        scope_roles = sorted(roles_for(permission))
+        if not allowed(user, permission):
             raise PermissionDenied(_("This queue is for the %(role)s.")
-                                   % {"role": "、".join(str(dict(Role.choices)[r]) for r in _roles(role))})
-        return name, _roles(role), list(selectors.QUEUES[name][2])
-    if not holds_anywhere(user, CASE_READ_ROLES):
+                                   % {"role": "、".join(str(dict(Role.choices)[r]) for r in scope_roles)})
+        return name, scope_roles, list(selectors.QUEUES[name][2])
+    if not allowed(user, "cases.read_cases"):
         raise PermissionDenied(_("The case list is for the bureau's staff."))
     return "", list(CASE_READ_ROLES), list(S.values)
 
@@ -99,7 +96,7 @@ def _case_filter(request, name: str, scope_roles) -> tuple[CaseFilter, object]:
     return filterset, search
 
 
-@login_required
+@permission_required("cases.view_queue")
 def queue(request):
     user = request.user
     name, scope_roles, states = _queue_of(request)
@@ -140,7 +137,7 @@ def queue(request):
     }, status=400 if filterset.form.errors else 200)
 
 
-@login_required
+@permission_required("cases.view_queue")
 def queue_export(request):
     """The case list of the current queue and filter as an Excel file (masked identity numbers),
     recorded in the export log."""
@@ -182,11 +179,11 @@ BULK_LIMIT = 100
 def _bulk_actions(user, name: str) -> list[tuple[str, str]]:
     from ..services import workflow
 
-    roles = {"start_review": Role.REVIEWER, "approve": Role.APPROVER}
-    return [(a, workflow.ACTION_LABELS[a]) for a in BULK.get(name, ()) if holds_anywhere(user, [roles[a]])]
+    needs = {"start_review": "cases.review_case", "approve": "cases.approve_case"}
+    return [(a, workflow.ACTION_LABELS[a]) for a in BULK.get(name, ()) if allowed(user, needs[a])]
 
 
-@login_required
+@permission_required("cases.view_queue")
 def queue_bulk(request):
     """Take one action on the cases ticked in a queue; each case is tried on its own and the page
     says, per case, whether it moved or why not."""

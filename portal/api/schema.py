@@ -7,11 +7,15 @@ the API fuzzing in ``tests/security``):
 * 415 when the body's media type is not one the operation reads (any operation with a body),
 * 400 when the body cannot be parsed (any operation with a body that documents no 400),
 * 404 for an id that does not exist or lies outside the caller's regions (any operation with a
-  path parameter), and for a list's ``cursor`` / ``page`` that the list never gave.
+  path parameter), and for a list's ``cursor`` / ``page`` that the list never gave,
+* 403 for a role the view's declared permission (``permission_required``, checked by
+  ``portal.permissions.DeclaredPermission``) does not allow.
 
 An answer an operation documents itself is left as it is.
 """
 from __future__ import annotations
+
+import re
 
 FRAMEWORK_ERROR = {
     "type": "object",
@@ -33,7 +37,8 @@ def document_framework_errors(result, generator, request, public):
     schemas.setdefault("BadInput", BAD_INPUT)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/FrameworkError"}}}
     bad_input = {"application/json": {"schema": {"$ref": "#/components/schemas/BadInput"}}}
-    for item in result.get("paths", {}).values():
+    declared = _declared_permissions(generator)
+    for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
             if method not in METHODS:
                 continue
@@ -50,4 +55,21 @@ def document_framework_errors(result, generator, request, public):
                 add(404, "Not found, or outside your regions.")
             if any(p.get("in") == "query" and p.get("name") in ("cursor", "page") for p in parameters):
                 add(404, "No such page: the cursor or page number is not one this list gave.")
+            permission = declared.get((_shape(path), method))
+            if permission:
+                add(403, f"Not for your role: this needs the permission {permission}.")
     return result
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def _declared_permissions(generator) -> dict[tuple[str, str], str]:
+    """(path shape, method) → the permission its view declares."""
+    out = {}
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
+        name = getattr(getattr(callback, "cls", None), "permission_required", None)
+        if name:
+            out[(_shape(path), method.lower())] = name
+    return out

@@ -15,11 +15,10 @@ class AuditConfig(AppConfig):
 
     @staticmethod
     def _register_menu():
-        from portal.roles.domain import Role
         from portal.roles.menu import MenuItem, register
 
         register(
-            MenuItem(roles={Role.AUDITOR}, label=_("Audit log"), url_name="audit:log", group=_("Look up"), order=40,
+            MenuItem(permission="audit.view_log", label=_("Audit log"), url_name="audit:log", group=_("Look up"), order=40,
                      description=_("Every change with who, when, channel and old → new; full-number views; "
                                    "bank-account changes")),
         )

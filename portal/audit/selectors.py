@@ -106,9 +106,9 @@ BANK_ACCOUNT_FIELDS = {"bank_account", "payee_account", "old_bank_account", "new
 
 
 def can_audit(user) -> bool:
-    from portal.roles.scoping import user_roles
+    from portal.permissions import allowed
 
-    return bool(user.is_authenticated and (user.is_superuser or Role.AUDITOR in user_roles(user)))
+    return allowed(user, "audit.view_log")
 
 
 @dataclass

@@ -3,15 +3,15 @@ channel and old → new; the full-number view log; bank-account changes; an Exce
 Read-only: nothing here writes."""
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal import exports
+from portal.permissions import permission_required
 
 from . import selectors
 from .selectors import ACTIONS, CHANNELS, EXPORT_LIMIT, PAGE_SIZE, TRACKED, Filters
@@ -19,16 +19,7 @@ from .selectors import ACTIONS, CHANNELS, EXPORT_LIMIT, PAGE_SIZE, TRACKED, Filt
 MAX_PAGE = 2000
 
 
-def _auditor(view):
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not selectors.can_audit(request.user):
-            raise PermissionDenied(_("The audit log is for auditors."))
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
+_auditor = permission_required("audit.view_log", gettext_lazy("The audit log is for auditors."))
 
 
 def _page(request) -> int:

@@ -3,9 +3,11 @@
 Apps register their entries in ``AppConfig.ready()``::
 
     from portal.roles.menu import MenuItem, register
-    register(MenuItem(roles={"reviewer"}, label=_("To review"), url_name="cases:queue", query="queue=review"))
+    register(MenuItem(permission="cases.review_case", label=_("To review"), url_name="cases:queue",
+                      query="queue=to_review"))
 
-An entry is shown to a user holding one of its roles (superusers see all).
+An entry is shown to the users its ``permission`` (``portal.permissions``, declared once for the
+menu, the pages and the API) allows; superusers see all.
 """
 from __future__ import annotations
 
@@ -17,14 +19,13 @@ from django.urls import NoReverseMatch, reverse
 
 @dataclass(frozen=True)
 class MenuItem:
-    roles: frozenset[str] | set[str]
+    permission: str
     label: str
     url_name: str
     description: str = ""
     query: str = ""
     group: str = ""
     order: int = 100
-    departments: frozenset[str] | set[str] = field(default_factory=frozenset)
     # How many things wait for this user here (e.g. an inbox); shown as a badge on the home page.
     count: Callable | None = field(default=None, compare=False)
 
@@ -40,27 +41,25 @@ _REGISTRY: list[MenuItem] = []
 
 
 def register(*items: MenuItem) -> None:
+    from portal.permissions import PERMISSIONS
+
     for item in items:
+        if item.permission not in PERMISSIONS:
+            raise KeyError(f"menu entry {item.label!r}: unknown permission {item.permission!r}")
         if item not in _REGISTRY:
             _REGISTRY.append(item)
 
 
 def items_for(user, *, with_counts: bool = False) -> list[dict]:
     """Entries the user may use; ``with_counts`` also asks each entry how much waits (home page only)."""
-    from .scoping import grants
+    from portal.permissions import allowed
 
     if not user.is_authenticated:
         return []
-    held = grants(user)
-    roles = {g.role for g in held}
-    departments = {g.department for g in held}
     out = []
     for item in sorted(_REGISTRY, key=lambda i: (i.order, str(i.label))):
-        if not user.is_superuser:
-            if not (roles & set(item.roles)):
-                continue
-            if item.departments and not (departments & set(item.departments)):
-                continue
+        if not allowed(user, item.permission):
+            continue
         url = item.url()
         if url is None:
             continue

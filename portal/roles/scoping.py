@@ -97,6 +97,12 @@ def region_q(prefixes: list[str] | None, *, field: str = "region") -> Q:
     return q
 
 
+def within(region_code: str, *, field: str = "region") -> Q:
+    """A Q object keeping rows of ``region_code`` and the regions below it (360700: 3607xx) — for a
+    region the user picked, or a policy region's people; not a user's scope (:func:`scope_queryset`)."""
+    return region_q([scope_prefix(region_code)], field=field)
+
+
 def scope_queryset(
     qs: QuerySet,
     user,

@@ -158,6 +158,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # the portal's named permissions (portal.permissions, django-rules): user.has_perm("cases.review_case")
+    "rules.permissions.ObjectPermissionBackend",
 ]
 GUARDIAN_RAISE_403 = True
 
@@ -248,7 +250,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "portal.accounts.tokens.ExpiringTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # signed in, and the view's declared permission (portal.permissions), when it declares one
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.permissions.DeclaredPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON nested too deeply → 400; JSON numbers keep their spelling (1e10 never becomes money)
     "DEFAULT_PARSER_CLASSES": [

@@ -158,9 +158,9 @@ def test_finance_downloads_the_list_and_the_delivery_is_recorded(client):
     assert (delivery.kind, delivery.department_id, delivery.delivered_by, delivery.rows, delivery.period) == (
         "subsidy_list", "finance", finance, 1, "2024-05")
     assert IdNumberView.objects.filter(user=finance, person=p, channel="export").exists()
-    # A civil-affairs liaison is not a recipient of this list.
+    # A civil-affairs liaison is not a recipient of subsidy lists: the pages are not for their role.
     client.force_login(make_user("liaison", region="130900", department="civil_affairs"))
-    assert client.get(reverse("exchange:subsidy_list", args=[lst.pk])).status_code == 404
+    assert client.get(reverse("exchange:subsidy_list", args=[lst.pk])).status_code == 403
 
 
 def test_unset_amounts_are_listed_with_the_problem_and_counted():

@@ -34,3 +34,53 @@ def test_tests_and_benchmarks_import_no_private_names():
 def test_a_private_import_is_found():
     source = "from django.utils.translation import gettext as _\nfrom bench.recalc.fill import _users, fill\n"
     assert private_imports(source) == ["2: bench.recalc.fill._users"]
+
+
+# --- one error model: pages and API views never catch a service's refusal by hand ------------------
+
+VIEW_MODULES = ["cases.views.assignment", "cases.views.cases", "cases.views.claims", "cases.views.payments",
+                "cases.views.persons", "cases.views.queues", "cases.exchange.views", "portal.audit.views",
+                "portal.views", "cases.api.views", "cases.exchange.api.views"]
+#: The exceptions a view may catch, and why: they are questions to the user, not refusals.
+NOT_REFUSALS = {
+    ("cases.views.claims", "claim_service.DuplicateClaim"): "the clerk confirms a second, identical claim or cancels",
+}
+
+
+def hand_caught_refusals(module_name: str) -> list[str]:
+    """``except X`` clauses of the module where X is a ``PortalError`` or Django's ``ValidationError``."""
+    import importlib
+
+    from django.core.exceptions import ValidationError
+
+    from portal.errors import PortalError
+
+    module = importlib.import_module(module_name)
+    source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ExceptHandler) or node.type is None:
+            continue
+        for expr in node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]:
+            value = module
+            try:
+                for part in ast.unparse(expr).split("."):
+                    value = getattr(value, part)
+            except AttributeError:
+                continue  # a name imported inside a function is not resolved (queue_bulk reports each case's refusal on purpose)
+            if (module_name, ast.unparse(expr)) in NOT_REFUSALS:
+                continue
+            if isinstance(value, type) and (issubclass(value, PortalError) or issubclass(value, ValidationError)):
+                found.append(f"{module_name}:{node.lineno}: except {ast.unparse(expr)}")
+    return found
+
+
+def test_views_leave_refusals_to_the_one_helper():
+    problems = [line for name in VIEW_MODULES for line in hand_caught_refusals(name)]
+    assert not problems, "use portal.web.refusals (pages) or let the API's exception handler answer:\n" + \
+        "\n".join(problems)
+
+
+def test_a_hand_caught_refusal_is_found():
+    # cases.views.common.found turns a selector's NotFound into the 404 page (a helper, like refusals)
+    assert [line.split(": ", 1)[1] for line in hand_caught_refusals("cases.views.common")] == ["except NotFound"]

@@ -10,9 +10,9 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.django_db
 
 register(
-    MenuItem(roles={"reviewer"}, label="TEST-REVIEW-ITEM", url_name="api-me", order=999),
-    MenuItem(roles={"policy_admin"}, label="TEST-POLICY-ITEM", url_name="api-me", order=999),
-    MenuItem(roles={"reviewer"}, label="TEST-UNROUTED", url_name="no-such-url", order=999),
+    MenuItem(permission="cases.review_case", label="TEST-REVIEW-ITEM", url_name="api-me", order=999),
+    MenuItem(permission="policies.edit_version", label="TEST-POLICY-ITEM", url_name="api-me", order=999),
+    MenuItem(permission="cases.review_case", label="TEST-UNROUTED", url_name="no-such-url", order=999),
 )
 
 
@@ -138,7 +138,7 @@ def test_seed_demo_is_idempotent():
 
 
 def test_home_shows_how_much_waits_in_an_inbox(client):
-    register(MenuItem(roles={"approver"}, label="TEST-INBOX", url_name="api-me", order=998, count=lambda user: 3))
+    register(MenuItem(permission="cases.approve_case", label="TEST-INBOX", url_name="api-me", order=998, count=lambda user: 3))
     client.force_login(make_user("approver"))
     body = client.get(reverse("home")).content.decode()
     assert "TEST-INBOX" in body and ">3</span>" in body

@@ -73,6 +73,7 @@ def _department_and_region(request, data) -> tuple[str, str]:
                                                                                        **_errors(404)}),
 )
 class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_required = "exchange.view_pushes"
     serializer_class = s.PushSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -132,6 +133,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 )
 class ConfirmationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
+    permission_required = "exchange.view_confirmations"
     serializer_class = s.ConfirmationSerializer
 
     def get_queryset(self):
@@ -187,6 +189,7 @@ class ConfirmationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         responses={200: s.WarningSerializer(many=True), **_errors(400)}),
 )
 class WarningViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_required = "exchange.view_warnings"
     serializer_class = s.WarningSerializer
 
     def get_queryset(self):
@@ -256,6 +259,7 @@ def _grants(user, department):
 )
 class SubsidyListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          viewsets.GenericViewSet):
+    permission_required = "exchange.view_subsidy_lists"
     serializer_class = s.SubsidyListSerializer
 
     def get_queryset(self):
@@ -285,6 +289,7 @@ class SubsidyListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 @extend_schema_view(list=extend_schema(summary="Monitoring runs of your regions"))
 class MonitoringRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_required = "exchange.view_monitoring"
     serializer_class = s.MonitoringRunSerializer
 
     def get_queryset(self):

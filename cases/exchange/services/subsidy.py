@@ -32,7 +32,7 @@ from cases.models import Identity, Person
 from portal.regions.codes import ancestors, scope_prefix
 from portal.regions.models import Region
 from portal.roles.domain import Role
-from portal.roles.scoping import in_scope
+from portal.roles.scoping import in_scope, region_q, within
 
 from ..errors import Conflict, Invalid, NotPermitted
 from ..models import ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem
@@ -280,11 +280,11 @@ def month_end(year: int, month: int) -> datetime.date:
 
 def _holders(prefix: str, categories: set[str], as_of: datetime.date, exclude_prefixes: list[str]) -> Iterator[tuple]:
     """(person_id, region_id, [categories held on as_of]) ordered by person — one query, streamed."""
-    qs = (Identity.objects.filter(person__region__code__startswith=prefix, category__in=sorted(categories),
+    qs = (Identity.objects.filter(region_q([prefix], field="person__region"), category__in=sorted(categories),
                                   start__lte=as_of)
           .filter(Q(end__isnull=True) | Q(end__gte=as_of)))
-    for other in exclude_prefixes:
-        qs = qs.exclude(person__region__code__startswith=other)
+    if exclude_prefixes:
+        qs = qs.exclude(region_q(exclude_prefixes, field="person__region"))
     rows = qs.order_by("person_id").values_list("person_id", "person__region_id", "category").iterator(chunk_size=CHUNK)
     current, region, cats = None, None, []
     for person_id, region_id, category in rows:
@@ -339,12 +339,11 @@ def _produce(acting_user, region_code: str, year: int, month: int, as_of: dateti
     calc = Calculator(region_code, year, as_of)
     lst = SubsidyList.objects.create(region_id=region_code, year=year, month=month, as_of=as_of,
                                      created_by=acting_user)
-    prefix = scope_prefix(region_code)
-    tiers = dict(EnrolmentTier.objects.filter(year=year, person__region__code__startswith=prefix)
+    tiers = dict(EnrolmentTier.objects.filter(within(region_code, field="person__region"), year=year)
                  .values_list("person_id", "tier"))
     previous = (Subsidy.objects.filter(region_id=region_code, year=year, active=True).order_by("person_id")
                 .iterator(chunk_size=CHUNK))
-    current = _holders(prefix, calc.categories(), as_of, _nested_policy_regions(region_code))
+    current = _holders(scope_prefix(region_code), calc.categories(), as_of, _nested_policy_regions(region_code))
     problems: dict[str, int] = {}
     counts = {"added": 0, "exited": 0, "changed": 0, "subsidised": 0}
     total = ZERO
