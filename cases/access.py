@@ -22,7 +22,7 @@ from portal import permissions
 from portal.roles.domain import CATEGORY_OWNER, Role
 from portal.roles.scoping import in_scope, region_prefixes
 
-from .services.errors import NotPermitted
+from .services.errors import CaseCode, NotPermitted
 
 # The roles behind the named permissions of portal.permissions (declared there once), for the
 # scoped lists and region pickers that need them as roles.
@@ -83,9 +83,9 @@ def require(user, roles: Iterable[str], region_code: str, *, department: str | N
     if holds_anywhere(user, roles, department=department):
         raise NotPermitted(
             _("Your role (%(roles)s) does not cover region %(region)s.") % {"roles": labels, "region": region_code},
-            code="out_of_region",
+            code=CaseCode.OUT_OF_REGION,
         )
-    raise NotPermitted(_("This needs the role: %(roles)s.") % {"roles": labels}, code="role_required")
+    raise NotPermitted(_("This needs the role: %(roles)s.") % {"roles": labels}, code=CaseCode.ROLE_REQUIRED)
 
 
 def can_view_full_id(user, person) -> bool:

@@ -53,7 +53,7 @@ from .models import (
 from .models import (
     ApplicationState as S,
 )
-from .services.errors import Conflict, NotFound
+from .services.errors import CaseCode, Conflict, NotFound
 from .services.workflow import allowed_actions  # noqa: F401  (re-exported for the UI)
 
 PERSON_MATCH_LIMIT = 2000  # a name prefix matching more persons than this: type more of the name
@@ -382,7 +382,7 @@ def slip_data(user, application_id: int) -> dict:
     settlement = case_settlement(app)
     ready, problem = settlement_status(app, settlement)
     if not ready or settlement is None:
-        raise Conflict(problem or _("The settlement is being calculated."), code="settlement_not_ready")
+        raise Conflict(problem or _("The settlement is being calculated."), code=CaseCode.SETTLEMENT_NOT_READY)
     lines = list(settlement.lines.filter(in_application=True).select_related("claim").order_by("position"))
     totals = {k: Decimal("0.00") for k in MONEY_FIELDS}
     rows = []

@@ -44,7 +44,7 @@ from ..models import (
     Scheme,
 )
 from ..services import settlement
-from ..services.errors import NotPermitted
+from ..services.errors import CaseCode, NotPermitted
 from ..services.values import clean_claim
 
 MAX_ROWS = 50_000
@@ -271,7 +271,7 @@ def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
     report (``errors``). A file that cannot be read at all (encoding, missing required columns,
     too many rows) raises ``ValidationError({"file": [...]})`` and imports nothing."""
     if not holds_anywhere(acting_user, CASEWORK_ROLES):
-        raise NotPermitted(_("Importing claims needs the caseworker role."), code="role_required")
+        raise NotPermitted(_("Importing claims needs the caseworker role."), code=CaseCode.ROLE_REQUIRED)
     try:
         table = tabular.open_table(fileobj, filename=filename, limits=LIMITS)
     except tabular.TableError as exc:

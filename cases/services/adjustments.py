@@ -34,7 +34,7 @@ from ..models import (
     Identity,
     SettlementLine,
 )
-from .errors import Conflict, NotFound, NotPermitted
+from .errors import CaseCode, Conflict, NotFound, NotPermitted
 
 TO_REVIEW, TO_APPROVE, APPROVED, REJECTED = "to_review", "to_approve", "approved", "rejected"
 STATE_LABELS = {
@@ -154,16 +154,16 @@ def _checked(acting_user, adjustment_id, role: str, expected_amount) -> Adjustme
     adj.application = Application.objects.get(pk=adj.application_id)
     require(acting_user, [role], adj.application.region_id)
     if adj.kind != AdjustmentKind.SUPPLEMENTARY:
-        raise Conflict(_("Only a supplementary payment is reviewed this way."), code="not_supplementary")
+        raise Conflict(_("Only a supplementary payment is reviewed this way."), code=CaseCode.NOT_SUPPLEMENTARY)
     if adj.status != AdjustmentStatus.PENDING or adj.current_batch_id is not None:
         raise Conflict(_("This supplementary payment is “%(status)s”; it can no longer be decided.")
-                       % {"status": adj.get_status_display()}, code="state_conflict")
+                       % {"status": adj.get_status_display()}, code=CaseCode.STATE_CONFLICT)
     if expected_amount is not None and str(expected_amount) != str(adj.amount):
         raise Conflict(_("The amount changed to %(amount)s since you opened the page (a new calculation); "
-                         "check it again.") % {"amount": f"{adj.amount:,.2f}"}, code="amount_changed")
+                         "check it again.") % {"amount": f"{adj.amount:,.2f}"}, code=CaseCode.AMOUNT_CHANGED)
     if acting_user.pk in originators(adj):
         raise NotPermitted(_("You entered a change that led to this supplementary payment; another person must "
-                             "decide it (four eyes)."), code="four_eyes")
+                             "decide it (four eyes)."), code=CaseCode.FOUR_EYES)
     return adj
 
 
@@ -177,7 +177,7 @@ def review(*, acting_user, adjustment_id: int, passed: bool, comment: str = "", 
         adj = _checked(acting_user, adjustment_id, Role.REVIEWER, expected_amount)
         if approval_state(adj) != TO_REVIEW:
             raise Conflict(_("This supplementary payment is “%(state)s”, not waiting for review.")
-                           % {"state": state_label(adj)}, code="state_conflict")
+                           % {"state": state_label(adj)}, code=CaseCode.STATE_CONFLICT)
         return AdjustmentReview.objects.create(adjustment=adj, step=AdjustmentStep.REVIEW, passed=bool(passed),
                                                amount=adj.amount, settlement_id=adj.settlement_id, actor=acting_user,
                                                comment=comment[:200])
@@ -192,11 +192,11 @@ def decide(*, acting_user, adjustment_id: int, approved: bool, comment: str = ""
         adj = _checked(acting_user, adjustment_id, Role.APPROVER, expected_amount)
         if approval_state(adj) != TO_APPROVE:
             raise Conflict(_("This supplementary payment is “%(state)s”, not waiting for approval.")
-                           % {"state": state_label(adj)}, code="state_conflict")
+                           % {"state": state_label(adj)}, code=CaseCode.STATE_CONFLICT)
         reviewer = next(r for r in sorted(_current_reviews(adj), key=lambda r: -r.pk) if r.step == AdjustmentStep.REVIEW)
         if reviewer.actor_id == acting_user.pk:
             raise NotPermitted(_("You reviewed this supplementary payment; another approver must decide it (four eyes)."),
-                               code="four_eyes")
+                               code=CaseCode.FOUR_EYES)
         return AdjustmentReview.objects.create(adjustment=adj, step=AdjustmentStep.APPROVE, passed=bool(approved),
                                                amount=adj.amount, settlement_id=adj.settlement_id, actor=acting_user,
                                                comment=comment[:200])

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ..access import CASEWORK_ROLES, require
 from ..models import EDITABLE_STATES, Application, ApplicationClaim, Claim, PayeeType, Person
 from . import settlement
-from .errors import Conflict, NotFound
+from .errors import CaseCode, Conflict, NotFound
 
 EDITABLE_FIELDS = (
     "tilted_applied", "payee_type", "payee_name", "payee_bank", "payee_account", "agent_name", "agent_relation",
@@ -62,7 +62,7 @@ def _locked_editable(acting_user, application_id: int) -> Application:
         raise Conflict(
             _("Case %(case)s is “%(state)s”; it can be changed only as a draft or when returned for correction.")
             % {"case": app, "state": app.get_state_display()},
-            code="not_editable",
+            code=CaseCode.NOT_EDITABLE,
         )
     return app
 
@@ -151,7 +151,7 @@ def add_claims(*, acting_user, application_id: int, claim_ids) -> Application:
                 ])
         except IntegrityError:
             raise Conflict(_("One of these claims was put into another case a moment ago; reload and try again."),
-                           code="claim_taken") from None
+                           code=CaseCode.CLAIM_TAKEN) from None
         settlement.inputs_changed(application_ids=[app.pk], reason=_("claims attached"))
     return app
 

@@ -26,7 +26,7 @@ from ..access import holds
 from ..models import Application, ApplicationEvent
 from ..models import ApplicationState as S
 from ..models_assignment import ACT_CODENAME, ACT_PERM, ApplicationAssignment
-from .errors import Conflict, NotFound, NotPermitted
+from .errors import CaseCode, Conflict, NotFound, NotPermitted
 
 #: stage → (the role that works on it, the states it covers)
 STAGES: dict[str, tuple[str, frozenset[str]]] = {
@@ -101,7 +101,7 @@ def assign(*, acting_user, application_id: int, assignee_id: int, reason: str = 
     stage = stage_of(app.state)
     if stage is None:
         raise Conflict(_("Only a case waiting for review or approval can be assigned; this one is “%(state)s”.")
-                       % {"state": app.get_state_display()}, code="not_assignable")
+                       % {"state": app.get_state_display()}, code=CaseCode.NOT_ASSIGNABLE)
     current = assignee_of(app)
     if not is_supervisor(acting_user, app) and not (current is not None and current.pk == acting_user.pk):
         raise NotPermitted(_("Cases are assigned by a supervisor of the region; the assignee may transfer them."))

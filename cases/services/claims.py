@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from ..access import CASEWORK_ROLES, require
 from ..models import EDITABLE_STATES, ApplicationClaim, Claim, ClaimAllocation, ClaimSource, Person
 from . import settlement
-from .errors import Conflict, NotFound, ServiceError
+from .errors import CaseCode, Conflict, NotFound, ServiceError
 from .values import CLAIM_FIELDS, clean_claim
 
 
@@ -48,7 +48,7 @@ class DuplicateClaim(ServiceError):
     http_status = 409
 
     def __init__(self, message: str, *, duplicates: list[Claim]):
-        super().__init__(message, code="claim_duplicate")
+        super().__init__(message, code=CaseCode.CLAIM_DUPLICATE)
         self.duplicates = duplicates
 
 
@@ -122,10 +122,10 @@ def update_claim(*, acting_user, claim_id: int, **changes) -> Claim:
             raise NotFound(_("Claim not found."))
         require(acting_user, CASEWORK_ROLES, claim.region_id)
         if claim.voided_at is not None:
-            raise Conflict(_("This claim is voided; it can no longer be changed."), code="claim_voided")
+            raise Conflict(_("This claim is voided; it can no longer be changed."), code=CaseCode.CLAIM_VOIDED)
         reason = _locked_reason(claim)
         if reason:
-            raise Conflict(reason, code="claim_locked")
+            raise Conflict(reason, code=CaseCode.CLAIM_LOCKED)
         data = {f: getattr(claim, f) for f in CLAIM_FIELDS}
         data.update(changes)
         cleaned, errors = clean_claim(data)
@@ -164,10 +164,10 @@ def void_claim(*, acting_user, claim_id: int, reason: str) -> Claim:
             raise NotFound(_("Claim not found."))
         require(acting_user, CASEWORK_ROLES, claim.region_id)
         if claim.voided_at is not None:
-            raise Conflict(_("This claim is already voided."), code="claim_voided")
+            raise Conflict(_("This claim is already voided."), code=CaseCode.CLAIM_VOIDED)
         locked = _locked_reason(claim)
         if locked:
-            raise Conflict(locked, code="claim_locked")
+            raise Conflict(locked, code=CaseCode.CLAIM_LOCKED)
         held_by = list(ApplicationClaim.objects.filter(claim=claim, active=True).values_list("application_id", flat=True))
         ApplicationClaim.objects.filter(claim=claim, active=True).delete()
         claim.voided_at = timezone.now()

@@ -44,6 +44,17 @@ class CaseCode(StrEnum):
     ALREADY_BATCHED = "already_batched"
     RESULT_RECORDED = "result_recorded"
     REQUEST_KEY_USED = "request_key_used"
+    # more refusals of the services
+    AMOUNT_CHANGED = "amount_changed"
+    CALCULATION_FAILED = "calculation_failed"
+    CLAIM_DUPLICATE = "claim_duplicate"
+    CLAIM_VOIDED = "claim_voided"
+    IN_PAYMENT = "in_payment"
+    NOT_APPROVED = "not_approved"
+    NOT_ASSIGNABLE = "not_assignable"
+    NOT_EXPORTED = "not_exported"
+    NOT_SUPPLEMENTARY = "not_supplementary"
+    PAYEE_CHANGE_OPEN = "payee_change_open"
 
 
 class ServiceError(portal_errors.PortalError):

@@ -33,7 +33,7 @@ from ..models import (
     PayeeType,
     Person,
 )
-from .errors import Conflict, NotFound, NotPermitted
+from .errors import CaseCode, Conflict, NotFound, NotPermitted
 
 BANK_FIELDS = ("bank_name", "bank_account", "account_holder")
 #: States in which a case has a frozen payee.
@@ -101,10 +101,10 @@ def request_change(*, acting_user, application_id: int, reason: str, payee_type:
         require(acting_user, [Role.CASEWORKER], app.region_id)
         if app.state not in FROZEN_STATES:
             raise Conflict(_("Only an approved case has a payee to change; before approval the case's own payee "
-                             "is used."), code="not_approved")
+                             "is used."), code=CaseCode.NOT_APPROVED)
         if app.current_batch_id is not None:
             raise Conflict(_("Case %(case)s is in payment batch %(batch)s; wait for the bank's result.")
-                           % {"case": app, "batch": app.current_batch}, code="in_payment")
+                           % {"case": app, "batch": app.current_batch}, code=CaseCode.IN_PAYMENT)
         if payee_type == PayeeType.HOSPITAL:
             name, bank = str(payee_name or "").strip()[:100], str(payee_bank or "").strip()[:100]
             account = "".join(str(payee_account or "").split()).replace("-", "")[:40]
@@ -129,7 +129,7 @@ def request_change(*, acting_user, application_id: int, reason: str, payee_type:
                                                     requested_by=acting_user, **old, **new)
         except IntegrityError:
             raise Conflict(_("A change of payee of this case is already waiting for a decision."),
-                           code="payee_change_open") from None
+                           code=CaseCode.PAYEE_CHANGE_OPEN) from None
         _event(app, "payee_change_requested", acting_user,
                _("Payee change requested: %(old)s → %(new)s. Reason: %(reason)s") % {
                    "old": _describe(old["old_name"], old["old_bank"], old["old_account"]),
@@ -157,10 +157,10 @@ def review_change(*, acting_user, change_id: int, passed: bool, comment: str = "
         require(acting_user, [Role.REVIEWER], app.region_id)
         if change.state != PayeeChangeState.TO_REVIEW:
             raise Conflict(_("This payee change is “%(state)s”, not waiting for review.")
-                           % {"state": change.get_state_display()}, code="state_conflict")
+                           % {"state": change.get_state_display()}, code=CaseCode.STATE_CONFLICT)
         if change.requested_by_id == acting_user.pk:
             raise NotPermitted(_("You asked for this payee change; another reviewer must review it (four eyes)."),
-                               code="four_eyes")
+                               code=CaseCode.FOUR_EYES)
         if not passed and not comment:
             raise ValidationError({"comment": [_("Give a reason to reject.")]})
         change.reviewed_by, change.reviewed_at, change.review_comment = acting_user, timezone.now(), comment[:200]
@@ -180,15 +180,15 @@ def decide_change(*, acting_user, change_id: int, approved: bool, comment: str =
         require(acting_user, [Role.APPROVER], app.region_id)
         if change.state != PayeeChangeState.TO_APPROVE:
             raise Conflict(_("This payee change is “%(state)s”, not waiting for approval.")
-                           % {"state": change.get_state_display()}, code="state_conflict")
+                           % {"state": change.get_state_display()}, code=CaseCode.STATE_CONFLICT)
         if acting_user.pk in (change.requested_by_id, change.reviewed_by_id):
             raise NotPermitted(_("You asked for or reviewed this payee change; another approver must decide it "
-                                 "(four eyes)."), code="four_eyes")
+                                 "(four eyes)."), code=CaseCode.FOUR_EYES)
         if not approved and not comment:
             raise ValidationError({"comment": [_("Give a reason to reject.")]})
         if approved and app.current_batch_id is not None:
             raise Conflict(_("Case %(case)s is in payment batch %(batch)s; wait for the bank's result.")
-                           % {"case": app, "batch": app.current_batch_id}, code="in_payment")
+                           % {"case": app, "batch": app.current_batch_id}, code=CaseCode.IN_PAYMENT)
         change.decided_by, change.decided_at, change.decision_comment = acting_user, timezone.now(), comment[:200]
         change.state = PayeeChangeState.APPROVED if approved else PayeeChangeState.REJECTED
         change.save(update_fields=["decided_by", "decided_at", "decision_comment", "state"])

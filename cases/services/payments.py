@@ -47,7 +47,7 @@ from ..models import (
 )
 from . import adjustments as adjustment_review
 from . import payees, recoveries, workflow
-from .errors import Conflict, NotFound
+from .errors import CaseCode, Conflict, NotFound
 from .persons import log_id_number_views
 
 ZERO = Decimal("0.00")
@@ -101,13 +101,13 @@ def create_batch(*, acting_user, region_code: str, application_ids=None, adjustm
             if existing is not None:
                 return _same_request(existing, acting_user, region)
         raise Conflict(_("These payments were put into another batch a moment ago; reload and try again."),
-                       code="already_batched") from None
+                       code=CaseCode.ALREADY_BATCHED) from None
     return batch
 
 
 def _same_request(existing: PaymentBatch, user, region) -> PaymentBatch:
     if existing.created_by_id != user.pk or existing.region_id != region.code:
-        raise Conflict(_("This request key was used for another batch."), code="request_key_used")
+        raise Conflict(_("This request key was used for another batch."), code=CaseCode.REQUEST_KEY_USED)
     existing.skipped = []
     return existing
 
@@ -134,7 +134,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
         found = {a.pk for a in apps}
         problems = [_explain_application(user, pk) for pk in wanted if pk not in found]
         if problems:
-            raise Conflict(" ".join(problems), code="not_payable")
+            raise Conflict(" ".join(problems), code=CaseCode.NOT_PAYABLE)
     # Re-read person data after the lock (the payee is copied from it).
     apps = list(Application.objects.filter(pk__in=[a.pk for a in apps]).select_related("person").order_by("pk"))
 
@@ -156,7 +156,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
                 _("Adjustments %(ids)s are not supplementary payments waiting for payment in your regions "
                   "(a recovery is collected from the person, never paid by the bank).")
                 % {"ids": ", ".join(map(str, sorted(missing)))},
-                code="not_payable",
+                code=CaseCode.NOT_PAYABLE,
             )
     adjustments = list(Adjustment.objects.filter(pk__in=[a.pk for a in adjustments]).select_related(
         "application", "application__person").prefetch_related("reviews").order_by("pk"))
@@ -174,7 +174,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
                 if app.approved_by_id == user.pk:
                     raise workflow.FourEyesViolation(
                         _("You approved case %(case)s; another payment officer must pay it (four eyes).") % {"case": app})
-                raise Conflict(_("Case %(case)s cannot be paid: %(reason)s.") % {"case": app, "reason": reason}, code="no_payee")
+                raise Conflict(_("Case %(case)s cannot be paid: %(reason)s.") % {"case": app, "reason": reason}, code=CaseCode.NO_PAYEE)
             skipped.append((str(app), reason))
             continue
         take_apps.append(app)
@@ -192,7 +192,7 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
         if reason:
             if explicit_adjs:
                 raise Conflict(_("Adjustment %(id)s of case %(case)s cannot be paid: %(reason)s.")
-                               % {"id": adj.pk, "case": app, "reason": reason}, code="not_payable")
+                               % {"id": adj.pk, "case": app, "reason": reason}, code=CaseCode.NOT_PAYABLE)
             skipped.append((f"{app} · {adj.get_kind_display()} {adj.amount}", reason))
             continue
         take_adjs.append(adj)
@@ -205,10 +205,10 @@ def _create_batch(user, region, prefix, application_ids, adjustment_ids, explici
             raise Conflict(
                 _("Nothing can be paid in %(region)s: %(why)s") % {"region": region.name,
                                                                    "why": "；".join(f"{c}: {r}" for c, r in skipped)},
-                code="nothing_to_pay",
+                code=CaseCode.NOTHING_TO_PAY,
             )
         raise Conflict(_("There are no approved cases or pending adjustments to pay in %(region)s.") % {"region": region.name},
-                       code="nothing_to_pay")
+                       code=CaseCode.NOTHING_TO_PAY)
 
     batch = PaymentBatch.objects.create(
         region=region, created_by=user, note=str(note or "")[:200], request_key=request_key,
@@ -322,7 +322,7 @@ def apply_line_result(*, acting_user, line: PaymentLine, outcome: str, reference
             _("Line %(id)s already has a result: %(status)s %(ref)s, recorded by %(user)s at %(time)s.")
             % {"id": line.pk, "status": line.get_status_display(), "ref": line.bank_reference or line.failure_reason,
                "user": workflow._user_label(line.result_by), "time": timezone.localtime(line.result_at).strftime("%Y-%m-%d %H:%M")},
-            code="result_recorded",
+            code=CaseCode.RESULT_RECORDED,
         )
     if line.adjustment_id is None:
         action = "bank_ok" if outcome == PaymentLineStatus.PAID else "bank_failed"
@@ -354,7 +354,7 @@ def require_exported(batch: PaymentBatch) -> None:
     """The bank's results come after the bank file went to the bank: refused before its first export."""
     if batch.exported_at is None:
         raise Conflict(_("Export the bank file of batch %(batch)s and send it to the bank first; results are recorded "
-                         "after that.") % {"batch": batch}, code="not_exported")
+                         "after that.") % {"batch": batch}, code=CaseCode.NOT_EXPORTED)
 
 
 def close_if_complete(batch: PaymentBatch, now) -> bool:

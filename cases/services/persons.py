@@ -162,7 +162,7 @@ def create_person(*, acting_user, id_number: str, name: str, region_code: str, h
         "bank_account": bank_account, "account_holder": account_holder,
     }
     if not holds_anywhere(acting_user, PERSON_WRITE_ROLES):
-        raise NotPermitted(_("Registering persons needs the caseworker or reviewer role."), code="role_required")
+        raise NotPermitted(_("Registering persons needs the caseworker or reviewer role."), code=CaseCode.ROLE_REQUIRED)
     cleaned = _clean_person(data, acting_user=acting_user, instance=None)
     try:
         with transaction.atomic():
@@ -217,7 +217,7 @@ def _check_identity_actor(acting_user, person: Person, category: str, method: st
         return RecognitionMethod.EVIDENCE
     if holds(acting_user, [Role.LIAISON], person.region_id):
         raise NotPermitted(
-            _("Only the owning department's liaison may record this identity."), code="wrong_department"
+            _("Only the owning department's liaison may record this identity."), code=CaseCode.WRONG_DEPARTMENT
         )
     require(acting_user, IDENTITY_EVIDENCE_ROLES, person.region_id)
     return RecognitionMethod.EVIDENCE  # pragma: no cover - require() raised
@@ -454,7 +454,7 @@ def reveal_id_number(*, acting_user, person: Person, context: str, reason: str =
     liaison = bool(answering_department) and holds(acting_user, [Role.LIAISON], person.region_id,
                                                     department=answering_department)
     if not liaison and not can_view_full_id(acting_user, person):
-        raise NotPermitted(_("You may not see full identity numbers of this region."), code="no_full_id_permission")
+        raise NotPermitted(_("You may not see full identity numbers of this region."), code=CaseCode.NO_FULL_ID_PERMISSION)
     IdNumberView.objects.create(
         user=acting_user, person=person, channel=channel, context=context[:200], reason=str(reason or "")[:200]
     )

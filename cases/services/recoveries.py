@@ -44,7 +44,7 @@ from ..models import (
     RecoveryEntryState,
 )
 from . import values
-from .errors import Conflict, NotFound, NotPermitted
+from .errors import CaseCode, Conflict, NotFound, NotPermitted
 
 ZERO = Decimal("0.00")
 COUNTING = [RecoveryEntryState.RESERVED, RecoveryEntryState.REQUESTED, RecoveryEntryState.DONE]
@@ -226,10 +226,10 @@ def decide_waiver(*, acting_user, entry_id: int, approved: bool, comment: str = 
             raise NotFound(_("Waiver not found."))
         require(acting_user, [Role.APPROVER], entry.adjustment.application.region_id)
         if entry.state != RecoveryEntryState.REQUESTED:
-            raise Conflict(_("This waiver was decided already."), code="state_conflict")
+            raise Conflict(_("This waiver was decided already."), code=CaseCode.STATE_CONFLICT)
         if entry.created_by_id == acting_user.pk:
             raise NotPermitted(_("You asked for this waiver; another approver must decide it (four eyes)."),
-                               code="four_eyes")
+                               code=CaseCode.FOUR_EYES)
         if not approved and not comment:
             raise ValidationError({"comment": [_("Give a reason to reject.")]})
         entry.state = RecoveryEntryState.DONE if approved else RecoveryEntryState.VOID

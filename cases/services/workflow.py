@@ -34,7 +34,7 @@ from ..models import ApplicationState as S
 from ..signals import application_transitioned
 from . import assignment, payees
 from . import settlement as settlement_service
-from .errors import ServiceError
+from .errors import CaseCode, ServiceError
 
 # --- Errors -------------------------------------------------------------------------------------
 
@@ -292,7 +292,7 @@ def calculation_problem(app: Application) -> str | None:
 def _check_calculation(app: Application) -> None:
     problem = calculation_problem(app)
     if problem:
-        raise SettlementNotReady(problem, code="calculation_failed")
+        raise SettlementNotReady(problem, code=CaseCode.CALCULATION_FAILED)
 
 
 def _check_payee(app: Application) -> None:

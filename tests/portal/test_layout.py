@@ -84,3 +84,25 @@ def test_views_leave_refusals_to_the_one_helper():
 def test_a_hand_caught_refusal_is_found():
     # cases.views.common.found turns a selector's NotFound into the 404 page (a helper, like refusals)
     assert [line.split(": ", 1)[1] for line in hand_caught_refusals("cases.views.common")] == ["except NotFound"]
+
+
+def string_codes(source: str) -> list[str]:
+    """``SomeError(..., code="text")``: a refusal whose code is a string, not its domain's enum member."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1][:1].isupper():
+            for kw in node.keywords:
+                if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    out.append(f"{node.lineno}: {ast.unparse(node.func)}(code={kw.value.value!r})")
+    return out
+
+
+def test_refusals_carry_their_domains_code_enums():
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in python_files("cases", "portal", "policies")
+             for line in string_codes(path.read_text(encoding="utf-8"))]
+    assert not found, "use CaseCode / ExchangeCode / PortalCode members:\n" + "\n".join(found)
+
+
+def test_a_string_code_is_found():
+    assert string_codes('raise Conflict(_("x"), code="four_eyes")\nraise Conflict("y", code=CaseCode.FOUR_EYES)') == [
+        "1: Conflict(code='four_eyes')"]

@@ -26,7 +26,7 @@ from cases.models import Application, Identity, RecognitionMethod
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 from portal.roles.scoping import in_scope
 
-from ..errors import Conflict, Invalid, NotFound, NotPermitted
+from ..errors import Conflict, ExchangeCode, Invalid, NotFound, NotPermitted
 from ..models import ChangeAction, ConfirmationRequest, ConfirmationStatus, IdentityChange
 from ..pushes.checks import BACKDATE, OPEN, REOPEN, UNCHANGED, Period, affected_years, decide_existing
 from .recalc import enqueue_pending, mark_person_years
@@ -102,7 +102,7 @@ def ask_department(*, acting_user, application_id: int, category: str, claimed_s
                         category=category, expected_state="in_review")
     except IntegrityError:
         raise Conflict(_("A department is already asked about this case; wait for its answer."),
-                       code="already_asked") from None
+                       code=ExchangeCode.ALREADY_ASKED) from None
     return request
 
 
@@ -140,7 +140,7 @@ def _locked_open(acting_user, request_id: int) -> ConfirmationRequest:
                 "status": request.get_status_display(), "user": who,
                 "time": timezone.localtime(request.answered_at).strftime("%Y-%m-%d %H:%M") if request.answered_at else "",
             },
-            code="already_answered",
+            code=ExchangeCode.ALREADY_ANSWERED,
         )
     return request
 
@@ -281,7 +281,7 @@ def reveal_person_number(*, acting_user, request_id: int) -> str:
         raise NotFound(_("Confirmation request not found."))
     if request.status != ConfirmationStatus.OPEN:
         raise Conflict(_("The request is answered; the full identity number is shown only while it is open."),
-                       code="already_answered")
+                       code=ExchangeCode.ALREADY_ANSWERED)
     return reveal_id_number(
         acting_user=acting_user, person=request.person, answering_department=request.department_id,
         context=_("confirmation request #%(n)s") % {"n": request.pk},
