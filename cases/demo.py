@@ -153,7 +153,8 @@ def seed_cases(persons: list[Person]) -> int:
                 if target in ("in_payment", "paid"):
                     batch = payments.create_batch(acting_user=users[f"{prefix}_payment"], region_code=app.region_id[:4] + "00",
                                                   application_ids=[app.pk], note="演示批次")
-                    if target == "paid":
+                    if target == "paid":  # the bank file is exported (and delivered) before the results
+                        payments.export_batch(acting_user=users[f"{prefix}_payment"], batch_id=batch.pk, fmt="csv")
                         line = batch.lines.get()
                         payments.record_results(acting_user=users[f"{prefix}_payment"], batch_id=batch.pk, results=[
                             {"line_id": line.pk, "outcome": "paid", "bank_reference": f"DEMO{line.pk:08d}"}])

@@ -2,7 +2,8 @@
 with policies/seed/, and clearly labelled demo statistics for 赣州市 and 沧州市 so that the what-if
 page calculates out of the box. The figures are the ones the worked examples
 (shared/spec/examples) use as input — they are NOT published statistics; a policy admin replaces
-them with the statistics bureau's figures. Idempotent."""
+them with the statistics bureau's figures; and 沧州's 2023 announced deductibles (二(三)), demo amounts
+entered through the same service with their clause in the source, until the bureau's are entered. Idempotent."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -26,6 +27,19 @@ DEMO_STATISTICS = [
     ("130900", "cz_policy", "province_rural_income", 2021, "18000.00"),
     ("130900", "cz_policy", "province_rural_income", 2022, "19000.00"),
 ]
+#: 沧州's deductibles after 2022 are amounts the bureau announces each year (沧政办规〔2022〕7号 二(三));
+#: the demo enters 2023's as 10 % / 25 % of the demo 2022 income above — demo figures, NOT announced ones.
+DEMO_CZ_CLAUSE = "沧政办规〔2022〕7号 二(三)"
+DEMO_ANNOUNCED = [
+    ("130900", "cz_policy", "annual_deductible_dibao_edge", 2023, "2900.00",
+     "按上年度居民人均可支配收入的10%左右确定，每年公布"),
+    ("130900", "cz_policy", "annual_deductible_illness_poverty", 2023, "7250.00",
+     "按上年度居民人均可支配收入的25%左右确定，每年公布"),
+]
+
+
+def announced_source(clause_words: str) -> str:
+    return (f"演示数据（{DEMO_CZ_CLAUSE}：{clause_words}；此为演示数额，并非公布的数字，请按公布的数额替换）")
 
 
 def example_payload(region_code: str) -> dict:
@@ -55,7 +69,8 @@ def seed(*, stdout=None) -> None:
     from .services import set_statistic
 
     created, reloaded = load_seeds(PolicyVersion, PolicyChange, reload_unchanged=True, PolicyExample=PolicyExample)
-    users = {u.username: u for u in get_user_model().objects.filter(username__in={row[1] for row in DEMO_STATISTICS})}
+    users = {u.username: u for u in get_user_model().objects.filter(
+        username__in={row[1] for row in DEMO_STATISTICS + DEMO_ANNOUNCED})}
     entered = 0
     for region_code, username, kind, year, value in DEMO_STATISTICS:
         user = users.get(username)
@@ -64,9 +79,16 @@ def seed(*, stdout=None) -> None:
         set_statistic(acting_user=user, region=Region.objects.get(code=region_code), kind=kind, year=year,
                       value=Decimal(value), source=DEMO_SOURCE)
         entered += 1
+    for region_code, username, kind, year, value, words in DEMO_ANNOUNCED:
+        user = users.get(username)
+        if user is None or Statistic.objects.filter(region_id=region_code, kind=kind, year=year).exists():
+            continue
+        set_statistic(acting_user=user, region=Region.objects.get(code=region_code), kind=kind, year=year,
+                      value=Decimal(value), source=announced_source(words))
+        entered += 1
     if stdout is not None:
         stdout.write(
             f"  policies: {PolicyVersion.objects.filter(status='published').count()} published versions "
             f"({created} new, {reloaded} reloaded from policies/seed), {entered} demo statistics entered "
-            f"for 赣州市/沧州市 (labelled 演示数据)"
+            f"for 赣州市/沧州市 (labelled 演示数据; 沧州's 2023 announced deductibles are demo amounts too)"
         )

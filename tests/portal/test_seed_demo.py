@@ -49,6 +49,13 @@ def test_seed_demo_covers_every_region_and_is_idempotent(settings, django_captur
     assert IdentityPush.objects.count() >= 2
     assert MonitoringWarning.objects.count() >= 1
     assert "bn_caseworker" in out.getvalue() and "gd_policy" in out.getvalue()
+    # 沧州's 2023 announced deductible is demo data with its clause, so its demo cases are made too
+    from cases.models import Application
+
+    announced = Statistic.objects.get(region_id="130900", kind="annual_deductible_dibao_edge", year=2023)
+    assert "演示" in announced.source and "二(三)" in announced.source
+    assert Application.objects.filter(person__name="王建军", year=2023, state="paid").exists()
+    assert "not created" not in out.getvalue()
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", stdout=io.StringIO())
