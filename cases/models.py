@@ -550,6 +550,12 @@ class ApplicationEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.application_id}: {self.from_state} → {self.to_state} ({self.action})"
 
+    @property
+    def assignment_parts(self) -> tuple[str, str]:
+        """An assignment's or transfer's (``"from → to"``, reason), from its comment."""
+        who, _sep, reason = self.comment.partition("\n")
+        return who, reason
+
 
 # --- Settlements -------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@
 
 The assignment is a django-guardian object permission (``cases.act_on_application``) in
 :class:`~cases.models_assignment.ApplicationAssignment`; every assignment and transfer is an
-:class:`~cases.models.ApplicationEvent` on the case's timeline (same state before and after).
+:class:`~cases.models.ApplicationEvent` on the case's timeline (same state before and after; its
+comment is "from → to" then the reason, shown by the timeline as 分办/转办 with both names).
 """
 from __future__ import annotations
 
@@ -120,7 +121,8 @@ def assign(*, acting_user, application_id: int, assignee_id: int, reason: str = 
     ApplicationAssignment.objects.filter(content_object_id=app.pk, permission__codename=ACT_CODENAME).delete()
     assign_perm(ACT_PERM, target, app)
     action = "transfer" if current is not None else "assign"
-    text = f"→ {target.display_name}" + (f"（{reason}）" if reason else "")
+    # the timeline's row: from whom to whom (first line), then the reason
+    text = f"{current.display_name if current is not None else '—'} → {target.display_name}" + (f"\n{reason}" if reason else "")
     ApplicationEvent.objects.create(application=app, action=action, from_state=app.state, to_state=app.state,
                                     actor=acting_user, comment=text)
     return app

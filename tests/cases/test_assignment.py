@@ -66,6 +66,11 @@ def test_a_transfer_needs_a_reason_and_every_step_is_on_the_timeline(client, tea
     body = client.get(reverse("cases:case", args=[app.pk])).content.decode()
     timeline = body.split('id="timeline"')[1]
     assert "分办" in timeline and "转办" in timeline and "休假" in timeline
+    # each row names from whom to whom, not the same state twice
+    rows = [row for row in timeline.split("<li")[1:] if "data-assignment" in row]
+    assert f"— → {team.reviewer2.display_name}" in rows[0]
+    assert f"{team.reviewer2.display_name} → {team.reviewer.display_name}" in rows[1] and "原因：休假" in rows[1]
+    assert "badge" not in rows[0] + rows[1]
 
 
 def test_who_may_assign_and_to_whom(team, cz_team):
