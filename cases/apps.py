@@ -50,6 +50,9 @@ class CasesConfig(AppConfig):
                      description=_("Every case of your regions by state, region, year, identity number or name")),
             MenuItem(permission="cases.view_persons", label=_("Persons"), url_name="cases:persons", group=lookup, order=16,
                      description=_("Find or register a person; identities, claims and cases")),
+            MenuItem(permission="cases.set_time_limits", label=_("Stage time limits"),
+                     url_name="cases:time_limits", group=lookup, order=18,
+                     description=_("Days a case may wait at each stage before the queues flag it (分办转办)")),
             MenuItem(permission="cases.do_casework", label=_("Claim import"), url_name="cases:claim_import", group=work, order=17,
                      description=_("Settlement records from the national platform (CSV or Excel)")),
         )

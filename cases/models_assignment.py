@@ -9,13 +9,16 @@ stage. See ``cases.services.assignment``.
 
 :class:`StageTimeLimit` is data: how many days a case may wait in a state in a region (and the
 regions below it) before the queues flag it. No default is invented — a region without a row has
-no limit.
+no limit. Set on the time-limits page (``cases.services.assignment.set_stage_time_limits``) by the
+region's supervisors and policy administrators; every change is in its history.
 """
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
+
+from portal.audit.tracking import track
 
 from .models import ApplicationState as S
 
@@ -36,6 +39,7 @@ class ApplicationAssignment(UserObjectPermissionBase):
         verbose_name_plural = _("case assignments")
 
 
+@track()
 class StageTimeLimit(models.Model):
     """Days a case may wait in ``state`` in ``region`` (and below) before it is flagged as overdue."""
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("<int:pk>/edit/", cases.application_edit, name="application_edit"),
     path("<int:pk>/act/", cases.case_act, name="case_act"),
     path("<int:pk>/assign/", assignment.case_assign, name="case_assign"),
+    path("time-limits/", assignment.time_limits, name="time_limits"),
     path("<int:pk>/settlement/", cases.case_settlement, name="case_settlement"),
     path("<int:pk>/slip/", cases.slip, name="slip"),
     # Payments

@@ -116,6 +116,7 @@ PERMISSIONS: dict[str, rules.Predicate] = {
     "cases.review_case": reviewer,
     "cases.approve_case": approver,
     "cases.view_assigned": holds(R.REVIEWER, R.APPROVER),
+    "cases.set_time_limits": holds(R.SUPERVISOR, R.POLICY_ADMIN),
     "cases.read_cases": holds(*BUREAU),
     "cases.view_case": holds(*BUREAU, R.LIAISON),
     "cases.do_casework": caseworker,

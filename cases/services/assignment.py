@@ -155,3 +155,64 @@ def assigned_to(user):
     waiting = set().union(*(states for _role, states in STAGES.values()))
     return Application.objects.filter(act_grants__user=user, act_grants__permission__codename=ACT_CODENAME,
                                       state__in=waiting)
+
+
+# --- Stage time limits (per region and stage; no default is invented) ---------------------------------
+
+TIME_LIMIT_ROLES = (Role.SUPERVISOR, Role.POLICY_ADMIN)
+MAX_LIMIT_DAYS = 365
+
+
+def may_set_time_limits(user, region_code: str) -> bool:
+    return holds(user, TIME_LIMIT_ROLES, region_code)
+
+
+@transaction.atomic
+def set_stage_time_limits(*, acting_user, region_code: str, limits: dict[str, tuple[object, str]]):
+    """Set the days a case may wait at each stage in ``region_code`` (and the regions below that set
+    none): ``limits`` maps a waiting state to ``(days, basis)``; empty days removes the region's limit
+    for that state (no default is invented). Supervisors and policy administrators of the region.
+    Every change is recorded (the model's history). Returns the number of stages changed."""
+    from portal.regions.models import Region
+
+    from ..models_assignment import WAITING_STATES, StageTimeLimit
+
+    region = Region.objects.filter(code=str(region_code or "")).first()
+    if region is None:
+        raise ValidationError({"region": [_("Choose a region.")]})
+    if not may_set_time_limits(acting_user, region.code):
+        raise NotPermitted(_("Time limits of a region are set by its supervisors and policy administrators."))
+    labels = dict(WAITING_STATES)
+    errors: dict[str, list[str]] = {}
+    wanted: dict[str, tuple[int | None, str]] = {}
+    for state, (days, basis) in limits.items():
+        if state not in labels:
+            raise ValidationError({"state": [_("Unknown stage: %(state)s.") % {"state": state}]})
+        text = str(days if days is not None else "").strip()
+        basis = str(basis or "").strip()[:200]
+        if not text:
+            wanted[state] = (None, basis)
+            continue
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT_DAYS:
+            errors[f"days-{state}"] = [_("%(stage)s: the days allowed must be a whole number from 1 to %(max)d.")
+                                       % {"stage": labels[state], "max": MAX_LIMIT_DAYS}]
+            continue
+        wanted[state] = (int(text), basis)
+    if errors:
+        raise ValidationError(errors)
+    changed = 0
+    current = {lim.state: lim for lim in StageTimeLimit.objects.select_for_update().filter(region=region)}
+    for state, (days, basis) in wanted.items():
+        row = current.get(state)
+        if days is None:
+            if row is not None:
+                row.delete()
+                changed += 1
+        elif row is None:
+            StageTimeLimit.objects.create(region=region, state=state, days=days, basis=basis)
+            changed += 1
+        elif (row.days, row.basis) != (days, basis):
+            row.days, row.basis = days, basis
+            row.save(update_fields=["days", "basis"])
+            changed += 1
+    return changed
