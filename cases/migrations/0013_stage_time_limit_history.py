@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_claim_void_reason_db_default'),
+        ('cases', '0012_lines_allocations_payee_changes_history'),
         ('pghistory', '0007_auto_20250421_0444'),
         ('regions', '0002_seed_regions'),
     ]
