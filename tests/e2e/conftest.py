@@ -1,5 +1,6 @@
 """Browser end-to-end tests: Playwright driving Debian's Chromium (never a downloaded browser)
-against pytest-django's live server. Screenshots are kept in test-artifacts/e2e/<sqlite or postgres>/.
+against pytest-django's live server. Screenshots are kept as artefacts in
+``$PORTAL_ARTIFACTS/<sqlite or postgres>/<test>/`` (default ``build/e2e-screenshots/``).
 
 Chromium comes from the apt packages ``chromium`` and ``chromium-driver`` (.ci/run installs
 them). Without it these tests skip — or fail when PORTAL_REQUIRE_SERVICES=1 (CI).
@@ -15,7 +16,7 @@ import pytest
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 # One folder per database, so the SQLite and PostgreSQL runs (side by side in CI) keep their own.
-ARTIFACTS = (Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+ARTIFACTS = (Path(os.environ.get("PORTAL_ARTIFACTS") or Path(__file__).resolve().parents[2] / "build" / "e2e-screenshots")
              / ("postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"))
 REQUIRE = os.environ.get("PORTAL_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
