@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0012_lines_allocations_payee_changes_history'),
+        ('cases', '0013_id_number_view_of_push_rows'),
         ('pghistory', '0007_auto_20250421_0444'),
         ('regions', '0002_seed_regions'),
     ]
