@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -62,8 +64,6 @@ def time_limits(request):
     from django.shortcuts import render
 
     from portal.roles.scoping import scoped_regions
-    from portal.web import refusals
-
     from ..models_assignment import WAITING_STATES, StageTimeLimit
 
     user = request.user
