@@ -64,6 +64,7 @@ def time_limits(request):
     from django.shortcuts import render
 
     from portal.roles.scoping import scoped_regions
+
     from ..models_assignment import WAITING_STATES, StageTimeLimit
 
     user = request.user
