@@ -1,7 +1,6 @@
 """Forms of the policy pages. They only shape input; the services validate and write."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from django import forms
@@ -65,37 +64,6 @@ class StatisticForm(forms.Form):
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [(r.code, str(r)) for r in regions]
-
-
-class WhatIfForm(forms.Form):
-    version = forms.ChoiceField(label=_("policy version"), required=False)
-    payload = forms.CharField(
-        label=_("person and claims (settlement input JSON)"),
-        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
-    )
-
-    def __init__(self, *args, versions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        choices = [("", _("the published versions in force on each claim date"))]
-        for v in versions:
-            label = f"{v.region.name} · {v.document_number} · {v.get_status_display()} · {v.in_force_from:%Y-%m-%d}"
-            if v.in_force_to:
-                label += f"～{v.in_force_to:%Y-%m-%d}"
-            choices.append((str(v.pk), f"{label}（#{v.pk}）"))
-        self.fields["version"].choices = choices
-
-    def clean_payload(self):
-        text = self.cleaned_data["payload"]
-        try:
-            payload = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                _("Not valid JSON: %(reason)s at line %(line)s, column %(column)s.")
-                % {"reason": exc.msg, "line": exc.lineno, "column": exc.colno}
-            ) from None
-        if not isinstance(payload, dict):
-            raise forms.ValidationError(_("The input must be a JSON object with region, person and claims."))
-        return payload
 
 
 class PolicyFileForm(forms.Form):

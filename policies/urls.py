@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_examples
+from . import views, views_examples, views_whatif
 
 app_name = "policies"
 urlpatterns = [
@@ -20,5 +20,5 @@ urlpatterns = [
     path("versions/<int:pk>/examples/<int:example_pk>/", views_examples.example_form, name="example"),
     path("versions/<int:pk>/examples/<int:example_pk>/remove/", views_examples.example_remove, name="example-remove"),
     path("statistics/", views.statistics, name="statistics"),
-    path("whatif/", views.whatif, name="whatif"),
+    path("whatif/", views_whatif.whatif, name="whatif"),
 ]

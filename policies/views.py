@@ -6,7 +6,6 @@ Views stay thin: selectors read, services write, and every list goes through reg
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +21,9 @@ from django.views.decorators.http import require_POST
 
 from portal.permissions import permission_required
 from portal.regions.models import Region
-from portal.roles.scoping import in_scope
 
 from . import display, editor, publishing, selectors, services
-from .demo import example_payload
-from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
-from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm, WhatIfForm
+from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm
 from .messages import explain
 from .models import PolicyVersion, VersionStatus
 
@@ -638,100 +634,3 @@ def statistics(request):
         "rows": rows,
         "history": history,
     }, status=400 if form is not None and form.errors else 200)
-
-
-# ---------------------------------------------------------------------------------------------
-# What-if
-# ---------------------------------------------------------------------------------------------
-
-
-def _default_region(user) -> str:
-    """The region the example starts in: the user's first region with versions of its own, else
-    their first region."""
-    regions = selectors.admin_regions(user).order_by("code")
-    chosen = regions.filter(policy_versions__isnull=False).first() or regions.first()
-    return chosen.code if chosen else "360700"
-
-
-def _covers(period, day: str) -> bool:
-    """Whether the period (first, last or None) covers the claim date ``day`` (ISO)."""
-    if period is None:
-        return False
-    try:
-        date = datetime.date.fromisoformat(day)
-    except (TypeError, ValueError):
-        return False
-    return period[0] <= date and (period[1] is None or date <= period[1])
-
-
-@policy_staff_required
-def whatif(request):
-    user = request.user
-    versions = list(selectors.whatif_versions(user))
-    result = errors = None
-    used_version = None
-    if request.method == "POST":
-        form = WhatIfForm(request.POST, versions=versions)
-        if form.is_valid():
-            payload = form.cleaned_data["payload"]
-            version_id = int(form.cleaned_data["version"]) if form.cleaned_data["version"] else None
-            used_version = next((v for v in versions if v.pk == version_id), None)
-            region = payload.get("region")
-            if isinstance(region, str) and region.isdigit() and not in_scope(user, region, roles=selectors.ADMIN_ROLES):
-                errors = [_("region: %(region)s is outside your regions.") % {"region": region}]
-            else:
-                try:
-                    result = services.settle_payload(payload=payload, draft_version_id=version_id)
-                except services.SettlementRefused as exc:
-                    doc = used_version.document if used_version else None
-                    errors = [explain(e, doc=doc) for e in exc.errors]
-    else:
-        initial_version = request.GET.get("version", "")
-        region = _default_region(user)
-        chosen = next((v for v in versions if str(v.pk) == initial_version), None)
-        if chosen is not None:
-            region = chosen.region_id if in_scope(user, chosen.region_id, roles=selectors.ADMIN_ROLES) else region
-        form = WhatIfForm(
-            initial={"version": initial_version, "payload": json.dumps(example_payload(region), ensure_ascii=False, indent=2)},
-            versions=versions,
-        )
-    claims = []
-    period = outside = None
-    if result:
-        # The engine settles each claim with the version in force on its date; say which one did,
-        # and flag the claims the chosen version does not cover rather than pass them off as its.
-        period = selectors.settling_period(version_id=version_id) if version_id is not None else None
-        outside = 0
-        inputs = {str(c.get("id")): c for c in payload.get("claims", []) if isinstance(c, dict)}
-        labels = selectors.route_labels(region_code=result["region"], draft_version_id=version_id)
-        names = dict(CATEGORY_NAMES)
-        try:
-            for v in selectors.policy_sources(region_code=result["region"], draft_version_id=version_id).versions:
-                names.update(editor.region_category_names(v.doc))
-        except services.engine.PolicyError:  # names only; the result itself was settled above
-            pass
-        for claim in result["claims"]:
-            claim = dict(claim)
-            claim["category_name"] = names.get(claim["category"], claim["category"]) if claim["category"] else ""
-            claim["route_label"] = labels.get((claim["policy"], claim["route"], claim["category"]), claim["route"])
-            given = inputs.get(claim["id"], {})
-            claim["date"] = given.get("date", "")
-            claim["kind_name"] = KIND_NAMES.get(given.get("kind"), given.get("kind", ""))
-            if used_version is not None:
-                claim["chosen"] = _covers(period, claim["date"])
-                outside += not claim["chosen"]
-            claims.append(claim)
-        for alert in result["alerts"]:
-            alert["name"] = ALERT_NAMES.get(alert["kind"], alert["kind"])
-    return render(request, "policies/whatif.html", {
-        "form": form,
-        "result": result,
-        "result_json": json.dumps(result, ensure_ascii=False, indent=2) if result else "",
-        "claims": claims,
-        "errors": errors,
-        "used_version": used_version,
-        "period": period,
-        "outside": outside,
-        "kind_names": KIND_NAMES,
-        "category_names": CATEGORY_NAMES,
-    }, status=400 if errors or (request.method == "POST" and form.errors) else 200)

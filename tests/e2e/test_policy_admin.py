@@ -91,8 +91,12 @@ def test_policy_admin_publishes_a_new_version_and_sees_it_in_the_what_if(new_pag
     for series in example["statistics"].values():
         series["2023"] = series["2022"]
     page.goto("/policies/whatif/")
-    page.select_option("select[name=version]", str(draft.pk))
-    page.fill("textarea[name=payload]", json.dumps(example, ensure_ascii=False))
+    page.select_option("select[name=version_a]", str(draft.pk))
+    page.click("text=导入：粘贴结算输入")
+    page.fill("textarea[name=pasted]", json.dumps(example, ensure_ascii=False))
+    page.click("button:has-text('据此填写各行')")
+    page.wait_for_load_state()
+    assert page.input_value("input[name=claim-0-total]") == "90000.00"  # the rows, filled in words
     page.click("button:has-text('测算')")
     page.wait_for_selector("text=合计")
     shots(page, "what-if-result")

@@ -100,7 +100,10 @@ def test_a_new_city_is_entered_published_and_settles_a_claim(new_page, shots):
                     "basic_paid": "6000.00", "critical_paid": "0.00"}],
     }
     page.goto("/policies/whatif/")
-    page.fill("textarea[name=payload]", json.dumps(payload, ensure_ascii=False))
+    page.click("text=导入：粘贴结算输入")
+    page.fill("textarea[name=pasted]", json.dumps(payload, ensure_ascii=False))
+    page.click("button:has-text('据此填写各行')")
+    page.wait_for_load_state()
     page.click("button:has-text('测算')")
     page.wait_for_selector("text=合计")
     shots(page, "settled")

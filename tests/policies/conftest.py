@@ -72,3 +72,22 @@ def route_index(version: PolicyVersion, category: str, kind: str = "inpatient") 
         if category in (route["categories"]["value"] or []) and kind in (route["kinds"]["value"] or []):
             return i
     raise LookupError(f"no route for {category} {kind}")
+
+
+def whatif_data(payload: dict, *, region: str, a: str = "in_force", b: str = "", every: bool = False) -> dict:
+    """The what-if form as a person fills it in: the rows of ``payload``, versions A (and B)."""
+    from policies import inputforms
+
+    initial = inputforms.initial_from(payload)
+    data = {"region": region, "version_a": a, "version_b": b, "case_number": "", "calculate": "1",
+            "person-residence": initial["person"]["residence"], "person-scheme": initial["person"]["scheme"],
+            "person-tilted_applied": initial["person"]["tilted_applied"]}
+    if every:
+        data["every_date"] = "on"
+    for prefix, rows in (("ident", initial["identities"]), ("stat", initial["statistics"]), ("claim", initial["claims"])):
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
+        for i, row in enumerate(rows):
+            for key, value in row.items():
+                data[f"{prefix}-{i}-{key}"] = "" if value is None else str(value)
+    return data

@@ -12,7 +12,7 @@ from policies.editor import dom_id
 from policies.models import ChangeAction, PolicyVersion, Statistic, VersionStatus
 from tests.factories import make_user
 
-from .conftest import load_example, route_index
+from .conftest import load_example, route_index, whatif_data
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -197,14 +197,15 @@ def test_what_if_starts_from_an_example_and_settles_with_a_draft(client, gz_admi
     services.set_parameter(acting_user=gz_admin, version=draft, path=f"assistance.routes[{dibao}].ratio", value="0.80")
     client.force_login(gz_admin)
     response, body = page(client, reverse("policies:whatif") + f"?version={draft.pk}")
-    assert response.status_code == 200 and "&quot;region&quot;: &quot;360700&quot;" in body and f'value="{draft.pk}" selected' in body
+    assert response.status_code == 200 and f'value="{draft.pk}" selected' in body
+    assert 'name="claim-0-total"' in body and "&quot;region&quot;" not in body  # rows, not JSON
 
     payload, _ = load_example("ganzhou_class2_annual_cap")
-    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(payload)})
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="360700", a=str(draft.pk), every=True))
     body = response.content.decode()
     assert response.status_code == 200
     assert "测算结果" in body and "草稿" in body and "低保对象" in body
-    assert "24000.00" in body  # 30 000 × 80 % under the draft, where the published version pays 22 500
+    assert "24,000.00" in body  # 30 000 × 80 % under the draft, where the published version pays 22 500
     assert "该类别普通门诊不予救助" in body  # why the general-outpatient claim got nothing
     assert "已达年度救助限额" in body
     assert ganzhou.document["parameters"]["assistance"]["routes"][dibao]["label"] in body  # the route as the document names it
@@ -214,18 +215,17 @@ def test_what_if_starts_from_an_example_and_settles_with_a_draft(client, gz_admi
 def test_what_if_explains_a_refusal_naming_the_field(client, cz_admin):
     client.force_login(cz_admin)
     payload, _ = load_example("error_scope_over_total")
-    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="130900"))
     body = response.content.decode()
     assert response.status_code == 400
-    assert "无法计算" in body and "claims[0].policy_scope" in body and "政策范围内费用" in body
-    assert "超过医疗总费用" in body
+    assert "未计算" in body and "政策范围内费用多于医疗总费用" in body
 
 
 def test_what_if_names_a_missing_statistic(client, gz_admin):
     client.force_login(gz_admin)
     payload, _ = load_example("ganzhou_class3_deductible_across_claims")
     del payload["statistics"]
-    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="360700"))
     body = response.content.decode()
     assert response.status_code == 400
     assert "缺少地区 360700" in body and "城乡居民人均可支配收入" in body and "统计数据" in body
@@ -235,16 +235,17 @@ def test_what_if_stays_inside_the_users_regions(client, gz_admin, cz_admin, cang
     cz_draft = services.start_version(acting_user=cz_admin, from_version=cangzhou)
     client.force_login(gz_admin)
     payload, _ = load_example("cangzhou_dibao_edge_deductible")
-    response = client.post(reverse("policies:whatif"), {"version": "", "payload": json.dumps(payload)})
-    assert response.status_code == 400 and "不在您的管辖范围内" in response.content.decode()
-    response = client.post(reverse("policies:whatif"), {"version": str(cz_draft.pk), "payload": json.dumps(payload)})
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="130900"))
+    assert response.status_code == 400 and "130900" not in response.content.decode().split('name="region"')[1].split("</select>")[0]
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="360700", a=str(cz_draft.pk)))
     assert response.status_code == 400
     assert f'value="{cz_draft.pk}"' not in response.content.decode()
 
 
 def test_what_if_reports_broken_json(client, gz_admin):
     client.force_login(gz_admin)
-    response = client.post(reverse("policies:whatif"), {"version": "", "payload": '{"region": "360700",'})
+    response = client.post(reverse("policies:whatif"), {"region": "360700", "version_a": "in_force", "version_b": "",
+                                                        "paste": "1", "pasted": '{"region": "360700",'})
     body = response.content.decode()
     assert response.status_code == 400 and "JSON 格式有误" in body and '{&quot;region&quot;: &quot;360700&quot;,' in body
 
@@ -484,6 +485,11 @@ def _row(body: str, claim_id: str) -> str:
     return body[start:body.index("</tr>", start)]
 
 
+def _whatif_row(body: str, claim: str) -> str:
+    start = body.index(f'data-claim="{claim}"')
+    return body[start:body.index("</tr>", start)]
+
+
 def test_what_if_says_which_version_settled_each_claim_and_flags_those_the_chosen_one_does_not_cover(
     client, gz_admin, ganzhou
 ):
@@ -495,20 +501,20 @@ def test_what_if_says_which_version_settled_each_claim_and_flags_those_the_chose
                                  in_force_to=None, retroactive_from=None)
     client.force_login(gz_admin)
     payload, _ = load_example("ganzhou_class2_annual_cap")  # claims a 2023-02-01, b 2023-06-15, c 2023-08-20
-    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(payload)})
+    response = client.post(reverse("policies:whatif"), whatif_data(payload, region="360700", a=str(draft.pk)))
     body = response.content.decode()
     assert response.status_code == 200
-    assert f"所选版本：{draft.document_number}（草稿）" in body
+    assert f"{draft.document_number}（草稿，#{draft.pk}）" in body
     assert "该版本适用于结算日期在 2023-06-01 及以后的费用" in body
-    assert f"有 1 笔费用的结算日期不在所选版本 {draft.document_number} 的适用期内" in body
-    assert "非所选版本：所选版本不适用于该日期" in _row(body, "a")
+    assert "1 笔费用的日期不在" in body
+    row = _whatif_row(body, "a")
+    assert "所选版本不适用于该日期" in row and f"#{ganzhou.pk}" in row and f"#{draft.pk}" not in row
     for claim in ("b", "c"):
-        row = _row(body, claim)
-        assert "所选版本" in row and "非所选版本" not in row
-    assert ganzhou.document_number in _row(body, "a")
+        row = _whatif_row(body, claim)
+        assert f"#{draft.pk}" in row and "所选版本不适用" not in row
 
     # Every claim inside the chosen version's period: no warning.
     later = {**payload, "claims": [c for c in payload["claims"] if c["id"] != "a"]}
-    response = client.post(reverse("policies:whatif"), {"version": str(draft.pk), "payload": json.dumps(later)})
+    response = client.post(reverse("policies:whatif"), whatif_data(later, region="360700", a=str(draft.pk)))
     body = response.content.decode()
-    assert response.status_code == 200 and "不在所选版本" not in body and "非所选版本" not in body
+    assert response.status_code == 200 and "的日期不在" not in body and "所选版本不适用" not in body
