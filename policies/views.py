@@ -524,7 +524,7 @@ def version_publish(request, pk):
         try:
             services.publish_version(acting_user=request.user, version=version, **data)
         except services.ChangeRefused as exc:
-            if exc.field in form.fields:
+            if exc.field in form.fields and exc.field != "simulation":  # a hidden field: said above the form
                 for error in exc.errors:
                     form.add_error(exc.field, error)
             else:

@@ -94,15 +94,23 @@ def test_the_form_counts_the_person_years_its_dates_recalculate(client, gz_admin
 
 @pytest.mark.skipif(not any(m.__name__ == "PolicySimulation" for m in apps.get_app_config("policies").get_models()),
                     reason="the fund-impact simulation (issue 12 item 1) is not in this checkout yet")
-def test_publishing_records_the_simulation_it_was_shown(client, gz_admin, ganzhou):  # pragma: no cover - with sim
+def test_publishing_records_the_simulation_it_was_shown(client, gz_admin, ganzhou):
     draft = services.start_version(acting_user=gz_admin, from_version=ganzhou)
+    other = services.start_version(acting_user=gz_admin, from_version=ganzhou)
     Simulation = apps.get_model("policies", "PolicySimulation")
-    simulation = Simulation.objects.filter(version=draft).first()
-    assert simulation is not None
+    theirs = Simulation.objects.create(version=other, region_id=other.region_id, year=2023, document=other.document)
+    shown = Simulation.objects.create(version=draft, region_id=draft.region_id, year=2023, document=draft.document,
+                                      created_by=gz_admin)
     client.force_login(gz_admin)
-    response = client.post(reverse("policies:version-publish", args=[draft.pk]),
-                           {"in_force_from": "2024-01-01", "confirm_document": draft.document_number,
-                            "simulation": str(simulation.pk)})
+    body = client.get(reverse("policies:version", args=[draft.pk])).content.decode()
+    assert f'name="simulation" value="{shown.pk}"' in body  # the form carries the simulation it shows
+    url = reverse("policies:version-publish", args=[draft.pk])
+    refused = client.post(url, {"in_force_from": "2024-01-01", "confirm_document": draft.document_number,
+                                "simulation": str(theirs.pk)})
+    assert refused.status_code == 400  # another draft's simulation is not what this one was shown
+    response = client.post(url, {"in_force_from": "2024-01-01", "confirm_document": draft.document_number,
+                                 "simulation": str(shown.pk)})
     assert response.status_code == 302
     draft.refresh_from_db()
-    assert draft.published_simulation_id == simulation.pk
+    assert draft.published_simulation_id == shown.pk and draft.published_by == gz_admin
+    assert draft.changes.get(action=ChangeAction.PUBLISHED).new_value["simulation"] == shown.pk
