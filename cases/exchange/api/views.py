@@ -6,9 +6,8 @@ subsidised enrolments) is recorded as a delivery with the API token used.
 """
 from __future__ import annotations
 
-import datetime
-
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,13 +19,12 @@ from portal.roles.domain import Role
 
 from .. import selectors
 from ..errors import Invalid
+from ..filters import PushFilter, WarningFilter
 from ..models import (
     SUBSIDY_RECIPIENTS,
     WARNING_RECIPIENTS,
     ConfirmationStatus,
     DeliveryKind,
-    WarningKind,
-    WarningOutcome,
 )
 from ..services import confirmations, monitoring, outbound, pushes
 from . import serializers as s
@@ -75,6 +73,8 @@ def _department_and_region(request, data) -> tuple[str, str]:
 class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_required = "exchange.view_pushes"
     serializer_class = s.PushSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PushFilter
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
@@ -183,35 +183,17 @@ class ConfirmationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         summary="Monitoring warnings (因病返贫 / 因病致贫) of your regions",
         description="A civil-affairs or rural-revitalisation system pulling this list is recorded as a delivery; "
                     "rows carry full identity numbers (each logged).",
-        parameters=[OpenApiParameter("year", int), OpenApiParameter("kind", str, enum=list(WarningKind.values)),
-                    OpenApiParameter("state", str, enum=["open", *WarningOutcome.values]),
-                    OpenApiParameter("since", str, description="raised on or after this date (YYYY-MM-DD)")],
         responses={200: s.WarningSerializer(many=True), **_errors(400)}),
 )
 class WarningViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_required = "exchange.view_warnings"
     serializer_class = s.WarningSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = WarningFilter
 
     def get_queryset(self):
-        qs = selectors.warnings_for(self.request.user).order_by("-created_at", "-id")
-        p = self.request.query_params
-        if (p.get("year") or "").isdigit():
-            qs = qs.filter(year=int(p["year"]))
-        if p.get("kind") in WarningKind.values:
-            qs = qs.filter(kind=p["kind"])
-        if p.get("state") == "open":
-            qs = qs.filter(outcome="")
-        elif p.get("state") in WarningOutcome.values:
-            qs = qs.filter(outcome=p["state"])
-        if p.get("since"):
-            try:
-                since = datetime.date.fromisoformat(p["since"].strip())
-            except ValueError:
-                raise Invalid(_("%(label)s: “%(value)s” is not a date (YYYY-MM-DD).") % {"label": "since",
-                                                                                       "value": p["since"]},
-                              field="since") from None
-            qs = qs.filter(created_at__date__gte=since)
-        return qs
+        # region scoping first (the selector), then the filter (DjangoFilterBackend)
+        return selectors.warnings_for(self.request.user).order_by("-created_at", "-id")
 
     def _delivered_to(self) -> str | None:
         """The department a pull of this list is delivered to (recorded, each person logged)."""
