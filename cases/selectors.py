@@ -442,6 +442,12 @@ def visible_batches(user) -> QuerySet[PaymentBatch]:
     return scope_queryset(PaymentBatch.objects.all(), user, roles=PAYMENT_READ_ROLES).select_related("region", "created_by")
 
 
+def visible_payment_lines(user) -> QuerySet[PaymentLine]:
+    """Payment lines of the batches the user may read (region-scoped by the batch's region)."""
+    return (scope_queryset(PaymentLine.objects.all(), user, roles=PAYMENT_READ_ROLES, field="batch__region")
+            .select_related("batch", "batch__region", "application", "application__person"))
+
+
 def batch_detail(user, batch_id: int) -> tuple[PaymentBatch, list[PaymentLine]]:
     batch = visible_batches(user).filter(pk=batch_id).first()
     if batch is None:

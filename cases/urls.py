@@ -40,6 +40,8 @@ urlpatterns = [
     # Payments
     path("payments/", payments.to_pay, name="payments"),
     path("payments/batches/", payments.batch_list, name="batches"),
+    path("payments/lines/", payments.payment_lines, name="payment_lines"),
+    path("payments/lines/export.xlsx", payments.payment_lines_export, name="payment_lines_export"),
     path("payments/batches/<int:pk>/", payments.batch_detail, name="batch"),
     path("payments/batches/<int:pk>/export.<str:fmt>", payments.batch_export, name="batch_export"),
     path("payments/batches/<int:pk>/results/", payments.batch_results, name="batch_results"),

@@ -12,14 +12,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from portal import lists
+from portal.lists import Column, Sorting
 from portal.permissions import permission_required
 from portal.roles.domain import Role
 from portal.web import refusals
 
 from .. import selectors
 from ..access import PAYMENT_ROLES, holds, holds_anywhere
+from ..filters import PaymentLineFilter
 from ..forms import BatchForm
 from ..models import BatchStatus, PaymentLineStatus
 from ..services import adjustments as adjustment_review
@@ -107,6 +111,59 @@ def batch_list(request):
         "page": page, "status": status or "", "statuses": BatchStatus.choices,
         "can_build": holds_anywhere(user, PAYMENT_ROLES),
     })
+
+
+#: the payment-line list's sortable columns; id breaks ties
+LINE_SORTING = Sorting([
+    Column("batch", gettext_lazy("payment batch"), ("batch_id",)),
+    Column("case", gettext_lazy("case number"), ("application__number",)),
+    Column("person", gettext_lazy("person"), ("application__person__name",)),
+    Column("amount", gettext_lazy("amount"), ("amount",)),
+    Column("status", gettext_lazy("status"), ("status",)),
+    Column("created", gettext_lazy("created at"), ("created_at",)),
+], default=("-id",))
+
+
+def _line_filter(request):
+    """The payment-line list's filter over the lines the user may read (scoping first, then the filter)."""
+    return PaymentLineFilter(request.GET, queryset=selectors.visible_payment_lines(request.user), request=request)
+
+
+@permission_required("cases.view_batches")
+def payment_lines(request):
+    """Every payment line of the user's regions (支付明细): who was paid what, in which batch, with what result."""
+    filterset = _line_filter(request)
+    listing = lists.listing(request, filterset.qs, sorting=LINE_SORTING, export_url=reverse("cases:payment_lines_export"))
+    return render(request, "cases/payment_lines.html", {
+        "form": filterset.form, "listing": listing, "page": listing.page,
+        "perms_pay": holds_anywhere(request.user, PAYMENT_ROLES),
+    }, status=400 if filterset.form.errors else 200)
+
+
+@permission_required("cases.view_batches")
+def payment_lines_export(request):
+    """The payment lines of the current filter as an Excel file (masked identity numbers, no account
+    numbers: the bank file is the batch's own export), recorded in the export log."""
+    filterset = _line_filter(request)
+    back = f"{reverse('cases:payment_lines')}?{request.GET.urlencode()}"
+    if not filterset.is_valid():
+        return redirect(back)
+    headers = [_("payment batch"), _("case number"), _("person"), _("identity number"), _("kind"), _("amount"),
+               _("status"), _("bank reference"), _("failure reason")]
+
+    def row(line):
+        person = line.application.person
+        return [line.batch.number, line.application.number, person.name, person.masked_id_number,
+                line.get_kind_display(), line.amount, line.get_status_display(), line.bank_reference,
+                line.failure_reason]
+
+    try:
+        return lists.export(request, filterset.qs, list_name="payment_lines", sorting=LINE_SORTING, headers=headers,
+                            row=row, title=_("Payment lines"), filters=lists.describe_filters(filterset.cleaned))
+    except lists.TooManyRows as exc:
+        messages.error(request, _("The list holds %(n)s rows; an export takes at most %(limit)s. Narrow the filter.")
+                       % {"n": exc.count, "limit": lists.EXPORT_LIMIT})
+        return redirect(back)
 
 
 def _render_batch(request, batch_id: int, *, submitted=None, errors=None, return_errors=None, status=200):

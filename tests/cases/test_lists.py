@@ -177,3 +177,37 @@ def test_case_list_bad_values_never_give_a_500(client, team):
     assert "年度" in body and "alert-error" in body
     export = client.get(reverse("cases:queue_export"), {"year": "abc"})
     assert export.status_code == 302 and not ListExport.objects.exists()  # an invalid filter exports nothing
+
+
+# --- payment lines ------------------------------------------------------------------------------------
+
+
+def test_payment_lines_sort_search_export_and_scope(client, team, cz_team):
+    from cases.services import payments
+
+    a = make_case(team, "approved", person=person_with_identity(name="甲某某"))
+    b = make_case(team, "approved", person=person_with_identity(name="乙某某"))
+    batch = payments.create_batch(acting_user=team.payment, region_code="360700", application_ids=[a.pk, b.pk])
+    far = make_case(cz_team, "approved", person=person_with_identity(region="130903", name="丁某某"))
+    payments.create_batch(acting_user=cz_team.payment, region_code="130900", application_ids=[far.pk])
+    client.force_login(team.payment)
+    url = reverse("cases:payment_lines")
+    numbers = [a.number, b.number]
+    up = client.get(url, {"sort": "person"}).content.decode()  # 乙 < 甲 by code point
+    assert names_in_order(up, numbers) == [b.number, a.number]
+    down = client.get(url, {"sort": "-person"}).content.decode()
+    assert names_in_order(down, numbers) == [a.number, b.number]
+    assert 'data-total="2"' in up and far.number not in up and batch.number in up
+    found = client.get(url, {"q": a.person.id_number[-6:]}).content.decode()
+    assert a.number in table(found) and b.number not in table(found)
+    assert b.number in table(client.get(url, {"q": "乙某"}).content.decode())
+    rows = xlsx_rows(client.get(reverse("cases:payment_lines_export"), {"sort": "person", "status": "pending"}))
+    assert [r[2] for r in rows[1:]] == ["乙某某", "甲某某"]
+    assert rows[1][3] == b.person.masked_id_number and b.person.id_number not in str(rows)
+    assert "丁某某" not in str(rows)
+    record = ListExport.objects.get()
+    assert record.list_name == "payment_lines" and record.rows == 2
+    assert record.filters == {"status": "pending", "sort": "person"}
+    for params in ({"status": "x"}, {"kind": "x"}, {"year": "abc"}, {"region": "1"}, {"sort": "payee_account"}):
+        assert client.get(url, params).status_code in (200, 400), params
+    assert "alert-error" in client.get(url, {"status": "x"}).content.decode()
