@@ -193,6 +193,9 @@ class ReasonForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("file (CSV or Excel .xlsx)"),
                            help_text=_("Settlement records exported from the national platform, header in row 1."))
+    again = forms.BooleanField(label=_("import it again if I imported this file before"), required=False,
+                               help_text=_("For instance after registering the persons it lacked. Without it, the "
+                                           "earlier import of the same file is shown."))
 
 
 class IdsField(forms.Field):

@@ -279,32 +279,82 @@ class ClaimSource(models.TextChoices):
     IMPORT = "import", _("imported")
 
 
+class UploadStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for a worker")
+    PROCESSING = "processing", _("processing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
 class ClaimImport(models.Model):
     """One upload of the national platform's settlement records, with its row report.
 
-    ``errors`` is a list of ``{"row": n, "column": "med_type", "value": "99", "message": "…"}``
-    (row numbers as Excel shows them: the header is row 1).
+    The file is stored when it is received (``file``, ``sha256``) and read by a worker
+    (``cases.process_claim_import``), which fills the counts and the rejected rows
+    (:class:`ClaimImportError`, row numbers as Excel shows them: the header is row 1). The same
+    file from the same caseworker is received once (``claim_import_once``): sending it again
+    answers with the earlier import; importing it again on purpose is a new ``attempt``.
     """
 
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     filename = models.CharField(_("file name"), max_length=200)
+    file = models.FileField(_("file"), upload_to="cases/claim_imports/%Y/%m/", max_length=255, blank=True)
+    file_size = models.BigIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(_("content hash"), max_length=64, blank=True)
+    attempt = models.PositiveSmallIntegerField(_("import of this file"), default=1)
     file_format = models.CharField(_("format"), max_length=10)
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=UploadStatus.choices, default=UploadStatus.DONE)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    failure = models.TextField(_("why the import failed"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     rows_created = models.PositiveIntegerField(_("new claims"), default=0)
     rows_updated = models.PositiveIntegerField(_("updated claims"), default=0)
     rows_unchanged = models.PositiveIntegerField(_("already imported, unchanged"), default=0)
     rows_failed = models.PositiveIntegerField(_("rows with errors"), default=0)
-    errors = models.JSONField(_("row errors"), default=list, blank=True)
+    errors_count = models.PositiveIntegerField(_("problems found"), default=0)
 
     class Meta:
         verbose_name = _("claim import")
         verbose_name_plural = _("claim imports")
         ordering = ["-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["uploaded_by", "sha256", "attempt"], condition=~Q(sha256=""),
+                                    name="claim_import_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (UploadStatus.DONE, UploadStatus.FAILED)
+
+    @property
+    def errors(self) -> list[dict]:
+        """Every problem as ``{"row", "column", "label", "value", "message"}`` — the whole list, for
+        small reports and tests; pages, downloads and the API page through ``row_errors``."""
+        return list(self.row_errors.order_by("row", "id").values("row", "column", "label", "value", "message"))
+
+
+class ClaimImportError(models.Model):
+    """A problem of one row of a claim import (a row may have several)."""
+
+    claim_import = models.ForeignKey(ClaimImport, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=100)
+    label = models.CharField(_("column label"), max_length=100, blank=True)
+    value = models.CharField(_("value in the file"), max_length=100, blank=True)
+    message = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("claim import problem")
+        verbose_name_plural = _("claim import problems")
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["claim_import", "row", "id"], name="claim_import_error_row")]
 
 
 @track()
@@ -865,9 +915,9 @@ class BankReturnStatus(models.TextChoices):
 class BankReturn(models.Model):
     """The bank's return file (回盘文件) for a payment batch: one result per line.
 
-    Every row is checked when the file is received (line of the batch, account and amount as sent,
-    result, bank reference or reason); the rows that pass are kept in ``valid_rows`` and applied by
-    the worker (``cases.apply_bank_return``) in chunks, each chunk in one transaction together with
+    The file is stored when it is received; the worker reads it and checks every row (line of the
+    batch, account and amount as sent, result, bank reference or reason: rejected rows go to
+    :class:`BankReturnError`), keeps the rows that pass in ``valid_rows`` and applies them (``cases.apply_bank_return``) in chunks, each chunk in one transaction together with
     ``rows_done`` (the cursor) and the counts, so a worker that dies is resumed where it stopped.
     The same file (sha256) for the same batch is received once (``bank_return_once``).
     """
@@ -891,8 +941,8 @@ class BankReturn(models.Model):
     lines_failed = models.PositiveIntegerField(_("failed"), default=0)
     lines_already_recorded = models.PositiveIntegerField(_("already recorded"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
-    #: ``[{"row": 3, "field": "金额", "reason": "…"}, …]`` — rows refused on receipt or when applied.
-    errors = models.JSONField(_("rejected rows"), default=list, blank=True)
+    #: The worker read and checked the file (``valid_rows`` and the rejected rows are stored).
+    checked = models.BooleanField(_("rows checked"), default=False)
     #: ``[[row, line_id, outcome, bank_reference, reason], …]`` — the rows that passed the checks.
     valid_rows = models.JSONField(default=list, blank=True)
     failure = models.TextField(_("why processing failed"), blank=True)
@@ -917,6 +967,27 @@ class BankReturn(models.Model):
         if self.status == BankReturnStatus.DONE:
             return 100
         return int(100 * self.rows_done / self.rows_valid) if self.rows_valid else 0
+
+    @property
+    def errors(self) -> list[dict]:
+        """Every rejected row as ``{"row", "field", "reason"}`` — the whole list, for small reports
+        and tests; pages, downloads and the API page through ``row_errors``."""
+        return list(self.row_errors.order_by("row", "id").values("row", "field", "reason"))
+
+
+class BankReturnError(models.Model):
+    """A rejected row of a bank return file (on reading, checking or applying)."""
+
+    bank_return = models.ForeignKey(BankReturn, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(_("row"))
+    field = models.CharField(_("column"), max_length=100)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("rejected row of a bank return file")
+        verbose_name_plural = _("rejected rows of bank return files")
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["bank_return", "row", "id"], name="bank_return_error_row")]
 
 
 # --- Payee changes and the record of bank-account changes ----------------------------------------

@@ -6,8 +6,10 @@
 * ``cases.recalculate_person_year(person_id, year, reason="")`` — after a backdated identity or a
   retroactive policy: re-settle open cases, adjust approved ones (see
   ``cases.services.settlement.recalculate_person_year``).
-* ``cases.apply_bank_return(bank_return_id)`` — record the checked rows of a bank's return file,
-  200 lines per transaction, resuming after the last committed chunk when delivered again (see
+* ``cases.process_claim_import(import_id)`` — read, check and import a stored claim-import file
+  (see ``cases.imports.national``).
+* ``cases.apply_bank_return(bank_return_id)`` — read and check a bank's return file, then record
+  its good rows, 200 lines per transaction, resuming after the last committed chunk when delivered again (see
   ``cases.services.bank_returns``).
 """
 from celery import shared_task
@@ -31,4 +33,13 @@ def recalculate_person_year_task(person_id: int, year: int, reason: str = "") ->
 def apply_bank_return_task(bank_return_id: int) -> str | None:
     """Returns the return file's status."""
     result = bank_returns.apply_bank_return(bank_return_id=int(bank_return_id))
+    return result.status if result is not None else None
+
+
+@shared_task(name="cases.process_claim_import", acks_late=True)
+def process_claim_import_task(import_id: int) -> str | None:
+    """Read, check and import a stored claim-import file. Returns the import's status."""
+    from .imports.national import process_claim_import
+
+    result = process_claim_import(import_id=int(import_id))
     return result.status if result is not None else None

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from portal import tabular
 from portal.numbers import ValueProblem, money
 from portal.regions.codes import contains
 from portal.regions.models import Region
@@ -482,6 +483,10 @@ def set_statistic(*, acting_user, region: Region | str, kind: str, year: int, va
 POLICY_FILE_FORMAT = 1
 MAX_POLICY_FILE_BYTES = 2 * 1024 * 1024
 MAX_POLICY_FILE_DEPTH = 24
+#: What a policy file may be, checked on its text before it is parsed (portal.tabular.check_json,
+#: the limits every upload shares): a policy document is some 15 KB of about 300 values.
+POLICY_FILE_LIMITS = tabular.DEFAULT_LIMITS.replace(
+    max_bytes=MAX_POLICY_FILE_BYTES, max_depth=MAX_POLICY_FILE_DEPTH, max_items=20_000, max_cell_chars=4000)
 _MAX_NUMBER = Decimal("1e15")
 
 
@@ -490,6 +495,19 @@ def _reader_message(problem: str, doc: dict | None) -> str:
     if (translation.get_language() or "").startswith("zh"):
         return messages.explain(problem, doc=doc)
     return problem
+
+
+#: A refused policy file lists at most this many problems (the rest are counted): a file is small
+#: (POLICY_FILE_LIMITS), and the first problems are the ones to correct first.
+MAX_PROBLEMS_SHOWN = 100
+
+
+def _first_problems(problems: list[str]) -> list[str]:
+    if len(problems) <= MAX_PROBLEMS_SHOWN:
+        return problems
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    return problems[:MAX_PROBLEMS_SHOWN] + [
+        _("… and %(n)d more problems; correct these and import the file again.") % {"n": more}]
 
 
 def _reject_constant(name: str):
@@ -527,21 +545,20 @@ def _plain(node, path: str, depth: int, errors: list[str]):
 
 def read_policy_file(content: bytes | str, *, filename: str = "") -> dict:
     """The policy document in a policy file's text (UTF-8 JSON, see docs/policy-file.md), its
-    numbers as decimal strings. Raises ``ChangeRefused`` naming the problem (size, encoding, JSON
-    syntax with line and column, nesting, numbers, the file's format)."""
+    numbers as decimal strings. Raises ``ChangeRefused`` naming the problem (size, encoding, nesting,
+    number of values and length of a text — :data:`POLICY_FILE_LIMITS`, checked before parsing —,
+    JSON syntax with line and column, numbers, the file's format)."""
     name = filename or _("the file")
     if isinstance(content, str):
         raw = content.encode("utf-8", "surrogatepass")
     else:
         raw = bytes(content or b"")
-    if len(raw) > MAX_POLICY_FILE_BYTES:
-        raise ChangeRefused(_("%(name)s: the file is larger than %(mb)s MB.") % {"name": name, "mb": MAX_POLICY_FILE_BYTES // (1024 * 1024)}, field="file")
     if not raw.strip():
         raise ChangeRefused(_("%(name)s: the file is empty.") % {"name": name}, field="file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ChangeRefused(_("%(name)s: not UTF-8 text (byte %(pos)s); save the file as UTF-8.") % {"name": name, "pos": exc.start + 1}, field="file") from None
+    try:  # size, encoding, nesting, number of values, length of a text — before parsing
+        text = tabular.check_json(raw, POLICY_FILE_LIMITS)
+    except tabular.TableError as exc:
+        raise ChangeRefused(f"{name}: {exc}", field="file") from None
     try:
         data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -554,7 +571,7 @@ def read_policy_file(content: bytes | str, *, filename: str = "") -> dict:
     problems: list[str] = []
     data = _plain(data, "", 0, problems)
     if problems:
-        raise ChangeRefused(problems[:50], field="file")
+        raise ChangeRefused(_first_problems(problems), field="file")
     if not isinstance(data, dict):
         raise ChangeRefused(_("%(name)s: a policy file is one JSON object (see docs/policy-file.md).") % {"name": name}, field="file")
     header = data.pop("policy_file", None)
@@ -614,7 +631,8 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
         for fw in selectors.frameworks_for(candidate):
             problems += engine.validate_against_framework(doc, fw.engine_document())
     if problems or example_problems:
-        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems, field="file")
+        raise ChangeRefused(_first_problems([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems),
+                            field="file")
     if len(candidate.document_number) > 100 or len(candidate.title) > 300:
         raise ChangeRefused(_("document/title: too long (at most 100 and 300 characters)."), field="file")
     candidate.document = candidate.engine_document()

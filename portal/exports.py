@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -97,3 +97,73 @@ def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence
     response = HttpResponse(xlsx_bytes(headers, rows, title=title), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = _disposition(filename)
     return response
+
+
+# --- Streamed downloads (long lists: rejected rows of an upload) ----------------------------------
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream(headers: Sequence[str], rows: Iterable[Sequence]):
+    """The CSV (UTF-8 with BOM) line by line: memory stays bounded whatever the number of rows."""
+    writer = csv.writer(_Echo())
+    yield ("\ufeff" + writer.writerow([_csv_cell(h) for h in headers])).encode("utf-8")
+    batch: list[str] = []
+    for row in rows:
+        batch.append(writer.writerow([_csv_cell(v) for v in row]))
+        if len(batch) >= 500:
+            yield "".join(batch).encode("utf-8")
+            batch = []
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
+def csv_streaming_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_stream(headers, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = _disposition(filename)
+    return response
+
+
+def xlsx_streaming_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence], *,
+                            title: str = "Sheet1") -> FileResponse:
+    """An .xlsx written row by row to a temporary file (openpyxl's write-only mode), then sent in
+    chunks (``FileResponse`` is a streaming response): never the whole workbook in memory."""
+    import tempfile
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31] or "Sheet1")
+    header_cells = []
+    for h in headers:
+        cell = WriteOnlyCell(sheet, value=safe_cell(h))
+        cell.font = Font(bold=True)
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        values = []
+        for v in row:
+            v = safe_cell(v)
+            if isinstance(v, datetime.datetime) and v.tzinfo is not None:
+                v = v.replace(tzinfo=None)
+            values.append(v)
+        sheet.append(values)
+    out = tempfile.TemporaryFile()
+    workbook.save(out)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
+
+
+def streaming_response(fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence], *,
+                       title: str = "Sheet1"):
+    """``fmt`` "csv" or "xlsx" (anything else: ValueError) as a streamed download named ``filename.fmt``."""
+    if fmt == "csv":
+        return csv_streaming_response(f"{filename}.csv", headers, rows)
+    if fmt == "xlsx":
+        return xlsx_streaming_response(f"{filename}.xlsx", headers, rows, title=title)
+    raise ValueError(fmt)

@@ -12,7 +12,10 @@ Limits (:class:`Limits`), checked before anything is parsed where the file allow
 * for .xlsx, the uncompressed size of the whole workbook and of its shared strings (read from the
   zip's directory, without inflating anything: a 1 MB workbook whose shared string expands to
   1 GiB is refused at once);
-* the number of rows and the length of a cell, while streaming.
+* the number of rows and the length of a cell, while streaming;
+* for JSON documents (:func:`check_json`: policy files), the size, the nesting depth, the number of
+  values and the length of a string, on the text before it is parsed (JSON is not a table: the
+  limits and the error, :class:`TableError`, are shared, not the reader).
 
 A row that cannot be read — a NUL character, a quote that is never closed, a cell longer than the
 limit — is reported with the column it is in (``problems`` of that row), the offending cell left
@@ -28,6 +31,7 @@ import codecs
 import csv
 import datetime
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,6 +59,9 @@ class Limits:
     max_columns: int = 512
     max_uncompressed: int = 1024 * 1024 * 1024  # .xlsx: every part together, inflated
     max_shared_strings: int = 64 * 1024 * 1024  # .xlsx: the shared strings, which openpyxl keeps in memory
+    # JSON documents (policy files, API pushes): checked on the text before it is parsed
+    max_depth: int = 32  # arrays and objects inside one another
+    max_items: int = 200_000  # values in all arrays and objects together
 
     def replace(self, **changes) -> Limits:
         from dataclasses import replace
@@ -228,6 +235,11 @@ class Table:
         if 0 <= index < len(self.header) and self.header[index].strip():
             return self.header[index].strip()
         return _("column %(n)d") % {"n": index + 1}
+
+    def close(self) -> None:
+        """Let go of the file (after reading the header only)."""
+        self._close()
+        self._close = lambda: None
 
     def rows(self) -> Iterator[tuple[int, list[str], tuple, frozenset]]:
         assert self._rows is not None
@@ -444,6 +456,57 @@ def open_table(stream: BinaryIO, *, filename: str = "", file_format: str | None 
     if fmt == "xlsx":
         return Table(stream, file_format="xlsx", encoding="", limits=limits)
     return Table(stream, file_format="csv", encoding=encoding or detect_encoding(stream), limits=limits)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON documents: the same limits, checked on the text before parsing
+# ---------------------------------------------------------------------------------------------
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{},]')
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def check_json(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The text of a JSON document (UTF-8, with or without BOM) once its size, nesting depth, number
+    of values and string lengths are within ``limits`` (``max_bytes``, ``max_depth``, ``max_items``,
+    ``max_cell_chars`` for a string) — found by scanning the text for strings and brackets, without
+    building anything. Raises :class:`TableError` naming the line and column. Syntax is left to
+    the parser that follows (a malformed document may be refused by either)."""
+    if len(raw) > limits.max_bytes:
+        raise TableError(_("The file is larger than %(mb)s MB; split it.") % {"mb": _mb(limits.max_bytes)})
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TableError(_("The file is not UTF-8 text (byte %(pos)s); save it as UTF-8.") % {"pos": exc.start + 1}) from None
+    depth = items = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == '"':
+            if len(token) - 2 > limits.max_cell_chars:
+                line, column = _line_column(text, match.start())
+                raise TableError(_("Line %(line)d, column %(column)d: a text is longer than %(n)d characters.")
+                                 % {"line": line, "column": column, "n": limits.max_cell_chars})
+        elif first in "[{":
+            depth += 1
+            items += 1
+            if depth > limits.max_depth:
+                line, column = _line_column(text, match.start())
+                raise TableError(_("Line %(line)d, column %(column)d: nested more than %(n)d levels deep.")
+                                 % {"line": line, "column": column, "n": limits.max_depth})
+        elif first in "]}":
+            depth -= 1
+        else:  # a comma: one more value
+            items += 1
+            if items > limits.max_items:
+                line, column = _line_column(text, match.start())
+                raise TableError(_("Line %(line)d, column %(column)d: the document has more than %(n)d values.")
+                                 % {"line": line, "column": column, "n": limits.max_items})
+    return text
 
 
 def iter_rows(stream: BinaryIO, *, filename: str = "", limits: Limits = DEFAULT_LIMITS,

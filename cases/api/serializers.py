@@ -223,24 +223,33 @@ class ClaimVoidSerializer(serializers.Serializer):
 
 class ClaimImportErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="Row as Excel shows it (the header is row 1).")
-    column = serializers.CharField()
+    column = serializers.CharField(help_text="The national column name.")
+    label = serializers.CharField(help_text="The column's Chinese label.")
     value = serializers.CharField()
     message = serializers.CharField()
 
 
 class ClaimImportSerializer(ScopedModelSerializer):
-    errors = ClaimImportErrorSerializer(many=True, read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    created = serializers.SerializerMethodField(
+        help_text="False when the same file was received before from you (that import is returned).")
 
     class Meta:
         model = ClaimImport
-        fields = ["id", "filename", "file_format", "encoding", "uploaded_by", "uploaded_at", "rows_total", "rows_created",
-                  "rows_updated", "rows_unchanged", "rows_failed", "errors"]
+        fields = ["id", "filename", "file_format", "encoding", "file_size", "sha256", "attempt", "uploaded_by",
+                  "uploaded_at", "status", "progress", "failure", "started_at", "finished_at", "rows_total",
+                  "rows_created", "rows_updated", "rows_unchanged", "rows_failed", "errors_count", "created"]
         read_only_fields = fields
+
+    def get_created(self, obj) -> bool:
+        return bool(getattr(obj, "created", False))
 
 
 class ClaimImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8, UTF-8 with BOM, GBK, GB18030) or .xlsx with the national field names.")
+    again = serializers.BooleanField(required=False, default=False,
+                                     help_text="Import a file you imported before once more (after registering the "
+                                               "persons it lacked); without it the earlier import is returned.")
 
 
 class ImportColumnSerializer(serializers.Serializer):
@@ -561,15 +570,13 @@ class BankReturnSerializer(ScopedModelSerializer):
     batch = serializers.IntegerField(source="batch_id", read_only=True)
     batch_number = serializers.CharField(source="batch.number", read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
-    errors = BankReturnErrorSerializer(many=True, read_only=True,
-                                       help_text="Rows rejected on receipt or when applied.")
     created = serializers.SerializerMethodField(help_text="False when the same file was received before (that one is returned).")
 
     class Meta:
         model = BankReturn
         fields = ["id", "batch", "batch_number", "original_name", "file_format", "file_size", "sha256", "uploaded_by",
                   "created_at", "status", "rows_total", "rows_valid", "rows_done", "lines_paid", "lines_failed",
-                  "lines_already_recorded", "rows_rejected", "errors", "failure", "started_at", "finished_at", "created"]
+                  "lines_already_recorded", "rows_rejected", "checked", "failure", "started_at", "finished_at", "created"]
         read_only_fields = fields
 
     def get_created(self, obj) -> bool:

@@ -20,10 +20,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.api.errors import error_responses
+from portal.uploads import ErrorPagination
 
 from .. import selectors
 from ..filters import CaseFilter, PersonFilter
-from ..imports.national import import_claims
+from ..imports.national import receive_claim_import
 from ..models import (
     Adjustment,
     AdjustmentStatus,
@@ -325,15 +326,25 @@ class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ClaimSerializer(claim).data)
 
     @extend_schema(summary="Import settlement records (CSV or .xlsx, national field names)",
+                   description="The file is checked against the limits and for its required columns at once, "
+                               "then imported by a worker: poll GET /claim-imports/{id}/ (status, progress) and "
+                               "page through its problems with GET /claim-imports/{id}/errors/?page=. The same "
+                               "file sent again answers 200 with the earlier import (created: false) unless "
+                               "again=true and that import is finished.",
                    request={"multipart/form-data": s.ClaimImportUploadSerializer},
-                   responses={201: s.ClaimImportSerializer, **_errors(400, 403)})
+                   responses={201: s.ClaimImportSerializer, 200: s.ClaimImportSerializer, **_errors(400, 403)})
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise DjangoValidationError({"file": [_("Choose a CSV or Excel file to import.")]})
-        record = import_claims(acting_user=request.user, fileobj=upload, filename=upload.name)
-        return Response(s.ClaimImportSerializer(record).data, status=status.HTTP_201_CREATED)
+        data = s.ClaimImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = receive_claim_import(acting_user=request.user, fileobj=upload, filename=upload.name,
+                                      again=data.validated_data.get("again", False))
+        record.refresh_from_db()
+        code = status.HTTP_201_CREATED if getattr(record, "created", False) else status.HTTP_200_OK
+        return Response(s.ClaimImportSerializer(record).data, status=code)
 
     @extend_schema(summary="The import's column mapping", responses={200: s.ImportColumnSerializer(many=True)})
     @action(detail=False, methods=["get"], url_path="import-format", pagination_class=None)
@@ -353,6 +364,14 @@ class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.visible_imports(self.request.user).select_related("uploaded_by")
+
+    @extend_schema(summary="The problems of a claim import, a page at a time (?page=, with the count)",
+                   responses={200: s.ClaimImportErrorSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get"], pagination_class=ErrorPagination)
+    def errors(self, request, pk=None):
+        record = self.get_object()
+        page = self.paginate_queryset(record.row_errors.order_by("row", "id"))
+        return self.get_paginated_response(s.ClaimImportErrorSerializer(page, many=True).data)
 
 
 # --- Applications -------------------------------------------------------------------------------------------
@@ -527,8 +546,9 @@ class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
         summary="Upload the bank's return file (回盘文件) of the batch",
         description="CSV (UTF-8 with or without BOM, GBK, GB18030) or .xlsx, header "
                     "明细号,批次号,收款人,账号,金额,结果,银行流水号,失败原因 (the bank file's own columns are accepted "
-                    "too). Every row is checked first; the rows that pass are recorded by a worker — poll "
-                    "GET /bank-returns/{id}/. The same file for the same batch is received once: 200 with the "
+                    "too). The size, the format and the header are checked at once; a worker reads and checks "
+                    "every row and records the rows that pass — poll GET /bank-returns/{id}/, the rejected rows are "
+                    "at GET /bank-returns/{id}/errors/?page=. The same file for the same batch is received once: 200 with the "
                     "earlier one instead of 201.",
         request={"multipart/form-data": s.BankReturnUploadSerializer},
         responses={201: s.BankReturnSerializer, 200: s.BankReturnSerializer, **_errors(400, 403, 404)},
@@ -564,6 +584,14 @@ class BankReturnViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         except (TypeError, ValueError):
             raise NotFound(_("Bank return file not found.")) from None
         return selectors.bank_return_detail(self.request.user, pk)
+
+    @extend_schema(summary="The rejected rows of a bank return file, a page at a time (?page=, with the count)",
+                   responses={200: s.BankReturnErrorSerializer(many=True), **_errors(404)})
+    @action(detail=True, methods=["get"], pagination_class=ErrorPagination)
+    def errors(self, request, pk=None):
+        bank_return = self.get_object()
+        page = self.paginate_queryset(bank_return.row_errors.order_by("row", "id"))
+        return self.get_paginated_response(s.BankReturnErrorSerializer(page, many=True).data)
 
 
 @extend_schema_view(

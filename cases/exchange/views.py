@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from portal import exports, lists
+from portal import exports, lists, uploads
 from portal.lists import Column, Sorting
 from portal.permissions import allowed, permission_required, roles_for
 from portal.roles.scoping import scope_queryset, scoped_regions
@@ -233,10 +233,12 @@ def push_rejected(request, pk: int, fmt: str):
         raise Http404
     headers = [_("row"), *rules.TEMPLATE_HEADERS, _("reasons")]
     columns = ("row_no", "id_number", *rejected_rows.TEXT_COLUMNS)
-    rows = ([*(rejected_rows.masked_values(r)[c] for c in columns), rejected_rows.describe(r)]
-            for r in push.rejected_rows.all().iterator(chunk_size=2000))
     rejected_rows.log_view(acting_user=request.user, push=push, channel="export", where=fmt)
-    return _export(fmt, f"push_{push.pk}_rejected_rows", headers, rows, _("rejected rows"))
+    # streamed: a push's rejected rows may be hundreds of thousands (portal.uploads)
+    return uploads.error_download(
+        fmt, f"push_{push.pk}_rejected_rows", headers, push.rejected_rows.order_by("row_no"),
+        lambda r: [*(rejected_rows.masked_values(r)[c] for c in columns), rejected_rows.describe(r)],
+        title=_("rejected rows"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,18 @@
 """Import claims from the national medical-security platform's settlement records (``setlinfo``).
 
-``import_claims(acting_user=…, fileobj=…, filename=…) -> ClaimImport`` reads a CSV (UTF-8, UTF-8
-with BOM, GBK or GB18030 — detected) or an .xlsx workbook (first sheet, header in row 1) whose
-columns carry the national field names (or their Chinese labels), see :data:`COLUMNS` and
-``cases/imports/README.md``.
+Two steps, like every upload of the portal:
+
+* :func:`receive_claim_import` (in the request) checks the file against the limits before anything
+  is parsed (size; for .xlsx the inflated size from the zip's directory; encoding), reads the header
+  (a file without the required columns is refused at once, naming them), stores the file with its
+  sha256 and enqueues ``cases.process_claim_import`` in the same transaction. The same file from
+  the same caseworker is received once: a double click or a second upload answers with the first
+  import (in progress or finished), never twice and never a 500; ``again=True`` imports a finished
+  file once more (after registering the persons it lacked).
+* :func:`process_claim_import` (the worker) reads the stored file — a CSV (UTF-8, UTF-8 with BOM, GBK
+  or GB18030 — detected) or an .xlsx workbook (first sheet, header in row 1) whose columns carry the
+  national field names (or their Chinese labels), see :data:`COLUMNS` and
+  ``cases/imports/README.md`` — reporting its progress, and imports it.
 
 * Every row is validated; a bad row is reported with its row number (as Excel shows it), the
   column, the value and the reason — unknown ``med_type`` / ``insutype`` / ``psn_cert_type``
@@ -13,21 +22,31 @@ columns carry the national field names (or their Chinese labels), see :data:`COL
   approved holds it, otherwise the row is reported and the claim left as it was.
 * The import is one transaction (nothing half-imported on a crash) and set-based: persons and
   existing claims are read in chunks, new claims written with ``bulk_create`` — no query per row.
+  The rejected rows are stored as rows (:class:`~cases.models.ClaimImportError`): pages and the API
+  page through them, downloads stream them.
+* Idempotent and safe to run twice: the worker locks the import before writing and leaves a
+  finished one alone; a worker that died left nothing (one transaction) and the job runs again.
 * Open cases of the persons and years touched are re-settled on commit.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import tabular
-from portal.audit.context import Channel, recorded_as
+from portal.audit.context import Channel, audit_context
+from portal.jobs import enqueue
 from portal.roles.scoping import scope_queryset
 
 from .. import identity_numbers
@@ -38,15 +57,20 @@ from ..models import (
     Claim,
     ClaimAllocation,
     ClaimImport,
+    ClaimImportError,
     ClaimKind,
     ClaimSource,
     Person,
     Scheme,
+    UploadStatus,
 )
 from ..services import settlement
 from ..services.errors import CaseCode, NotPermitted
 from ..services.values import clean_claim
 
+log = logging.getLogger(__name__)
+
+PROCESS_TASK = "cases.process_claim_import"
 MAX_ROWS = 50_000
 # What an import file may be (portal.tabular checks it before and while reading).
 LIMITS = tabular.DEFAULT_LIMITS.replace(max_bytes=32 * 1024 * 1024, max_rows=MAX_ROWS, max_cell_chars=2000)
@@ -255,28 +279,12 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[i:i + size]
 
 
-@recorded_as(Channel.IMPORT)
-def import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
-    """Import a settlement-record file (see :func:`_import_claims`). The same file sent twice at
-    once (a double click) answers the second time as a re-import: its claims arrived a moment ago."""
-    try:
-        return _import_claims(acting_user=acting_user, fileobj=fileobj, filename=filename)
-    except IntegrityError:
-        fileobj.seek(0)
-        return _import_claims(acting_user=acting_user, fileobj=fileobj, filename=filename)
+def _table_error(exc: Exception) -> ValidationError:
+    return ValidationError({"file": [str(exc)]})
 
 
-def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
-    """Import a settlement-record file; returns the :class:`ClaimImport` with counts and the row
-    report (``errors``). A file that cannot be read at all (encoding, missing required columns,
-    too many rows) raises ``ValidationError({"file": [...]})`` and imports nothing."""
-    if not holds_anywhere(acting_user, CASEWORK_ROLES):
-        raise NotPermitted(_("Importing claims needs the caseworker role."), code=CaseCode.ROLE_REQUIRED)
-    try:
-        table = tabular.open_table(fileobj, filename=filename, limits=LIMITS)
-    except tabular.TableError as exc:
-        raise ValidationError({"file": [str(exc)]}) from None
-    xlsx, encoding, header = table.format == "xlsx", table.encoding, table.header
+def _required_columns(header: list[str]) -> dict[str, str]:
+    """file column → national name; refuses a header without the required columns."""
     mapping = {}
     for h in header:
         name = _canonical(h)
@@ -286,20 +294,155 @@ def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
                and not (c.name == "setl_time" and "enddate" in mapping.values())]
     if missing:
         raise ValidationError({"file": [_("The file lacks the required columns: %(cols)s.") % {"cols": ", ".join(missing)}]})
+    return mapping
 
-    report = _Report()
-    parsed_rows: list[tuple[int, dict]] = []
+
+def _sha256(fileobj) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def earlier_import(user, digest: str) -> ClaimImport | None:
+    """The latest import of the file with this content by this caseworker."""
+    return ClaimImport.objects.filter(uploaded_by=user, sha256=digest).order_by("-attempt").first()
+
+
+def receive_claim_import(*, acting_user, fileobj, filename: str, again: bool = False) -> ClaimImport:
+    """Receive a settlement-record file: checked against :data:`LIMITS` and for its required columns
+    (``ValidationError({"file": [...]})`` otherwise, nothing stored), stored, and processed by the
+    worker. Returns the :class:`ClaimImport` with ``created`` (False: the same file was received
+    before from this caseworker — in progress, or finished and ``again`` not asked — and that import
+    is returned)."""
+    if not holds_anywhere(acting_user, CASEWORK_ROLES):
+        raise NotPermitted(_("Importing claims needs the caseworker role."), code=CaseCode.ROLE_REQUIRED)
+    if fileobj is None:
+        raise ValidationError({"file": [_("Choose a file to import.")]})
+    size = tabular.file_size(fileobj)
+    if size == 0:
+        raise ValidationError({"file": [_("The file is empty.")]})
     try:
-        for number, raw, problems in table.dict_rows():
-            if problems:  # a NUL character, a quote never closed, a cell too long: reported, row left out
-                for column, message in problems:
-                    report.add(number, mapping.get(column, column), "", message)
-                continue
-            canonical = {mapping[h]: v for h, v in raw.items() if h in mapping}
-            parsed_rows.append((number, _parse_row(number, canonical, report)))
+        table = tabular.open_table(fileobj, filename=filename, limits=LIMITS)  # size, workbook, encoding, header
+        table.close()
     except tabular.TableError as exc:
-        raise ValidationError({"file": [str(exc)]}) from None
+        raise _table_error(exc) from None
+    _required_columns(table.header)
+    digest = _sha256(fileobj)
+    earlier = earlier_import(acting_user, digest)
+    if earlier is not None and (not again or not earlier.is_finished):
+        if earlier.status == UploadStatus.FAILED:
+            retry_failed(earlier)
+        earlier.created = False
+        return earlier
+    record = ClaimImport(
+        uploaded_by=acting_user, filename=os.path.basename(str(filename or ""))[:200] or "claims.csv",
+        file_format=table.format, encoding=table.encoding, file_size=size, sha256=digest,
+        attempt=(earlier.attempt + 1) if earlier is not None else 1, status=UploadStatus.PENDING,
+    )
+    fileobj.seek(0)
+    record.file.save(record.filename, File(fileobj), save=False)
+    try:
+        with transaction.atomic():
+            record.save()
+            enqueue(PROCESS_TASK, record.pk)
+    except IntegrityError:  # the same file arrived a moment ago (a double click)
+        record.file.delete(save=False)
+        earlier = earlier_import(acting_user, digest)
+        if earlier is None:
+            raise
+        earlier.created = False
+        return earlier
+    record.created = True
+    return record
 
+
+def retry_failed(record: ClaimImport) -> None:
+    """Sending a failed import again retries it (its stored file)."""
+    with transaction.atomic():
+        if ClaimImport.objects.filter(pk=record.pk, status=UploadStatus.FAILED).update(
+                status=UploadStatus.PENDING, progress=0, failure="", finished_at=None):
+            enqueue(PROCESS_TASK, record.pk)
+    record.refresh_from_db()
+
+
+class _Progress:
+    """Writes the share of the file read (0–90 %) at most twice a second."""
+
+    def __init__(self, record_id: int, table):
+        self.record_id, self.table, self.last = record_id, table, 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.5:
+            self.last = now
+            ClaimImport.objects.filter(pk=self.record_id, status=UploadStatus.PROCESSING).update(
+                progress=int(90 * self.table.progress()))
+
+
+def process_claim_import(*, import_id: int) -> ClaimImport | None:
+    """The worker's part (``cases.process_claim_import``): read, check and import the stored file.
+    Idempotent: a finished import is left alone; two runs at once write once (the second finds it
+    done under the lock). A file that cannot be read as a whole, or an unexpected error, marks the
+    import failed with the reason (shown on its page; sending the file again retries it)."""
+    import_id = int(import_id)
+    claimed = ClaimImport.objects.filter(pk=import_id, status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).update(
+        status=UploadStatus.PROCESSING, started_at=timezone.now(), progress=0)
+    record = ClaimImport.objects.select_related("uploaded_by").filter(pk=import_id).first()
+    if not claimed or record is None:
+        return record
+    try:
+        with audit_context(channel=Channel.IMPORT, user=record.uploaded_by, claim_import=import_id):
+            for attempt in (1, 2):
+                try:
+                    _process(record)
+                    break
+                except IntegrityError:  # another import recorded one of these settlement ids meanwhile
+                    if attempt == 2:
+                        raise
+    except ValidationError as exc:
+        _fail(import_id, " ".join(exc.messages))
+    except Exception as exc:  # noqa: BLE001 - recorded on the import for the caseworker; the job ends
+        log.exception("claim import %s failed", import_id)
+        _fail(import_id, f"{type(exc).__name__}: {exc}")
+    return ClaimImport.objects.filter(pk=import_id).first()
+
+
+def _fail(import_id: int, message: str) -> None:
+    ClaimImport.objects.filter(pk=import_id).exclude(status=UploadStatus.DONE).update(
+        status=UploadStatus.FAILED, failure=message[:2000], finished_at=timezone.now())
+
+
+def _process(record: ClaimImport) -> None:
+    """Import the stored file of ``record`` as its uploader (see the module docstring)."""
+    acting_user = record.uploaded_by
+    with record.file.open("rb") as fileobj:
+        try:
+            table = tabular.open_table(fileobj, filename=record.filename, limits=LIMITS)
+        except tabular.TableError as exc:
+            raise _table_error(exc) from None
+        mapping = _required_columns(table.header)
+        progress = _Progress(record.pk, table)
+        report = _Report()
+        parsed_rows: list[tuple[int, dict]] = []
+        try:
+            for number, raw, problems in table.dict_rows():
+                progress()
+                if problems:  # a NUL character, a quote never closed, a cell too long: reported, row left out
+                    for column, message in problems:
+                        report.add(number, mapping.get(column, column), "", message)
+                    continue
+                canonical = {mapping[h]: v for h, v in raw.items() if h in mapping}
+                parsed_rows.append((number, _parse_row(number, canonical, report)))
+        except tabular.TableError as exc:
+            raise _table_error(exc) from None
+        rows_read = table.rows_read
+    _import_rows(record, acting_user, parsed_rows, report, rows_read)
+
+
+def _import_rows(record: ClaimImport, acting_user, parsed_rows: list, report: _Report, rows_read: int) -> None:
     # Persons (in the user's regions) and existing claims, read in chunks.
     certnos = sorted({p["certno"] for _n, p in parsed_rows if len(p["certno"]) == 18})
     persons: dict[str, Person] = {}
@@ -365,15 +508,21 @@ def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
         updates.append(claim)
 
     with transaction.atomic():
-        record = ClaimImport.objects.create(
-            uploaded_by=acting_user, filename=str(filename)[:200], file_format="xlsx" if xlsx else "csv",
-            encoding=encoding, rows_total=len(parsed_rows), rows_created=len(creates), rows_updated=len(updates),
-            rows_unchanged=unchanged, rows_failed=len(report.bad_rows),
-            errors=sorted(report.errors, key=lambda e: (e["row"], e["column"])),
-        )
+        locked_record = ClaimImport.objects.select_for_update().filter(pk=record.pk).first()
+        if locked_record is None or locked_record.status != UploadStatus.PROCESSING:
+            return  # finished (or failed) by another run of the job meanwhile
+        errors = sorted(report.errors, key=lambda e: (e["row"], e["column"]))
+        ClaimImportError.objects.bulk_create(
+            (ClaimImportError(claim_import_id=record.pk, row=e["row"], column=e["column"][:100],
+                              label=str(e["label"])[:100], value=e["value"][:100], message=e["message"])
+             for e in errors), batch_size=CHUNK)
         now = timezone.now()
+        ClaimImport.objects.filter(pk=record.pk).update(
+            rows_total=max(rows_read, len(parsed_rows)), rows_created=len(creates), rows_updated=len(updates),
+            rows_unchanged=unchanged, rows_failed=len(report.bad_rows), errors_count=len(errors),
+            status=UploadStatus.DONE, progress=100, finished_at=now)
         for claim in creates + updates:
-            claim.claim_import = record
+            claim.claim_import_id = record.pk
             claim.updated_at = now
         Claim.objects.bulk_create(creates, batch_size=CHUNK)
         if updates:
@@ -382,4 +531,3 @@ def _import_claims(*, acting_user, fileobj, filename: str) -> ClaimImport:
         for person_id, year in touched:
             by_person[person_id].add(year)
         settlement.person_years_changed(by_person, reason=_("claims imported"))
-    return record

@@ -17,15 +17,20 @@ Format — CSV (UTF-8 with or without BOM, GBK, GB18030) or Excel (.xlsx, first 
   names (line_id, batch, payee, account, amount, result/outcome, bank_reference, reason) are
   accepted too, so the exported file with two or three columns added is a valid return file.
 
-:func:`receive_bank_return` checks every row before anything is applied — the line belongs to the
-batch, account and amount are what was sent (a mismatch is a rejected row naming the column), the
-result is known, a paid row has its bank reference and a failed row its reason, a line appears
-once, the uploader did not approve the case (four eyes) — stores the file and the rows that passed,
-and enqueues ``cases.apply_bank_return`` in the same transaction. The same file (sha256) for the
-same batch is received once: sending it again returns the earlier one (and retries it if it
-failed).
+:func:`receive_bank_return` (in the request) checks what can be checked before parsing — size,
+format, a workbook's inflated size (``portal.tabular``), the encoding and the header's required
+columns — stores the file with its sha256 and enqueues ``cases.apply_bank_return`` in the same
+transaction. The same file (sha256) for the same batch is received once: sending it again returns
+the earlier one (and retries it if it failed).
 
-:func:`apply_bank_return` is the worker's part: it records the rows through
+:func:`apply_bank_return` is the worker's part. It first reads the stored file and checks every row
+before anything is applied — the line belongs to the batch, account and amount are what was sent (a
+mismatch is a rejected row naming the column), the result is known, a paid row has its bank
+reference and a failed row its reason, a line appears once, the uploader did not approve the case
+(four eyes); a row the reader could not read (a NUL character, a quote never closed, a cell too
+long) is rejected naming its column — and stores the rows that passed and the rejected rows
+(:class:`~cases.models.BankReturnError`, paged on the page and in the API, streamed as downloads)
+in one transaction (once). Then it records the rows through
 ``payments.apply_line_result`` (the guarantees of ``record_results``: four eyes, the same result
 twice is ignored and counted as already recorded, a different result is a rejected row, never an
 exception that kills the job) in chunks of :data:`CHUNK_SIZE` lines, one transaction each, which
@@ -37,14 +42,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import logging
 import os
 import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
@@ -55,7 +59,7 @@ from portal.jobs import enqueue
 from portal.numbers import NotPlainNumber, plain_decimal
 
 from ..access import PAYMENT_ROLES, require
-from ..models import BankReturn, BankReturnStatus, PaymentBatch, PaymentLine, PaymentLineStatus
+from ..models import BankReturn, BankReturnError, BankReturnStatus, PaymentBatch, PaymentLine, PaymentLineStatus
 from . import payments, workflow
 from .errors import Conflict, NotFound, ServiceError
 
@@ -225,10 +229,12 @@ def _requeue_if_failed(bank_return: BankReturn) -> None:
 def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -> BankReturn:
     """Receive the bank's return file for a batch (payment officers of the batch's region).
 
-    Returns the :class:`BankReturn` with ``created`` set (False: the same file was received before
-    for this batch, and that one is returned). A file that cannot be read as a return file (encoding,
-    not a table, header without the required columns) raises ``ValidationError({"file": …})``;
-    row problems are kept in ``errors`` and the other rows are applied by the worker."""
+    Checked at once, before anything is parsed: the size, the format (an .xls is refused), for
+    .xlsx the inflated size from the zip's directory, the encoding and the header (the required
+    columns). Stored with its sha256 and enqueued; the worker reads and checks the rows
+    (:func:`apply_bank_return`). Returns the :class:`BankReturn` with ``created`` set (False: the
+    same file was received before for this batch, and that one is returned). A file that cannot be
+    read as a return file raises ``ValidationError({"file": …})`` and nothing is stored."""
     batch = PaymentBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(_("Payment batch not found."))
@@ -236,43 +242,30 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     payments.require_exported(batch)
     if fileobj is None:
         raise ValidationError({"file": [_("Choose the bank's return file.")]})
-    content = fileobj.read(MAX_BYTES + 1)
-    if not content:
+    size = tabular.file_size(fileobj)
+    if not size:
         raise ValidationError({"file": [_("The file is empty.")]})
-    if len(content) > MAX_BYTES:
+    if size > MAX_BYTES:
         raise ValidationError({"file": [_("The file is larger than %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}]})
-    digest = hashlib.sha256(content).hexdigest()
+    name = os.path.basename(str(filename or "")) or "return.csv"
+    digest = _sha256(fileobj)
     existing = BankReturn.objects.filter(batch=batch, sha256=digest).first()
     if existing is not None:
         _requeue_if_failed(existing)
         existing.created = False
         return existing
-    name = os.path.basename(str(filename or "")) or "return.csv"
-    file_format = "xlsx" if tabular.is_xlsx(content[:8], name) else "csv"
-    if file_format == "csv" and content[:4] == b"\xd0\xcf\x11\xe0":
-        raise ValidationError({"file": [_("Old Excel files (.xls) cannot be read; save the sheet as .xlsx or CSV.")]})
-    read_errors: list[dict] = []  # rows the reader could not read (NUL, a quote never closed, a cell too long)
     try:
-        header, rows = tabular.iter_rows(
-            io.BytesIO(content), filename=name, limits=READ_LIMITS,
-            on_problem=lambda row, column, message: read_errors.append({"row": row, "field": column, "reason": message}))
-        columns = map_header(header)
-        total, valid, errors = check_rows(batch, acting_user, columns, rows)
-        if read_errors:
-            total += len({e["row"] for e in read_errors})
-            errors = sorted(errors + read_errors, key=lambda e: e["row"])
+        table = tabular.open_table(fileobj, filename=name, limits=READ_LIMITS)  # size, .xls, workbook, encoding
+        table.close()
     except tabular.TableError as exc:
         raise ValidationError({"file": [str(exc)]}) from None
-    except csv.Error as exc:  # a malformed CSV
-        raise ValidationError({"file": [_("The file is not a readable CSV: %(error)s") % {"error": exc}]}) from None
-    if total == 0:
-        raise ValidationError({"file": [_("The file has a header but no rows.")]})
+    map_header(table.header)
     bank_return = BankReturn(
-        batch=batch, original_name=name[:255], file_format=file_format, file_size=len(content), sha256=digest,
-        uploaded_by=acting_user, rows_total=total, rows_valid=len(valid), rows_rejected=len(errors),
-        errors=errors, valid_rows=valid,
+        batch=batch, original_name=name[:255], file_format=table.format, file_size=size, sha256=digest,
+        uploaded_by=acting_user,
     )
-    bank_return.file.save(name, ContentFile(content), save=False)
+    fileobj.seek(0)
+    bank_return.file.save(name, File(fileobj), save=False)
     try:
         with transaction.atomic():
             bank_return.save()
@@ -288,6 +281,56 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     return bank_return
 
 
+def _sha256(fileobj) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+class FileRefused(ValueError):
+    """The stored file cannot be read as a return file (the message says why)."""
+
+
+def check_file(bank_return_id: int) -> None:
+    """Read the stored file and check every row (the worker's first step), storing the rows that
+    passed, the rejected rows and the counts in one transaction. Done once: a return file already
+    checked is left as it is. Raises :class:`FileRefused` when the file as a whole cannot be read."""
+    head = BankReturn.objects.select_related("uploaded_by", "batch").get(pk=bank_return_id)
+    if head.checked:
+        return
+    read_errors: list[dict] = []  # rows the reader could not read (NUL, a quote never closed, a cell too long)
+    try:
+        with head.file.open("rb") as fileobj:
+            header, rows = tabular.iter_rows(
+                fileobj, filename=head.original_name, limits=READ_LIMITS,
+                on_problem=lambda row, column, message: read_errors.append({"row": row, "field": column, "reason": message}))
+            columns = map_header(header)
+            total, valid, errors = check_rows(head.batch, head.uploaded_by, columns, rows)
+    except tabular.TableError as exc:
+        raise FileRefused(str(exc)) from None
+    except ValidationError as exc:
+        raise FileRefused(" ".join(exc.messages)) from None
+    except csv.Error as exc:  # a malformed CSV
+        raise FileRefused(_("The file is not a readable CSV: %(error)s") % {"error": exc}) from None
+    if read_errors:
+        total += len({e["row"] for e in read_errors})
+        errors = sorted(errors + read_errors, key=lambda e: e["row"])
+    if total == 0:
+        raise FileRefused(_("The file has a header but no rows."))
+    with transaction.atomic():
+        state = BankReturn.objects.select_for_update().filter(pk=bank_return_id).only("checked").first()
+        if state is None or state.checked:
+            return
+        BankReturnError.objects.bulk_create(
+            (BankReturnError(bank_return_id=bank_return_id, row=e["row"], field=str(e["field"])[:100],
+                             reason=str(e["reason"])) for e in errors), batch_size=1000)
+        BankReturn.objects.filter(pk=bank_return_id).update(
+            checked=True, rows_total=total, rows_valid=len(valid), rows_rejected=len(errors), valid_rows=valid)
+
+
 def apply_bank_return(*, bank_return_id: int) -> BankReturn | None:
     """Apply the checked rows of a return file, :data:`CHUNK_SIZE` lines per transaction, as its
     uploader. Idempotent and resumable (see the module docstring). Returns the bank return."""
@@ -297,6 +340,17 @@ def apply_bank_return(*, bank_return_id: int) -> BankReturn | None:
         pk=bank_return_id, status__in=[BankReturnStatus.PENDING, BankReturnStatus.PROCESSING]
     ).update(status=BankReturnStatus.PROCESSING, started_at=Coalesce("started_at", now))
     if not started:  # unknown, finished or failed: nothing to do
+        return BankReturn.objects.filter(pk=bank_return_id).first()
+    try:
+        check_file(bank_return_id)
+    except FileRefused as exc:
+        BankReturn.objects.filter(pk=bank_return_id, status=BankReturnStatus.PROCESSING).update(
+            status=BankReturnStatus.FAILED, failure=str(exc)[:2000], finished_at=timezone.now())
+        return BankReturn.objects.filter(pk=bank_return_id).first()
+    except Exception as exc:  # noqa: BLE001 - shown on the return file; the job ends
+        log.exception("bank return %s could not be checked", bank_return_id)
+        BankReturn.objects.filter(pk=bank_return_id, status=BankReturnStatus.PROCESSING).update(
+            status=BankReturnStatus.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now())
         return BankReturn.objects.filter(pk=bank_return_id).first()
     head = BankReturn.objects.select_related("uploaded_by").only("uploaded_by", "batch_id", "valid_rows").get(
         pk=bank_return_id)
@@ -356,6 +410,7 @@ def _apply_chunk(bank_return_id: int, rows: list, user) -> bool:
         payments.close_if_complete(batch, now)
         state.save(update_fields=list(counted))
         if new_errors:
-            errors = BankReturn.objects.filter(pk=bank_return_id).values_list("errors", flat=True).get()
-            BankReturn.objects.filter(pk=bank_return_id).update(errors=list(errors or []) + new_errors)
+            BankReturnError.objects.bulk_create(
+                BankReturnError(bank_return_id=bank_return_id, row=e["row"], field=e["field"], reason=e["reason"])
+                for e in new_errors)
     return True

@@ -10,14 +10,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal import exports
+from portal import exports, uploads
 from portal.permissions import permission_required
 from portal.web import refusals
 
 from .. import selectors
 from ..access import CASEWORK_ROLES, holds
 from ..forms import ClaimForm, ImportForm
-from ..imports.national import column_label, import_claims
+from ..imports.national import column_label, receive_claim_import
 from ..models import EDITABLE_STATES, Claim
 from ..services import claims as claim_service
 from ..services.values import CLAIM_FIELDS
@@ -123,13 +123,24 @@ def claim_void(request, pk: int):
 
 @permission_required("cases.do_casework")
 def claim_import(request):
+    """Receive a file (checked at once, imported by the worker) and go to its report, which shows
+    the progress until the worker is done. The same file again shows the earlier import."""
     user = request.user
     form = ImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         with refusals(form) as outcome:
-            record = import_claims(acting_user=user, fileobj=upload, filename=upload.name)
+            record = receive_claim_import(acting_user=user, fileobj=upload, filename=upload.name,
+                                          again=form.cleaned_data["again"])
         if outcome.ok:
+            if not record.created:
+                when = record.uploaded_at.strftime("%Y-%m-%d %H:%M")
+                if record.is_finished:
+                    messages.info(request, _("You imported this file before (%(time)s); that import is shown. Tick "
+                                             "“import it again” to import it once more.") % {"time": when})
+                else:
+                    messages.info(request, _("This file is being imported already (received %(time)s); its "
+                                             "progress is shown.") % {"time": when})
             return redirect("cases:claim_import_report", record.pk)
     return render(request, "cases/claim_import.html", {
         "form": form,
@@ -147,17 +158,30 @@ def _import(user, pk: int):
 
 @permission_required("cases.do_casework")
 def claim_import_report(request, pk: int):
+    """The import's progress while the worker reads it, then its counts and its problems (100 a page)."""
     record = _import(request.user, pk)
-    return render(request, "cases/claim_import_report.html", {"record": record, "errors": record.errors})
+    page = uploads.error_page(request, record.row_errors.order_by("row", "id"))
+    return render(request, "cases/claim_import_report.html", {"record": record, "page": page})
 
 
 @permission_required("cases.do_casework")
-def claim_import_report_csv(request, pk: int):
+def claim_import_status(request, pk: int):
+    """The progress block (polled by htmx while the worker imports; the page reloads when it is done)."""
+    record = _import(request.user, pk)
+    response = render(request, "cases/_claim_import_progress.html", {"record": record})
+    if record.is_finished and request.htmx:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@permission_required("cases.do_casework")
+def claim_import_report_download(request, pk: int, fmt: str):
+    """Every problem of the import, streamed as CSV or .xlsx."""
     record = _import(request.user, pk)
     headers = [_("row"), _("column"), _("value in the file"), _("reason")]
-    rows = ([e.get("row"), e.get("label") or column_label(e.get("column") or ""), e.get("value"), e.get("message")]
-            for e in record.errors)
-    return exports.csv_response(f"claim_import_{record.pk}_report.csv", headers, rows)
+    return uploads.error_download(
+        fmt, f"claim_import_{record.pk}_report", headers, record.row_errors.order_by("row", "id"),
+        lambda e: [e.row, e.label or column_label(e.column), e.value, e.message], title=_("Rejected rows"))
 
 
 @permission_required("cases.do_casework")

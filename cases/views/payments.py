@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import lists
+from portal import lists, uploads
 from portal.lists import Column, Sorting
 from portal.permissions import permission_required
 from portal.roles.domain import Role
@@ -279,14 +279,32 @@ def batch_return_upload(request, pk: int):
     if not outcome.ok:
         return _render_batch(request, batch.pk, return_errors=outcome.messages, status=outcome.status)
     if bank_return.created:
-        messages.success(request, _("Return file %(name)s received: %(n)s rows, %(r)s rejected on receipt; the "
-                                    "results are being recorded.") % {"name": bank_return.original_name,
-                                                                     "n": bank_return.rows_total,
-                                                                     "r": bank_return.rows_rejected})
+        messages.success(request, _("Return file %(name)s received; its rows are being checked and recorded in the "
+                                    "background.") % {"name": bank_return.original_name})
     else:
         messages.info(request, _("This file was received before (%(time)s); nothing is recorded twice.")
                       % {"time": bank_return.created_at.strftime("%Y-%m-%d %H:%M")})
     return redirect(f"{reverse('cases:batch', args=[batch.pk])}#bank-return-{bank_return.pk}")
+
+
+@require_GET
+@permission_required("cases.view_batches")
+def bank_return_rejected(request, pk: int):
+    """The rejected rows of one return file, 100 a page."""
+    bank_return = found(selectors.bank_return_detail, request.user, pk)
+    page = uploads.error_page(request, bank_return.row_errors.order_by("row", "id"))
+    return render(request, "cases/bank_return_rejected.html", {"br": bank_return, "page": page})
+
+
+@require_GET
+@permission_required("cases.view_batches")
+def bank_return_rejected_download(request, pk: int, fmt: str):
+    """Every rejected row of one return file, streamed as CSV or .xlsx."""
+    bank_return = found(selectors.bank_return_detail, request.user, pk)
+    headers = [_("row"), _("column"), _("reason")]
+    return uploads.error_download(fmt, f"bank_return_{bank_return.pk}_rejected_rows", headers,
+                                  bank_return.row_errors.order_by("row", "id"), lambda e: [e.row, e.field, e.reason],
+                                  title=_("rejected rows"))
 
 
 @require_GET

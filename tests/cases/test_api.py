@@ -150,16 +150,26 @@ def test_list_queries_do_not_grow_with_the_page(team, django_assert_max_num_quer
 
 
 def test_claim_import_endpoint_and_format(team):
+    from tests.exchange.oncommit import run_on_commit
+
     person = person_with_identity()
     api = client_for(team.caseworker)
-    upload = io.BytesIO(csv_bytes([row(person, "API1"), row(person, "API2", med_type="77")], "gbk"))
+    content = csv_bytes([row(person, "API1"), row(person, "API2", med_type="77")], "gbk")
+    upload = io.BytesIO(content)
     upload.name = "setlinfo.csv"
-    response = api.post("/api/v1/claims/import/", {"file": upload}, format="multipart")
-    assert response.status_code == 201
-    body = response.json()
-    assert (body["rows_created"], body["rows_failed"]) == (1, 1)
-    assert body["errors"][0]["row"] == 3 and body["errors"][0]["column"] == "med_type"
-    assert api.get(f"/api/v1/claim-imports/{body['id']}/").status_code == 200
+    with run_on_commit():  # received in the request, imported by the task on commit
+        response = api.post("/api/v1/claims/import/", {"file": upload}, format="multipart")
+    assert response.status_code == 201 and response.json()["created"] is True
+    pk = response.json()["id"]
+    body = api.get(f"/api/v1/claim-imports/{pk}/").json()
+    assert (body["status"], body["progress"], body["rows_created"], body["rows_failed"]) == ("done", 100, 1, 1)
+    errors = api.get(f"/api/v1/claim-imports/{pk}/errors/").json()
+    assert errors["count"] == 1 and errors["results"][0]["row"] == 3 and errors["results"][0]["column"] == "med_type"
+    # the same file again (a double click): the first import, not a second one
+    upload = io.BytesIO(content)
+    upload.name = "setlinfo.csv"
+    again = api.post("/api/v1/claims/import/", {"file": upload}, format="multipart")
+    assert again.status_code == 200 and again.json()["id"] == pk and again.json()["created"] is False
     cols = api.get("/api/v1/claims/import-format/").json()
     assert {c["column"] for c in cols} >= set(HEADER) - {"mdtrt_id", "psn_pay"}
     assert api.post("/api/v1/claims/import/", {}, format="multipart").status_code == 400

@@ -36,10 +36,15 @@ def csv_file(rows, *, encoding="utf-8", header=HEADER) -> io.BytesIO:
 
 
 def receive(user, batch, fileobj, name="return.csv", apply=True):
+    """Receive the file, then do the worker's part: check its rows, and (``apply``) record them."""
     br = bank_returns.receive_bank_return(acting_user=user, batch_id=batch.pk, fileobj=fileobj, filename=name)
+    created = br.created
     if apply:
         bank_returns.apply_bank_return(bank_return_id=br.pk)
-        br.refresh_from_db()
+    else:
+        bank_returns.check_file(br.pk)
+    br.refresh_from_db()
+    br.created = created
     return br
 
 

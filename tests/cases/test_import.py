@@ -8,11 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from cases.imports.national import COLUMNS, import_claims
+from cases.imports.national import COLUMNS
 from cases.models import Claim, ClaimImport
 from cases.services import workflow
 from tests.cases.factories import make_case, person_with_identity
 from tests.factories import PersonFactory
+from tests.uploads import import_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def xlsx_bytes(rows, header=HEADER):
 
 def run(user, content, name="setlinfo.csv"):
     with translation.override("en"):
-        return import_claims(acting_user=user, fileobj=io.BytesIO(content), filename=name)
+        return import_claims(user, content, name)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
@@ -189,9 +190,10 @@ def test_nothing_half_imported_on_a_crash(team, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("cases.services.settlement.person_years_changed", crash)
-    with pytest.raises(RuntimeError):
-        run(team.caseworker, csv_bytes([row(person, f"K{i}") for i in range(5)]))
-    assert not Claim.objects.exists() and not ClaimImport.objects.exists()
+    record = run(team.caseworker, csv_bytes([row(person, f"K{i}") for i in range(5)]))
+    # the worker's failure is shown on the import, and nothing of it is in the database
+    assert record.status == "failed" and "disk full" in record.failure
+    assert not Claim.objects.exists() and not record.row_errors.exists()
 
 
 def test_the_number_of_queries_does_not_grow_with_the_rows(team):

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from cases.models import Application, ApplicationState, Claim
+from cases.models import Application, ApplicationState, Claim, ClaimImport
 from tests.cases.factories import ClaimFactory, make_case, person_with_identity
 from tests.cases.test_import import csv_bytes, row, xlsx_bytes
 
@@ -109,6 +109,14 @@ def upload(content: bytes, name: str = "setlinfo.csv"):
     return SimpleUploadedFile(name, content, content_type="text/csv")
 
 
+def post_import(client, user, data):
+    """Send the import form; the worker's task runs on commit (eager), as after a real request."""
+    from tests.exchange.oncommit import run_on_commit
+
+    with run_on_commit():
+        return post(client, user, reverse("cases:claim_import"), data)
+
+
 def test_the_import_page_documents_the_mapping(client, team):
     client.force_login(team.caseworker)
     body = client.get(reverse("cases:claim_import")).content.decode()
@@ -130,7 +138,7 @@ def test_import_good_and_bad_rows_with_the_row_report(client, team):
         row(stranger, "S4"),
         row(person, "S5", setl_time="2023-06-01 08:00:00"),
     ], encoding="gbk")
-    response, _ = post(client, team.caseworker, reverse("cases:claim_import"), {"file": upload(content)})
+    response, _ = post_import(client, team.caseworker, {"file": upload(content)})
     assert response.status_code == 302
     report_url = response["Location"]
     client.force_login(team.caseworker)
@@ -144,7 +152,8 @@ def test_import_good_and_bad_rows_with_the_row_report(client, team):
     assert set(Claim.objects.values_list("setl_id", flat=True)) == {"S1", "S5"}
     csv_response = client.get(report_url + "report.csv")
     assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    assert csv_response.streaming  # never one answer built in memory
+    rows = list(csv.reader(io.StringIO(b"".join(csv_response.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["行", "列", "文件中的值", "原因"]
     assert sorted(int(r[0]) for r in rows[1:]) == [3, 4, 5]
     assert {r[1] for r in rows[1:]} >= {"医疗类别", "证件号码"}  # the columns by their Chinese labels
@@ -153,9 +162,9 @@ def test_import_good_and_bad_rows_with_the_row_report(client, team):
 def test_reimport_counts_unchanged_and_updated(client, team):
     person = person_with_identity()
     first = csv_bytes([row(person, "R1"), row(person, "R2")])
-    post(client, team.caseworker, reverse("cases:claim_import"), {"file": upload(first)})
+    post_import(client, team.caseworker, {"file": upload(first)})
     again = csv_bytes([row(person, "R1"), row(person, "R2", medfee_sumamt="53000.00")])
-    response, _ = post(client, team.caseworker, reverse("cases:claim_import"), {"file": upload(again)})
+    response, _ = post_import(client, team.caseworker, {"file": upload(again)})
     body = client.get(response["Location"]).content.decode()
     assert 'data-count="unchanged">1<' in body and 'data-count="updated">1<' in body and 'data-count="created">0<' in body
     assert "所有行均已读取" in body
@@ -164,22 +173,73 @@ def test_reimport_counts_unchanged_and_updated(client, team):
 def test_an_excel_file_is_read_too(client, team):
     person = person_with_identity()
     content = xlsx_bytes([row(person, "X1")])
-    response, _ = post(client, team.caseworker, reverse("cases:claim_import"),
-                       {"file": SimpleUploadedFile("setlinfo.xlsx", content)})
+    response, _ = post_import(client, team.caseworker, {"file": SimpleUploadedFile("setlinfo.xlsx", content)})
     assert response.status_code == 302 and Claim.objects.filter(setl_id="X1").exists()
 
 
 def test_an_unreadable_file_is_refused_next_to_the_field(client, team):
-    response, body = post(client, team.caseworker, reverse("cases:claim_import"),
-                          {"file": upload(b"a,b\n1,2\n")})
+    response, body = post_import(client, team.caseworker, {"file": upload(b"a,b\n1,2\n")})
     assert response.status_code == 400 and "setl_id" in body and "errorlist" in body
-    response, body = post(client, team.caseworker, reverse("cases:claim_import"), {})
+    response, body = post_import(client, team.caseworker, {})
     assert response.status_code == 400
+
+
+def test_the_same_file_twice_shows_the_first_import_and_again_imports_it_once_more(client, team):
+    """A double click (or the file sent again) answers with the first import; ticking “import it
+    again” imports it once more (e.g. after registering the persons it lacked)."""
+    person = person_with_identity()
+    content = csv_bytes([row(person, "D1")])
+    first, _ = post_import(client, team.caseworker, {"file": upload(content)})
+    second, _ = post_import(client, team.caseworker, {"file": upload(content)})
+    assert second.status_code == 302 and second["Location"] == first["Location"]
+    body = client.get(second["Location"]).content.decode()
+    assert "导入过" in body  # “you imported this file before …”, with the first import's report
+    assert ClaimImport.objects.count() == 1 and Claim.objects.filter(setl_id="D1").count() == 1
+    third, _ = post_import(client, team.caseworker, {"file": upload(content), "again": "on"})
+    assert third["Location"] != first["Location"] and ClaimImport.objects.count() == 2
+    again = ClaimImport.objects.order_by("-pk").first()
+    assert (again.attempt, again.rows_unchanged, again.rows_created) == (2, 1, 0)
+
+
+def test_the_report_shows_the_progress_until_the_worker_is_done(client, team):
+    """Received but not yet imported: the report polls (htmx, no inline script) and shows no counts."""
+    person = person_with_identity()
+    response, _ = post(client, team.caseworker, reverse("cases:claim_import"),
+                       {"file": upload(csv_bytes([row(person, "P1")]))})  # the task not run (no commit)
+    record = ClaimImport.objects.get()
+    assert record.status == "pending" and not Claim.objects.exists()
+    body = client.get(response["Location"]).content.decode()
+    assert f'hx-get="{reverse("cases:claim_import_status", args=[record.pk])}"' in body
+    assert 'data-count="created"' not in body and "<script>" not in body
+    status = client.get(reverse("cases:claim_import_status", args=[record.pk]), HTTP_HX_REQUEST="true")
+    assert status.status_code == 200 and "HX-Refresh" not in status
+    from cases.imports.national import process_claim_import
+
+    process_claim_import(import_id=record.pk)
+    status = client.get(reverse("cases:claim_import_status", args=[record.pk]), HTTP_HX_REQUEST="true")
+    assert status["HX-Refresh"] == "true" and "hx-trigger" not in status.content.decode()
+    assert 'data-count="created">1<' in client.get(response["Location"]).content.decode()
+
+
+def test_the_rejected_rows_are_paged_and_downloaded_whole(client, team):
+    person = person_with_identity()
+    content = csv_bytes([row(person, f"B{i}", med_type="99") for i in range(130)])
+    response, _ = post_import(client, team.caseworker, {"file": upload(content)})
+    first = client.get(response["Location"]).content.decode()
+    assert first.count('<td class="num">') == 100 and "?page=2" in first
+    second = client.get(response["Location"] + "?page=2").content.decode()
+    assert second.count('<td class="num">') == 30
+    download = client.get(response["Location"] + "report.xlsx")
+    assert download.status_code == 200 and download.streaming
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True).worksheets[0]
+    assert sum(1 for _ in sheet.iter_rows()) == 131
 
 
 def test_someone_elses_import_report_is_not_found(client, team, cz_team):
     person = person_with_identity()
-    response, _ = post(client, team.caseworker, reverse("cases:claim_import"), {"file": upload(csv_bytes([row(person, "Q1")]))})
+    response, _ = post_import(client, team.caseworker, {"file": upload(csv_bytes([row(person, "Q1")]))})
     pk = int(response["Location"].rstrip("/").split("/")[-1])
     for user in (make_other(team), cz_team.caseworker):
         client.force_login(user)

@@ -3,7 +3,6 @@ case, slip, payment batch, bank file or import report — whatever their role �
 never show them."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -21,14 +20,13 @@ OUTSIDERS = ["caseworker", "reviewer", "approver", "payment", "auditor", "civil"
 @pytest.fixture
 def ganzhou(team):
     """赣州 data in every shape: cases in several states, a batch, an import."""
-    from cases.imports.national import import_claims
     from tests.cases.test_import import csv_bytes, row
+    from tests.uploads import import_claims
 
     cases = {state: make_case(team, state) for state in ("draft", "in_review", "reviewed", "approved", "in_payment")}
     batch = PaymentBatch.objects.get()
     person = cases["draft"].person
-    record = import_claims(acting_user=team.caseworker, fileobj=io.BytesIO(csv_bytes([row(person, "GZ-IMP-1")])),
-                           filename="gz.csv")
+    record = import_claims(team.caseworker, csv_bytes([row(person, "GZ-IMP-1")]), "gz.csv")
     # The batch's bank file was exported by 赣州's officer (logged views and a delivery): from here on
     # nothing of 沧州's may add to them.
     IdNumberView.objects.all().delete()

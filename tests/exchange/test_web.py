@@ -63,9 +63,12 @@ def test_upload_shows_progress_then_results_with_masked_ids_and_safe_downloads(c
     push = detail.context["push"]
     status = client.get(reverse("exchange:push_status", args=[push.pk]), HTTP_HX_REQUEST="true")
     assert status["HX-Refresh"] == "true"
-    csv_body = client.get(reverse("exchange:push_rejected", args=[push.pk, "csv"])).content.decode("utf-8-sig")
+    csv_answer = client.get(reverse("exchange:push_rejected", args=[push.pk, "csv"]))
+    assert csv_answer.streaming  # streamed, never built whole in memory
+    csv_body = b"".join(csv_answer.streaming_content).decode("utf-8-sig")
     assert "'=HYPERLINK" in csv_body and "\n3," in csv_body.replace("\r\n", "\n")
-    wb = load_workbook(io.BytesIO(client.get(reverse("exchange:push_rejected", args=[push.pk, "xlsx"])).content))
+    xlsx_answer = client.get(reverse("exchange:push_rejected", args=[push.pk, "xlsx"]))
+    wb = load_workbook(io.BytesIO(b"".join(xlsx_answer.streaming_content)))
     cells = [c.value for c in list(wb.active.iter_rows())[1]]
     assert cells[0] == 3 and cells[2].startswith("'=") and "校验码" in cells[-1]
     # The same file again: recognised, not applied twice.

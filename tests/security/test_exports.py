@@ -55,12 +55,12 @@ def hostile(world, django_db_blocker):
     """Hostile text in every kind of row a download carries (added to the module's world)."""
     from cases.exchange.models import MonitoringWarning
     from cases.exchange.services import pushes, subsidy
-    from cases.imports.national import import_claims
     from cases.services import payments
     from portal.celery import app as celery_app
     from tests.cases.factories import ClaimFactory, make_case
     from tests.exchange.oncommit import run_on_commit
     from tests.factories import IdentityFactory, PersonFactory
+    from tests.uploads import import_claims
 
     from .world import collect, compose, serial
 
@@ -97,8 +97,7 @@ def hostile(world, django_db_blocker):
                                 filename="hostile.csv")
         csv_text = ("setl_id,certno,psn_name,med_type,setl_time,medfee_sumamt,inscp_scp_amt\n"
                     f"H{next(serial)},{number},{PAYLOADS['name']},{PAYLOADS['import_value']},2023-05-01,100,90\n")
-        import_claims(acting_user=side.actors["caseworker"], fileobj=io.BytesIO(csv_text.encode("utf-8")),
-                      filename="hostile.csv")
+        import_claims(side.actors["caseworker"], csv_text.encode("utf-8"), "hostile.csv")
         side.ids.clear()
         collect(side)
     celery_app.conf.task_always_eager = eager

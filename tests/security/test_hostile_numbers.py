@@ -117,14 +117,14 @@ def test_json_nested_5000_deep_is_refused_not_a_500(caseworker, path):
 
 @pytest.mark.parametrize("text", NOT_MONEY)
 def test_claim_import_refuses_text_that_is_not_money_naming_the_column(caseworker, person, text):
-    from cases.imports.national import import_claims
     from cases.models import Claim
+    from tests.uploads import import_claims
 
     header = "setl_id,psn_name,certno,setl_time,med_type,medfee_sumamt,inscp_scp_amt,hifp_pay,hifmi_pay,maf_pay\n"
     out = io.StringIO()
     csv.writer(out).writerow(["S1", person.name, person.id_number, "2023-03-01 10:00:00", "21", text, "80.00", "10.00",
                               "0.00", "0.00"])
     row = out.getvalue()
-    record = import_claims(acting_user=caseworker, fileobj=io.BytesIO((header + row).encode()), filename="x.csv")
+    record = import_claims(caseworker, (header + row).encode(), "x.csv")
     assert record.rows_failed == 1 and not Claim.objects.exists()
     assert any(e["row"] == 2 and e["column"] == "medfee_sumamt" for e in record.errors), record.errors

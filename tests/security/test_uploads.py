@@ -1,7 +1,9 @@
 """Uploads (issue 13 finding 5 and the medium findings): every upload — identity pushes, the claim
 import, bank return files — goes through one reader (portal.tabular) that refuses a workbook bomb
 before inflating it, and reports a NUL character, a quote never closed and a 2 MiB cell on their
-row, naming the field, while the good rows around them are kept."""
+row, naming the field, while the good rows around them are kept; policy files (JSON) are checked
+against the same limits before they are parsed. The tables are read by the worker, and each
+upload's problems are paged in the API (with a count)."""
 from __future__ import annotations
 
 import csv
@@ -77,11 +79,13 @@ def test_a_push_refuses_the_bomb(bomb):
 
 
 def test_the_claim_import_refuses_the_bomb(bomb):
-    from cases.imports.national import import_claims
+    from cases.imports.national import receive_claim_import
+    from cases.models import ClaimImport
     from tests.factories import make_user
 
-    with pytest.raises(ValidationError, match="MB"):
-        import_claims(acting_user=make_user("caseworker"), fileobj=io.BytesIO(bomb), filename="x.xlsx")
+    with pytest.raises(ValidationError, match="MB"):  # in the request, before anything is stored or parsed
+        receive_claim_import(acting_user=make_user("caseworker"), fileobj=io.BytesIO(bomb), filename="x.xlsx")
+    assert not ClaimImport.objects.exists()
 
 
 def test_a_bank_return_refuses_the_bomb(bomb, team, settings, tmp_path):
@@ -156,9 +160,9 @@ def _claim_row(person, setl_id, name=None):
 
 @pytest.mark.parametrize("kind", ["nul", "long", "quote"])
 def test_the_claim_import_reports_the_bad_row_naming_the_column_and_keeps_the_good_ones(kind, team):
-    from cases.imports.national import import_claims
     from cases.models import Claim
     from tests.cases.factories import person_with_identity
+    from tests.uploads import import_claims
 
     person = person_with_identity()
     good1, bad, good2 = _claim_row(person, "S1"), _claim_row(person, "S2"), _claim_row(person, "S3")
@@ -167,14 +171,15 @@ def test_the_claim_import_reports_the_bad_row_naming_the_column_and_keeps_the_go
     else:
         bad[3] = BAD_CELLS[kind](bad[3])
         data = _csv(CLAIM_HEADER, [good1, bad, good2]).encode()
-    record = import_claims(acting_user=team.caseworker, fileobj=io.BytesIO(data), filename="x.csv")
+    record = import_claims(team.caseworker, data, "x.csv")
     assert sorted(Claim.objects.values_list("setl_id", flat=True)) == ["S1", "S3"]
     assert [(e["row"], e["column"]) for e in record.errors] == [(3, "psn_name")]
 
 
 def test_a_bank_return_reports_the_bad_row_naming_the_column(team, settings, tmp_path):
-    from cases.services import bank_returns, payments
+    from cases.services import payments
     from tests.cases.factories import make_case, sent_to_bank
+    from tests.uploads import bank_return
 
     settings.MEDIA_ROOT = tmp_path
     make_case(team, "approved"), make_case(team, "approved")
@@ -186,7 +191,147 @@ def test_a_bank_return_reports_the_bad_row_naming_the_column(team, settings, tmp
         rows.append([str(line.pk), batch.number, line.payee_name, line.payee_account, f"{line.amount}", "成功",
                      f"B{line.pk:08d}", ""])
     rows[0][7] = "失败\x00原因"
-    br = bank_returns.receive_bank_return(acting_user=team.payment, batch_id=batch.pk,
-                                          fileobj=io.BytesIO(_csv(header, rows).encode()), filename="r.csv")
-    assert br.rows_total == 2 and br.rows_valid == 1
+    br = bank_return(team.payment, batch.pk, _csv(header, rows).encode(), "r.csv")
+    assert br.rows_total == 2 and br.rows_valid == 1 and br.lines_paid == 1
     assert [(e["row"], e["field"]) for e in br.errors] == [(2, "失败原因")]
+
+
+# --- the matrix: every upload endpoint × every kind of bad row, through the API --------------------
+
+def _bad(header, good1, bad, good2, column, kind) -> bytes:
+    if kind == "quote":
+        return _with_unclosed_quote(header, good1, bad, good2, column=column)
+    bad = list(bad)
+    bad[column] = BAD_CELLS[kind](bad[column])
+    return _csv(header, [good1, bad, good2]).encode()
+
+
+def _upload(api, url, data: bytes, name: str, **fields):
+    from tests.exchange.oncommit import run_on_commit
+
+    upload = io.BytesIO(data)
+    upload.name = name
+    with run_on_commit():  # received in the request; the worker's task runs on commit
+        return api.post(url, {"file": upload, **fields}, format="multipart")
+
+
+def _push_endpoint(team):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(civil_liaison())
+    good1, bad, good2 = _push_row(), _push_row(), _push_row()
+
+    def send(kind):
+        answer = _upload(api, "/api/v1/exchange/pushes/upload/", _bad(PUSH_HEADER, good1, bad, good2, 1, kind),
+                         "list.csv", department="civil_affairs", region="360702")
+        assert answer.status_code == 201, answer.content
+        pk = answer.json()["id"]
+        shown = api.get(f"/api/v1/exchange/pushes/{pk}/").json()
+        errors = api.get(f"/api/v1/exchange/pushes/{pk}/rejected/").json()
+        # a row whose cell could not be read has its cells emptied: the read problem comes first
+        problems = [(r["row_no"], r["problems"][0]["field"]) for r in errors["results"]]
+        return shown["rows_total"] - shown["rows_rejected"], errors["count"], problems
+
+    return send, (3, "name")
+
+
+def _claim_endpoint(team):
+    from rest_framework.test import APIClient
+
+    from tests.cases.factories import person_with_identity
+
+    api = APIClient()
+    api.force_authenticate(team.caseworker)
+    person = person_with_identity()
+
+    def send(kind):
+        n = next(_serial)
+        good1, bad, good2 = (_claim_row(person, f"M{n}-{i}") for i in range(3))
+        answer = _upload(api, "/api/v1/claims/import/", _bad(CLAIM_HEADER, good1, bad, good2, 3, kind), "x.csv")
+        assert answer.status_code == 201, answer.content
+        pk = answer.json()["id"]
+        shown = api.get(f"/api/v1/claim-imports/{pk}/").json()
+        errors = api.get(f"/api/v1/claim-imports/{pk}/errors/").json()
+        return shown["rows_created"], errors["count"], [(e["row"], e["column"]) for e in errors["results"]]
+
+    return send, (3, "psn_name")
+
+
+def _bank_return_endpoint(team):
+    from rest_framework.test import APIClient
+
+    from cases.services import payments
+    from tests.cases.factories import make_case, sent_to_bank
+
+    api = APIClient()
+    api.force_authenticate(team.payment)
+    header = ["明细号", "批次号", "收款人", "账号", "金额", "结果", "银行流水号", "失败原因"]
+
+    def send(kind):
+        for _ in range(3):
+            make_case(team, "approved")
+        batch = payments.create_batch(acting_user=team.payment, region_code="360700")
+        sent_to_bank(team, batch)
+        rows = [[str(line.pk), batch.number, line.payee_name, line.payee_account, f"{line.amount}", "成功",
+                 f"B{line.pk:08d}", ""] for line in batch.lines.order_by("pk")]
+        answer = _upload(api, f"/api/v1/payment-batches/{batch.pk}/bank-returns/",
+                         _bad(header, rows[0], rows[1], rows[2], 2, kind), "return.csv")
+        assert answer.status_code == 201, answer.content
+        pk = answer.json()["id"]
+        shown = api.get(f"/api/v1/bank-returns/{pk}/").json()
+        errors = api.get(f"/api/v1/bank-returns/{pk}/errors/").json()
+        return shown["lines_paid"], errors["count"], [(e["row"], e["field"]) for e in errors["results"]]
+
+    return send, (3, "收款人")
+
+
+_serial = iter(range(1, 10**6))
+ENDPOINTS = {"push": _push_endpoint, "claim import": _claim_endpoint, "bank return": _bank_return_endpoint}
+
+
+@pytest.mark.parametrize("kind", ["nul", "long", "quote"])
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_every_upload_endpoint_reports_the_bad_row_and_keeps_the_good_ones(endpoint, kind, team, settings, tmp_path):
+    """Row 3 of three carries the bad cell; its field is named in the paged problems (with their
+    count) and rows 2 and 4 are applied."""
+    settings.MEDIA_ROOT = tmp_path
+    send, expected = ENDPOINTS[endpoint](team)
+    applied, count, problems = send(kind)
+    assert problems == [expected] and count == 1
+    assert applied == 2
+
+
+# --- policy files: the same limits, on the text, before parsing -------------------------------------
+
+def _policy_doc(**extra) -> dict:
+    return {"region": "360700", "document": "赣医保〔2024〕1号", "title": "x", **extra}
+
+
+HOSTILE_POLICY_FILES = {
+    "nested 5 000 deep": (b'{"region": "360700", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "嵌套超过 24 层"),
+    "300 000 values": (b'{"region": "360700", "x": [' + b"1," * 300_000 + b"1]}", "值超过 20000 个"),
+    "a 2 MiB text": (b'{"region": "360700", "x": "' + b"x" * (2 * 1024 * 1024 - 40) + b'"}', "超过 4000 个字符"),
+    "3 MB": (b'{"region": "360700", "x": "' + b"x" * (3 * 1024 * 1024) + b'"}', "larger than"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_POLICY_FILES))
+def test_a_policy_file_beyond_the_limits_is_refused_before_parsing(name, monkeypatch):
+    """Refused through the API naming the line and column (or the size), in Chinese, and the JSON
+    parser is never called."""
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_user
+
+    content, words = HOSTILE_POLICY_FILES[name]
+    parsed = []
+    import policies.services as policy_services
+
+    monkeypatch.setattr(policy_services.json, "loads", lambda *a, **k: parsed.append(1) or {})
+    api = APIClient()
+    api.force_authenticate(make_user("policy_admin", region="360700"))
+    answer = api.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart")
+    assert answer.status_code == 400, answer.content[:300]
+    assert words in answer.content.decode(), answer.content[:300]
+    assert not parsed

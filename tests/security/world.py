@@ -225,22 +225,20 @@ def build_side(region: str) -> Side:
                   f"{line.pk},{batch.number},{line.payee_name},{line.payee_account},{line.amount + 1},成功,{c}流水,\n")
     received = bank_returns.receive_bank_return(acting_user=team.payment2, batch_id=batch.pk, filename=return_name,
                                                 fileobj=io.BytesIO(return_csv.encode("utf-8")))
-    bank_returns.apply_bank_return(bank_return_id=received.pk)
+    bank_returns.apply_bank_return(bank_return_id=received.pk)  # the worker's part: check, then apply
     side.secrets.add(return_name)
 
     # A reveal (IdNumberView) and a claim import by the region's caseworker actor.
     persons.reveal_id_number(acting_user=team.reviewer, person=paid.person, context="security world",
                              reason=f"{c}核对")
-    from cases.imports.national import import_claims
+    from tests.uploads import import_claims
 
     other_number = side.persons[0].id_number
     csv_text = ("setl_id,certno,psn_name,med_type,setl_time,medfee_sumamt,inscp_scp_amt\n"
                 f"{c}IMP{next(serial):05d},{other_number},{side.persons[0].name},21,2023-05-01 10:00:00,1000.00,900.00\n"
                 f"{c}IMP{next(serial):05d},{other_number[:-1]}0,{c}错行,99,2023-05-01,x,y\n")
-    import_claims(acting_user=side.actors["caseworker"], fileobj=io.BytesIO(csv_text.encode("utf-8")),
-                  filename=f"{c}导入{next(serial)}.csv")
-    import_claims(acting_user=team.caseworker, fileobj=io.BytesIO(csv_text.encode("utf-8")),
-                  filename=f"{c}导入{next(serial)}.csv")
+    import_claims(side.actors["caseworker"], csv_text.encode("utf-8"), f"{c}导入{next(serial)}.csv")
+    import_claims(team.caseworker, csv_text.encode("utf-8"), f"{c}导入{next(serial)}.csv")
 
     # --- policies: a draft and a statistic ----------------------------------------------------------
     admin = side.actors["policy_admin"]

@@ -1,0 +1,48 @@
+"""What every upload's report shares (identity pushes, claim imports, bank return files, policy
+imports): its problems are rows of a table, never one list in memory or in one answer.
+
+* pages show :data:`ERRORS_PER_PAGE` problems a page (:func:`error_page`, ``?page=``);
+* downloads stream them (:func:`error_download`: CSV or .xlsx, ``StreamingHttpResponse``, read from
+  the database in chunks);
+* the API pages them with a count (:class:`ErrorPagination`: ``{"count", "next", "previous",
+  "results"}``, ``?page=``).
+
+The limits an upload is checked against before it is parsed, and the reader, are
+``portal.tabular``'s (tables) — JSON documents use ``portal.tabular.check_json``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.core.paginator import Page, Paginator
+from django.http import Http404
+from rest_framework.pagination import PageNumberPagination
+
+from . import exports
+
+ERRORS_PER_PAGE = 100
+DOWNLOAD_CHUNK = 2000
+
+
+def error_page(request, queryset, *, per_page: int = ERRORS_PER_PAGE) -> Page:
+    """The page of problems asked for by ``?page=`` (the last page for a number too large, the
+    first for anything not a number)."""
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def error_download(fmt: str, filename: str, headers: Sequence[str], queryset, row: Callable, *, title: str = ""):
+    """The problems of an upload as a streamed CSV or .xlsx (``fmt``; anything else is a 404), one
+    line per object of ``queryset`` turned into cells by ``row``."""
+    rows = (row(obj) for obj in queryset.iterator(chunk_size=DOWNLOAD_CHUNK))
+    try:
+        return exports.streaming_response(fmt, filename, headers, rows, title=title or filename)
+    except ValueError:
+        raise Http404 from None
+
+
+class ErrorPagination(PageNumberPagination):
+    """The API's pages of an upload's problems: ``?page=`` (100 a page, ``?page_size=`` up to 1000)."""
+
+    page_size = ERRORS_PER_PAGE
+    page_size_query_param = "page_size"
+    max_page_size = 1000
