@@ -29,7 +29,7 @@ def copy_errors(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0013_id_number_view_of_push_rows'),
+        ('cases', '0014_stage_time_limit_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
