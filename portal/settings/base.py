@@ -211,8 +211,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        # progress bars and htmx set style attributes; stylesheets still come from 'self' only
-        "style-src": ["'self'", "'unsafe-inline'"],
+        # stylesheets from 'self' only: no style attributes or <style> elements in pages (issue 13)
+        "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

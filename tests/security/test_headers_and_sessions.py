@@ -41,7 +41,8 @@ def test_no_template_has_an_inline_script_or_event_attribute():
     offenders = []
     for path in (REPO / "templates").rglob("*.html"):
         text = path.read_text()
-        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+\s*=", text) or "javascript:" in text:
+        if (re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+\s*=", text)
+                or "javascript:" in text or re.search(r"\sstyle\s*=", text) or re.search(r"<style[\s>]", text)):
             offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
 
