@@ -96,7 +96,7 @@ def _person(side: Side, *, category: str | None = "dibao", name: str | None = No
 
     number = compose(side.county, datetime.date(1960, 1, 1) + datetime.timedelta(days=next(serial) * 97), next(serial) % 1000)
     person = PersonFactory(region_id=side.county, id_number=number, name=name or person_name(side.region),
-                           bank_name="农村商业银行", bank_account=f"62170000{next(serial):08d}",
+                           bank_name="农村商业银行", bank_account=f"62170000{next(serial):08d}", phone=f"139{next(serial):08d}",
                            account_holder=name or person_name(side.region))
     if category:
         IdentityFactory(person=person, category=category, start=start)
