@@ -26,6 +26,7 @@ urlpatterns = [
     path("subsidy/<int:pk>/export.<str:fmt>", views.subsidy_export, name="subsidy_export"),
     path("dashboards/", views.dashboard, name="dashboard"),
     path("dashboards/<str:key>.xlsx", views.dashboard_export, name="dashboard_export"),
+    path("dashboards/<str:key>.svg", views.dashboard_chart, name="dashboard_chart"),
     path("budgets/", views.budget_list, name="budgets"),
     path("deliveries/", views.deliveries, name="deliveries"),
 ]

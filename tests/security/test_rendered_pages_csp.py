@@ -74,3 +74,28 @@ def test_no_page_renders_inline_styles_or_scripts(world, role):
                 problems.append(f"{url}: {found}")
     assert rendered >= 5, f"{role} rendered only {rendered} pages: the check would prove nothing"
     assert not problems, problems
+
+
+def test_dashboard_charts_are_svg_images_with_a_policy_of_their_own(client):
+    """pygal styles its charts with a <style> element: the dashboard shows each chart as an <img>
+    of an SVG answer whose own policy allows its styles and nothing else (no script, nothing loaded)."""
+    import xml.etree.ElementTree as ET
+
+    from tests.cases.factories import add_statistics
+    from tests.factories import make_user
+
+    add_statistics()
+    client.force_login(make_user("policy_admin", region="360700"))
+    page = client.get("/exchange/dashboards/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert not offences(html), offences(html)
+    sources = re.findall(r'<img src="([^"]+\.svg[^"]*)"', html)
+    assert len(sources) >= 3
+    for src in sources:
+        answer = client.get(src.replace("&amp;", "&"))
+        assert answer.status_code == 200 and answer["Content-Type"].startswith("image/svg+xml")
+        root = ET.fromstring(answer.content)  # one well-formed SVG document, also for a chart of two parts
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        policy = dict(p.strip().split(" ", 1) for p in answer["Content-Security-Policy"].split(";") if p.strip())
+        assert policy["script-src"] == "'none'" and policy["default-src"] == "'none'"
