@@ -35,11 +35,9 @@ def _secrets(side) -> dict[str, str]:
         if p.bank_account:
             out[p.bank_account] = f"bank account of {p.name}"
     for field in ("payee_account", "approved_payee_account"):
-        for number, value in Application.objects.filter(region_id__startswith=side.region[:4]).exclude(
-                **{field: ""}).values_list("number", field):
+        for number, value in Application.objects.exclude(**{field: ""}).values_list("number", field):
             out[value] = f"{field} of case {number}"
-    for pk, value in PaymentLine.objects.filter(batch__region_id__startswith=side.region[:4]).exclude(
-            payee_account="").values_list("pk", "payee_account"):
+    for pk, value in PaymentLine.objects.exclude(payee_account="").values_list("pk", "payee_account"):
         out[value] = f"account of payment line {pk}"
     return out
 
