@@ -415,6 +415,7 @@ class PaymentLineSerializer(ScopedModelSerializer):
                   "payee_type", "payee_name", "id_number_masked", "payee_bank", "payee_account", "status",
                   "bank_reference", "failure_reason", "result_at"]
         read_only_fields = fields
+        extra_kwargs = {"payee_bank": {"allow_null": True}, "payee_account": {"allow_null": True}}
 
 
 class ApplicationDetailSerializer(serializers.Serializer):
@@ -423,11 +424,11 @@ class ApplicationDetailSerializer(serializers.Serializer):
 
     application = ApplicationSerializer()
     payee_name = serializers.CharField(source="application.payee_name")
-    payee_bank = serializers.CharField(source="application.payee_bank")
-    payee_account = serializers.CharField(source="application.payee_account")
+    payee_bank = serializers.CharField(source="application.payee_bank", allow_null=True)
+    payee_account = serializers.CharField(source="application.payee_account", allow_null=True)
     agent_name = serializers.CharField(source="application.agent_name")
     agent_relation = serializers.CharField(source="application.agent_relation")
-    agent_phone = serializers.CharField(source="application.agent_phone")
+    agent_phone = serializers.CharField(source="application.agent_phone", allow_null=True)
     note = serializers.CharField(source="application.note")
     pending_category = serializers.CharField(source="application.pending_category")
     person = PersonSerializer()
@@ -442,6 +443,21 @@ class ApplicationDetailSerializer(serializers.Serializer):
     adjustments = AdjustmentSerializer(many=True)
     payments = PaymentLineSerializer(many=True)
     can_view_full_id = serializers.BooleanField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None:
+            from ..access import hidden_person_fields
+
+            if hidden_person_fields(request.user, instance.application.region_id):
+                # cases.access.PERSON_FIELD_ROLES: no account or phone for this role (a liaison
+                # answering a confirmation request), neither the person's nor the case's payee's
+                for name in ("payee_bank", "payee_account", "agent_phone"):
+                    data[name] = None
+                for line in data.get("payments") or []:
+                    line["payee_bank"] = line["payee_account"] = None
+        return data
 
 
 class SlipClaimSerializer(serializers.Serializer):

@@ -409,7 +409,7 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _detail(self, request, pk, *, just_acted=False):
         bundle = selectors.case_detail(request.user, int(pk), just_acted=just_acted)
-        return Response(s.ApplicationDetailSerializer(bundle).data)
+        return Response(s.ApplicationDetailSerializer(bundle, context={"request": request}).data)
 
     @extend_schema(summary="A case with settlement, events and allowed actions",
                    responses={200: s.ApplicationDetailSerializer, **_errors(404)})

@@ -18,7 +18,7 @@ from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 from portal.web import refusals
 
 from .. import selectors
-from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, holds, holds_anywhere
+from ..access import CASE_READ_ROLES, CASEWORK_ROLES, PAYMENT_READ_ROLES, hidden_person_fields, holds, holds_anywhere
 from ..forms import ApplicationForm, ReasonForm, TransitionForm
 from ..models import EDITABLE_STATES, PayeeType
 from ..models import ApplicationState as S
@@ -178,6 +178,8 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "transition_form": transition_form or TransitionForm(),
         "can_edit": app.state in EDITABLE_STATES and holds(user, CASEWORK_ROLES, app.region_id),
         "can_see_batches": holds(user, PAYMENT_READ_ROLES, app.region_id),
+        # cases.access.PERSON_FIELD_ROLES: liaisons answering a request see no account or phone
+        "hide_contact": bool(hidden_person_fields(user, app.region_id)),
         "can_list_cases": holds_anywhere(user, CASE_READ_ROLES),
         "claims_total": sum((c.total for c in detail.claims), 0),
         "return_reason": selectors.return_reason(detail.events) if app.state == S.RETURNED else None,
