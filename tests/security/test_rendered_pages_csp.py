@@ -72,7 +72,8 @@ def test_no_page_renders_inline_styles_or_scripts(world, role):
             found = offences(response.content.decode())
             if found:
                 problems.append(f"{url}: {found}")
-    assert rendered >= 5, f"{role} rendered only {rendered} pages: the check would prove nothing"
+    least = 1 if role == "norole" else 5  # a user without a role opens little more than the home page
+    assert rendered >= least, f"{role} rendered only {rendered} pages: the check would prove nothing"
     assert not problems, problems
 
 
