@@ -9,7 +9,7 @@ class PoliciesConfig(AppConfig):
     def ready(self):
         from portal.roles.menu import MenuItem, register
 
-        from . import bookcache
+        from . import bookcache, tasks  # noqa: F401 - registers the Celery tasks wherever Django runs
 
         bookcache.connect()
 

@@ -266,3 +266,70 @@ class PolicyText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.document_number}"
+
+
+class SimulationStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting to start")
+    RUNNING = "running", _("running")
+    DONE = "done", _("finished")
+    FAILED = "failed", _("failed")
+
+
+@track(exclude=["report", "document"])
+class PolicySimulation(models.Model):
+    """A region-wide fund-impact simulation of a draft (``policies.simulation``): every person-year
+    of the region and year settled under the draft and under the versions in force, split into
+    chunks run as Celery tasks. Nothing is written to cases; the report (JSON) is kept here."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="simulations",
+                                verbose_name=_("policy version"))
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    status = models.CharField(_("status"), max_length=10, choices=SimulationStatus.choices,
+                              default=SimulationStatus.QUEUED)
+    # The draft's document as simulated (a later edit makes the report out of date).
+    document = models.JSONField(_("policy document"))
+    # {"regions": [codes simulated], "own_policy": [codes left out], "bounds": [[first person, last person], …]}
+    plan = models.JSONField(default=dict)
+    chunks_total = models.PositiveIntegerField(_("parts"), default=0)
+    chunks_done = models.PositiveIntegerField(_("parts done"), default=0)
+    person_years = models.PositiveIntegerField(_("person-years"), default=0)
+    report = models.JSONField(_("report"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("run by"))
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("policy simulation")
+        verbose_name_plural = _("policy simulations")
+
+    def __str__(self) -> str:
+        return f"{self.version_id} {self.year} {self.status}"
+
+    @property
+    def progress(self) -> int:
+        """Per cent of the parts done."""
+        if self.status == SimulationStatus.DONE:
+            return 100
+        return int(self.chunks_done * 100 / self.chunks_total) if self.chunks_total else 0
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the draft is still what was simulated."""
+        return self.document == self.version.document
+
+
+class SimulationChunk(models.Model):
+    """One part's partial aggregate (merged into the report when every part is done). A part run
+    twice replaces its row: the report is the same."""
+
+    simulation = models.ForeignKey(PolicySimulation, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    partial = models.JSONField()
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["simulation", "index"], name="unique_simulation_chunk")]

@@ -1,0 +1,212 @@
+"""Settling a part twice and aggregating it (pure apart from the books it is given).
+
+Each person-year is settled under the versions in force (``before``) and under the draft
+(``after``): once per distinct engine input of its cases (their region and tilted flag), the
+same claim objects shared. Each claim of the year counts once, under the case that holds it (the
+latest live case linking it; an unlinked claim under the latest case). A person-year refused on
+either side (bad stored values, no policy, an unset parameter, a missing figure) is left out of
+the comparison and counted by reason.
+
+A part's aggregate (:func:`settle_part`) and the merge (:func:`merge`) use integer fen and
+order-independent sums, so the report does not depend on how the person-years were split.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .. import engine
+from .reading import PersonYear
+
+MONEY = ("total", "assistance", "tilted", "out_of_pocket")
+CAP_FLAGS = ("basic_cap_reached", "critical_cap_reached", "assistance_cap_reached", "tilted_cap_reached")
+LARGEST = 20
+EXAMPLES = 10
+NO_CLAIMS = "simulation.no_claims"
+
+Books = Callable[[str], engine.PolicyBook]   # region code → book (may raise engine.PolicyError)
+
+_INDEX = re.compile(r"\[\d+\]")
+_CLAIM_ID = re.compile(r"'c\d+'")
+
+
+def empty() -> dict:
+    return {
+        "person_years": 0, "compared": 0,
+        "before": dict.fromkeys(MONEY, 0), "after": dict.fromkeys(MONEY, 0),
+        "people": {"up": 0, "down": 0, "same": 0}, "cases": {"up": 0, "down": 0, "same": 0},
+        "by_category": {}, "by_kind": {},
+        "caps": dict.fromkeys(CAP_FLAGS, 0), "caps_people": 0,
+        "thresholds": {}, "thresholds_people": 0,
+        "largest": [], "refused": {},
+    }
+
+
+class _Refused(Exception):
+    def __init__(self, problem: engine.Problem):
+        self.problem = problem
+
+
+def _refusal_key(side: str, problem: engine.Problem) -> str:
+    text = _CLAIM_ID.sub("'c…'", _INDEX.sub("[…]", problem.text))
+    return f"{side}|{problem.code}|{text}"
+
+
+def _settle(py: PersonYear, books: Books, cache: dict):
+    """``{case pk: SettlementResult}`` of every case of the person-year under ``books``; raises
+    _Refused with the first problem."""
+    out = {}
+    for case in py.cases:
+        key = (case.region_id, case.tilted_applied)
+        result = cache.get(key)
+        if result is None:
+            try:
+                book = books(case.region_id)
+                inp = engine.input_from_rows(region=case.region_id, residence=py.residence, scheme=py.scheme,
+                                             identities=py.identities, tilted_applied=case.tilted_applied,
+                                             claims=py.claims)
+                result = cache[key] = engine.settle(inp, book)
+            except engine.EngineError as exc:
+                raise _Refused(exc.problems[0]) from None
+        out[case.pk] = result
+    return out
+
+
+def _owners(py: PersonYear) -> dict[str, int]:
+    """claim id → the case whose settlement counts it."""
+    owner: dict[str, int] = {}
+    latest = py.cases[-1].pk
+    for case in py.cases:                      # by id: the latest case linking a claim wins
+        for pk in case.claim_ids:
+            owner[f"c{pk}"] = case.pk
+    return {c.id: owner.get(c.id, latest) for c in py.claims}
+
+
+def _refuse(part: dict, side: str, problem: engine.Problem, py: PersonYear) -> None:
+    key = _refusal_key(side, problem)
+    entry = part["refused"].get(key)
+    if entry is None:
+        entry = part["refused"][key] = {"side": side, "code": problem.code, "text": problem.text,
+                                        "path": problem.path, "params": _plain(problem.params),
+                                        "count": 0, "cases": []}
+    entry["count"] += 1
+    entry["cases"] = sorted({*entry["cases"], py.cases[-1].pk})[:EXAMPLES]
+
+
+def _plain(params: dict) -> dict:
+    out = {}
+    for k, v in (params or {}).items():
+        out[k] = v if isinstance(v, (str, int, float, bool, type(None))) else (
+            [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v))
+    return out
+
+
+def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> dict:
+    """The aggregate of a part (a JSON-able dict of integers and lists)."""
+    part = empty()
+    largest: list = []
+    for py in person_years:
+        part["person_years"] += 1
+        if py.problems:
+            problem = engine.InputError(py.problems).problems[0]
+            _refuse(part, "both", problem, py)
+            continue
+        if not py.claims:
+            _refuse(part, "both", engine.Problem(NO_CLAIMS, {}, None, "no claims in the year"), py)
+            continue
+        results = {}
+        refused = {}
+        for side, books in (("before", before), ("after", after)):
+            try:
+                results[side] = _settle(py, books, {})
+            except _Refused as exc:
+                refused[side] = exc.problem
+        if refused:
+            if len(refused) == 2 and _refusal_key("", refused["before"]) == _refusal_key("", refused["after"]):
+                _refuse(part, "both", refused["before"], py)
+            else:
+                for side, problem in refused.items():
+                    _refuse(part, side, problem, py)
+            continue
+        part["compared"] += 1
+        owners = _owners(py)
+        paid = {"before": 0, "after": 0}
+        case_paid = {c.pk: {"before": 0, "after": 0} for c in py.cases}
+        capped = {"before": set(), "after": set()}
+        for side in ("before", "after"):
+            sums = part[side]
+            for case_pk, result in results[side].items():
+                own = {f"c{pk}" for pk in next(c for c in py.cases if c.pk == case_pk).claim_ids}
+                for c in result.claims:
+                    if c.id in own:
+                        case_paid[case_pk][side] += c.assistance_fen + c.tilted_fen
+                    if owners[c.id] != case_pk:
+                        continue
+                    money = c.assistance_fen + c.tilted_fen
+                    sums["total"] += c.total_fen
+                    sums["assistance"] += c.assistance_fen
+                    sums["tilted"] += c.tilted_fen
+                    sums["out_of_pocket"] += c.out_of_pocket_fen
+                    paid[side] += money
+                    i = 0 if side == "before" else 1
+                    for table, key in (("by_category", c.category or ""), ("by_kind", py.kinds.get(c.id, c.kind))):
+                        row = part[table].setdefault(key, [0, 0])
+                        row[i] += money
+                    for flag in CAP_FLAGS:
+                        if getattr(c, flag):
+                            capped[side].add(flag)
+        new_caps = capped["after"] - capped["before"]
+        for flag in new_caps:
+            part["caps"][flag] += 1
+        if new_caps:
+            part["caps_people"] += 1
+        latest = py.cases[-1].pk
+        alerts_before = {a.kind for a in results["before"][latest].alerts}
+        alerts_after = {a.kind for a in results["after"][latest].alerts}
+        new_alerts = alerts_after - alerts_before
+        for kind in new_alerts:
+            part["thresholds"][kind] = part["thresholds"].get(kind, 0) + 1
+        if new_alerts:
+            part["thresholds_people"] += 1
+        change = paid["after"] - paid["before"]
+        part["people"]["up" if change > 0 else "down" if change < 0 else "same"] += 1
+        for amounts in case_paid.values():
+            d = amounts["after"] - amounts["before"]
+            part["cases"]["up" if d > 0 else "down" if d < 0 else "same"] += 1
+        if change:
+            case = max(py.cases, key=lambda c: (abs(case_paid[c.pk]["after"] - case_paid[c.pk]["before"]), c.pk))
+            largest.append([abs(change), change, paid["before"], paid["after"], py.person_id, case.pk, case.number,
+                            case.region_id])
+    part["largest"] = _top(largest)
+    return part
+
+
+def _top(rows: list) -> list:
+    return sorted(rows, key=lambda r: (-r[0], r[4]))[:LARGEST]
+
+
+def merge(parts: list[dict]) -> dict:
+    """The sum of parts' aggregates (in any order, the same)."""
+    out = empty()
+    largest: list = []
+    for part in parts:
+        for key in ("person_years", "compared", "caps_people", "thresholds_people"):
+            out[key] += part[key]
+        for group in ("before", "after", "people", "cases", "caps", "thresholds"):
+            for k, v in part[group].items():
+                out[group][k] = out[group].get(k, 0) + v
+        for table in ("by_category", "by_kind"):
+            for k, (b, a) in part[table].items():
+                row = out[table].setdefault(k, [0, 0])
+                row[0] += b
+                row[1] += a
+        largest.extend(part["largest"])
+        for key, entry in part["refused"].items():
+            mine = out["refused"].get(key)
+            if mine is None:
+                out["refused"][key] = {**entry, "cases": list(entry["cases"])}
+            else:
+                mine["count"] += entry["count"]
+                mine["cases"] = sorted({*mine["cases"], *entry["cases"]})[:EXAMPLES]
+    out["largest"] = _top(largest)
+    return out
