@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_examples, views_whatif
+from . import views, views_examples, views_simulation, views_whatif
 
 app_name = "policies"
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("versions/<int:pk>/examples/new/", views_examples.example_form, name="example-new"),
     path("versions/<int:pk>/examples/<int:example_pk>/", views_examples.example_form, name="example"),
     path("versions/<int:pk>/examples/<int:example_pk>/remove/", views_examples.example_remove, name="example-remove"),
+    path("versions/<int:pk>/simulation/", views_simulation.simulation_page, name="version-simulation"),
+    path("simulations/<int:sim_pk>/status/", views_simulation.simulation_status, name="simulation-status"),
+    path("simulations/<int:sim_pk>/report.xlsx", views_simulation.simulation_excel, name="simulation-excel"),
     path("statistics/", views.statistics, name="statistics"),
     path("whatif/", views_whatif.whatif, name="whatif"),
 ]
