@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import simulation, views
 
 routes = [
     ("policy-versions", views.PolicyVersionViewSet, "policy-version"),
@@ -10,4 +10,7 @@ routes = [
 urlpatterns = [
     path("policy-files/", views.PolicyFileImportView.as_view(), name="policy-file-import"),
     path("settlements/preview/", views.SettlementPreviewView.as_view(), name="settlement-preview"),
+    path("policy-versions/<int:pk>/simulations/", simulation.VersionSimulationsView.as_view(),
+         name="policy-version-simulations"),
+    path("policy-simulations/<int:pk>/", simulation.SimulationView.as_view(), name="policy-simulation"),
 ]
