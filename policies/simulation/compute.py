@@ -129,32 +129,54 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
                     _refuse(part, side, problem, py)
             continue
         part["compared"] += 1
-        owners = _owners(py)
-        paid = {"before": 0, "after": 0}
-        case_paid = {c.pk: {"before": 0, "after": 0} for c in py.cases}
-        capped = {"before": set(), "after": set()}
-        for side in ("before", "after"):
+        cases = py.cases
+        if len(cases) == 1:
+            only = cases[0]
+            own = {only.pk: {f"c{pk}" for pk in only.claim_ids}}
+            counted = {only.pk: None}                  # None: every claim
+        else:
+            owners = _owners(py)
+            own = {c.pk: {f"c{pk}" for pk in c.claim_ids} for c in cases}
+            counted = {c.pk: {cid for cid, owner in owners.items() if owner == c.pk} for c in cases}
+        paid = [0, 0]
+        case_paid = {c.pk: [0, 0] for c in cases}
+        capped = ({}, {})
+        for i, side in ((0, "before"), (1, "after")):
             sums = part[side]
+            by_category, by_kind, caps = part["by_category"], part["by_kind"], capped[i]
+            t = a = g = o = 0
             for case_pk, result in results[side].items():
-                own = {f"c{pk}" for pk in next(c for c in py.cases if c.pk == case_pk).claim_ids}
+                mine, count, cp = own[case_pk], counted[case_pk], 0
                 for c in result.claims:
-                    if c.id in own:
-                        case_paid[case_pk][side] += c.assistance_fen + c.tilted_fen
-                    if owners[c.id] != case_pk:
-                        continue
+                    cid = c.id
                     money = c.assistance_fen + c.tilted_fen
-                    sums["total"] += c.total_fen
-                    sums["assistance"] += c.assistance_fen
-                    sums["tilted"] += c.tilted_fen
-                    sums["out_of_pocket"] += c.out_of_pocket_fen
-                    paid[side] += money
-                    i = 0 if side == "before" else 1
-                    for table, key in (("by_category", c.category or ""), ("by_kind", py.kinds.get(c.id, c.kind))):
-                        row = part[table].setdefault(key, [0, 0])
-                        row[i] += money
-                    for flag in CAP_FLAGS:
-                        if getattr(c, flag):
-                            capped[side].add(flag)
+                    if cid in mine:
+                        cp += money
+                    if count is not None and cid not in count:
+                        continue
+                    t += c.total_fen
+                    a += c.assistance_fen
+                    g += c.tilted_fen
+                    o += c.out_of_pocket_fen
+                    row = by_category.get(c.category or "")
+                    if row is None:
+                        row = by_category[c.category or ""] = [0, 0]
+                    row[i] += money
+                    row = by_kind.get(c.kind)
+                    if row is None:
+                        row = by_kind[c.kind] = [0, 0]
+                    row[i] += money
+                    if c.basic_cap_reached or c.critical_cap_reached or c.assistance_cap_reached or c.tilted_cap_reached:
+                        for flag in CAP_FLAGS:
+                            if getattr(c, flag):
+                                caps[flag] = True
+                case_paid[case_pk][i] = cp
+            sums["total"] += t
+            sums["assistance"] += a
+            sums["tilted"] += g
+            sums["out_of_pocket"] += o
+            paid[i] = a + g
+        capped = {"before": set(capped[0]), "after": set(capped[1])}
         new_caps = capped["after"] - capped["before"]
         for flag in new_caps:
             part["caps"][flag] += 1
@@ -168,14 +190,14 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
             part["thresholds"][kind] = part["thresholds"].get(kind, 0) + 1
         if new_alerts:
             part["thresholds_people"] += 1
-        change = paid["after"] - paid["before"]
+        change = paid[1] - paid[0]
         part["people"]["up" if change > 0 else "down" if change < 0 else "same"] += 1
         for amounts in case_paid.values():
-            d = amounts["after"] - amounts["before"]
+            d = amounts[1] - amounts[0]
             part["cases"]["up" if d > 0 else "down" if d < 0 else "same"] += 1
         if change:
-            case = max(py.cases, key=lambda c: (abs(case_paid[c.pk]["after"] - case_paid[c.pk]["before"]), c.pk))
-            largest.append([abs(change), change, paid["before"], paid["after"], py.person_id, case.pk, case.number,
+            case = max(py.cases, key=lambda c: (abs(case_paid[c.pk][1] - case_paid[c.pk][0]), c.pk))
+            largest.append([abs(change), change, paid[0], paid[1], py.person_id, case.pk, case.number,
                             case.region_id])
     part["largest"] = _top(largest)
     return part

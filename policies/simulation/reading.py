@@ -62,7 +62,6 @@ class PersonYear:
     scheme: str
     identities: list[tuple]                  # (category, start, end), in the order the planner lists them
     claims: list[engine.Claim]               # the year's claims, by date then id (ids "c<pk>")
-    kinds: dict[str, str]                    # claim id → kind
     cases: list[Case]                        # by id
     problems: list[str] = field(default_factory=list)   # stored values the engine cannot take
 
@@ -112,27 +111,23 @@ def read_part(*, regions: list[str], year: int, first_person: int, last_person: 
         rows = cursor.fetchall()
 
     claims: dict[int, list] = defaultdict(list)
-    kinds: dict[int, dict[str, str]] = defaultdict(dict)
     problems: dict[int, list[str]] = defaultdict(list)
     claim_from_row = engine.claim_from_row
     for person_id, pk, date, kind, special, level, location, referral, total, scope, basic, critical in rows:
         if person_id not in cases:
             continue
         mine = claims[person_id]
-        cid = f"c{pk}"
         try:
-            mine.append(claim_from_row(cid, _date(date), kind, total, scope, special_disease=special,
+            mine.append(claim_from_row(f"c{pk}", _date(date), kind, total, scope, special_disease=special,
                                        hospital_level=level, location=location, referral_compliant=referral,
                                        basic_paid_fen=basic, critical_paid_fen=critical, index=len(mine)))
         except engine.InputError as exc:
             problems[person_id].extend(exc.errors)
-            continue
-        kinds[person_id][cid] = kind
     out = []
     for person_id in sorted(cases):
         residence, scheme = people.get(person_id, ("rural", "resident"))
         out.append(PersonYear(person_id, residence, scheme, identities.get(person_id, []),
-                              claims.get(person_id, []), kinds.get(person_id, {}), cases[person_id],
+                              claims.get(person_id, []), cases[person_id],
                               problems.get(person_id, [])))
     return out
 

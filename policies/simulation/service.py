@@ -195,12 +195,29 @@ def start_simulation(*, acting_user, version: PolicyVersion, year, chunk_size: i
 # --- Running a part -------------------------------------------------------------------------------
 
 
+_after_cache: dict[tuple[int, int], _AfterBooks] = {}
+
+
+def _after_books(sim: PolicySimulation) -> _AfterBooks:
+    """The draft's books of ``sim``, kept in this process for its next parts (until a version or
+    statistic changes: ``bookcache.generation``)."""
+    from .. import bookcache
+
+    key = (sim.pk, bookcache.generation())
+    found = _after_cache.get(key)
+    if found is None:
+        while len(_after_cache) >= 4:
+            _after_cache.pop(next(iter(_after_cache)))
+        found = _after_cache[key] = _AfterBooks(sim.version, sim.document, sim.year)
+    return found
+
+
 def compute_part(sim: PolicySimulation, index: int, *, after: _AfterBooks | None = None) -> dict:
     """The aggregate of part ``index`` (reads only)."""
     first, last = sim.plan["bounds"][index]
     person_years = reading.read_part(regions=sim.plan["regions"], year=sim.year, first_person=first,
                                      last_person=last)
-    after = after or _AfterBooks(sim.version, sim.document, sim.year)
+    after = after or _after_books(sim)
     before_cache: dict = {}
 
     def before(code):
@@ -252,7 +269,7 @@ def _finish(simulation_id: int) -> None:
 
 def run_all(sim: PolicySimulation) -> PolicySimulation:
     """Run every part of ``sim`` in this process, one after the other (``manage.py simulate_policy``)."""
-    after = _AfterBooks(sim.version, sim.document, sim.year)
+    after = _after_books(sim)
     for index in range(sim.chunks_total):
         run_part(simulation_id=sim.pk, index=index, after=after)
     sim.refresh_from_db()
