@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from portal.exports import xlsx_response
 from portal.web import refusals
 
-from . import simulation
+from . import selectors, simulation
 from .models import SimulationStatus
-from .views import _version, policy_staff_required
+from .views import policy_staff_required
 
 
 class SimulationForm(forms.Form):
@@ -31,7 +31,7 @@ class SimulationForm(forms.Form):
 
 
 def _draft(request, pk):
-    version = _version(request, pk)
+    version = get_object_or_404(selectors.visible_versions(request.user), pk=pk)
     if not simulation.may_simulate(request.user, version):
         raise PermissionDenied(_("Only a policy administrator of the version's region may simulate it."))
     return version

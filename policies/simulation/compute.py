@@ -52,20 +52,28 @@ def _refusal_key(side: str, problem: engine.Problem) -> str:
     return f"{side}|{problem.code}|{text}"
 
 
-def _settle(py: PersonYear, books: Books, cache: dict):
+def _input(py: PersonYear, case) -> engine.SettlementInput:
+    """The engine input of ``case`` (its region and tilted flag, the person's year), built once for
+    both sides; raises engine.InputError for stored values the engine cannot take."""
+    key = (case.region_id, case.tilted_applied)
+    inp = py.inputs.get(key)
+    if inp is None:
+        person = engine.Person(residence=py.residence, scheme=py.scheme, identities=py.identities)
+        inp = py.inputs[key] = engine.build_input(region=case.region_id, person=person, claims=py.claims,
+                                                  tilted_applied=case.tilted_applied)
+    return inp
+
+
+def _settle(py: PersonYear, books: Books):
     """``{case pk: SettlementResult}`` of every case of the person-year under ``books``; raises
     _Refused with the first problem."""
-    out = {}
+    out, cache = {}, {}
     for case in py.cases:
         key = (case.region_id, case.tilted_applied)
         result = cache.get(key)
         if result is None:
             try:
-                book = books(case.region_id)
-                inp = engine.input_from_rows(region=case.region_id, residence=py.residence, scheme=py.scheme,
-                                             identities=py.identities, tilted_applied=case.tilted_applied,
-                                             claims=py.claims)
-                result = cache[key] = engine.settle(inp, book)
+                result = cache[key] = engine.settle(_input(py, case), books(case.region_id))
             except engine.EngineError as exc:
                 raise _Refused(exc.problems[0]) from None
         out[case.pk] = result
@@ -107,10 +115,6 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
     largest: list = []
     for py in person_years:
         part["person_years"] += 1
-        if py.problems:
-            problem = engine.InputError(py.problems).problems[0]
-            _refuse(part, "both", problem, py)
-            continue
         if not py.claims:
             _refuse(part, "both", engine.Problem(NO_CLAIMS, {}, None, "no claims in the year"), py)
             continue
@@ -118,7 +122,7 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
         refused = {}
         for side, books in (("before", before), ("after", after)):
             try:
-                results[side] = _settle(py, books, {})
+                results[side] = _settle(py, books)
             except _Refused as exc:
                 refused[side] = exc.problem
         if refused:

@@ -1,12 +1,13 @@
 """Reading a part of a simulation: the person-years of some regions and a year whose person ids lie
 in a range, read with a few set-based statements (never one query per person) straight into
-engine objects (``engine.claim_from_row`` / ``engine.input_from_rows``: amounts read as integer
-fen, no JSON round trip). Reads only."""
+engine objects (``engine.Claim``, ``engine.Identity``; the input is made by ``engine.build_input``,
+no JSON round trip). Reads only."""
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection
 
@@ -31,11 +32,14 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _fen(column: str) -> str:
-    """A money column read as integer fen."""
-    if connection.vendor == "postgresql":
-        return f"({column} * 100)::bigint"
-    return f"CAST(ROUND({column} * 100) AS INTEGER)"
+_CENT = Decimal("0.01")
+
+
+def _dec(value):
+    """A money value as the ORM gives it: PostgreSQL returns Decimals; SQLite floats and ints."""
+    if value is None or type(value) is Decimal:
+        return value
+    return Decimal(repr(value) if isinstance(value, float) else value).quantize(_CENT)
 
 
 def _date(value) -> datetime.date | None:
@@ -60,10 +64,10 @@ class PersonYear:
     person_id: int
     residence: str
     scheme: str
-    identities: list[tuple]                  # (category, start, end), in the order the planner lists them
+    identities: list[engine.Identity]        # in the order the planner lists them (start, category, id)
     claims: list[engine.Claim]               # the year's claims, by date then id (ids "c<pk>")
     cases: list[Case]                        # by id
-    problems: list[str] = field(default_factory=list)   # stored values the engine cannot take
+    inputs: dict = field(default_factory=dict)            # (region, tilted) → engine input, built once
 
 
 def read_part(*, regions: list[str], year: int, first_person: int, last_person: int) -> list[PersonYear]:
@@ -100,35 +104,27 @@ def read_part(*, regions: list[str], year: int, first_person: int, last_person: 
                        [first_person, last_person])
         for person_id, category, start, end in cursor.fetchall():
             if person_id in cases:
-                identities[person_id].append((category, _date(start), _date(end)))
+                identities[person_id].append(engine.Identity(category, _date(start), _date(end)))
 
         cursor.execute(
             f"SELECT person_id, id, date, kind, special_disease, hospital_level, location, referral_compliant, "
-            f"{_fen('total')}, {_fen('policy_scope')}, {_fen('basic_paid')}, {_fen('critical_paid')} "
+            f"total, policy_scope, basic_paid, critical_paid "
             f"FROM {_table(Claim)} WHERE person_id >= %s AND person_id <= %s AND date >= %s AND date <= %s "
             f"AND voided_at IS NULL ORDER BY person_id, date, id",
             [first_person, last_person, datetime.date(year, 1, 1), datetime.date(year, 12, 31)])
         rows = cursor.fetchall()
 
     claims: dict[int, list] = defaultdict(list)
-    problems: dict[int, list[str]] = defaultdict(list)
-    claim_from_row = engine.claim_from_row
+    Claim_ = engine.Claim
     for person_id, pk, date, kind, special, level, location, referral, total, scope, basic, critical in rows:
-        if person_id not in cases:
-            continue
-        mine = claims[person_id]
-        try:
-            mine.append(claim_from_row(f"c{pk}", _date(date), kind, total, scope, special_disease=special,
-                                       hospital_level=level, location=location, referral_compliant=referral,
-                                       basic_paid_fen=basic, critical_paid_fen=critical, index=len(mine)))
-        except engine.InputError as exc:
-            problems[person_id].extend(exc.errors)
+        if person_id in cases:
+            claims[person_id].append(Claim_(f"c{pk}", _date(date), kind, _dec(total), _dec(scope), bool(special),
+                                            level, location, bool(referral), _dec(basic), _dec(critical)))
     out = []
     for person_id in sorted(cases):
         residence, scheme = people.get(person_id, ("rural", "resident"))
         out.append(PersonYear(person_id, residence, scheme, identities.get(person_id, []),
-                              claims.get(person_id, []), cases[person_id],
-                              problems.get(person_id, [])))
+                              claims.get(person_id, []), cases[person_id]))
     return out
 
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('policies', '0006_policy_document_texts'),
+        ('policies', '0007_policy_examples'),
         ('regions', '0002_seed_regions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
