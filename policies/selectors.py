@@ -561,3 +561,11 @@ def figures_for(user, *, region_code: str, year: int) -> list[FigureRow]:
             row.suggestion, row.suggestion_basis = _suggestion(used, series, year)
         rows.append(row)
     return rows
+
+
+def latest_simulation(version: PolicyVersion, *, year: int | None = None):
+    """The version's latest fund-impact simulation (``policies.simulation``; finished or not), or
+    None — what the publish form shows with ``templates/policies/_simulation_summary.html``."""
+    from .simulation import latest_simulation as latest
+
+    return latest(version, year=year)

@@ -85,3 +85,27 @@ def test_a_bad_year_is_named(client, gz_admin, ganzhou):
     response, body = post(client, gz_admin, reverse("policies:version-simulation", args=[draft.pk]), {"year": "abc"})
     assert response.status_code == 200 and "errorlist" in body
     assert not PolicySimulation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_publish_summary(gz_admin, ganzhou):
+    import datetime
+
+    from django.template.loader import render_to_string
+
+    from policies import selectors
+    from policies.simulation import publish_context, run_all, start_simulation
+
+    draft, _team = make_region(gz_admin, ganzhou)
+    from cases.models import Application
+
+    context = publish_context(draft, since=datetime.date(YEAR, 1, 1))
+    n = Application.objects.filter(region__code__startswith="3607", year=YEAR).values("person_id").distinct().count()
+    assert context["simulation"] is None and context["retroactive_person_years"] == n >= 10
+    body = render_to_string("policies/_simulation_summary.html", context)
+    assert reverse("policies:version-simulation", args=[draft.pk]) in body and "运行测算" in body
+    assert f"发布后将重新计算 {n} 个人员年度" in body
+    sim = run_all(start_simulation(acting_user=gz_admin, version=draft, year=YEAR, in_process=True))
+    assert selectors.latest_simulation(draft) == sim
+    body = render_to_string("policies/_simulation_summary.html", {"version": draft, "simulation": sim})
+    assert sim.report["totals"]["paid"]["change"] in body and "发布后将重新计算" not in body

@@ -1,0 +1,50 @@
+"""A policy administrator changes a number on a draft, runs the fund-impact simulation over the
+region's cases from the draft's page and sees the delta (issue 12)."""
+from decimal import Decimal
+
+import pytest
+
+from policies.models import PolicySimulation, PolicyVersion, SimulationStatus
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_user
+from tests.policies.simulation_support import YEAR, make_region
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_change_a_number_run_the_simulation_see_the_delta(new_page, shots):
+    admin = make_user("policy_admin", region="360700", username="gz_sim_e2e")
+    published = PolicyVersion.objects.get(region_id="360700", status="published")
+    draft, _team = make_region(admin, published)      # the draft raises the 低保 inpatient ratio to 90 %
+    routes = draft.document["parameters"]["assistance"]["routes"]
+    dibao = next(i for i, r in enumerate(routes) if "dibao" in (r["categories"]["value"] or [])
+                 and "inpatient" in (r["kinds"]["value"] or []))
+
+    page = new_page()
+    login(page, "gz_sim_e2e", PASSWORD)
+    page.goto(f"/policies/versions/{draft.pk}/")
+    page.wait_for_function("() => window.htmx && document.readyState === 'complete'")
+    field = f"#p-assistance-routes-{dibao}-ratio input[name=text]"
+    with page.expect_response(lambda r: "/leaf/" in r.url):
+        page.fill(field, "95%")
+        page.press(field, "Tab")
+    page.wait_for_selector(f"#p-assistance-routes-{dibao}-ratio .badge-ok")
+    shots(page, "ratio-changed")
+
+    page.click("#simulate-link")
+    page.select_option("#id_year", str(YEAR))
+    shots(page, "simulation-page")
+    page.click("#run-simulation")
+    page.wait_for_selector("#simulation-report", timeout=60000)
+    shots(page, "report")
+
+    sim = PolicySimulation.objects.get(version=draft)
+    assert sim.status == SimulationStatus.DONE
+    assert sim.document["parameters"]["assistance"]["routes"][dibao]["ratio"]["value"] in ("0.95", "0.950")
+    change = sim.report["totals"]["paid"]["change"]
+    assert Decimal(change) > 0
+    totals = page.inner_text("#simulation-totals")
+    assert change in totals and sim.report["totals"]["paid"]["after"] in totals
+    first = sim.report["largest"][0]
+    page.click(f"#simulation-largest >> text={first['case_number']}")
+    page.wait_for_url(f"**/cases/{first['case_id']}/")
