@@ -1,5 +1,6 @@
 """A policy administrator changes a number on a draft, runs the fund-impact simulation over the
-region's cases from the draft's page and sees the delta (issue 12)."""
+region's cases from the draft's page, sees the delta, and publishes the draft with the simulation
+summary in front of them, typing the document number (issue 12)."""
 from decimal import Decimal
 
 import pytest
@@ -48,3 +49,15 @@ def test_change_a_number_run_the_simulation_see_the_delta(new_page, shots):
     first = sim.report["largest"][0]
     page.click(f"#simulation-largest >> text={first['case_number']}")
     page.wait_for_url(f"**/cases/{first['case_id']}/")
+
+    # The publish form shows the simulation's summary; publishing wants the document number typed.
+    page.goto(f"/policies/versions/{draft.pk}/")
+    assert change in page.inner_text("#simulation-summary")
+    page.fill(".publish-form #id_in_force_from", "2024-01-01")
+    page.fill(".publish-form #id_confirm_document", draft.document_number)
+    shots(page, "publish-form")
+    page.click("text=发布此版本")
+    page.wait_for_load_state()
+    shots(page, "published")
+    draft.refresh_from_db()
+    assert draft.status == "published" and draft.published_simulation_id == sim.pk
