@@ -53,6 +53,9 @@ SEGMENT_MODELS = {
     "policy-versions": "policies.PolicyVersion",
     "statistics": "policies.Statistic",
     "policy-statistics": "policies.Statistic",
+    "examples": "policies.PolicyExample",
+    "simulations": "policies.PolicySimulation",
+    "policy-simulations": "policies.PolicySimulation",
 }
 #: Parameters that are not object ids: name → the values to try.
 VALUE_PARAMS = {
@@ -159,6 +162,8 @@ def param_model(endpoint: Endpoint, param: str) -> str | None:
     if param == "code":
         return "regions.Region"
     cls = getattr(endpoint.callback, "cls", None)
+    if cls is not None and not hasattr(cls, "get_object"):
+        cls = None   # a plain APIView: its serializer says what it answers, not what its URL names
     if endpoint.api and cls is not None and param == getattr(cls, "lookup_url_kwarg", None) or (
             endpoint.api and cls is not None and param == getattr(cls, "lookup_field", "pk")):
         queryset = getattr(cls, "queryset", None)

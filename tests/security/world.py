@@ -248,6 +248,9 @@ def build_side(region: str) -> Side:
         title = f"{c}草案{next(serial)}"
         policy_services.update_version_meta(acting_user=admin, version=draft, title=title)
         side.secrets.add(title)
+        from policies.simulation import run_all, start_simulation
+
+        run_all(start_simulation(acting_user=admin, version=draft, year=2023, in_process=True))
     source = f"{c}统计公报{next(serial)}"
     policy_services.set_statistic(acting_user=admin, region=region, kind="city_income", year=2019,
                                   value=Decimal("12345.67"), source=source)
