@@ -110,23 +110,3 @@ def test_settlement_and_recalculation_at_once(pg_team):
     assert errors == [None] * 10, errors
     adjustments = Adjustment.objects.filter(application=paid).exclude(status="cancelled")
     assert [a.amount for a in adjustments] == [Decimal("3000.00")]
-
-
-def test_the_same_claim_import_twice_at_once_is_a_re_import_not_an_error(pg_team):
-    """Issue 13: a double-clicked claim import gave a 500 (IntegrityError on the settlement id).
-    Both requests at once: the second answers as a re-import of the claims the first just stored."""
-    import io
-
-    from cases.imports.national import import_claims
-    from cases.models import Claim
-    from tests.cases.factories import person_with_identity
-    from tests.cases.test_import import csv_bytes as claim_csv
-    from tests.cases.test_import import row as claim_row
-
-    person = person_with_identity(region="360702")
-    content = claim_csv([claim_row(person, f"DBL-{i}") for i in range(40)])
-    results, errors = race(2, lambda i: import_claims(acting_user=pg_team.caseworker, fileobj=io.BytesIO(content),
-                                                      filename="setlinfo.csv"))
-    assert errors == [None, None], errors
-    assert Claim.objects.filter(setl_id__startswith="DBL-").count() == 40
-    assert sorted(r.rows_created for r in results) == [0, 40], [(r.rows_created, r.rows_unchanged) for r in results]
