@@ -146,10 +146,15 @@ def _parse_enum(obj: dict, key: str, path: str, choices, default, errors: list[s
     if v is None:
         return default
     if isinstance(v, bool) or v not in choices:
-        shown = ", ".join(str(c) for c in choices)
-        errors.append(f"{path}.{key}: unknown {key.replace('_', ' ')} {v!r} (expected one of {shown})")
+        errors.append(_unknown(path, key, v, choices))
         return default
     return v
+
+
+def _unknown(path: str, key: str, value, choices) -> str:
+    """``person.scheme: unknown scheme 'x' (expected one of resident, employee)``."""
+    shown = ", ".join(str(c) for c in choices)
+    return f"{path}.{key}: unknown {key.replace('_', ' ')} {value!r} (expected one of {shown})"
 
 
 def _unknown_keys(obj: dict, allowed, path: str, errors: list[str]):
@@ -379,14 +384,14 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
     database holds. It checks exactly what :func:`parse_input` checks of such values (codes, amounts
     against each other, unique claim ids, identity periods) and raises :class:`InputError` with the
     same messages, without the JSON round trip. ``build_input(...)`` and
-    ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/test_engine_build_input.py)."""
+    ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/engine/test_build_input.py)."""
     errors: list[str] = []
     if not isinstance(region, str) or not _REGION_RE.match(region):
         errors.append(f"region: {region!r} is not a 6-digit GB/T 2260 code")
     if person.residence not in RESIDENCES:
-        errors.append(f"person.residence: unknown residence {person.residence!r} (expected one of {', '.join(RESIDENCES)})")
+        errors.append(_unknown("person", "residence", person.residence, RESIDENCES))
     if person.scheme not in SCHEMES:
-        errors.append(f"person.scheme: unknown scheme {person.scheme!r} (expected one of {', '.join(SCHEMES)})")
+        errors.append(_unknown("person", "scheme", person.scheme, SCHEMES))
     regional: list[tuple[int, str]] = []
     for i, ident in enumerate(person.identities):
         path = f"person.identities[{i}]"
@@ -410,10 +415,9 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
         if claim.kind not in KINDS:
             errors.append(f"{path}.kind: unknown kind {claim.kind!r} (expected one of {', '.join(KINDS)})")
         if claim.hospital_level not in HOSPITAL_LEVELS or isinstance(claim.hospital_level, bool):
-            errors.append(f"{path}.hospital_level: unknown hospital level {claim.hospital_level!r} "
-                          f"(expected one of {', '.join(str(c) for c in HOSPITAL_LEVELS)})")
+            errors.append(_unknown(path, "hospital_level", claim.hospital_level, HOSPITAL_LEVELS))
         if claim.location not in LOCATIONS:
-            errors.append(f"{path}.location: unknown location {claim.location!r} (expected one of {', '.join(LOCATIONS)})")
+            errors.append(_unknown(path, "location", claim.location, LOCATIONS))
         amounts = [_typed_money(getattr(claim, key), f"{path}.{key}", errors, required=required)
                    for key, required in (("total", True), ("policy_scope", True), ("basic_paid", False),
                                          ("critical_paid", False))]
