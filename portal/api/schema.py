@@ -6,6 +6,8 @@ the API fuzzing in ``tests/security``):
 
 * 415 when the body's media type is not one the operation reads (any operation with a body),
 * 400 when the body cannot be parsed (any operation with a body that documents no 400),
+* 400 when a query parameter's value is not one the list reads (a filter's FilterSet names the
+  parameter and the reason), for any operation with query parameters other than paging,
 * 404 for an id that does not exist or lies outside the caller's regions (any operation with a
   path parameter), and for a list's ``cursor`` / ``page`` that the list never gave,
 * 403 for a role the view's declared permission (``permission_required``, checked by
@@ -51,6 +53,8 @@ def document_framework_errors(result, generator, request, public):
             if "requestBody" in operation:
                 add(400, "The body could not be read, or its values are not valid.", bad_input)
                 add(415, "The body's media type is not one this operation reads.")
+            if any(p.get("in") == "query" and p.get("name") not in ("cursor", "page") for p in parameters):
+                add(400, "A query parameter's value is not valid; the messages name the parameter.", bad_input)
             if any(p.get("in") == "path" for p in parameters):
                 add(404, "Not found, or outside your regions.")
             if any(p.get("in") == "query" and p.get("name") in ("cursor", "page") for p in parameters):

@@ -30,6 +30,12 @@ LINKED_FROM = {
     "cases:claim_import_template": ("cases:claim_import",),
     "cases:queue_export": ("cases:queue",),
     "cases:persons_export": ("cases:persons",),
+    # the payment tabs (templates/cases/_pay_tabs.html) on the batch list and the to-pay list
+    "cases:payment_lines": ("cases:batches", "cases:payments"),
+    # each list's "export this list" link (templates/portal/_list_total.html)
+    "cases:payment_lines_export": ("cases:payment_lines",),
+    "exchange:push_export": ("exchange:push_list",),
+    "exchange:warning_list_export": ("exchange:warning_list",),
     "exchange:home": EXCHANGE_TABS,
     "exchange:push_new": ("exchange:push_list",),
     "exchange:monitoring": ("exchange:warning_list",),
