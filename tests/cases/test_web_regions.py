@@ -136,11 +136,14 @@ def test_lists_and_searches_never_show_ganzhou(client, cz_team, ganzhou, role):
         for q in ("", person.id_number, person.masked_id_number, person.name, ganzhou["cases"]["draft"].number):
             joined = url + ("&" if "?" in url else "?") + f"q={q}"
             response = client.get(joined)
+            if response.status_code == 400 and q == person.id_number:
+                continue  # a full identity number never travels in a GET (searches POST it): refused, nothing shown
             if response.status_code != 200:
                 assert response.status_code == 403, (url, response.status_code)
                 continue
             body = response.content.decode()
-            table = body[body.find("<table"):body.rfind("</table>")] if "<table" in body else ""
+            # the rows (the header's sort links repeat the search itself)
+            table = body[body.find("<tbody"):body.rfind("</tbody>")] if "<tbody" in body else ""
             for app in ganzhou["cases"].values():
                 assert app.number not in table, (role, url, q)
             assert person.masked_id_number not in table and ganzhou["batch"].number not in table
