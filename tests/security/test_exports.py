@@ -33,11 +33,16 @@ PAYLOADS = {
     "push_name": "=cmd|' /C notepad'!A0",
     "push_reference": "+1-1",
     "import_value": "=2*3",
+    "push_file": "=HYPERLINK(1) 名单.csv",
+    "version_document": "=1+2 号文",
 }
 EXPORTS = [e for e in endpoints() if e.is_export]
 #: Downloads with fixed content (templates) or aggregates only (charts): checked for formulas,
 #: not for the hostile values.
-NO_USER_TEXT = ("template", "dashboards")
+NO_USER_TEXT = ("template", "dashboards",
+                # a bank return's rejected rows: row number, the column's known name, and the portal's
+                # reason (which quotes the file's value inside a sentence, never at a cell's start)
+                "bank-returns/")
 #: Query parameters a superuser needs to download a list meant for a department.
 DEPARTMENT = {"warning": "civil_affairs", "subsidy": "finance"}
 
@@ -94,10 +99,19 @@ def hostile(world, django_db_blocker):
         with run_on_commit():
             pushes.receive_file(acting_user=side.actors["liaison_civil_affairs"], department="civil_affairs",
                                 region_code=side.county, fileobj=io.BytesIO("\n".join(rows).encode("utf-8")),
-                                filename="hostile.csv")
+                                filename=PAYLOADS["push_file"])
         csv_text = ("setl_id,certno,psn_name,med_type,setl_time,medfee_sumamt,inscp_scp_amt\n"
                     f"H{next(serial)},{number},{PAYLOADS['name']},{PAYLOADS['import_value']},2023-05-01,100,90\n")
         import_claims(side.actors["caseworker"], csv_text.encode("utf-8"), "hostile.csv")
+        # a simulation of a draft whose document number is hostile (the report names the version)
+        from policies.models import PolicyVersion
+        from policies.services import update_version_meta
+        from policies.simulation import run_all, start_simulation
+
+        admin = side.actors["policy_admin"]
+        draft = PolicyVersion.objects.filter(region_id=REGION, status="draft", framework=False).order_by("pk").last()
+        update_version_meta(acting_user=admin, version=draft, document_number=PAYLOADS["version_document"])
+        run_all(start_simulation(acting_user=admin, version=draft, year=2023, in_process=True))
         side.ids.clear()
         collect(side)
     celery_app.conf.task_always_eager = eager
