@@ -253,7 +253,7 @@ def test_auditors_change_nothing_no_monitoring_run_and_no_delivery(client):
     assert page.status_code == 200 and page.context["can_run"] is False
     client.post(reverse("exchange:monitoring"), {"region": "360700", "year": "2023"})
     response = client.get(reverse("exchange:warning_export", args=["csv"]) + "?department=civil_affairs&region=360700")
-    assert response.status_code == 302  # refused with a message, nothing delivered
+    assert response.status_code == 403  # the delivery is a liaison's (declared permission): refused, nothing delivered
     assert not MonitoringRun.objects.exists() and not OutboundDelivery.objects.exists()
     reviewer = make_user("reviewer", region="360700")
     assert monitoring.start_run(acting_user=reviewer, trigger="manual", year=2023, region_code="360700",

@@ -54,7 +54,8 @@ def test_demo_statistics_are_labelled_and_make_the_what_if_work():
     stats = Statistic.objects.all()
     assert {s.region_id for s in stats} == {"360700", "130900"}
     assert all("演示数据" in s.source for s in stats)
-    assert stats.count() == len(demo.DEMO_STATISTICS)
+    # the statistics, and 沧州's 2023 announced deductibles (demo amounts, labelled as such) — once each
+    assert stats.count() == len(demo.DEMO_STATISTICS) + len(demo.DEMO_ANNOUNCED)
     code, out, err = run_settle("-", stdin=json.dumps(demo.example_payload("360702")))
     assert code == 0, err
     assert json.loads(out)["claims"][0]["category"] == "dibao"
