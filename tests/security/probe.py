@@ -200,8 +200,9 @@ def snapshot() -> dict:
             table = connection.ops.quote_name(model._meta.db_table)
             pk = connection.ops.quote_name(model._meta.pk.column)
             cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")
-            snap[model._meta.label] = {row[0] if model._meta.pk.column == "id" else row: row
-                                       for row in cursor.fetchall()}
+            # keyed by the primary key, wherever its column is (history events: pgh_id)
+            at = [c[0] for c in cursor.description].index(model._meta.pk.column)
+            snap[model._meta.label] = {row[at]: row for row in cursor.fetchall()}
     return snap
 
 
