@@ -59,9 +59,21 @@ def pytest_collection_modifyitems(config, items):
     # Under pytest-xdist (scripts/test runs with -n auto --dist loadgroup) the tests that drive a
     # real Celery worker share one broker queue, and the fault tests stop Redis and kill workers:
     # they all run in one xdist process, one after another.
+    # scripts/test with the services runs them in a phase of their own, after the others, alone
+    # (PORTAL_TEST_PHASE=serial), so their timeouts never race the rest of the suite for the CPU.
+    phase = os.environ.get("PORTAL_TEST_PHASE", "")
+    keep, dropped = [], []
     for item in items:
-        if item.get_closest_marker("celery_worker") or "tests/faults/" in item.nodeid:
+        serial = bool(item.get_closest_marker("celery_worker")) or "tests/faults/" in item.nodeid
+        if serial:
             item.add_marker(pytest.mark.xdist_group("services"))
+        if phase and (phase == "serial") != serial:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_runtest_setup(item):
