@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from .codes import Code
 from .constants import STATISTIC_NAMES
-from .errors import PolicyError
+from .errors import PolicyError, problem
 from .money import dec_fen, round_scaled
 from .schema import regional_categories
 from .versions import (
@@ -152,8 +153,8 @@ class BookContext:
             if v is None:
                 raise Refusal(f"{cv.label}: {q.what} at hospital level {level}"
                               f"{f' for {category}' if category else ''} ({q.path}, {q.clause or '-'}) is unset "
-                              f"— an administrator must set it", "policy.unset", q.path, policy=cv.label,
-                              what=q.what, category=category, clause=q.clause, level=level)
+                              f"— an administrator must set it", Code.UNSET, q.path, policy=cv.label,
+                              category=category, clause=q.clause, level=level, among=None)
             return v
         if kind == Q_ANNOUNCED:
             series = self.stats.get(q.stat)
@@ -161,7 +162,7 @@ class BookContext:
             if v is None:
                 v = q.fixed.get(year)
             if v is None:
-                raise Refusal(self.missing_announced(cv, q, year), "policy.announced_missing", q.path,
+                raise Refusal(self.missing_announced(cv, q, year), Code.ANNOUNCED_MISSING, q.path,
                               policy=cv.label, name=q.stat, region=self.region, year=year, clause=q.clause,
                               category=category or q.category)
         elif q.fixed and year in q.fixed:
@@ -173,7 +174,7 @@ class BookContext:
         elif q.kind == Q_FRACTION:
             stat = self.statistic(q.stat, year, cv.years_back)
             if stat is None:
-                raise Refusal(self.missing_statistic(cv, q, year), "policy.statistic_missing", q.path,
+                raise Refusal(self.missing_statistic(cv, q, year), Code.STATISTIC_MISSING, q.path,
                               policy=cv.label, statistic=q.stat, region=self.region,
                               years=[year - b for b in cv.years_back], year=year, clause=q.clause,
                               category=category or q.category)
@@ -201,7 +202,8 @@ def load_seed_versions(seed_dir: Path | None = None) -> dict[str, list[PolicyVer
     for path in sorted(directory.glob("*.json")):
         docs = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(docs, list):
-            raise PolicyError([f"{path.name}: must be a JSON list of version documents"])
+            raise PolicyError([problem(Code.INVALID_DOCUMENT, None, f"{path.name}: must be a JSON list of version "
+                                       "documents", policy=path.name, problem="not a list")])
         for doc in docs:
             v = PolicyVersion.from_document(doc)
             out.setdefault(v.region, []).append(v)
@@ -233,5 +235,5 @@ def static_book_from_seed(region_code: str, statistics: dict | None = None) -> P
             parents = [v for c in inherits for v in seeds.get(c, [])]
             return PolicyBook(region=region_code, versions=list(seeds[code]), frameworks=frameworks,
                               statistics=stats, parents=parents)
-    raise PolicyError([f"{region_code}: no policy documents for this region or the regions above it "
-                       f"({', '.join(chain)})"])
+    raise PolicyError([problem(Code.NO_POLICY, None, f"{region_code}: no policy documents for this region or the "
+                               f"regions above it ({', '.join(chain)})", region=region_code)])

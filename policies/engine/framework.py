@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from .codes import Code
+from .errors import Problem, problem
 from .schema import NONE, parse_leaves
 
 
@@ -29,13 +31,19 @@ def _has_no_deductible(q) -> bool:
 
 
 def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
+    """The English sentences of :func:`framework_problems` (for logs and the older callers)."""
+    return [p.text for p in framework_problems(doc, framework_doc)]
+
+
+def framework_problems(doc: dict, framework_doc: dict) -> list[Problem]:
     """Where ``doc`` breaks a rule of ``framework_doc``, one message per breach naming the
-    parameter and the framework's document and clause. Unset values never breach."""
+    parameter and the framework's document and clause (a :class:`Problem`; ``str()`` gives the
+    English sentence). Unset values never breach."""
     fw_params = framework_doc.get("parameters") or {}
     fw_name = framework_doc.get("document", "framework")
     values = parse_leaves(doc)
     routes = ((doc.get("parameters") or {}).get("assistance") or {}).get("routes") or []
-    errors: list[str] = []
+    errors: list[Problem] = []
 
     cats, clause = _rule(fw_params, "no_deductible_categories")
     if cats:
@@ -48,8 +56,9 @@ def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
             q = values.get(f"{base}.deductible")
             fixed = values.get(f"{base}.deductible_fixed") or {}
             if (q is not None and not _has_no_deductible(q)) or any(v != 0 for v in fixed.values()):
-                errors.append(f"{base}.deductible: {fw_name} {clause}: {', '.join(hit)} must have no "
-                              f"deductible (不设年度救助起付标准)")
+                errors.append(problem(Code.FRAMEWORK_NO_DEDUCTIBLE, f"{base}.deductible",
+                                      f"{fw_name} {clause}: {', '.join(hit)} must have no deductible (不设年度救助起付标准)",
+                                      framework=fw_name, clause=clause, categories=hit))
 
     shared, clause = _rule(fw_params, "shared_outpatient_inpatient_cap")
     if shared is True:
@@ -70,14 +79,18 @@ def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
                     continue
                 if pool != first_pool:
                     reported.add((i, "pool"))
-                    errors.append(f"assistance.routes[{i}].pool: {fw_name} {clause}: outpatient and inpatient "
-                                  f"share one annual cap — {c} uses pool {first_pool!r} (routes[{first_i}]) "
-                                  f"and {pool!r} (routes[{i}])")
+                    errors.append(problem(Code.FRAMEWORK_SHARED_CAP, f"assistance.routes[{i}].pool",
+                                          f"{fw_name} {clause}: outpatient and inpatient share one annual cap — {c} "
+                                          f"uses pool {first_pool!r} (routes[{first_i}]) and {pool!r} (routes[{i}])",
+                                          framework=fw_name, clause=clause, category=c, what="pool",
+                                          first=first_i, other=i))
                 elif cap is not None and first_cap is not None and cap != first_cap:
                     reported.add((i, "pool"))
-                    errors.append(f"assistance.routes[{i}].cap: {fw_name} {clause}: outpatient and inpatient "
-                                  f"share one annual cap — {c} has caps {first_cap} (routes[{first_i}]) and "
-                                  f"{cap} (routes[{i}])")
+                    errors.append(problem(Code.FRAMEWORK_SHARED_CAP, f"assistance.routes[{i}].cap",
+                                          f"{fw_name} {clause}: outpatient and inpatient share one annual cap — {c} "
+                                          f"has caps {first_cap} (routes[{first_i}]) and {cap} (routes[{i}])",
+                                          framework=fw_name, clause=clause, category=c, what="cap",
+                                          first=first_i, other=i))
 
     floors, clause = _rule(fw_params, "assistance_ratio_floors")
     if isinstance(floors, list):
@@ -98,8 +111,10 @@ def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
                     [r for _, r in (values.get(f"{base}.segments") or ())]
                 low = [r for r in rates if r < lo]
                 if low:
-                    errors.append(f"{base}.ratio: {fw_name} {clause}: {', '.join(hit)} must be assisted at "
-                                  f"no less than {lo} (the ratio is {min(low)})")
+                    errors.append(problem(Code.FRAMEWORK_RATIO_FLOOR, f"{base}.ratio",
+                                          f"{fw_name} {clause}: {', '.join(hit)} must be assisted at no less than "
+                                          f"{lo} (the ratio is {min(low)})", framework=fw_name, clause=clause,
+                                          categories=hit, floor=str(lo), ratio=str(min(low))))
 
     cats, clause = _rule(fw_params, "critical_preferential_categories")
     if cats:
@@ -107,6 +122,8 @@ def validate_against_framework(doc: dict, framework_doc: dict) -> list[str]:
         if pref is not None:
             missing = [c for c in cats if c not in pref]
             if missing:
-                errors.append(f"critical.preferential.categories: {fw_name} {clause}: {', '.join(missing)} "
-                              f"must receive the critical-illness preferential treatment (倾斜支付)")
+                errors.append(problem(Code.FRAMEWORK_PREFERENTIAL, "critical.preferential.categories",
+                                      f"{fw_name} {clause}: {', '.join(missing)} must receive the critical-illness "
+                                      f"preferential treatment (倾斜支付)", framework=fw_name, clause=clause,
+                                      categories=missing))
     return errors

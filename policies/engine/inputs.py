@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from .codes import Code
 from .constants import CATEGORIES, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES
-from .errors import InputError
+from .errors import InputError, Problem, problem
 from .money import dec_fen, decimals, fen_str, to_decimal
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -92,14 +93,14 @@ class SettlementInput:
 
 # ---------------------------------------------------------------------------------------------
 
-def _parse_date(value, path: str, errors: list[str]) -> _dt.date | None:
+def _parse_date(value, path: str, errors: list[Problem]) -> _dt.date | None:
     if not isinstance(value, str) or not _DATE_RE.match(value):
-        errors.append(f"{path}: not a date (expected YYYY-MM-DD)")
+        errors.append(problem(Code.INPUT_NOT_DATE, path, "not a date (expected YYYY-MM-DD)"))
         return None
     try:
         return _dt.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{path}: not a date (expected YYYY-MM-DD)")
+        errors.append(problem(Code.INPUT_NOT_DATE, path, "not a date (expected YYYY-MM-DD)"))
         return None
 
 
@@ -107,41 +108,41 @@ _MONEY_RE = re.compile(r"\d{1,15}(?:\.\d{1,2})?", re.ASCII)  # ASCII digits only
 _CENT = Decimal("0.01")
 
 
-def _parse_money(value, path: str, errors: list[str]) -> Decimal | None:
+def _parse_money(value, path: str, errors: list[Problem]) -> Decimal | None:
     if type(value) is str and _MONEY_RE.fullmatch(value):      # the common case, e.g. "1200.00"
         return Decimal(value).quantize(_CENT)
     try:
         d = to_decimal(value)
     except ValueError:
-        errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
+        errors.append(problem(Code.INPUT_NOT_MONEY, path, "not a money amount (expected a decimal such as \"1200.00\")"))
         return None
     d = _amount(d, path, errors)
     return None if d is None else d.quantize(_CENT)
 
 
-def _amount(d: Decimal, path: str, errors: list[str]) -> Decimal | None:
+def _amount(d: Decimal, path: str, errors: list[Problem]) -> Decimal | None:
     """``d`` when it is an amount (not negative, at most two decimals), else None, the problems recorded."""
     bad = False
     if d < 0:
-        errors.append(f"{path}: must not be negative")
+        errors.append(problem(Code.INPUT_NEGATIVE, path, "must not be negative"))
         bad = True
     if decimals(d) > 2:
-        errors.append(f"{path}: at most two decimals")
+        errors.append(problem(Code.INPUT_TOO_MANY_DECIMALS, path, "at most two decimals", places=2))
         bad = True
     return None if bad else d
 
 
-def _parse_bool(obj: dict, key: str, path: str, default: bool, errors: list[str]) -> bool:
+def _parse_bool(obj: dict, key: str, path: str, default: bool, errors: list[Problem]) -> bool:
     v = obj.get(key, default)
     if v is None:
         return default
     if not isinstance(v, bool):
-        errors.append(f"{path}.{key}: must be true or false")
+        errors.append(problem(Code.INPUT_NOT_BOOL, f"{path}.{key}", "must be true or false"))
         return default
     return v
 
 
-def _parse_enum(obj: dict, key: str, path: str, choices, default, errors: list[str]):
+def _parse_enum(obj: dict, key: str, path: str, choices, default, errors: list[Problem]):
     v = obj.get(key, default)
     if v is None:
         return default
@@ -151,16 +152,41 @@ def _parse_enum(obj: dict, key: str, path: str, choices, default, errors: list[s
     return v
 
 
-def _unknown(path: str, key: str, value, choices) -> str:
+def _unknown(path: str, key: str, value, choices) -> Problem:
     """``person.scheme: unknown scheme 'x' (expected one of resident, employee)``."""
     shown = ", ".join(str(c) for c in choices)
-    return f"{path}.{key}: unknown {key.replace('_', ' ')} {value!r} (expected one of {shown})"
+    return problem(Code.INPUT_UNKNOWN_VALUE, f"{path}.{key}", f"unknown {key.replace('_', ' ')} {value!r} (expected one "
+                   f"of {shown})", field=key, value=_plain(value), choices=list(choices))
 
 
-def _unknown_keys(obj: dict, allowed, path: str, errors: list[str]):
+def _plain(value):
+    """``value`` as a JSON value for a problem's params (its repr when it is not one)."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else repr(value)
+
+
+def _unknown_category(path: str, value) -> Problem:
+    return problem(Code.INPUT_UNKNOWN_CATEGORY, f"{path}.category", f"unknown category {value!r} (expected one of "
+                   f"{', '.join(CATEGORIES)}, or a category of the region's policy)", value=_plain(value), region=None)
+
+
+def _end_before(path: str, end, start) -> Problem:
+    return problem(Code.INPUT_END_BEFORE_START, f"{path}.end", f"{end} is before start {start}",
+                   end=str(end), start=str(start))
+
+
+def _duplicate(path: str, cid: str, other: int) -> Problem:
+    return problem(Code.INPUT_DUPLICATE_ID, f"{path}.id", f"duplicate id {cid!r} (also claims[{other}])",
+                   id=cid, other=other)
+
+
+def _not_region(value) -> Problem:
+    return problem(Code.INPUT_NOT_REGION, "region", f"{value!r} is not a 6-digit GB/T 2260 code", value=_plain(value))
+
+
+def _unknown_keys(obj: dict, allowed, path: str, errors: list[Problem]):
     for key in obj:
         if key not in allowed:
-            errors.append(f"{path}{'.' if path else ''}{key}: unknown field")
+            errors.append(problem(Code.INPUT_UNKNOWN_FIELD, f"{path}{'.' if path else ''}{key}", "unknown field"))
 
 
 _CLAIM_KEYS = ("id", "date", "kind", "special_disease", "hospital_level", "location", "referral_compliant",
@@ -168,10 +194,10 @@ _CLAIM_KEYS = ("id", "date", "kind", "special_disease", "hospital_level", "locat
 _CLAIM_KEY_SET = frozenset(_CLAIM_KEYS)
 
 
-def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
+def _parse_claim(raw, i: int, errors: list[Problem]) -> Claim | None:
     path = f"claims[{i}]"
     if not isinstance(raw, dict):
-        errors.append(f"{path}: must be an object")
+        errors.append(problem(Code.INPUT_NOT_OBJECT, path, "must be an object"))
         return None
     before = len(errors)
     if not _CLAIM_KEY_SET.issuperset(raw):
@@ -180,16 +206,16 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
     if isinstance(cid, int) and not isinstance(cid, bool):
         cid = str(cid)
     if not isinstance(cid, str) or not cid.strip():
-        errors.append(f"{path}.id: required (a non-empty string)")
+        errors.append(problem(Code.INPUT_REQUIRED, f"{path}.id", "required (a non-empty string)"))
         cid = None
     day = _parse_date(raw.get("date"), f"{path}.date", errors) if "date" in raw else None
     if "date" not in raw:
-        errors.append(f"{path}.date: required (YYYY-MM-DD)")
+        errors.append(problem(Code.INPUT_REQUIRED, f"{path}.date", "required (YYYY-MM-DD)"))
     kind = raw.get("kind")
     if kind is None:
-        errors.append(f"{path}.kind: required (one of {', '.join(KINDS)})")
+        errors.append(problem(Code.INPUT_REQUIRED, f"{path}.kind", f"required (one of {', '.join(KINDS)})"))
     elif kind not in KINDS:
-        errors.append(f"{path}.kind: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+        errors.append(_unknown(path, "kind", kind, KINDS))
         kind = None
     special = _parse_bool(raw, "special_disease", path, False, errors)
     referral = _parse_bool(raw, "referral_compliant", path, True, errors)
@@ -200,7 +226,7 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
         v = raw.get(key)
         if v is None:
             if key in ("total", "policy_scope"):
-                errors.append(f"{path}.{key}: required")
+                errors.append(problem(Code.INPUT_REQUIRED, f"{path}.{key}", "required"))
             amounts[key] = None
             continue
         amounts[key] = _parse_money(v, f"{path}.{key}", errors)
@@ -213,41 +239,48 @@ def _parse_claim(raw, i: int, errors: list[str]) -> Claim | None:
                  basic_paid=b, critical_paid=c)
 
 
-def _check_amounts(path: str, t, p, b, c, errors: list[str]) -> None:
+def _check_amounts(path: str, t, p, b, c, errors: list[Problem]) -> None:
     """The claim's amounts against each other (policy scope within the total, B and C within the
     policy scope)."""
     if t is not None and p is not None and p > t:
-        errors.append(f"{path}.policy_scope: {fen_str(dec_fen(p))} exceeds total {fen_str(dec_fen(t))}")
+        errors.append(problem(Code.INPUT_SCOPE_ABOVE_TOTAL, f"{path}.policy_scope",
+                              f"{fen_str(dec_fen(p))} exceeds total {fen_str(dec_fen(t))}",
+                              amount=fen_str(dec_fen(p)), total=fen_str(dec_fen(t))))
     if p is not None:
         paid = [(k, v) for k, v in (("basic_paid", b), ("critical_paid", c)) if v is not None]
         if len(paid) == 2 and b + c > p:
-            errors.append(f"{path}: basic_paid + critical_paid ({fen_str(dec_fen(b + c))}) exceeds policy_scope "
-                          f"{fen_str(dec_fen(p))}")
+            errors.append(problem(Code.INPUT_PAID_SUM_ABOVE_SCOPE, path, f"basic_paid + critical_paid "
+                                  f"({fen_str(dec_fen(b + c))}) exceeds policy_scope {fen_str(dec_fen(p))}",
+                                  amount=fen_str(dec_fen(b + c)), scope=fen_str(dec_fen(p)), computed=False))
         else:
             for k, v in paid:
                 if v > p:
-                    errors.append(f"{path}.{k}: {fen_str(dec_fen(v))} exceeds policy_scope {fen_str(dec_fen(p))}")
+                    errors.append(problem(Code.INPUT_PAID_ABOVE_SCOPE, f"{path}.{k}", f"{fen_str(dec_fen(v))} exceeds "
+                                          f"policy_scope {fen_str(dec_fen(p))}", amount=fen_str(dec_fen(v)),
+                                          scope=fen_str(dec_fen(p))))
 
 
-def _parse_statistics(raw, errors: list[str]) -> dict[str, dict[int, Decimal]] | None:
+def _parse_statistics(raw, errors: list[Problem]) -> dict[str, dict[int, Decimal]] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        errors.append("statistics: must be an object of statistic → {year: value}")
+        errors.append(problem(Code.INPUT_NOT_OBJECT, "statistics", "must be an object of statistic → {year: value}"))
         return None
     out: dict[str, dict[int, Decimal]] = {}
     for kind, years in raw.items():
         path = f"statistics.{kind}"
         if not isinstance(kind, str) or not _STAT_RE.match(kind):
-            errors.append(f"{path}: not a statistic code (such as city_income)")
+            errors.append(problem(Code.INPUT_NOT_STATISTIC, path, "not a statistic code (such as city_income)",
+                                  value=_plain(kind)))
             continue
         if not isinstance(years, dict):
-            errors.append(f"{path}: must be an object of year → value, e.g. {{\"2022\": \"32000.00\"}}")
+            errors.append(problem(Code.INPUT_NOT_OBJECT, path, "must be an object of year → value, e.g. "
+                                  "{\"2022\": \"32000.00\"}"))
             continue
         series: dict[int, Decimal] = {}
         for year, value in years.items():
             if not isinstance(year, str) or not re.fullmatch(r"\d{4}", year):
-                errors.append(f"{path}.{year}: not a year (expected YYYY)")
+                errors.append(problem(Code.INPUT_NOT_YEAR, f"{path}.{year}", "not a year (expected YYYY)", value=_plain(year)))
                 continue
             d = _parse_money(value, f"{path}.{year}", errors)
             if d is not None:
@@ -259,23 +292,23 @@ def _parse_statistics(raw, errors: list[str]) -> dict[str, dict[int, Decimal]] |
 def parse_input(payload: dict) -> SettlementInput:
     """Validate and parse the settlement input JSON. Raises InputError listing every problem,
     each naming its field (``claims[0].policy_scope: 48000.00 exceeds total 45000.00``)."""
-    errors: list[str] = []
+    errors: list[Problem] = []
     if not isinstance(payload, dict):
-        raise InputError(["input: must be a JSON object"])
+        raise InputError([problem(Code.INPUT_NOT_OBJECT, None, "input: must be a JSON object")])
     _unknown_keys(payload, ("region", "person", "statistics", "tilted_applied", "claims"), "", errors)
     region = payload.get("region")
     if isinstance(region, int) and not isinstance(region, bool):
         region = str(region)
     if region is None:
-        errors.append("region: required (a 6-digit GB/T 2260 code)")
+        errors.append(problem(Code.INPUT_REQUIRED, "region", "required (a 6-digit GB/T 2260 code)"))
     elif not isinstance(region, str) or not _REGION_RE.match(region):
-        errors.append(f"region: {region!r} is not a 6-digit GB/T 2260 code")
+        errors.append(_not_region(region))
 
     person_raw = payload.get("person")
     person = Person()
     regional: list[tuple[int, str]] = []
     if person_raw is not None and not isinstance(person_raw, dict):
-        errors.append("person: must be an object")
+        errors.append(problem(Code.INPUT_NOT_OBJECT, "person", "must be an object"))
         person_raw = None
     if person_raw is not None:
         _unknown_keys(person_raw, ("residence", "scheme", "identities"), "person", errors)
@@ -285,12 +318,12 @@ def parse_input(payload: dict) -> SettlementInput:
         if idents is None:
             idents = []
         if not isinstance(idents, list):
-            errors.append("person.identities: must be a list")
+            errors.append(problem(Code.INPUT_NOT_LIST, "person.identities", "must be a list"))
             idents = []
         for i, raw in enumerate(idents):
             path = f"person.identities[{i}]"
             if not isinstance(raw, dict):
-                errors.append(f"{path}: must be an object")
+                errors.append(problem(Code.INPUT_NOT_OBJECT, path, "must be an object"))
                 continue
             _unknown_keys(raw, ("category", "start", "end"), path, errors)
             cat = raw.get("category")
@@ -299,11 +332,10 @@ def parse_input(payload: dict) -> SettlementInput:
                 if isinstance(cat, str) and _CODE_RE.match(cat):
                     regional.append((i, cat))      # a region's own category: checked against its policy
                 else:
-                    errors.append(f"{path}.category: unknown category {cat!r} (expected one of {', '.join(CATEGORIES)}, "
-                                  f"or a category of the region's policy)")
+                    errors.append(_unknown_category(path, cat))
                     ok = False
             if raw.get("start") is None:
-                errors.append(f"{path}.start: required (YYYY-MM-DD)")
+                errors.append(problem(Code.INPUT_REQUIRED, f"{path}.start", "required (YYYY-MM-DD)"))
                 start = None
             else:
                 start = _parse_date(raw.get("start"), f"{path}.start", errors)
@@ -315,7 +347,7 @@ def parse_input(payload: dict) -> SettlementInput:
             if start is None:
                 ok = False
             if start is not None and end is not None and end < start:
-                errors.append(f"{path}.end: {end} is before start {start}")
+                errors.append(_end_before(path, end, start))
                 ok = False
             if ok:
                 person.identities.append(Identity(category=cat, start=start, end=end))
@@ -325,16 +357,16 @@ def parse_input(payload: dict) -> SettlementInput:
     if tilted is None:
         tilted = False
     if not isinstance(tilted, bool):
-        errors.append("tilted_applied: must be true or false")
+        errors.append(problem(Code.INPUT_NOT_BOOL, "tilted_applied", "must be true or false"))
         tilted = False
 
     claims: list[Claim] = []
     raw_claims = payload.get("claims")
     if raw_claims is None:
-        errors.append("claims: required (a list of claims)")
+        errors.append(problem(Code.INPUT_REQUIRED, "claims", "required (a list of claims)"))
         raw_claims = []
     elif not isinstance(raw_claims, list):
-        errors.append("claims: must be a list of claims")
+        errors.append(problem(Code.INPUT_NOT_LIST, "claims", "must be a list of claims"))
         raw_claims = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_claims):
@@ -343,7 +375,7 @@ def parse_input(payload: dict) -> SettlementInput:
             cid = str(cid) if isinstance(cid, int) and not isinstance(cid, bool) else cid
             if isinstance(cid, str) and cid.strip():
                 if cid in seen:
-                    errors.append(f"claims[{i}].id: duplicate id {cid!r} (also claims[{seen[cid]}])")
+                    errors.append(_duplicate(f"claims[{i}]", cid, seen[cid]))
                 else:
                     seen[cid] = i
         claim = _parse_claim(raw, i, errors)
@@ -357,7 +389,7 @@ def parse_input(payload: dict) -> SettlementInput:
 
 # --- Inputs already typed (a database's checked values) ---------------------------------------------
 
-def _typed_money(value, path: str, errors: list[str], *, required: bool) -> Decimal | None:
+def _typed_money(value, path: str, errors: list[Problem], *, required: bool) -> Decimal | None:
     """The amount when it is a valid one, else None (the problem recorded, as ``_parse_money``)."""
     if type(value) is Decimal and value.is_finite() and value >= 0:
         # the common case: a stored amount such as Decimal("1200.00") (== its value to the fen: no
@@ -369,10 +401,10 @@ def _typed_money(value, path: str, errors: list[str], *, required: bool) -> Deci
             pass
     if value is None:
         if required:
-            errors.append(f"{path}: required")
+            errors.append(problem(Code.INPUT_REQUIRED, path, "required"))
         return None
     if type(value) is not Decimal or not value.is_finite():
-        errors.append(f"{path}: not a money amount (expected a decimal such as \"1200.00\")")
+        errors.append(problem(Code.INPUT_NOT_MONEY, path, "not a money amount (expected a decimal such as \"1200.00\")"))
         return None
     return _amount(value, path, errors)
 
@@ -385,9 +417,9 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
     against each other, unique claim ids, identity periods) and raises :class:`InputError` with the
     same messages, without the JSON round trip. ``build_input(...)`` and
     ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/engine/test_build_input.py)."""
-    errors: list[str] = []
+    errors: list[Problem] = []
     if not isinstance(region, str) or not _REGION_RE.match(region):
-        errors.append(f"region: {region!r} is not a 6-digit GB/T 2260 code")
+        errors.append(_not_region(region))
     if person.residence not in RESIDENCES:
         errors.append(_unknown("person", "residence", person.residence, RESIDENCES))
     if person.scheme not in SCHEMES:
@@ -399,21 +431,20 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
             if isinstance(ident.category, str) and _CODE_RE.match(ident.category):
                 regional.append((i, ident.category))
             else:
-                errors.append(f"{path}.category: unknown category {ident.category!r} (expected one of "
-                              f"{', '.join(CATEGORIES)}, or a category of the region's policy)")
+                errors.append(_unknown_category(path, ident.category))
         if ident.end is not None and ident.end < ident.start:
-            errors.append(f"{path}.end: {ident.end} is before start {ident.start}")
+            errors.append(_end_before(path, ident.end, ident.start))
     seen: dict[str, int] = {}
     for i, claim in enumerate(claims):
         path = f"claims[{i}]"
         if not isinstance(claim.id, str) or not claim.id.strip():
-            errors.append(f"{path}.id: required (a non-empty string)")
+            errors.append(problem(Code.INPUT_REQUIRED, f"{path}.id", "required (a non-empty string)"))
         elif claim.id in seen:
-            errors.append(f"{path}.id: duplicate id {claim.id!r} (also claims[{seen[claim.id]}])")
+            errors.append(_duplicate(path, claim.id, seen[claim.id]))
         else:
             seen[claim.id] = i
         if claim.kind not in KINDS:
-            errors.append(f"{path}.kind: unknown kind {claim.kind!r} (expected one of {', '.join(KINDS)})")
+            errors.append(_unknown(path, "kind", claim.kind, KINDS))
         if claim.hospital_level not in HOSPITAL_LEVELS or isinstance(claim.hospital_level, bool):
             errors.append(_unknown(path, "hospital_level", claim.hospital_level, HOSPITAL_LEVELS))
         if claim.location not in LOCATIONS:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .book import BookContext, PolicyBook
+from .codes import Code
 from .constants import ALERT_NAMES, KIND_NAMES
-from .errors import InputError, PolicyError, Problem
+from .errors import InputError, PolicyError, Problem, problem
 from .inputs import Claim, Identity, SettlementInput, parse_input
 from .money import SCALE, fen_dec, fen_str, mul_round, round_scaled
-from .versions import Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_message, unset_refusal
+from .versions import Q_FRACTION, Compiled, Refusal, Unset, basic_rule_for, routes_for, unset_refusal
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -170,11 +171,12 @@ def _choose(cv: Compiled, cands: list[str]) -> str:
         return uniq[0]
     prec = cv.precedence
     if type(prec) is Unset:
-        raise Refusal(unset_message(cv.label, prec) + f" (needed to choose between {', '.join(uniq)})")
+        raise unset_refusal(cv.label, prec, None, uniq)
     unranked = [c for c in uniq if c not in cv.rank]
     if unranked:
         raise Refusal(f"{cv.label}: categories.precedence does not rank {', '.join(unranked)} — cannot choose "
-                      f"between {', '.join(uniq)}; an administrator must rank it")
+                      f"between {', '.join(uniq)}; an administrator must rank it", Code.PRECEDENCE_UNRANKED,
+                      "categories.precedence", policy=cv.label, categories=unranked, among=uniq)
     return min(uniq, key=cv.rank.__getitem__)
 
 
@@ -324,8 +326,9 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     ctx = book.context()
     if inp.regional_categories:
         known = ctx.known_categories()
-        bad = [f"person.identities[{i}].category: unknown category {cat!r} (neither national nor a category of "
-               f"region {inp.region}'s policy)" for i, cat in inp.regional_categories if cat not in known]
+        bad = [problem(Code.INPUT_UNKNOWN_CATEGORY, f"person.identities[{i}].category", f"unknown category {cat!r} "
+                       f"(neither national nor a category of region {inp.region}'s policy)", value=cat,
+                       region=inp.region) for i, cat in inp.regional_categories if cat not in known]
         if bad:
             raise InputError(bad)
     person = inp.person
@@ -336,7 +339,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
     order = sorted(range(len(claims)), key=lambda i: claims[i]._ord) if len(claims) > 1 else range(len(claims))
     resolve = ctx.resolve
     errors: dict[str, Problem] = {}
-    input_errors: list[str] = []
+    input_errors: list[Problem] = []
     results: list[ClaimResult] = []
     alerts: list[Alert] = []
     year = None
@@ -361,12 +364,12 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
         cv = ctx.version_at(d)
         if cv is None:
             msg = _no_version_message(ctx, c, idx)
-            errors.setdefault(msg, Problem("policy.no_version", {"region": ctx.region, "date": c.date.isoformat(),
-                                                                 "claim": c.id}, f"claims[{idx}].date", msg))
+            errors.setdefault(msg, Problem(Code.NO_VERSION, {"region": ctx.region, "date": c.date.isoformat(),
+                                                             "claim": c.id}, f"claims[{idx}].date", msg))
             continue
         if cv.violations:
-            for msg in cv.violations:
-                errors.setdefault(msg, Problem("policy.framework", {"policy": cv.label}, None, msg))
+            for p in cv.violations:
+                errors.setdefault(p.text, p)
             continue
         notes: list[str] = []
         kind = c.kind
@@ -378,7 +381,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             if cat is not None and cat in cv.unset_categories:
                 u = cv.unset_categories[cat]
                 raise Refusal(f"{cv.label}: the assistance of category {cat} ({u.path}, {u.clause or '-'}) is left "
-                              f"to another rule and unset — an administrator must set it", "policy.category_unset",
+                              f"to another rule and unset — an administrator must set it", Code.CATEGORY_UNSET,
                               u.path, policy=cv.label, category=cat, clause=u.clause)
 
             # 2. Basic insurance.
@@ -389,7 +392,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 if rule is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no basic_paid and the document has "
                                   f"no basic-insurance rule for {scheme} {kind} at hospital level {c.hospital_level} "
-                                  f"— give basic_paid", "input.basic_paid_needed", f"claims[{idx}].basic_paid",
+                                  f"— give basic_paid", Code.BASIC_PAID_NEEDED, f"claims[{idx}].basic_paid",
                                   policy=cv.label, claim=c.id, scheme=scheme, kind=kind, level=c.hospital_level)
                 for u in (rule.schemes, rule.kinds, rule.levels, rule.deductible, rule.ratio, rule.pool):
                     if type(u) is Unset:
@@ -417,13 +420,13 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 k = cv.critical
                 if k is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
-                                  f"has no critical-illness rule — give critical_paid", "input.critical_paid_needed",
-                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=scheme)
+                                  f"has no critical-illness rule — give critical_paid", Code.CRITICAL_PAID_NEEDED,
+                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=None)
                 if type(k.schemes) is Unset:
                     _refuse_unset(cv, k.schemes)
                 if scheme not in k.schemes:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
-                                  f"has no critical-illness rule for the {scheme} scheme — give critical_paid", "input.critical_paid_needed",
+                                  f"has no critical-illness rule for the {scheme} scheme — give critical_paid", Code.CRITICAL_PAID_NEEDED,
                                   f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=scheme)
                 if cat is not None:
                     if type(k.pref_categories) is Unset:
@@ -467,9 +470,11 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
             crit_used += C
             S = P - B - C
             if S < 0:
-                input_errors.append(f"claims[{idx}]: basic_paid + critical_paid ({fen_str(B + C)}) exceeds "
-                                    f"policy_scope {fen_str(P)}" + (" (with the computed amounts)"
-                                                                    if basic_computed or critical_computed else ""))
+                computed = basic_computed or critical_computed
+                input_errors.append(problem(Code.INPUT_PAID_SUM_ABOVE_SCOPE, f"claims[{idx}]",
+                                            f"basic_paid + critical_paid ({fen_str(B + C)}) exceeds policy_scope "
+                                            f"{fen_str(P)}" + (" (with the computed amounts)" if computed else ""),
+                                            amount=fen_str(B + C), scope=fen_str(P), computed=computed))
                 continue
 
             # 5. Assistance.
@@ -524,7 +529,7 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     if route.floor_breach is not None:
                         fpath, fclause, got, lo = route.floor_breach
                         raise Refusal(f"{cv.label}: the assistance ratio {got} of {route.path} is below the floor {lo} "
-                                      f"({fpath}, {fclause or '-'})", "policy.ratio_below_floor", fpath,
+                                      f"({fpath}, {fclause or '-'})", Code.RATIO_BELOW_FLOOR, fpath,
                                       policy=cv.label, ratio=str(got), floor=str(lo), route=route.path, clause=fclause)
                     if type(route.nonref) is Unset:
                         _refuse_unset(cv, route.nonref, cat)

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .errors import PolicyError
 from .money import CENT
 from .schema import leaf_info, parse_leaves
-from .versions import PolicyVersion, Unset, unset_message
+from .versions import PolicyVersion, Unset, unset_refusal
 
 
 def enrolment_subsidy(version: PolicyVersion, category: str, personal_contribution: Decimal, *, tier: int = 1,
@@ -27,7 +27,7 @@ def enrolment_subsidy(version: PolicyVersion, category: str, personal_contributi
         for path, v in ((f"{base}.basis", basis), (f"{base}.standard", value)):
             if v is None:
                 clause, what = leaf_info(doc, path)
-                raise PolicyError([unset_message(version.label, Unset(path, clause, what), category)])
+                raise PolicyError([unset_refusal(version.label, Unset(path, clause, what), category).problem])
         if basis == "fixed_amount":
             return min(value, personal_contribution).quantize(CENT, ROUND_HALF_UP)
         if basis == "percent_of_tier1_personal":

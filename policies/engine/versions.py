@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from .codes import Code
 from .constants import LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
-from .errors import PolicyError, Problem
-from .framework import validate_against_framework
+from .errors import PolicyError, Problem, problem
+from .framework import framework_problems
 from .money import dec_fen, dec_scaled
 from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, regional_categories, validate_document
 
@@ -44,7 +45,8 @@ class PolicyVersion:
         errors = validate_document(doc)
         if errors:
             who = f"{doc.get('region', '?')} {doc.get('document', '?')}" if isinstance(doc, dict) else "document"
-            raise PolicyError([f"{who}: {e}" for e in errors])
+            raise PolicyError([problem(Code.INVALID_DOCUMENT, None, f"{who}: {e}", policy=who, problem=str(e))
+                               for e in errors])
         return cls(region=doc["region"], document=doc["document"], title=doc["title"],
                    framework=doc["framework"], in_force_from=_date(doc["in_force_from"]),
                    in_force_to=_date(doc.get("in_force_to")), retroactive_from=_date(doc.get("retroactive_from")),
@@ -79,17 +81,20 @@ class Unset:
 
 class Refusal(Exception):
     """Internal: one claim cannot be settled; ``msg`` is the PolicyError message, ``problem`` the
-    structured problem (code, params, path)."""
+    structured problem (``code`` from :mod:`.codes`, params, path)."""
 
-    def __init__(self, msg: str, code: str = "policy.refused", path: str | None = None, **params):
+    def __init__(self, msg: str, code: Code, path: str | None = None, **params):
         super().__init__(msg)
         self.msg = msg
         self.problem = Problem(code, params, path, msg)
 
 
-def unset_refusal(label: str, u: Unset, category: str | None = None, code: str = "policy.unset") -> Refusal:
-    return Refusal(unset_message(label, u, category), code, u.path, policy=label, what=u.what, category=category,
-                   clause=u.clause)
+def unset_refusal(label: str, u: Unset, category: str | None = None, among: list[str] | None = None) -> Refusal:
+    msg = unset_message(label, u, category)
+    if among:
+        msg += f" (needed to choose between {', '.join(among)})"
+    return Refusal(msg, Code.UNSET, u.path, policy=label, category=category, clause=u.clause, level=None,
+                   among=among)
 
 
 def unset_message(label: str, u: Unset, category: str | None = None) -> str:
@@ -244,8 +249,8 @@ def compile_version(version: PolicyVersion, frameworks: list[PolicyVersion],
     cv.parent = parent
     cv.label = version.label
     cv.document = version.document
-    cv.violations = [f"{version.label}: {msg}" for fw in applicable
-                     for msg in validate_against_framework(doc, fw.doc)]
+    cv.violations = [Problem(p.code, {**p.params, "policy": version.label}, p.path, f"{version.label}: {p.text}")
+                     for fw in applicable for p in framework_problems(doc, fw.doc)]
     cv.regional = regional_categories(doc)
     cv.note_cache = {}
     cv.unset_categories = {}
