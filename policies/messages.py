@@ -1,9 +1,14 @@
-"""The engine's messages, explained for the Chinese pages.
+"""The engine's problems in the reader's language.
 
-The engine (and so ``manage.py settle`` and the API) speaks English and names fields by path
-(``claims[0].policy_scope: 48000.00 exceeds total 45000.00``). On the pages each message gets the
-field's Chinese name in front of the path and, for the reasons the engine gives most, a Chinese
-reason; a reason not recognised here is shown as the engine wrote it, still naming the field.
+The engine refuses with structured problems (``policies.engine.Problem``: ``code``, ``params``,
+``path``; every code in ``policies.engine.codes``). :func:`render` turns one into a sentence from its
+code and params alone: one template per code (``TEMPLATES``, English msgids, Chinese in
+``locale/policies``), with the field or parameter named in Chinese words (:func:`path_label`:
+``assistance.routes[2].ratio`` → 医疗救助 第3条救助路径 的 救助比例), never the raw path or the
+engine's English sentence (``Problem.text``, kept for logs; English readers get it as it is).
+
+:func:`explain` is older: it words the English sentences of a policy *document's* validation
+(``validate_document``), which do not carry codes yet.
 """
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .display import LEVEL_NAMES, LOCATION_NAMES, RESIDENCE_NAMES, SCHEME_NAMES
 from .engine import parameter_leaves
-from .engine.constants import CATEGORY_NAMES, STATISTIC_NAMES
+from .engine.codes import Code
+from .engine.constants import CATEGORY_NAMES, KIND_NAMES, STATISTIC_NAMES
+from .engine.errors import as_problem
 
 _PATH_RE = re.compile(r"^([A-Za-z_][\w]*(?:\[\d+\])?(?:\.[A-Za-z_][\w]*(?:\[\d+\])?)*)(?:\.(\d{4}))?: (.*)$", re.S)
 _LABEL_RE = re.compile(r"^(\d{6} [^:]+?): (.*)$", re.S)
@@ -238,21 +246,279 @@ def explain(message: str, *, doc: dict | None = None) -> str:
     return f"{shown}：{_reason(reason)}"
 
 
+# =============================================================================================
+# Problems with codes: one template per code
+# =============================================================================================
+
+# The Chinese of a claim's or a person's fields (settlement input); params name them by key.
+_INPUT_CHOICES = {
+    "kind": KIND_NAMES,
+    "hospital_level": LEVEL_NAMES,
+    "location": LOCATION_NAMES,
+    "residence": RESIDENCE_NAMES,
+    "scheme": SCHEME_NAMES,
+}
+
+TEMPLATES: dict[str, str] = {
+    # --- the settlement input ---
+    Code.INPUT_NOT_OBJECT: gettext_lazy("%(field)s: must be a group of fields"),
+    Code.INPUT_NOT_LIST: gettext_lazy("%(field)s: must be a list"),
+    Code.INPUT_REQUIRED: gettext_lazy("%(field)s: must be filled in"),
+    Code.INPUT_UNKNOWN_FIELD: gettext_lazy("%(field)s: the settlement input has no such item"),
+    Code.INPUT_NOT_DATE: gettext_lazy("%(field)s: not a date (write it like 2023-05-01)"),
+    Code.INPUT_NOT_MONEY: gettext_lazy("%(field)s: not an amount of money (write it like 1200.00)"),
+    Code.INPUT_NEGATIVE: gettext_lazy("%(field)s: must not be negative"),
+    Code.INPUT_TOO_MANY_DECIMALS: gettext_lazy("%(field)s: at most %(places)s decimals"),
+    Code.INPUT_NOT_BOOL: gettext_lazy("%(field)s: must be yes or no"),
+    Code.INPUT_UNKNOWN_VALUE: gettext_lazy("%(field)s: “%(value)s” is not one of the choices (%(choices)s)"),
+    Code.INPUT_UNKNOWN_CATEGORY: gettext_lazy(
+        "%(field)s: “%(value)s” is neither a national assistance category nor a category of %(region)s's policy"),
+    Code.INPUT_NOT_REGION: gettext_lazy("%(field)s: “%(value)s” is not a six-digit region code"),
+    Code.INPUT_END_BEFORE_START: gettext_lazy("%(field)s: %(end)s is before the start date %(start)s"),
+    Code.INPUT_DUPLICATE_ID: gettext_lazy("%(field)s: number %(id)s is also the number of claim %(other)s"),
+    Code.INPUT_SCOPE_ABOVE_TOTAL: gettext_lazy("%(field)s: %(amount)s yuan is more than the total cost %(total)s yuan"),
+    Code.INPUT_PAID_ABOVE_SCOPE: gettext_lazy(
+        "%(field)s: %(amount)s yuan is more than the cost within the policy scope %(scope)s yuan"),
+    Code.INPUT_PAID_SUM_ABOVE_SCOPE: gettext_lazy(
+        "%(field)s: basic and critical-illness insurance together pay %(amount)s yuan%(computed)s, more than the "
+        "cost within the policy scope %(scope)s yuan"),
+    Code.INPUT_NOT_STATISTIC: gettext_lazy("%(field)s: “%(value)s” is not the code of a statistic"),
+    Code.INPUT_NOT_YEAR: gettext_lazy("%(field)s: “%(value)s” is not a year (write four digits, like 2023)"),
+    Code.BASIC_PAID_NEEDED: gettext_lazy(
+        "%(claim)s: %(policy)s has no basic-insurance rule for this claim (%(what)s), so the basic insurance "
+        "payment cannot be calculated — enter 基本医保支付 from the hospital's settlement statement"),
+    Code.CRITICAL_PAID_NEEDED: gettext_lazy(
+        "%(claim)s: %(policy)s has no critical-illness insurance rule%(scheme)s, so the critical-illness payment "
+        "cannot be calculated — enter 大病保险支付 from the hospital's settlement statement"),
+    # --- the policy ---
+    Code.NO_POLICY: gettext_lazy(
+        "%(region)s: neither this region nor a region above it has a policy document — a policy administrator "
+        "must enter one"),
+    Code.NO_VERSION: gettext_lazy(
+        "%(claim)s: no policy version of %(region)s is in force on that day — a policy administrator must publish "
+        "one that covers that date"),
+    Code.UNSET: gettext_lazy(
+        "%(policy)s: %(param)s%(who)s%(level)s (%(clause)s) is not set%(among)s — a policy administrator must set "
+        "it before this can be calculated"),
+    Code.CATEGORY_UNSET: gettext_lazy(
+        "%(policy)s: the document leaves the assistance of %(category)s to another rule (%(clause)s) — it cannot "
+        "be calculated until a policy administrator sets it"),
+    Code.PRECEDENCE_UNRANKED: gettext_lazy(
+        "%(policy)s: the order of precedence of the categories does not rank %(categories)s, so the portal cannot "
+        "choose between %(among)s — a policy administrator must rank it"),
+    Code.STATISTIC_MISSING: gettext_lazy(
+        "%(policy)s: the statistic “%(statistic)s” of %(region)s for %(years)s is missing; %(param)s (%(clause)s) "
+        "of %(year)s claims needs it — a policy administrator must enter it on the statistics page"),
+    Code.ANNOUNCED_MISSING: gettext_lazy(
+        "%(policy)s: the amount “%(name)s” that %(region)s announces for %(year)s is not entered; %(param)s "
+        "(%(clause)s) needs it — a policy administrator must enter it once it is announced, it is never computed"),
+    Code.RATIO_BELOW_FLOOR: gettext_lazy(
+        "%(policy)s: the assistance ratio %(ratio)s of %(route)s is below the floor %(floor)s the document sets "
+        "(%(clause)s) — the settlement is refused until a policy administrator corrects it"),
+    Code.INVALID_DOCUMENT: gettext_lazy(
+        "%(policy)s: the policy document has mistakes and cannot be used — a policy administrator must correct "
+        "it%(detail)s"),
+    # --- a document against its province framework ---
+    Code.FRAMEWORK_NO_DEDUCTIBLE: gettext_lazy(
+        "%(in_policy)s%(param)s: under %(framework)s %(clause)s, %(categories)s have no assistance deductible"),
+    Code.FRAMEWORK_SHARED_CAP: gettext_lazy(
+        "%(in_policy)s%(param)s: under %(framework)s %(clause)s, outpatient and inpatient assistance share one "
+        "annual cap, but %(category)s has a different %(what)s in route %(first)s and route %(other)s"),
+    Code.FRAMEWORK_RATIO_FLOOR: gettext_lazy(
+        "%(in_policy)s%(param)s: under %(framework)s %(clause)s, %(categories)s must be assisted at no less than "
+        "%(floor)s (the ratio is %(ratio)s)"),
+    Code.FRAMEWORK_PREFERENTIAL: gettext_lazy(
+        "%(in_policy)s%(param)s: under %(framework)s %(clause)s, %(categories)s must receive the critical-illness "
+        "insurance preferential treatment"),
+    # --- a case ---
+    Code.CASE_NO_CLAIMS: gettext_lazy("The person has no claims in %(year)s."),
+    Code.CASE_TOO_LARGE: gettext_lazy(
+        "The costs of the year add up to more than the largest amount the portal can record "
+        "(999,999,999,999.99 yuan), so they cannot be settled; check whether a claim's amounts were mistyped."),
+    Code.LEGACY: gettext_lazy(
+        "The calculation was refused; its reason was recorded in an older form that cannot be shown — "
+        "recalculate the case to see it"),
+}
+
+_WHO = gettext_lazy(" for %(category)s")
+_AT_LEVEL = gettext_lazy(" at %(level)s hospitals")
+_AMONG = gettext_lazy(" (it decides between %(categories)s)")
+_COMPUTED = gettext_lazy(" (with the amounts the policy computes)")
+_FOR_SCHEME = gettext_lazy(" for %(scheme)s")
+_DETAIL = gettext_lazy(": %(problem)s")
+_IN_POLICY = gettext_lazy("%(policy)s does not follow its province framework: ")
+_NO_CLAUSE = "—"
+
+
+def _list(codes, names: dict | None = None) -> str:
+    return "、".join(str((names or {}).get(c, c)) for c in (codes or ()))
+
+
+def _category(code) -> str:
+    return CATEGORY_NAMES.get(code, str(code)) if code else ""
+
+
+def _percent(value) -> str:
+    from .display import percent
+
+    return percent(value)
+
+
+def _claim_label(path: str | None, params: dict) -> str:
+    """``claims[2]…`` → 第3笔费用（2023-05-01）."""
+    m = re.match(r"claims\[(\d+)\]", path or "")
+    label = _("claim %(n)s") % {"n": int(m.group(1)) + 1} if m else _("the claim")
+    if params.get("date"):
+        label = f"{label}（{params['date']}）"
+    return label
+
+
+def _schema_words(path: str) -> str | None:
+    """A policy parameter path in Chinese words along the schema: ``assistance.routes[2].ratio`` →
+    医疗救助 第3条救助路径 的 救助比例; None when the path is not the schema's."""
+    from .engine import schema
+
+    spec, words = schema.SCHEMA, []
+    tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    if not tokens:
+        return None
+    for token in tokens:
+        if token.startswith("["):
+            if not isinstance(spec, schema.ListOf):
+                return None
+            words.append(_("no. %(n)s %(what)s") % {"n": int(token[1:-1]) + 1, "what": spec.zh})
+            spec = spec.item
+            continue
+        if isinstance(spec, schema.Group) and token in spec.children:
+            spec = spec.children[token]
+            if isinstance(spec, schema.Leaf):
+                return (" ".join(words) + " 的 " + spec.zh) if words else spec.zh
+            if isinstance(spec, schema.Group):
+                words.append(spec.zh)
+            continue
+        if isinstance(spec, schema.Group) and token in spec.strings:
+            words.append({"name": "名称", "label": "名称"}.get(token, "名称"))
+            continue
+        return None
+    return " ".join(words) or None
+
+
+def input_label(path: str) -> str:
+    """A settlement-input field path in Chinese words: ``claims[0].basic_paid`` → 第1笔费用的基本医保支付."""
+    m = re.fullmatch(r"claims\[(\d+)\](?:\.(\w+))?", path)
+    if m:
+        base = _("claim %(n)s") % {"n": int(m.group(1)) + 1}
+        return _("%(whole)s: %(part)s") % {"whole": base, "part": _input_field(m.group(2))} if m.group(2) else base
+    m = re.fullmatch(r"person\.identities\[(\d+)\](?:\.(\w+))?", path)
+    if m:
+        base = _("identity %(n)s") % {"n": int(m.group(1)) + 1}
+        return _("%(whole)s: %(part)s") % {"whole": base, "part": _input_field(m.group(2))} if m.group(2) else base
+    m = re.fullmatch(r"statistics(?:\.([^.]+))?(?:\.(.+))?", path)
+    if m:
+        if not m.group(1):
+            return str(INPUT_FIELDS["statistics"])
+        name = STATISTIC_NAMES.get(m.group(1), f"“{m.group(1)}”")
+        return f"{name} {m.group(2)}" if m.group(2) else name
+    head, _dot, rest = path.partition(".")
+    if head == "person" and rest:
+        return _input_field(rest)
+    return _input_field(path)
+
+
+def _input_field(key: str) -> str:
+    if key in INPUT_FIELDS:
+        return str(INPUT_FIELDS[key])
+    return _("item “%(key)s”") % {"key": key}
+
+
+def path_label(path: str | None, *, policy: bool = True) -> str:
+    """The Chinese words for a problem's ``path``: a policy parameter (``policy``) or an input field."""
+    if not path:
+        return ""
+    if policy:
+        words = _schema_words(path)
+        if words:
+            return words
+        leaf = path.rsplit(".", 1)[-1]
+        return _("parameter “%(key)s”") % {"key": leaf}
+    return input_label(path)
+
+
+def _params(problem) -> dict:
+    """The template's values: the problem's params, in words."""
+    code, p, path = problem.code, dict(problem.params or {}), problem.path
+    policy_path = not str(code).startswith("input.")
+    out: dict = {k: ("" if v is None else v) for k, v in p.items()}
+    out["field"] = path_label(path, policy=policy_path) if path else _("the settlement input")
+    out["param"] = path_label(path) if path else ""
+    out["clause"] = p.get("clause") or _NO_CLAUSE
+    out["policy"] = p.get("policy") or ""
+    out["in_policy"] = _IN_POLICY % {"policy": p["policy"]} if p.get("policy") else ""
+    out["category"] = _category(p.get("category"))
+    out["who"] = _WHO % {"category": out["category"]} if p.get("category") else ""
+    out["level"] = _AT_LEVEL % {"level": LEVEL_NAMES.get(p.get("level"), p.get("level"))} if p.get("level") else ""
+    out["among"] = _AMONG % {"categories": _list(p.get("among"), CATEGORY_NAMES)} if p.get("among") else ""
+    if code == Code.PRECEDENCE_UNRANKED:
+        out["categories"] = _list(p.get("categories"), CATEGORY_NAMES)
+        out["among"] = _list(p.get("among"), CATEGORY_NAMES)
+    elif "categories" in p:
+        out["categories"] = _list(p.get("categories"), CATEGORY_NAMES)
+    if code in (Code.BASIC_PAID_NEEDED, Code.CRITICAL_PAID_NEEDED, Code.NO_VERSION):
+        out["claim"] = _claim_label(path, p)
+    if code == Code.BASIC_PAID_NEEDED:
+        out["what"] = "，".join(x for x in (SCHEME_NAMES.get(p.get("scheme"), ""), KIND_NAMES.get(p.get("kind"), ""),
+                                           LEVEL_NAMES.get(p.get("level"), "") and
+                                           _("%(level)s hospital") % {"level": LEVEL_NAMES[p["level"]]}) if x)
+    if code == Code.CRITICAL_PAID_NEEDED:
+        out["scheme"] = _FOR_SCHEME % {"scheme": SCHEME_NAMES.get(p["scheme"], p["scheme"])} if p.get("scheme") else ""
+    if code == Code.INPUT_UNKNOWN_VALUE:
+        names = _INPUT_CHOICES.get(p.get("field"), {})
+        out["choices"] = _list(p.get("choices"), names)
+    if code == Code.INPUT_UNKNOWN_CATEGORY:
+        out["region"] = p.get("region") or _("the region")
+    if code == Code.INPUT_DUPLICATE_ID:
+        out["other"] = int(p.get("other") or 0) + 1
+    if code == Code.INPUT_PAID_SUM_ABOVE_SCOPE:
+        out["computed"] = _COMPUTED if p.get("computed") else ""
+    if code == Code.STATISTIC_MISSING:
+        out["statistic"] = STATISTIC_NAMES.get(p.get("statistic"), p.get("statistic") or "")
+        out["years"] = "、".join(str(y) for y in p.get("years") or ())
+    if code == Code.ANNOUNCED_MISSING:
+        from .display import figure_name
+
+        out["name"] = figure_name(p.get("name") or "")
+    if code == Code.RATIO_BELOW_FLOOR:
+        out["route"] = path_label(p.get("route")) if p.get("route") else ""
+        out["ratio"], out["floor"] = _percent(p.get("ratio")), _percent(p.get("floor"))
+    if code == Code.FRAMEWORK_RATIO_FLOOR:
+        out["ratio"], out["floor"] = _percent(p.get("ratio")), _percent(p.get("floor"))
+    if code == Code.FRAMEWORK_SHARED_CAP:
+        out["what"] = _("pool") if p.get("what") == "pool" else _("cap")
+        out["first"], out["other"] = int(p.get("first") or 0) + 1, int(p.get("other") or 0) + 1
+    if code == Code.INVALID_DOCUMENT:
+        inner = p.get("problem")
+        out["detail"] = _DETAIL % {"problem": render(inner)} if isinstance(inner, dict) else ""
+    return out
+
+
 def render(problem, *, language: str | None = None, field_first: bool = False) -> str:
-    """The one renderer of the engine's problems (``policies.engine.Problem`` or its English
-    sentence) in the reader's language: Chinese (the default) or English (``language="en"``: the
-    engine's own sentence). With ``field_first`` (``manage.py settle``) a problem of an input field
-    reads ``claims[0].policy_scope: <reason>``, the field path first as settlement.md asks."""
+    """The one renderer of the engine's problems (``policies.engine.Problem``, its stored dict, or a
+    sentence stored before problems had codes) in the reader's language: Chinese (the default)
+    from the code's template and the params, or English (``language="en"``: the engine's own
+    sentence, which names the field by path first, as settlement.md asks of ``manage.py settle``).
+    ``field_first`` is kept for callers; the Chinese already names the field first."""
     from django.utils import translation
 
-    text = getattr(problem, "text", None) or str(problem)
-    path = getattr(problem, "path", None)
+    problem = as_problem(problem)
     language = language or translation.get_language() or "zh-hans"
-    if language.lower().startswith("en"):
-        return text
+    if language.lower().startswith("en") and problem.text:
+        return problem.text
     with translation.override(language):
-        if field_first and path:
-            m = _PATH_RE.match(text)
-            if m:
-                return f"{text.split(': ', 1)[0]}: {_reason(m.group(3))}"
-        return explain(text)
+        template = TEMPLATES.get(problem.code)
+        if template is None or (problem.code == Code.LEGACY and problem.text and _CJK.search(problem.text)):
+            # A sentence stored before problems had codes: the Chinese ones are shown as they are.
+            return problem.text if problem.text and _CJK.search(problem.text) else str(TEMPLATES[Code.LEGACY])
+        return str(template) % _params(problem)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -393,7 +393,8 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no basic_paid and the document has "
                                   f"no basic-insurance rule for {scheme} {kind} at hospital level {c.hospital_level} "
                                   f"— give basic_paid", Code.BASIC_PAID_NEEDED, f"claims[{idx}].basic_paid",
-                                  policy=cv.label, claim=c.id, scheme=scheme, kind=kind, level=c.hospital_level)
+                                  policy=cv.label, claim=c.id, date=c.date.isoformat(), scheme=scheme, kind=kind,
+                                  level=c.hospital_level)
                 for u in (rule.schemes, rule.kinds, rule.levels, rule.deductible, rule.ratio, rule.pool):
                     if type(u) is Unset:
                         _refuse_unset(cv, u)
@@ -421,13 +422,15 @@ def settle(inp: SettlementInput, book: PolicyBook, *, tilted_applied: bool | Non
                 if k is None:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
                                   f"has no critical-illness rule — give critical_paid", Code.CRITICAL_PAID_NEEDED,
-                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=None)
+                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, date=c.date.isoformat(),
+                                  scheme=None)
                 if type(k.schemes) is Unset:
                     _refuse_unset(cv, k.schemes)
                 if scheme not in k.schemes:
                     raise Refusal(f"{cv.label}: claims[{idx}] (id {c.id!r}) gives no critical_paid and the document "
                                   f"has no critical-illness rule for the {scheme} scheme — give critical_paid", Code.CRITICAL_PAID_NEEDED,
-                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, scheme=scheme)
+                                  f"claims[{idx}].critical_paid", policy=cv.label, claim=c.id, date=c.date.isoformat(),
+                                  scheme=scheme)
                 if cat is not None:
                     if type(k.pref_categories) is Unset:
                         _refuse_unset(cv, k.pref_categories, cat)
