@@ -627,7 +627,7 @@ class Settlement(models.Model):
     ``payload``/``result`` are the engine's input and output JSON (settlement.md). The money fields
     sum the application's own claims; ``payable`` = assistance + tilted − ``maf_paid`` (paid at the
     hospital) − ``paid_before`` (committed by earlier cases and adjustments for the same claims).
-    A refused calculation keeps the engine's ``errors`` and has no lines and no amounts.
+    A refused calculation keeps the engine's problems in ``errors`` and has no lines and no amounts.
     """
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="settlements")
@@ -642,6 +642,8 @@ class Settlement(models.Model):
     settlement_hash = models.CharField(_("settlement hash"), max_length=64)
     payload = models.JSONField(_("engine input"))
     result = models.JSONField(_("engine output"), null=True, blank=True)
+    # Each refusal is a problem {"code", "params", "path", "text"} (policies.engine.Problem.as_dict()),
+    # worded in the reader's language when shown (refusals()).
     errors = models.JSONField(_("refusal messages"), default=list, blank=True)
     policies = models.JSONField(_("policy documents used"), default=list, blank=True)
     year_totals = models.JSONField(_("totals of the year"), default=dict, blank=True)
@@ -675,6 +677,13 @@ class Settlement(models.Model):
     @property
     def refused(self) -> bool:
         return bool(self.errors)
+
+    def refusals(self) -> list[str]:
+        """Why the calculation was refused, in the reader's language (the stored problems —
+        code, params, path — worded by ``policies.messages.render``)."""
+        from policies.messages import render
+
+        return [render(p) for p in self.errors or []]
 
 
 @track()

@@ -321,7 +321,7 @@ def settlement_status(app: Application, settlement: Settlement | None) -> tuple[
     if settlement is None or settlement.revision != app.calc_revision:
         return False, _("The settlement is being calculated.")
     if settlement.refused:
-        return False, "；".join(settlement.errors)
+        return False, "；".join(settlement.refusals())
     return True, ""
 
 

@@ -506,7 +506,8 @@ def render(problem, *, language: str | None = None, field_first: bool = False) -
     sentence stored before problems had codes) in the reader's language: Chinese (the default)
     from the code's template and the params, or English (``language="en"``: the engine's own
     sentence, which names the field by path first, as settlement.md asks of ``manage.py settle``).
-    ``field_first`` is kept for callers; the Chinese already names the field first."""
+    With ``field_first`` (``manage.py settle``) a problem of an input field names the field by its
+    path first, as settlement.md shows: ``claims[0].policy_scope: <Chinese reason>``."""
     from django.utils import translation
 
     problem = as_problem(problem)
@@ -518,7 +519,21 @@ def render(problem, *, language: str | None = None, field_first: bool = False) -
         if template is None or (problem.code == Code.LEGACY and problem.text and _CJK.search(problem.text)):
             # A sentence stored before problems had codes: the Chinese ones are shown as they are.
             return problem.text if problem.text and _CJK.search(problem.text) else str(TEMPLATES[Code.LEGACY])
-        return str(template) % _params(problem)
+        words = _Words(_params(problem))
+        if field_first and problem.path and "%(field)s" in str(template):
+            # manage.py settle: the field by its path first, as settlement.md shows
+            # (``claims[0].policy_scope: 48000.00 元超过了医疗总费用 45000.00 元``).
+            words["field"] = problem.path
+            text = str(template) % words
+            return text.replace(f"{problem.path}：", f"{problem.path}: ", 1)
+        return str(template) % words
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class _Words(dict):
+    """A template's values; a param a stored problem lacks reads as a dash, never a KeyError."""
+
+    def __missing__(self, key):
+        return _NO_CLAUSE

@@ -57,8 +57,9 @@ SUM_KEYS = (*MONEY_KEYS, "maf_paid", "paid_before", "payable")
 # The largest amount a money column stores (DecimalField(max_digits=14, decimal_places=2)), in fen.
 MAX_STORED_FEN = 99_999_999_999_999
 # Shown on the case when a year's amounts exceed it (the settlement is refused, never left "calculating").
-# Stored like the engine's refusals, in Chinese (the stored errors are shown as they are).
-TOO_LARGE = "本年度费用合计超过系统可记录的最大金额 999,999,999,999.99 元，无法结算；请核对各笔费用金额是否录入有误。"
+# Stored like the engine's refusals: a problem (code, params, path), worded when shown (policies.messages).
+TOO_LARGE = engine.Problem(engine.Code.CASE_TOO_LARGE, {}, None,
+                           "the year's costs exceed the largest amount the portal records (999,999,999,999.99)").as_dict()
 CAP_FLAGS = ("basic_cap_reached", "critical_cap_reached", "assistance_cap_reached", "tilted_cap_reached")
 
 
@@ -225,7 +226,7 @@ class NewSettlement:
     reason: str
     calc: Calculation
     ok: bool
-    errors: list[str]
+    errors: list[dict]
     settlement_hash: str
     result_hash: str
     sums: dict[str, int] | None         # SUM_KEYS in fen; None when refused
@@ -325,7 +326,7 @@ class Calculation:
     payload_text: str
     input_hash: str
     ok: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)   # problems (engine.Problem.as_dict())
     result: dict | None = None
     result_text: str = ""
     result_hash: str = ""
@@ -376,10 +377,10 @@ def run_engine(payload: dict, books: Books, *, typed: Callable[[], engine.Settle
         inp = typed() if typed is not None else engine.parse_input(payload)
         return engine.settle(inp, books(inp.region)), []
     except engine.EngineError as exc:
-        return None, [str(e) for e in (exc.errors or [str(exc)])]
+        return None, [p.as_dict() for p in exc.problems]
 
 
-def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims_error: str = "",
+def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims_error: dict | None = None,
               canonical_payload: tuple[str, str] | None = None,
               typed: Callable[[], engine.SettlementInput] | None = None) -> Calculation:
     """Settle ``payload`` (without claims the engine is not asked: ``no_claims_error``).
@@ -388,7 +389,7 @@ def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims
     payload_text, input_hash = canonical_payload or canonical(payload)
     calc = Calculation(payload=payload, payload_text=payload_text, input_hash=input_hash)
     if not has_claims:
-        calc.errors = [no_claims_error]
+        calc.errors = [no_claims_error or engine.Problem(engine.Code.CASE_NO_CLAIMS, {}, None, "no claims").as_dict()]
         return calc
     result, errors = run_engine(payload, books, typed=typed)
     if result is None:
@@ -497,7 +498,7 @@ class _Planner:
         self.plan, self.current, self.ledger, self.maf, self.year = plan, current, ledger, maf, year
         self.reason = str(reason or "")[:200]
 
-    def store(self, case: CaseRow, kind: str, calc: Calculation, ok: bool, errors: list[str], own: set[int],
+    def store(self, case: CaseRow, kind: str, calc: Calculation, ok: bool, errors: list[dict], own: set[int],
               committed: dict[int, int]):
         """The settlement of ``case``: the current one when its hash is the same (new revision only),
         else a new one superseding it."""
@@ -616,7 +617,7 @@ def _approval_order(case: CaseRow):
 class Calculator:
     """Calculations of a person-year's cases, shared by cases with the same engine input."""
 
-    def __init__(self, py: PersonYear, books: Books, no_claims_error: str = ""):
+    def __init__(self, py: PersonYear, books: Books, no_claims_error: dict | None = None):
         self.py, self.books, self.no_claims_error = py, books, no_claims_error
         self.memo: dict[str, Calculation] = {}
 
@@ -644,7 +645,7 @@ def plan_case(py: PersonYear, case: CaseRow, calc: Calculation, *, reason: str) 
     return plan
 
 
-def plan_person_year(py: PersonYear, books: Books, *, reason: str, no_claims_error: str = "") -> Plan:
+def plan_person_year(py: PersonYear, books: Books, *, reason: str, no_claims_error: dict | None = None) -> Plan:
     """Recalculate everything the person-year touches: every open case is settled again (their
     ``calc_revision`` already moved on, as the caller bumps it), and each approved case answers for
     its attributed claims (:func:`attribution`) with at most one adjustment."""

@@ -109,10 +109,11 @@ def build_payload(application: Application, *, claims: list[Claim] | None = None
     return payload, claims
 
 
-def _no_claims_error(year: int) -> str:
-    from django.utils.translation import gettext as _
+def _no_claims_error(year: int) -> dict:
+    """The stored refusal of a year without claims (a problem, worded when shown)."""
+    from policies.engine import Code, Problem
 
-    return _("The person has no claims in %(year)s.") % {"year": year}
+    return Problem(Code.CASE_NO_CLAIMS, {"year": year}, None, f"The person has no claims in {year}.").as_dict()
 
 
 def _books(region_code: str):

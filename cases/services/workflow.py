@@ -266,7 +266,7 @@ def _check_settlement(app: Application, *, payable: bool) -> None:
         raise SettlementNotReady(_("The settlement is still being calculated; try again in a moment."))
     if current.refused:
         raise SettlementNotReady(
-            _("The settlement was refused, so the case cannot go on: %(errors)s") % {"errors": "；".join(current.errors)}
+            _("The settlement was refused, so the case cannot go on: %(errors)s") % {"errors": "；".join(current.refusals())}
         )
     if payable and (current.payable is None or current.payable <= 0):
         raise NothingPayable(
@@ -286,7 +286,7 @@ def calculation_problem(app: Application) -> str | None:
     if current is None or not current.refused or current.revision != app.calc_revision:
         return None
     return _("The settlement of this case failed, so it cannot go on until the claims are corrected: "
-             "%(errors)s") % {"errors": "；".join(str(e) for e in current.errors) or _("no reason given")}
+             "%(errors)s") % {"errors": "；".join(current.refusals()) or _("no reason given")}
 
 
 def _check_calculation(app: Application) -> None:

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from policies.messages import explain as explain_refusal
 from portal.permissions import permission_required
 from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
 from portal.web import refusals
@@ -138,7 +137,7 @@ def _settlement_context(detail) -> dict:
         "calculating": calculating,
         "refused": refused,
         # The engine's refusals in the reader's language (policies.messages), never its English.
-        "refusals": [explain_refusal(e) for e in settlement.errors] if refused else [],
+        "refusals": settlement.refusals() if refused else [],
         "zero_tilted_reasons": [] if calculating or refused else selectors.zero_tilted_reasons(app, settlement, detail.lines),
     }
 

@@ -42,7 +42,8 @@ def test_a_year_beyond_the_largest_stored_amount_is_refused_and_blocks_review():
     _add_claim(app, MAX)  # a second claim of the same size reaches the case under review
     settlement_service.settle_application(app.pk)  # as the worker does after each change
     current = Settlement.objects.get(application=app, status="current")
-    assert current.refused and "999,999,999,999.99" in current.errors[0]
+    assert current.refused and "999,999,999,999.99" in current.refusals()[0]
+    assert current.errors[0]["code"] == "case.too_large"
     with pytest.raises(workflow.SettlementNotReady) as err:
         workflow.transition(acting_user=team.reviewer, application_id=app.pk, action="pass")
     assert "999,999,999,999.99" in str(err.value)

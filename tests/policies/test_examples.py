@@ -50,7 +50,7 @@ def test_example_through_manage_py_settle(name):
         assert code == 2
         assert out == ""
         # In Chinese by default, the field path first (settlement.md).
-        assert err.strip() == "claims[0].policy_scope: 48000.00 超过医疗总费用 45000.00"
+        assert err.strip() == "claims[0].policy_scope: 48000.00 元超过了医疗总费用 45000.00 元"
         return
     assert code == 0, err
     assert err == ""
@@ -65,7 +65,8 @@ def test_example_through_the_preview_api(name):
     response = client.post("/api/v1/settlements/preview/", payload, format="json")
     if expected is None:
         assert response.status_code == 400
-        assert any("claims[0].policy_scope" in e for e in response.json()["errors"])
+        # In the reader's language (Chinese by default): the field in words, never its path.
+        assert response.json()["errors"] == ["第 1 笔费用的政策范围内费用：48000.00 元超过了医疗总费用 45000.00 元"]
         return
     assert response.status_code == 200, response.content
     assert comparable(response.json()) == comparable(expected)
@@ -94,7 +95,7 @@ def test_settle_lists_every_problem_one_per_line():
     assert any(line.startswith("claims[0].policy_scope:") for line in lines)
     assert any(line.startswith("claims[1].date:") for line in lines)
     assert any(line.startswith("claims[1].total:") for line in lines)
-    assert "claims[1].date: 不是日期（请写成 YYYY-MM-DD）" in lines or any("日期" in line for line in lines)
+    assert "claims[1].date: 不是有效日期（请按 2023-05-01 的格式填写）" in lines
     code, out, err = run_settle("--lang", "en", "-", stdin=json.dumps(payload))
     assert code == 2 and "claims[0].policy_scope: 48000.00 exceeds total 45000.00" in err.splitlines()
 
@@ -127,7 +128,19 @@ def test_refusals_are_structured_problems():
     payload, _ = load_example("error_scope_over_total")
     with pytest.raises(SettlementRefused) as exc:
         settle_payload(payload=payload)
-    assert [(p.code, p.path) for p in exc.value.problems] == [("input.invalid", "claims[0].policy_scope")]
+    assert [(p.code, p.path, p.params) for p in exc.value.problems] == [
+        ("input.scope_above_total", "claims[0].policy_scope", {"amount": "48000.00", "total": "45000.00"})]
+
+
+def test_settle_speaks_english_when_the_environment_language_says_so(monkeypatch):
+    payload, _ = load_example("ganzhou_class2_annual_cap")
+    payload["claims"][0].pop("basic_paid")
+    monkeypatch.setenv("LANGUAGE", "en_US:en")
+    code, out, err = run_settle("-", stdin=json.dumps(payload))
+    assert code == 2 and "gives no basic_paid" in err
+    monkeypatch.setenv("LANGUAGE", "zh_CN:zh")
+    code, out, err = run_settle("-", stdin=json.dumps(payload))
+    assert code == 2 and "请按医院结算单录入“基本医保支付”金额" in err and "basic_paid" not in err
 
 
 def test_settle_of_a_missing_file_exits_2():

@@ -138,7 +138,7 @@ def test_missing_basic_paid_without_a_basic_rule_says_to_enter_it_from_the_settl
     assert p.code == Code.BASIC_PAID_NEEDED
     assert p.path == "claims[0].basic_paid"
     text = messages.render(p, language="zh-hans")
-    assert "请按医院结算单填写“基本医保支付”" in text
+    assert "请按医院结算单录入“基本医保支付”金额" in text
     assert text.startswith("第 1 笔费用（2023-06-02）")
     assert english_leaks(text, p) == []
 

@@ -4,8 +4,14 @@
 input or a policy that cannot settle it: one message per problem on standard error (each naming
 the field or parameter), nothing on standard output, exit status 2. Nothing is written to the
 database.
+
+The messages are Chinese unless ``--lang en`` is given or, without ``--lang``, the environment's
+``LANGUAGE`` asks for English (``LANGUAGE=en`` or ``en_US:en``): then they are the engine's English
+sentences, each naming the field by path first. (``LANG`` is not read: it names the machine's
+locale, often English, not the reader's choice.)
 """
 import json
+import os
 import sys
 from decimal import Decimal
 
@@ -20,8 +26,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="settlement input JSON file, or - for standard input")
         parser.add_argument(
-            "--lang", default="zh-hans", choices=("zh-hans", "en"),
-            help="language of the messages on standard error (default zh-hans; en: the engine's English)",
+            "--lang", default=None, choices=("zh-hans", "en"),
+            help="language of the messages on standard error (default: English when the environment's LANGUAGE "
+                 "says so, else zh-hans)",
         )
         parser.add_argument(
             "--policy-version", dest="draft_version", type=int, default=None,
@@ -54,5 +61,12 @@ class Command(BaseCommand):
         except SettlementRefused as exc:
             from policies.messages import render
 
-            self.fail([render(p, language=options["lang"], field_first=True) for p in exc.problems])
+            self.fail([render(p, language=options["lang"] or language_from_environment(), field_first=True)
+                       for p in exc.problems])
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+def language_from_environment() -> str:
+    """``en`` when the environment's ``LANGUAGE`` (its first entry) is English, else ``zh-hans``."""
+    first = os.environ.get("LANGUAGE", "").split(":", 1)[0].strip().lower()
+    return "en" if first.startswith("en") else "zh-hans"
