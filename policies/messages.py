@@ -318,6 +318,11 @@ TEMPLATES: dict[str, str] = {
     Code.INVALID_DOCUMENT: gettext_lazy(
         "%(policy)s: the policy document has mistakes and cannot be used — a policy administrator must correct "
         "it%(detail)s"),
+    Code.UNKNOWN_REGION: gettext_lazy("%(region)s is not a region the portal knows"),
+    Code.VERSION_NOT_FOUND: gettext_lazy("There is no policy version number %(version)s"),
+    Code.VERSION_NOT_APPLICABLE: gettext_lazy(
+        "%(document)s is a policy of %(version_region)s and does not settle the claims of %(region)s"),
+    Code.PERIODS_CONFLICT: gettext_lazy("%(document)s: %(message)s"),
     # --- a document against its province framework ---
     Code.FRAMEWORK_NO_DEDUCTIBLE: gettext_lazy(
         "%(in_policy)s%(param)s: under %(framework)s %(clause)s, %(categories)s have no assistance deductible"),
@@ -337,7 +342,7 @@ TEMPLATES: dict[str, str] = {
         "(999,999,999,999.99 yuan), so they cannot be settled; check whether a claim's amounts were mistyped."),
     Code.LEGACY: gettext_lazy(
         "The calculation was refused; its reason was recorded in an older form that cannot be shown — "
-        "recalculate the case to see it"),
+        "calculate again to see it"),
 }
 
 _WHO = gettext_lazy(" for %(category)s")

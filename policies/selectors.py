@@ -21,6 +21,8 @@ from portal.roles.scoping import grants, in_scope, scope_queryset, scoped_region
 from . import display
 from .engine import PolicyBook, PolicyError, parameter_leaves
 from .engine import PolicyVersion as EngineVersion
+from .engine.codes import Code
+from .engine.errors import problem
 from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, VersionStatus
 from .periods import Period, plan_publication
 
@@ -38,7 +40,8 @@ def region_chain(region_code: str) -> list[Region]:
     by_code = {r.code: r for r in Region.objects.filter(code__in=[region_code, *ancestors(region_code)])}
     region = by_code.get(region_code)
     if region is None:
-        raise PolicyError([f"region: {region_code} is not a region known to the portal (GB/T 2260)"])
+        raise PolicyError([problem(Code.UNKNOWN_REGION, "region", f"{region_code} is not a region known to the portal "
+                                   "(GB/T 2260)", region=region_code)])
     chain = []
     while region is not None:
         chain.append(region)
@@ -67,7 +70,8 @@ def simulate_publication(published: list[PolicyVersion], candidate: PolicyVersio
         in_force_to=candidate.in_force_to,
     )
     if plan.errors:
-        raise PolicyError([f"{candidate.document_number}: {e}" for e in plan.errors])
+        raise PolicyError([problem(Code.PERIODS_CONFLICT, None, f"{candidate.document_number}: {e}",
+                                   document=candidate.document_number, message=str(e)) for e in plan.errors])
     closed = dict(plan.close)
     out = []
     for v in published:
@@ -138,26 +142,26 @@ def policy_sources(*, region_code: str, draft_version_id: int | None = None) -> 
     if draft_version_id is not None:
         draft = PolicyVersion.objects.filter(pk=draft_version_id).first()
         if draft is None:
-            raise PolicyError([f"version: no policy version {draft_version_id}"])
+            raise PolicyError([problem(Code.VERSION_NOT_FOUND, "version", f"no policy version {draft_version_id}",
+                                       version=draft_version_id)])
         if draft.region_id not in codes:
-            raise PolicyError(
-                [f"version: {draft.document_number} is a policy of region {draft.region_id}, which is neither "
-                 f"{region_code} nor a region above it"]
-            )
+            raise PolicyError([problem(
+                Code.VERSION_NOT_APPLICABLE, "version", f"{draft.document_number} is a policy of region "
+                f"{draft.region_id}, which is neither {region_code} nor a region above it",
+                document=draft.document_number, version_region=draft.region_id, region=region_code)])
         position = codes.index(draft.region_id)
         if not draft.framework:
             if supplier is not None and position > supplier:
-                raise PolicyError(
-                    [f"version: {region_code} is settled by the versions of {codes[supplier]}; "
-                     f"{draft.document_number} of {draft.region_id} does not apply to it"]
-                )
+                raise PolicyError([problem(
+                    Code.VERSION_NOT_APPLICABLE, "version", f"{region_code} is settled by the versions of "
+                    f"{codes[supplier]}; {draft.document_number} of {draft.region_id} does not apply to it",
+                    document=draft.document_number, version_region=draft.region_id, region=region_code)])
             supplier = position
     simulate = draft is not None and draft.status != VersionStatus.PUBLISHED
 
     if supplier is None:
-        raise PolicyError(
-            [f"region: no published policy version for {region_code} or the regions above it ({', '.join(codes)})"]
-        )
+        raise PolicyError([problem(Code.NO_POLICY, "region", f"no published policy version for {region_code} or the "
+                                   f"regions above it ({', '.join(codes)})", region=region_code)])
     published = versions_by_region.get(codes[supplier], [])
     if simulate and not draft.framework:
         versions = simulate_publication(published, draft)

@@ -146,7 +146,7 @@ def child(url: str) -> None:
 
     kinds = dict(MonitoringWarning.objects.values_list("kind").annotate(n=Count("id")))
     print(json.dumps({"seconds": elapsed, "person_years": run.person_years, "computed": run.computed_person_years,
-                      "warnings": run.warnings_created, "kinds": kinds, "problems": run.problems,
+                      "warnings": run.warnings_created, "kinds": kinds, "problems": run.problem_texts(),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 

@@ -399,10 +399,17 @@ class MonitoringRun(models.Model):
     person_years = models.PositiveIntegerField(_("person-years checked"), default=0)
     computed_person_years = models.PositiveIntegerField(_("person-years settled for monitoring"), default=0)
     warnings_created = models.PositiveIntegerField(_("new warnings"), default=0)
+    # {"region", "problem": engine problem, "persons"?} or {"region", "no_threshold": year}; worded when
+    # shown (problem_texts); runs stored before hold sentences.
     problems = models.JSONField(_("problems"), default=list)
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+    def problem_texts(self) -> list[str]:
+        from .services.monitoring import run_problem_text
+
+        return [run_problem_text(p) for p in self.problems or []]
 
 
 @track()

@@ -44,7 +44,12 @@ class Code(StrEnum):
     STATISTIC_MISSING = "policy.statistic_missing"         # policy, statistic, region, years, year, clause, category
     ANNOUNCED_MISSING = "policy.announced_missing"         # policy, name, region, year, clause, category
     RATIO_BELOW_FLOOR = "policy.ratio_below_floor"         # policy, ratio, floor, route, clause
-    INVALID_DOCUMENT = "policy.invalid_document"           # policy (the document's problems follow)
+    INVALID_DOCUMENT = "policy.invalid_document"           # policy, problem (a problem's dict, when it has one)
+    # The portal's side of a policy book (policies.selectors): which versions settle a region.
+    UNKNOWN_REGION = "policy.unknown_region"               # region
+    VERSION_NOT_FOUND = "policy.version_not_found"         # version (its number)
+    VERSION_NOT_APPLICABLE = "policy.version_not_applicable"  # document, version_region, region
+    PERIODS_CONFLICT = "policy.periods_conflict"           # document, message (already in the reader's language)
 
     # --- A document breaking its province framework (path: the document's parameter) -----------
     FRAMEWORK_NO_DEDUCTIBLE = "framework.no_deductible"    # framework, clause, categories

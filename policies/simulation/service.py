@@ -178,7 +178,7 @@ def start_simulation(*, acting_user, version: PolicyVersion, year, chunk_size: i
         from .. import messages
 
         raise Invalid(_("The draft cannot be simulated: %(problems)s")
-                      % {"problems": "; ".join(messages.explain(e, doc=version.document) for e in exc.errors)},
+                      % {"problems": "；".join(messages.render(p) for p in exc.problems)},
                       field="version") from None
     plan = _plan(version, year, chunk_size or default_chunk_size())
     sim = PolicySimulation.objects.create(

@@ -170,10 +170,15 @@ class SubsidyItemSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer)
 
 
 class MonitoringRunSerializer(serializers.ModelSerializer):
+    problems = serializers.SerializerMethodField(help_text="The run's problems, worded in the reader's language.")
+
     class Meta:
         model = MonitoringRun
         fields = ["id", "year", "region_code", "trigger", "started_at", "finished_at", "person_years",
                   "computed_person_years", "warnings_created", "problems"]
+
+    def get_problems(self, obj) -> list[str]:
+        return obj.problem_texts()
 
 
 class RunRequestSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ statistic is missing raises nothing, and the run says why.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class RegionRules:
     region: str
     year: int
     segments: list[Segment] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)   # engine problems (Problem.as_dict())
     book: object = None
 
     @property
@@ -103,7 +104,7 @@ def region_rules(region: str, year: int) -> RegionRules:
     try:
         book = book_for(region)
     except PolicyError as exc:
-        rules.problems.extend(exc.errors)
+        rules.problems.extend(p.as_dict() for p in exc.problems)
         return rules
     rules.book = book
     ctx = book.context()
@@ -130,8 +131,8 @@ def _segment(ctx, cv, start, end, year, Unset, problems) -> Segment:
         try:
             return ctx.resolve(cv, m.threshold, year)
         except Refusal as exc:
-            if exc.msg not in problems:
-                problems.append(exc.msg)
+            if exc.problem.as_dict() not in problems:
+                problems.append(exc.problem.as_dict())
             return None
 
     r = cv.monitors.get("return_to_poverty")
@@ -210,23 +211,21 @@ def execute_run(*, run_id: int) -> MonitoringRun:
     if run.finished_at is not None:
         return run
     totals = {"person_years": 0, "computed": 0, "created": 0}
-    problems: list[str] = []
+    problems: list[dict] = []   # worded when shown: run_problem_text()
     covered = _policy_regions_for(run.region_code)
     all_prefixes = [scope_prefix(r) for r, _p in covered]
     for region, prefix in covered:
         nested = [p for p in all_prefixes if p != scope_prefix(region) and p.startswith(scope_prefix(region))]
         rules = region_rules(region, run.year)
-        for message in rules.problems:
-            problems.append(f"{region}: {message}")
+        for problem in rules.problems:
+            problems.append({"region": region, "problem": problem})
         result = monitor_region(rules, prefix=prefix, exclude=nested, run=run)
         for k in totals:
             totals[k] += result[k]
-        for message, n in result["refused"].items():
-            problems.append(_("%(region)s: %(n)d person-years could not be settled: %(message)s")
-                            % {"region": region, "n": n, "message": message})
+        for key, n in result["refused"].items():
+            problems.append({"region": region, "problem": json.loads(key), "persons": n})
         if rules.min_threshold is None and not rules.problems:
-            problems.append(_("%(region)s: the policy sets no monitoring threshold for %(year)s; no warnings.")
-                            % {"region": region, "year": run.year})
+            problems.append({"region": region, "no_threshold": run.year})
     run.person_years = totals["person_years"]
     run.computed_person_years = totals["computed"]
     run.warnings_created = totals["created"]
@@ -234,6 +233,24 @@ def execute_run(*, run_id: int) -> MonitoringRun:
     run.finished_at = timezone.now()
     run.save()
     return run
+
+
+def run_problem_text(entry) -> str:
+    """One problem of a run (stored as data: the region, the engine's problem, the person-years it
+    refused), worded in the reader's language. Runs stored before keep their sentence."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    from policies.messages import render
+
+    region = entry.get("region", "")
+    if "no_threshold" in entry:
+        return _("%(region)s: the policy sets no monitoring threshold for %(year)s; no warnings.") % {
+            "region": region, "year": entry["no_threshold"]}
+    message = render(entry.get("problem") or {})
+    if "persons" in entry:
+        return _("%(region)s: %(n)d person-years could not be settled: %(message)s") % {
+            "region": region, "n": entry["persons"], "message": message}
+    return f"{region}：{message}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,7 +511,7 @@ def _alerts_engine(rules: RegionRules, person_ids: list[int], run: MonitoringRun
             try:
                 result = settle(inp, rules.book)
             except EngineError as exc:
-                refused[exc.errors[0] if exc.errors else str(exc)] += 1
+                refused[json.dumps(exc.problems[0].as_dict(), sort_keys=True, ensure_ascii=False)] += 1
                 continue
             computed += 1
             for alert in result.alerts:

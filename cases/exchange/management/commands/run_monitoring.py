@@ -22,5 +22,5 @@ class Command(BaseCommand):
         run = execute_run(run_id=run.pk)
         self.stdout.write(f"run {run.pk}: year {run.year}, {run.person_years} person-years checked "
                           f"({run.computed_person_years} settled now), {run.warnings_created} new warnings")
-        for problem in run.problems:
+        for problem in run.problem_texts():
             self.stdout.write(f"  {problem}")
