@@ -346,14 +346,21 @@ class SettlementLineSerializer(ScopedModelSerializer):
 
 class SettlementSerializer(ScopedModelSerializer):
     lines = SettlementLineSerializer(many=True, read_only=True)
+    refusals = serializers.SerializerMethodField(
+        help_text="Why the calculation was refused, in the reader's language (``errors`` holds the problems: "
+                  "code, params, path).")
 
     class Meta:
         model = Settlement
         fields = ["id", "kind", "status", "computed_at", "revision", "year", "reason", "settlement_hash", "errors",
+                  "refusals",
                   "policies", "year_totals", "alerts", "total", "policy_scope", "basic_paid", "critical_paid",
                   "self_pay_in_scope", "assistance", "tilted", "out_of_pocket", "maf_paid", "paid_before", "payable",
                   "lines"]
         read_only_fields = fields
+
+    def get_refusals(self, obj) -> list[str]:
+        return obj.refusals()
 
 
 class EventSerializer(ScopedModelSerializer):

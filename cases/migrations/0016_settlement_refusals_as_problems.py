@@ -21,14 +21,14 @@ PATTERNS = [
         r"has no critical-illness rule(?: for the (?P<scheme>\w+) scheme)?", re.S)),
     ("policy.statistic_missing", re.compile(
         _LABEL + r": statistic (?P<statistic>\w+)(?: \([^)]*\))? of region (?P<region>\d{6}) is missing for "
-        r"(?P<years>[\d and]+) — needed for the .+? \(" + _PATH + r"(?:, (?P<clause>[^)]*))?\) of (?P<year>\d{4}) "
+        r"(?P<years>[\d and]+) — needed for the .+? \(" + _PATH + r"(?:, (?P<clause>.*?))?\) of (?P<year>\d{4}) "
         r"claims", re.S)),
     ("policy.announced_missing", re.compile(
         _LABEL + r": announced amount (?P<name>\w+) of region (?P<region>\d{6}) for (?P<year>\d{4}) is not entered — "
-        r"needed for the .+? \(" + _PATH + r"(?:, (?P<clause>[^)]*))?\)", re.S)),
+        r"needed for the .+? \(" + _PATH + r"(?:, (?P<clause>.*?))?\) of ", re.S)),
     ("policy.unset", re.compile(
         _LABEL + r": .+?(?: at hospital level (?P<level>\d))?(?: for (?P<category>\w+))? \(" + _PATH +
-        r"(?:, (?P<clause>[^)]*))?\) is unset", re.S)),
+        r"(?:, (?P<clause>.*?))?\) is unset", re.S)),
     ("policy.no_version", re.compile(
         r"(?P<region>\d{6}): no policy version in force on (?P<date>\S+) \(claims\[(?P<i>\d+)\], id '?(?P<claim>[^)']*)'?\)",
         re.S)),

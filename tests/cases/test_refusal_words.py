@@ -72,3 +72,20 @@ def test_sentences_stored_before_become_problems():
     with translation.override("zh-hans"):
         assert ADVICE in render(basic)
         assert "重新计算" in render(other) and "engine" not in render(other)
+
+
+def test_the_api_words_the_refusal_in_the_readers_language(team):
+    from rest_framework.test import APIClient
+
+    app, _current = _case_without_basic_paid(team)
+    client = APIClient()
+    client.force_authenticate(team.caseworker)
+    body = client.get(f"/api/v1/applications/{app.pk}/").json()
+    assert body["settlement"]["errors"][0]["code"] == "input.basic_paid_needed"
+    assert ADVICE in body["settlement"]["refusals"][0]
+    refused = client.post(f"/api/v1/applications/{app.pk}/transition/", {"action": "submit"}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "calculation_failed"
+    assert ADVICE in refused.json()["detail"] and "basic_paid" not in refused.json()["detail"]
+    english = client.get(f"/api/v1/applications/{app.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "gives no basic_paid" in english["settlement"]["refusals"][0]
