@@ -292,8 +292,8 @@ TEMPLATES: dict[str, str] = {
         "cannot be calculated — enter 大病保险支付 from the hospital's settlement statement"),
     # --- the policy ---
     Code.NO_POLICY: gettext_lazy(
-        "%(region)s: neither this region nor a region above it has a policy document — a policy administrator "
-        "must enter one"),
+        "%(region)s: no published policy version settles the claims of this region or of a region above it — a "
+        "policy administrator must publish one"),
     Code.NO_VERSION: gettext_lazy(
         "%(claim)s: no policy version of %(region)s is in force on that day — a policy administrator must publish "
         "one that covers that date"),

@@ -10,6 +10,7 @@ from django.db import connection
 
 from cases.models import Adjustment, Application, Claim, ClaimAllocation, Settlement, SettlementLine
 from policies import services
+from policies.messages import path_label
 from policies.models import PolicySimulation, SimulationStatus
 from policies.simulation import latest_simulation, retroactive_person_years, run_all, start_simulation
 from portal.errors import Invalid, NotPermitted
@@ -57,7 +58,10 @@ def test_totals_are_the_sum_of_per_person_settlements(gz_admin, ganzhou, django_
     # the refused person-year is listed with its reason and case, not dropped
     assert report["refused_person_years"] == sum(r["count"] for r in report["refused"]) >= 1
     assert all(len(r["cases"]) == r["count"] for r in report["refused"])
-    assert any(r["side"] == "both" and "critical.deductible" in r["reason"] for r in report["refused"]), report["refused"]
+    # the reason names the parameter in Chinese words (大病保险 的 起付标准), never its path
+    unset = path_label("critical.deductible")
+    assert any(r["side"] == "both" and unset in r["reason"] and "critical.deductible" not in r["reason"]
+               for r in report["refused"]), report["refused"]
     # the largest changes are person-years whose amount changed, each with its case
     assert report["largest"] and all(Decimal(r["change"]) != 0 for r in report["largest"])
     assert all(Application.objects.filter(pk=r["case_id"], person_id=r["person_id"]).exists()
