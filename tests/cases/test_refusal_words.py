@@ -87,5 +87,3 @@ def test_the_api_words_the_refusal_in_the_readers_language(team):
     assert refused.status_code == 409
     assert refused.json()["code"] == "calculation_failed"
     assert ADVICE in refused.json()["detail"] and "basic_paid" not in refused.json()["detail"]
-    english = client.get(f"/api/v1/applications/{app.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
-    assert "gives no basic_paid" in english["settlement"]["refusals"][0]
