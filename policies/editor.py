@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import display
 from .engine import schema
@@ -42,26 +43,6 @@ def region_category_names(doc: dict | None) -> dict[str, str]:
     for item in cats.get("regional") or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             out[item["name"]] = item.get("label") if isinstance(item.get("label"), str) and item.get("label") else item["name"]
-    return out
-
-    def visit(node):
-        if isinstance(node, dict):
-            code, name = node.get("code"), node.get("name")
-            if isinstance(code, dict):
-                code = code.get("value")
-            if isinstance(name, dict):
-                name = name.get("value")
-            if isinstance(code, str) and isinstance(name, str) and name:
-                out[code] = name
-            for v in node.values():
-                visit(v)
-        elif isinstance(node, list):
-            for v in node:
-                visit(v)
-
-    for key, node in cats.items():
-        if key not in ("recipients", "precedence"):
-            visit(node)
     return out
 
 
@@ -129,10 +110,128 @@ def dom_id(path: str) -> str:
 
 
 STRING_LABELS = {"name": "代号（英文小写，唯一）", "label": "名称"}
+#: lists whose entries' code (``name``) is typed by the admin: a region's own category is named by
+#: its code in the settlement input and pushes. Other entries (routes, rules) get a code of their own.
+NAMED_LISTS = {"categories.regional"}
 
 
-def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -> dict:
-    """What the template needs to draw the inputs of one leaf."""
+# ---------------------------------------------------------------------------------------------
+# Deductibles and thresholds: the kinds that mean something for each parameter
+# ---------------------------------------------------------------------------------------------
+
+QUANTITY_MODES = ("none", "amount", "by_level", "fraction", "announced")
+QUANTITY_MODE_NAMES = {
+    "none": gettext_lazy("none (not applied)"),
+    "amount": gettext_lazy("an amount"),
+    "by_level": gettext_lazy("an amount per hospital level"),
+    "fraction": gettext_lazy("a share of a statistic"),
+    "announced": gettext_lazy("the amount announced each year"),
+}
+
+
+def _generic(path: str) -> str:
+    return re.sub(r"\[\d+\]", "[]", path)
+
+
+def is_route_deductible(path: str) -> bool:
+    return _generic(path) == "assistance.routes[].deductible"
+
+
+def quantity_modes(path: str) -> tuple[str, ...]:
+    """The kinds of amount a deductible or threshold can be, for this parameter: per hospital level
+    only where a claim's hospital level reaches it (assistance deductibles, tilted thresholds),
+    announced yearly amounts for deductibles and thresholds, never for a monitoring threshold
+    (a figure × share), and no "none" for 大病保险's deductible or a monitoring threshold."""
+    g = _generic(path)
+    if g == "assistance.routes[].deductible" or g in ("tilted.threshold", "tilted_rules[].threshold"):
+        return QUANTITY_MODES
+    if g == "critical.deductible":
+        return ("amount", "fraction", "announced")
+    if g.startswith("monitoring."):
+        return ("amount", "fraction")
+    return QUANTITY_MODES
+
+
+#: the announced amounts a parameter may read, by purpose (a name per category it covers)
+ANNOUNCED_PREFIX = {
+    "assistance.routes[].deductible": "annual_deductible",
+    "tilted.threshold": "tilted_threshold",
+    "tilted_rules[].threshold": "tilted_threshold",
+}
+ANNOUNCED_WORDS = {
+    "annual_deductible": gettext_lazy("annual deductible of %(category)s"),
+    "tilted_threshold": gettext_lazy("tilted-assistance threshold of %(category)s"),
+}
+
+
+def _used_announced(doc: dict | None) -> list[str]:
+    out: list[str] = []
+
+    def visit(node):
+        if isinstance(node, dict):
+            v = node.get("value") if "value" in node else None
+            if isinstance(v, dict) and isinstance(v.get("announced"), str) and v["announced"] not in out:
+                out.append(v["announced"])
+            for child in node.values():
+                visit(child)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child)
+
+    visit((doc or {}).get("parameters"))
+    return out
+
+
+def announced_choices(path: str, doc: dict | None, figures=(), item: dict | None = None) -> list[str]:
+    """Names of announced yearly amounts this parameter may read: one per category it covers (its
+    entry's categories, else the recipients), the ones this document already uses and the ones
+    the region has entered (``figures``)."""
+    g = _generic(path)
+    out: list[str] = []
+    if g in ANNOUNCED_PREFIX:
+        prefix = ANNOUNCED_PREFIX[g]
+        cats = (item or {}).get("categories") if isinstance(item, dict) else None
+        cats = cats.get("value") if isinstance(cats, dict) else None
+        if not cats:
+            recipients = (((doc or {}).get("parameters") or {}).get("categories") or {}).get("recipients")
+            cats = recipients.get("value") if isinstance(recipients, dict) else None
+        for c in cats or ():
+            if isinstance(c, str):
+                out.append(f"{prefix}_{c}")
+    elif g == "critical.deductible":
+        out.append("critical_deductible")
+    for name in [*_used_announced(doc), *figures]:
+        if name not in out and name not in STATISTIC_NAMES:
+            out.append(name)
+    return out
+
+
+def figure_words(name: str, doc: dict | None) -> str:
+    """An announced amount's or statistic's name in words, with the document's own category names."""
+    names = names_for("list:categories", doc)
+    for prefix, words in ANNOUNCED_WORDS.items():
+        if name.startswith(prefix + "_") and name[len(prefix) + 1:] in names:
+            return str(words) % {"category": names[name[len(prefix) + 1:]]}
+    if name == "critical_deductible":
+        return str(gettext_lazy("critical-illness insurance deductible"))
+    return display.figure_name(name)
+
+
+def _years_back_words(n: int) -> str:
+    return {1: _("the previous year"), 2: _("the year before that"), 3: _("three years back")}.get(
+        n, _("%(n)s year(s) back") % {"n": n})
+
+
+def ADJUSTMENT_PLACES() -> list[tuple[str, str]]:  # noqa: N802 - translated when called
+    """Where a ratio adjustment applies, in words: a hospital level or a place of treatment."""
+    return ([(f"level:{lvl}", _("at %(level)s hospitals") % {"level": name}) for lvl, name in display.LEVEL_NAMES.items()]
+            + [(f"location:{loc}", _("treated %(where)s") % {"where": name}) for loc, name in display.LOCATION_NAMES.items()])
+
+
+def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str, ctx: dict | None = None) -> dict:
+    """What the template needs to draw the inputs of one leaf (``ctx``: the entry the leaf belongs
+    to, the recipients, the region's announced figures)."""
+    ctx = ctx or {}
     w: dict[str, Any] = {"type": "text", "text": display.as_input(value, kind)}
     if kind == "bool":
         w = {"type": "select", "options": [("", _("unset")), ("true", _("yes")), ("false", _("no"))],
@@ -144,6 +243,16 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
         w = {"type": "select", "options": [("", _("unset")), ("none", _("no minimum"))]
              + [(str(lvl), _("%(level)s hospital") % {"level": display.LEVEL_NAMES[lvl]}) for lvl in (1, 2, 3)],
              "selected": "" if value is None else str(value)}
+    elif kind == "list:categories" and key in ORDERED_KEYS:
+        names = names_for(kind, doc)
+        offered = [c for c in (ctx.get("recipients") or choices_for(path, doc))]
+        offered += [c for c in (value or []) if c not in offered]
+        w = {"type": "order", "rows": [str(v) for v in (value or [])] + [""],
+             "options": [(str(c), str(names.get(c, c))) for c in offered], "is_set": value is not None}
+    elif kind == "years_back":
+        chosen = [int(v) for v in (value or []) if isinstance(v, int)]
+        w = {"type": "checks", "options": [(str(n), _years_back_words(n), n in chosen) for n in sorted({1, 2, 3, *chosen})],
+             "is_set": value is not None}
     elif kind.startswith("list:") and key not in ORDERED_KEYS:
         names = names_for(kind, doc)
         chosen = [str(v) for v in (value or [])]
@@ -156,6 +265,26 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
     elif kind == "amount_or_none":
         w = {"type": "amount_or_none", "mode": "" if value is None else ("none" if value == display.NONE else "amount"),
              "amount": "" if value in (None, display.NONE) else str(value)}
+    elif kind == "adjustments":
+        rows = []
+        for adj in value or []:
+            if not isinstance(adj, dict):
+                continue
+            where = (f"level:{adj['hospital_level']}" if "hospital_level" in adj else f"location:{adj.get('location')}")
+            add = decimal_or_none(str(adj.get("add")))
+            rows.append((where, "down" if add is not None and add < 0 else "up",
+                         "" if add is None else format((abs(add) * 100).normalize(), "f")))
+        w = {"type": "adjustments", "rows": rows + [("", "up", "")], "places": ADJUSTMENT_PLACES()}
+    elif kind == "floors":
+        names = names_for("list:categories", doc)
+        cats = tuple(display.choices_of("categories.recipients")) + tuple(
+            c for c in region_category_names(doc) if c not in display.choices_of("categories.recipients"))
+        rows = []
+        for i, floor in enumerate([*(value or []), {}]):
+            chosen = [str(c) for c in (floor.get("categories") or [])] if isinstance(floor, dict) else []
+            rows.append((i, [(str(c), str(names.get(c, c)), str(c) in chosen) for c in cats],
+                         display.percent(floor.get("min")) if isinstance(floor, dict) and floor.get("min") is not None else ""))
+        w = {"type": "floors", "rows": rows, "count": len(rows)}
     elif kind == "quantity":
         mode, amount, fraction, stat, announced, levels = "", "", "", "", "", {}
         if value == display.NONE:
@@ -171,9 +300,22 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str) -
         stats = dict(STATISTIC_NAMES)
         if stat and stat not in stats:
             stats[stat] = stat
+        modes = quantity_modes(path)
+        if mode and mode not in modes:
+            modes = (*modes, mode)   # a value of another kind (e.g. imported) is still shown as it is
+        announced_names = announced_choices(path, doc, ctx.get("figures") or (), ctx.get("item"))
+        if announced and announced not in announced_names:
+            announced_names = [announced, *announced_names]
         w = {"type": "quantity", "mode": mode, "amount": amount, "fraction": fraction, "statistic": stat,
              "statistics": list(stats.items()), "announced": announced,
+             "modes": [(m, str(QUANTITY_MODE_NAMES[m])) for m in modes],
+             "announced_options": [(n, figure_words(n, doc)) for n in announced_names],
              "levels": [(str(lvl), display.LEVEL_NAMES[lvl], levels.get(str(lvl), "")) for lvl in (1, 2, 3)]}
+        if is_route_deductible(path):
+            basis = (ctx.get("item") or {}).get("deductible_basis")
+            basis = basis.get("value") if isinstance(basis, dict) else None
+            w["basis"] = basis or "annual"
+            w["bases"] = [("annual", display.ENUM_NAMES["annual"]), ("per_claim", display.ENUM_NAMES["per_claim"])]
     elif kind == "segments":
         rows = []
         for seg in value or []:
@@ -201,20 +343,31 @@ def show_value(value: Any, kind: str, doc: dict | None) -> str:
 
 
 def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
-         errors: dict[str, list[str]] | None = None) -> list[Node]:
-    """The document as editor nodes: one per top-level group of the schema, in schema order."""
+         errors: dict[str, list[str]] | None = None, figures: tuple[str, ...] = ()) -> list[Node]:
+    """The document as editor nodes: one per top-level group of the schema, in schema order
+    (``figures``: names of the announced amounts the region has entered)."""
     params = doc.get("parameters") or {}
     errors = errors or {}
+    recipients = ((params.get("categories") or {}).get("recipients") or {}) if isinstance(params.get("categories"), dict) else {}
+    recipients = recipients.get("value") if isinstance(recipients, dict) else None
 
-    def leaf(path, key, spec, node, depth):
+    def leaf(path, key, spec, node, depth, parent=None):
         kind = display.kind_of(path)
         value = node.get("value") if isinstance(node, dict) else None
         clause = node.get("clause") if isinstance(node, dict) else None
+        ctx = {"item": parent if isinstance(parent, dict) else None, "recipients": recipients, "figures": figures}
+        shown = show_value(value, kind, doc)
+        if kind == "quantity" and isinstance(value, dict) and "announced" in value:
+            shown = _("the amount announced for the claim's year (%(name)s)") % {"name": figure_words(value["announced"], doc)}
+        if is_route_deductible(path) and value not in (None, display.NONE) and isinstance(parent, dict):
+            basis = parent.get("deductible_basis")
+            basis = basis.get("value") if isinstance(basis, dict) else None
+            shown = f"{display.ENUM_NAMES.get(basis or 'annual')}：{shown}"
         return Node(kind="leaf", path=path, label=spec.zh if spec else key, value=value, value_kind=kind,
-                    shown=show_value(value, kind, doc), clause=clause,
+                    shown=shown, clause=clause,
                     clause_text=texts(clause) if texts and clause else None,
                     note=node.get("note") if isinstance(node, dict) else None,
-                    required=spec.required if spec else False, widget=_leaf_widget(path, kind, value, doc, key),
+                    required=spec.required if spec else False, widget=_leaf_widget(path, kind, value, doc, key, ctx),
                     errors=errors.get(path, []), depth=depth)
 
     def group(path, spec, node, depth, label=None):
@@ -222,13 +375,15 @@ def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
         node = node if isinstance(node, dict) else {}
         for key, child_spec in spec.children.items():
             child_path = f"{path}.{key}" if path else key
+            if spec is schema.ROUTE and key == "deductible_basis":
+                continue        # chosen with the deductible (annual or per claim)
             if isinstance(child_spec, schema.Leaf):
                 if key in node:
-                    out.children.append(leaf(child_path, key, child_spec, node[key], depth + 1))
+                    out.children.append(leaf(child_path, key, child_spec, node[key], depth + 1, node))
                 elif not child_spec.required:
                     out.addable.append((key, child_spec.zh))
                 else:  # a required leaf the document lacks: shown unset, set like any other
-                    out.children.append(leaf(child_path, key, child_spec, {"value": None, "clause": None}, depth + 1))
+                    out.children.append(leaf(child_path, key, child_spec, {"value": None, "clause": None}, depth + 1, node))
             elif isinstance(child_spec, schema.ListOf):
                 items = node.get(key) if isinstance(node.get(key), list) else []
                 lst = Node(kind="list", path=child_path, label=child_spec.zh, depth=depth + 1)
@@ -241,7 +396,7 @@ def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
                     inner.name = item.get("name", "") if isinstance(item, dict) else ""
                     inner.item_label = label_text
                     inner.item_strings = [(k, STRING_LABELS.get(k, k), item.get(k, "") if isinstance(item, dict) else "")
-                                          for k in child_spec.item.strings]
+                                          for k in child_spec.item.strings if k != "name" or child_path in NAMED_LISTS]
                     lst.children.append(inner)
                 out.children.append(lst)
             elif isinstance(child_spec, schema.Group):
@@ -271,7 +426,7 @@ def tree(doc: dict, *, texts: Callable[[str | None], str | None] | None = None,
                 inner.name = item.get("name", "") if isinstance(item, dict) else ""
                 inner.item_label = label_text
                 inner.item_strings = [(k, STRING_LABELS.get(k, k), item.get(k, "") if isinstance(item, dict) else "")
-                                      for k in spec.item.strings]
+                                      for k in spec.item.strings if k != "name" or key in NAMED_LISTS]
                 lst.children.append(inner)
             nodes.append(lst)
         elif isinstance(spec, schema.Leaf) and key in params:
@@ -296,10 +451,28 @@ def _name_words(nodes: list[Node]) -> None:
                     sharing.setdefault((key, child.value), []).append(item.label)
         for item in n.children:
             for child in item.children:
-                if child.kind == "leaf" and child.value_kind == "name" and isinstance(child.value, str):
-                    key = child.path.rsplit(".", 1)[-1]
-                    others = [label for label in sharing[(key, child.value)] if label != item.label]
+                if child.kind != "leaf" or child.value_kind != "name":
+                    continue
+                key = child.path.rsplit(".", 1)[-1]
+                others = ([label for label in sharing[(key, child.value)] if label != item.label]
+                          if isinstance(child.value, str) else [])
+                if isinstance(child.value, str):
                     child.shown = (_("shared with: %(entries)s") % {"entries": "、".join(others)}) if others else _("this entry's own")
+                # chosen in words: this entry's own, or shared with the entries of another pool
+                options = [("", _("unset"))] if child.value is None else []
+                taken = {name for (k, name) in sharing if k == key}
+                if isinstance(child.value, str):
+                    options.append((child.value, str(child.shown)))
+                if child.value is None or others:
+                    own = item.name if item.name and re.fullmatch(r"[a-z][a-z0-9_]*", item.name) else "pool"
+                    candidate, i = own, 2
+                    while candidate in taken:
+                        candidate, i = f"{own}_{i}", i + 1
+                    options.append((candidate, _("this entry's own")))
+                for (k, name), labels in sharing.items():
+                    if k == key and name != child.value:
+                        options.append((name, _("shared with: %(entries)s") % {"entries": "、".join(labels)}))
+                child.widget = {"type": "select", "options": options, "selected": child.value or ""}
 
 
 def count_leaves(nodes: list[Node]) -> tuple[int, int]:
@@ -414,6 +587,73 @@ def read_value(path: str, doc: dict | None, data) -> Any:
         v = data.get(name, [])
         return v if isinstance(v, list) else [v]
 
+    if kind.startswith("list:") and "ordered" in data:
+        names = names_for(kind, doc)
+        picked = [v for v in getlist("items") if v]
+        if get("unset") == "1" and not picked:
+            return None
+        by_code = {str(c): c for c in choices}
+        out = []
+        for v in picked:
+            if v not in by_code:
+                raise ValueError(_("unknown entry %(token)s") % {"token": v})
+            if by_code[v] in out:
+                raise ValueError(_("%(entry)s is listed twice") % {"entry": names.get(by_code[v], v)})
+            out.append(by_code[v])
+        return out
+    if kind == "years_back" and "checks" in data:
+        picked = sorted({int(v) for v in getlist("items") if str(v).isdigit()})
+        if get("unset") == "1" and not picked:
+            return None
+        if not picked:
+            raise ValueError(_("choose at least the previous year"))
+        return picked
+    if kind == "name" and "selected" in data:
+        v = get("selected")
+        if v == "":
+            return None
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", v):
+            raise ValueError(_("choose one of the listed entries"))
+        return v
+    if kind == "adjustments" and "adj_where" in data:
+        out = []
+        for where, direction, points in zip(getlist("adj_where"), getlist("adj_dir"), getlist("adj_points")):
+            if not where and not points.strip():
+                continue
+            if not where:
+                raise ValueError(_("choose where each adjustment applies"))
+            if not points.strip():
+                raise ValueError(_("enter the percentage points of each adjustment"))
+            number = display._number(points.replace("%", "").replace("个百分点", ""), _("a number of percentage points"))
+            if number < 0 or number > 100:
+                raise ValueError(_("%(text)s percentage points is not between 0 and 100") % {"text": points})
+            add = (number / 100).normalize()
+            if direction == "down":
+                add = -add
+            text = format(add, "f")
+            on, _sep, what = where.partition(":")
+            if on == "level" and what in ("1", "2", "3"):
+                out.append({"hospital_level": int(what), "add": text})
+            elif on == "location" and what in display.LOCATION_NAMES:
+                out.append({"location": what, "add": text})
+            else:
+                raise ValueError(_("choose where each adjustment applies"))
+        return out
+    if kind == "floors" and "floors" in data:
+        count = int(get("floors")) if get("floors").isdigit() else 0
+        known = {str(c): c for c in (*display.choices_of("categories.recipients"), *region_category_names(doc))}
+        out = []
+        for i in range(min(count, 50)):
+            cats = [known[c] for c in getlist(f"floor{i}") if c in known]
+            lo = get(f"floor{i}_min").strip()
+            if not cats and not lo:
+                continue
+            if not cats:
+                raise ValueError(_("choose the categories of each floor"))
+            if not lo:
+                raise ValueError(_("enter the lowest ratio of each floor, e.g. 70%"))
+            out.append({"categories": cats, "min": display.parse(lo, "ratio")})
+        return out
     if kind.startswith("list:") and path.rsplit(".", 1)[-1] not in ORDERED_KEYS and "text" not in data:
         picked = getlist("items")
         if get("unset") == "1" and not picked:
@@ -437,6 +677,9 @@ def read_value(path: str, doc: dict | None, data) -> Any:
         mode = get("mode")
         if mode == "":
             return None
+        if mode not in quantity_modes(path) and not _current_mode_is(doc, path, mode):
+            raise ValueError(_("this kind of amount does not apply here; choose one of %(kinds)s") % {
+                "kinds": "、".join(str(QUANTITY_MODE_NAMES[m]) for m in quantity_modes(path))})
         if mode == "none":
             return display.NONE
         if mode == "by_level":
@@ -450,8 +693,10 @@ def read_value(path: str, doc: dict | None, data) -> Any:
             return {"by_level": levels}
         if mode == "announced":
             name = get("announced").strip()
+            if not name:
+                raise ValueError(_("choose the announced amount"))
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(_("name the announced amount in lower-case letters, e.g. annual_deductible_dibao_edge"))
+                raise ValueError(_("choose one of the listed announced amounts"))
             return {"announced": name}
         if mode == "fraction":
             stat = get("statistic")
@@ -514,6 +759,19 @@ def read_value(path: str, doc: dict | None, data) -> Any:
     return display.parse(text, kind, tuple(choices))
 
 
+def _current_mode_is(doc: dict | None, path: str, mode: str) -> bool:
+    """Is the parameter's saved value of this kind (kept even where it is not offered for new values)?"""
+    try:
+        value = schema.get_parameter(doc or {}, path)
+    except KeyError:
+        return False
+    if value == display.NONE:
+        return mode == "none"
+    if isinstance(value, dict):
+        return mode in value or (mode == "fraction" and "statistic" in value)
+    return mode == "amount" and value is not None
+
+
 def decimal_or_none(text: str) -> Decimal | None:
     try:
         return Decimal(text)
@@ -524,9 +782,18 @@ def decimal_or_none(text: str) -> Decimal | None:
 def keep_typed(widget: dict, data) -> dict:
     """The widget showing what was sent (a refused change keeps what the admin typed and chose)."""
     out = dict(widget)
-    for key in ("mode", "amount", "fraction", "statistic", "text", "selected", "announced"):
+    for key in ("mode", "amount", "fraction", "statistic", "text", "selected", "announced", "basis"):
         if key in data:
             out[key] = data.get(key)
+    getlist = data.getlist if hasattr(data, "getlist") else (lambda k: data.get(k) if isinstance(data.get(k), list) else [data.get(k)])
+    if out.get("type") == "adjustments" and "adj_where" in data:
+        rows = [(w, d, p) for w, d, p in zip(getlist("adj_where"), getlist("adj_dir"), getlist("adj_points")) if w or p.strip()]
+        out["rows"] = rows + [("", "up", "")]
+    if out.get("type") == "floors" and "floors" in data:
+        out["rows"] = [(i, [(v, label, v in getlist(f"floor{i}")) for v, label, _on in options], data.get(f"floor{i}_min", lo))
+                       for i, options, lo in out["rows"]]
+    if out.get("type") == "order" and "ordered" in data:
+        out["rows"] = [v for v in getlist("items") if v] + [""]
     if "levels" in out:
         out["levels"] = [(lvl, name, data.get(f"level{lvl}", amount)) for lvl, name, amount in out["levels"]]
     return out

@@ -75,6 +75,25 @@ REASONS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^must be an object.*$"), gettext_lazy("must be an object")),
     (re.compile(r"^must be a list.*$"), gettext_lazy("must be a list")),
     (re.compile(r"^duplicate id (?P<id>.+?) \(also (?P<other>.+)\)$"), gettext_lazy("duplicate claim number %(id)s (also %(other)s)")),
+    # a draft's own rules (the policy editor shows these beside the parameter, and when publishing)
+    (re.compile(r"^(?P<fw>\S+) (?P<clause>\S+): (?P<cats>.+) must be assisted at no less than (?P<pct_lo>\S+) "
+                r"\(the ratio is (?P<pct_got>\S+)\)$"),
+     gettext_lazy("%(fw)s %(clause)s: the assistance ratio of %(cats)s must be no less than %(pct_lo)s (it is %(pct_got)s)")),
+    (re.compile(r"^a route has either a ratio or segments, not both$"),
+     gettext_lazy("a route has either one assistance ratio or segmented ratios, not both")),
+    (re.compile(r"^missing \(a ratio, or segments.*$"),
+     gettext_lazy("missing: give the assistance ratio or segmented ratios (unset when the document leaves it open)")),
+    (re.compile(r"^segment (?P<i>\d+) ratio (?P<pct_v>\S+) is below the (?:ratio )?floor (?P<pct_lo>\S+)(?: \((?P<clause>.+)\))?$"),
+     gettext_lazy("a segment's ratio %(pct_v)s is below the floor %(pct_lo)s")),
+    (re.compile(r"^a segment ratio plus the increase exceeds 1$"),
+     gettext_lazy("a segment's ratio plus the increase is above 100%")),
+    (re.compile(r"^every entry needs a \"name\"$"), gettext_lazy("every entry needs a code")),
+    (re.compile(r"^unknown category '(?P<v>[^']*)' \(not national, and not one of categories\.regional\)$"),
+     gettext_lazy("unknown category %(v)s: neither a national category nor one of this document's own categories")),
+    (re.compile(r"^(?P<v>\S+) is already a national category$"), gettext_lazy("%(v)s is already a national category")),
+    (re.compile(r"^(?P<v>\S+) is defined twice$"), gettext_lazy("%(v)s is defined twice")),
+    (re.compile(r"^must be a lower-case code such as (?P<eg>\w+)$"),
+     gettext_lazy("must be a code of lower-case letters, digits and _, e.g. %(eg)s")),
     (re.compile(r"^unknown category (?P<v>'[^']*') \(neither national nor a category of region (?P<r>\d{6})'s policy\)$"),
      gettext_lazy("unknown category %(v)s (neither a national category nor one of region %(r)s's policy)")),
     (re.compile(r"^unknown [\w ]+? (?P<v>'[^']*'|\S+) \(expected one of (?P<c>.+)\)$"),
@@ -159,6 +178,14 @@ def _schema_label(path: str) -> str | None:
     return spec.zh if spec is not None else None
 
 
+def _schema_list_label(path: str) -> str | None:
+    from .display import spec_at
+    from .engine import schema
+
+    spec = spec_at(re.sub(r"\[\d+\]", "[0]", path))
+    return spec.zh if isinstance(spec, schema.ListOf) else None
+
+
 def field_name(path: str, labels: dict[str, str] | None = None) -> str:
     """A Chinese name for a parameter path or an input field path."""
     labels = labels or {}
@@ -175,12 +202,17 @@ def field_name(path: str, labels: dict[str, str] | None = None) -> str:
     m = re.fullmatch(r"statistics\.(\w+)", path)
     if m:
         return STATISTIC_NAMES.get(m.group(1), m.group(1))
+    m = re.fullmatch(r"(.+)\[(\d+)\]\.(name|label)", path)
+    if m and _schema_list_label(m.group(1)):   # an entry's code or name (not parameters themselves)
+        entry = f"{_schema_list_label(m.group(1))}{int(m.group(2)) + 1}"
+        part = _("the entry's code") if m.group(3) == "name" else _("the entry's name")
+        return f"{entry} · {part}"
     last = path.rsplit(".", 1)[-1]
     if last in INPUT_FIELDS and "." not in path:
         return str(INPUT_FIELDS[last])
     if path.startswith("person.") and last in INPUT_FIELDS:
         return str(INPUT_FIELDS[last])
-    return _schema_label(path) or path
+    return _schema_label(path) or _schema_list_label(path) or path
 
 
 def _reason(text: str) -> str:
@@ -190,6 +222,10 @@ def _reason(text: str) -> str:
             groups = {k: (v or "") for k, v in m.groupdict().items()}
             if "cats" in groups:
                 groups["cats"] = _names(groups["cats"])
+            for key in [k for k in groups if k.startswith("pct_")]:
+                from .display import percent
+
+                groups[key] = percent(groups[key])
             return str(msgid) % groups if groups else str(msgid)
     return text
 

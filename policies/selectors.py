@@ -573,3 +573,14 @@ def latest_simulation(version: PolicyVersion, *, year: int | None = None):
     from .simulation import latest_simulation as latest
 
     return latest(version, year=year)
+
+
+def announced_names(region_code: str) -> tuple[str, ...]:
+    """Names of the announced yearly amounts the region (or a region above it) has entered or its
+    versions read — what the editor offers where a deductible is an announced amount."""
+    from .engine.constants import STATISTIC_NAMES
+
+    codes = [region_code, *ancestors(region_code)]
+    entered = Statistic.objects.filter(region_id__in=codes).exclude(kind__in=list(STATISTIC_NAMES)).values_list("kind", flat=True)
+    used = [name for name, (announced, _uses) in figure_uses(region_code).items() if announced]
+    return tuple(dict.fromkeys([*sorted(set(entered)), *used]))

@@ -212,7 +212,8 @@ def words_only(message: str) -> str:
 def _editor_context(version: PolicyVersion, *, errors=None):
     doc = version.engine_document()
     errors = {path: [words_only(e) for e in found] for path, found in (errors or {}).items()}
-    nodes = editor.tree(doc, texts=selectors.clause_texts(version), errors=errors)
+    nodes = editor.tree(doc, texts=selectors.clause_texts(version), errors=errors,
+                        figures=selectors.announced_names(version.region_id))
     problems = [words_only(explain(p, doc=doc)) for p in selectors.draft_problems(version)] if version.status == VersionStatus.DRAFT else []
     return nodes, problems
 
@@ -242,6 +243,28 @@ def _editable_draft(request, pk) -> PolicyVersion:
     return version
 
 
+def _set_deductible_basis(request, version: PolicyVersion, path: str, basis: str | None) -> PolicyVersion:
+    """A route's deductible is counted over the year or per claim (chosen with the deductible): the
+    route's ``deductible_basis``, added when it is first needed, with the deductible's clause."""
+    if basis not in ("annual", "per_claim"):
+        raise services.ChangeRefused([_("choose how the deductible is counted")], field=path)
+    sibling = path.rsplit(".", 1)[0] + ".deductible_basis"
+    doc = version.engine_document()
+    try:
+        current = services.engine.get_parameter(doc, sibling)
+    except KeyError:
+        if basis == "annual":   # absent means annual
+            return version
+        version = services.add_optional_parameter(acting_user=request.user, version=version, path=sibling)
+        current = None
+    if current != basis:
+        version = services.set_parameter(acting_user=request.user, version=version, path=sibling, value=basis)
+        clause = request.POST.get("clause")
+        if clause:
+            version = services.set_clause(acting_user=request.user, version=version, path=sibling, clause=clause)
+    return version
+
+
 @policy_staff_required
 @require_POST
 def version_leaf(request, pk):
@@ -265,7 +288,8 @@ def version_leaf(request, pk):
             try:
                 value = editor.read_value(path, doc, request.POST)
             except ValueError as exc:
-                errors = [str(exc)]
+                spec = editor.spec_at(path)
+                errors = [f"{spec.zh}：{exc}" if spec is not None and hasattr(spec, "zh") else str(exc)]
             else:
                 try:
                     if "clause" in request.POST:
@@ -273,6 +297,8 @@ def version_leaf(request, pk):
                                                       clause=request.POST.get("clause"))
                     if not display.same(value, current):
                         version = services.set_parameter(acting_user=request.user, version=version, path=path, value=value)
+                    if editor.is_route_deductible(path) and value not in (None, display.NONE) and "basis" in request.POST:
+                        version = _set_deductible_basis(request, version, path, request.POST.get("basis"))
                     saved = True
                 except services.ChangeRefused as exc:
                     errors = exc.errors
@@ -528,7 +554,7 @@ def version_publish(request, pk):
                 for error in exc.errors:
                     form.add_error(exc.field, error)
             else:
-                publish_errors = exc.errors
+                publish_errors = [words_only(e) for e in exc.errors]
         else:
             flash.success(request, _("%(document)s is published.") % {"document": version.document_number})
             return redirect("policies:version", pk=version.pk)

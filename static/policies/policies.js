@@ -29,3 +29,13 @@
     });
   }
 })();
+// A deductible's or threshold's inputs: only those of the kind chosen are shown (the page answers
+// with the same when the choice is saved; this shows them at once).
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches("select[data-modes]")) return;
+  var form = select.closest("form");
+  form.querySelectorAll("[data-mode]").forEach(function (el) {
+    el.hidden = el.getAttribute("data-mode").split(" ").indexOf(select.value) < 0;
+  });
+});
