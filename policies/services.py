@@ -406,6 +406,38 @@ def publish_version(
     return version
 
 
+#: a document's full text is a few pages; a paste far longer is not one document
+MAX_DOCUMENT_TEXT = 300_000
+
+
+@transaction.atomic
+def set_document_text(*, acting_user, version: PolicyVersion, text: str, source: str = ""):
+    """Put the full text of a draft's document on file (its region's, under its document number),
+    so that the editor shows each parameter's clause with the clause's words. Replaces an earlier
+    text of the same document; recorded in the version's history."""
+    from .models import PolicyText
+
+    version = _locked(version)
+    _require_admin(acting_user, version.region_id)
+    _require_draft(version)
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise ChangeRefused(_("Paste the document's full text."), field="text")
+    if len(text) > MAX_DOCUMENT_TEXT:
+        raise ChangeRefused(_("The text is longer than %(n)s characters: paste the one document only.")
+                            % {"n": MAX_DOCUMENT_TEXT}, field="text")
+    old = PolicyText.objects.filter(region_id=version.region_id, document_number=version.document_number).first()
+    row, _created = PolicyText.objects.update_or_create(
+        region_id=version.region_id, document_number=version.document_number,
+        defaults={"text": text, "source": (source or "").strip()[:300], "updated_by": acting_user,
+                  "updated_at": timezone.now()})
+    _record(version, ChangeAction.DETAILS, actor=acting_user, path="document_text",
+            label=_recorded(gettext_noop("full text of the document")),
+            old=_recorded(gettext_noop("%(n)s characters"), n=len(old.text)) if old else None,
+            new=_recorded(gettext_noop("%(n)s characters"), n=len(text)), note=row.source)
+    return row
+
+
 @transaction.atomic
 def withdraw_draft(*, acting_user, version: PolicyVersion) -> PolicyVersion:
     """Give up a draft (it stays in the history, marked withdrawn)."""

@@ -16,6 +16,7 @@ urlpatterns = [
     path("versions/<int:pk>/details/", views.version_details, name="version-details"),
     path("versions/<int:pk>/publish/", views.version_publish, name="version-publish"),
     path("versions/<int:pk>/withdraw/", views.version_withdraw, name="version-withdraw"),
+    path("versions/<int:pk>/text/", views.version_text, name="version-text"),
     path("versions/<int:pk>/examples/new/", views_examples.example_form, name="example-new"),
     path("versions/<int:pk>/examples/<int:example_pk>/", views_examples.example_form, name="example"),
     path("versions/<int:pk>/examples/<int:example_pk>/remove/", views_examples.example_remove, name="example-remove"),

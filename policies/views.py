@@ -564,6 +564,22 @@ def version_publish(request, pk):
 
 @policy_staff_required
 @require_POST
+def version_text(request, pk):
+    """The full text of a draft's document, pasted: each clause is then shown with its words."""
+    version = _editable_draft(request, pk)
+    try:
+        services.set_document_text(acting_user=request.user, version=version, text=request.POST.get("text", ""),
+                                   source=request.POST.get("source", ""))
+    except services.ChangeRefused as exc:
+        for error in exc.errors:
+            flash.error(request, error)
+    else:
+        flash.success(request, _("The document's full text is on file: each clause is shown with its words."))
+    return redirect(reverse("policies:version", args=[version.pk]) + "#parameters")
+
+
+@policy_staff_required
+@require_POST
 def version_withdraw(request, pk):
     version = _version(request, pk)
     if not selectors.can_edit(request.user, version):

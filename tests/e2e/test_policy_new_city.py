@@ -107,6 +107,12 @@ def test_a_new_city_is_entered_published_and_settles_a_claim(new_page, shots):
     assert entered["categories"]["value"] == ["tekun", "dibao"] and entered["cap"]["value"] == "30000.00"
     assert entered["deductible"]["value"] == "none" and entered["ratio_adjustments"]["value"] == [{"hospital_level": 1, "add": "0.05"}]
     assert draft.document["parameters"]["categories"]["precedence"]["value"] == ["tekun", "orphan", "dibao"]
+    # the city's own document put on file: each number's clause is shown with its words
+    page.fill("#document-text textarea[name=text]", "测试市医疗救助办法\n第一条 为保障困难群众基本医疗权益，制定本办法。\n"
+              "第三条 特困人员、低保对象住院费用按70%的比例救助，在一级医院就医的提高5个百分点。\n")
+    page.click("#document-text button[type=submit]")
+    page.wait_for_selector(f"{route}-ratio .clause-text")
+    assert "按70%的比例救助" in page.inner_text(f"{route}-ratio .clause-text")
     shown = page.inner_text(".editor")   # the visible words, choices included
     for code in CODES:
         assert code not in shown, code

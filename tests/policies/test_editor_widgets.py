@@ -250,8 +250,8 @@ def test_the_editor_and_its_history_show_no_codes_or_paths(client, draft):
          announced="annual_deductible_dibao_edge", clause="第三条")
     leaf(client, draft, "categories.precedence", ordered="1", items=["tekun", "dibao"], clause="第二条")
     body = client.get(reverse("policies:version", args=[draft.pk])).content.decode()
-    editor_part = body[body.index('<div class="editor">'):body.index('id="examples"')]
-    history = body[body.index('id="history"'):]
+    editor_part = body[body.index('<div class="editor">'):body.index('<h2 id="examples"')]
+    history = body[body.index('<table', body.index('id="history"')):]
     for part in (editor_part, history):
         words = shown_words(part)
         assert "assistance.routes" not in words and "categories.precedence" not in words
@@ -262,10 +262,11 @@ def test_publishing_a_draft_that_breaks_its_frameworks_floor_names_the_framework
     gd = make_user("policy_admin", region="440000", username="gd_floor_pub")
     framework = PolicyVersion.objects.get(region_id="440000", status=VersionStatus.PUBLISHED)
     fw_draft = services.start_version(acting_user=gd, from_version=framework)
-    services.add_optional_parameter(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors")
-    services.set_parameter(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors",
-                           value=[{"categories": ["dibao"], "min": "0.70"}])
-    services.set_clause(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors", clause="二(六)")
+    fw_draft = services.add_optional_parameter(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors")
+    fw_draft = services.set_parameter(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors",
+                                      value=[{"categories": ["dibao"], "min": "0.70"}])
+    fw_draft = services.set_clause(acting_user=gd, version=fw_draft, path="framework_rules.assistance_ratio_floors",
+                                   clause="二(六)")
     # a city draft of a 60 % route for 低保对象, saved before the floor was published (e.g. imported)
     region, admin = _city("449300", "下限市")
     client.force_login(admin)
@@ -286,3 +287,22 @@ def test_publishing_a_draft_that_breaks_its_frameworks_floor_names_the_framework
     refusal = re.findall(r'<div class="alert alert-error">(.*?)</div>', text)
     assert any("粤府办〔2022〕40号 二(六)" in r and "低保对象的救助比例不得低于70%（现为60%）" in r for r in refusal), refusal
     assert not any("assistance.routes" in r or "dibao" in r for r in refusal)
+
+
+def test_a_new_citys_document_text_put_on_file_shows_each_clause_with_its_words(client, draft):
+    body = client.get(reverse("policies:version", args=[draft.pk])).content.decode()
+    assert "本文件全文未存档" in body or "保存文件全文" in body
+    text = ("结构市医疗救助办法\n第一条 为了保障困难群众基本医疗权益，制定本办法。\n"
+            "第二条 救助对象为特困人员、低保对象和低保边缘家庭成员。\n第三条 低保边缘家庭成员住院救助比例为65%。\n")
+    assert client.post(reverse("policies:version-text", args=[draft.pk]), {"text": "  "}).status_code == 302
+    assert "请粘贴文件全文" in client.get(reverse("policies:version", args=[draft.pk])).content.decode()
+    client.post(reverse("policies:version-text", args=[draft.pk]), {"text": text, "source": "市政府网站"})
+    node = next(n for n in _leaves(draft) if n.path == f"{ROUTE}.categories")
+    assert node.clause == "第三条"
+    body = client.get(reverse("policies:version", args=[draft.pk])).content.decode()
+    assert "第三条低保边缘家庭成员住院救助比例为65%。" in body and "第二条救助对象为特困人员" in body
+    history = body[body.index('<table', body.index('id="history"')):]
+    assert "文件全文" in history and "市政府网站" in history
+    # another region's admin cannot put a text on this draft
+    client.force_login(make_user("policy_admin", region="360700", username="gz_text_other"))
+    assert client.post(reverse("policies:version-text", args=[draft.pk]), {"text": text}).status_code == 404
