@@ -315,6 +315,7 @@ def _leaf_widget(path: str, kind: str, value: Any, doc: dict | None, key: str, c
             basis = (ctx.get("item") or {}).get("deductible_basis")
             basis = basis.get("value") if isinstance(basis, dict) else None
             w["basis"] = basis or "annual"
+            w["basis_id"] = dom_id(path.rsplit(".", 1)[0] + ".deductible_basis")   # its anchor: chosen here
             w["bases"] = [("annual", display.ENUM_NAMES["annual"]), ("per_claim", display.ENUM_NAMES["per_claim"])]
     elif kind == "segments":
         rows = []
