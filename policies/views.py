@@ -190,6 +190,7 @@ def _render_version(request, version: PolicyVersion, *, param_errors=None, submi
         "problems": problems if version.status == VersionStatus.DRAFT else [],
         "param_total": total,
         "param_unset": unset,
+        "own_text": bool(selectors.document_text(version)),
         "has_text": bool(selectors.document_text(version)) or version.based_on_id is not None and any(n.clause_text for n in _walk_nodes(nodes)),
         "derived": version.derived.filter(pk__in=selectors.visible_versions(user)).order_by("-id"),
         "examples": version_examples(version),
