@@ -155,6 +155,15 @@ def version_examples(version: PolicyVersion) -> list[dict]:
     out = []
     for example in version.examples.all():
         claims = example.input.get("claims") or []
-        out.append({"example": example, "claims": len(claims),
+        out.append({"example": example, "claims": len(claims), "note": _note_parts(example.note),
                     "kinds": "、".join(dict.fromkeys(KIND_NAMES.get(c.get("kind"), "") for c in claims if isinstance(c, dict)))})
     return out
+
+
+def _note_parts(note: str) -> tuple[str, str]:
+    """A note's words and the file path it ends with, if any (``公开算例 shared/spec/examples/x``):
+    the path is shown as code, a name rather than words."""
+    words, _space, last = (note or "").rpartition(" ")
+    if "/" in last and last.isascii():
+        return words, last
+    return note or "", ""

@@ -208,7 +208,7 @@ def _seed_warnings() -> int:
 
     for region in ("360700", "130900"):
         if not MonitoringRun.objects.filter(region_code=region, year=2023).exists():
-            monitoring.start_run(acting_user=None, trigger="manual", year=2023, region_code=region)
+            monitoring.start_run(acting_user=None, trigger="command", year=2023, region_code=region)
     return MonitoringRun.objects.filter(year=2023, region_code__in=["360700", "130900"]).count()
 
 

@@ -169,10 +169,17 @@ def push_new(request):
                     "time": timezone.localtime(push.created_at).strftime("%Y-%m-%d %H:%M"), "id": push.pk})
             return redirect("exchange:push_detail", push.pk)
     return render(request, "exchange/push_new.html", {
-        "form": form, "columns": [(rules.FIELD_LABELS[f], rules.HEADER_ALIASES[f], f in rules.REQUIRED_FIELDS)
+        "form": form, "columns": [(rules.FIELD_LABELS[f], _header_names(rules.HEADER_ALIASES[f]), f in rules.REQUIRED_FIELDS)
                                   for f in rules.FIELDS],
         "categories": _categories_of(department), "department": department,
     })
+
+
+def _header_names(aliases) -> tuple[list[str], list[str]]:
+    """A column's header names: the Chinese ones a clerk types, and the Latin ones of system exports
+    (shown as code: names of a file format, not words)."""
+    latin = [a for a in aliases if re.fullmatch(r"[A-Za-z0-9_]+", a)]
+    return [a for a in aliases if a not in latin], latin
 
 
 def _categories_of(department: str):
@@ -416,7 +423,18 @@ def warning_detail(request, pk: int):
         if outcome.ok:
             messages.success(request, _("Outcome recorded."))
             return redirect("exchange:warning_list")
-    return render(request, "exchange/warning_detail.html", {"w": warning, "form": form, "can_handle": can_handle})
+    return render(request, "exchange/warning_detail.html", {"w": warning, "form": form, "can_handle": can_handle,
+                                                            "claim": _warning_claim(warning)})
+
+
+def _warning_claim(warning):
+    """The claim whose date crossed the threshold (its reference is ``c<claim id>``), of the warned person."""
+    from cases.models import Claim
+
+    match = re.fullmatch(r"c(\d+)", warning.claim_ref or "")
+    if match is None:
+        return None
+    return Claim.objects.filter(pk=int(match.group(1)), person_id=warning.person_id).first()
 
 
 @permission_required("exchange.view_warnings")

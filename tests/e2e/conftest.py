@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 # One folder per database, so the SQLite and PostgreSQL runs (side by side in CI) keep their own.
@@ -20,6 +23,41 @@ ARTIFACTS = (Path(os.environ.get("PORTAL_ARTIFACTS") or Path(__file__).resolve()
              / ("postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"))
 REQUIRE = os.environ.get("PORTAL_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
+
+
+class _InFlight:
+    """Requests the live server is still answering. Closing a browser context does not wait for
+    them, and with SQLite's in-memory test database the server thread shares the test's connection:
+    a request still running while the next test flushes, restores or seeds the database interleaves
+    its statements and its commit with theirs (a foreign-key error at commit, seen when ``seed_demo``
+    followed another live-server test). :func:`wait_until_idle` waits for them to finish."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def started(self, **kwargs):
+        if threading.current_thread() is not threading.main_thread():  # the live server's, not the test client's
+            with self.lock:
+                self.count += 1
+
+    def finished(self, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            with self.lock:
+                self.count = max(0, self.count - 1)
+
+
+IN_FLIGHT = _InFlight()
+request_started.connect(IN_FLIGHT.started, dispatch_uid="e2e-in-flight-started")
+request_finished.connect(IN_FLIGHT.finished, dispatch_uid="e2e-in-flight-finished")
+
+
+def wait_until_idle(timeout: float = 30.0) -> None:
+    """Wait until the live server answers no request (after the browser contexts are closed)."""
+    deadline = time.monotonic() + timeout
+    while IN_FLIGHT.count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not IN_FLIGHT.count, f"the live server still answers {IN_FLIGHT.count} request(s) after {timeout} s"
 
 
 def pytest_collection_modifyitems(items):
@@ -99,6 +137,7 @@ def new_page(browser, live_server, transactional_db):
     yield make
     for context in contexts:
         context.close()
+    wait_until_idle()
 
 
 def login(page, username: str, password: str):

@@ -78,10 +78,9 @@ window.addEventListener('load', () => {
   if (document.documentElement.lang && !document.documentElement.lang.startsWith('zh')) return;
   let text = document.body ? document.body.innerText : '';
   // a format's own names (column headers a file may carry, codes a file may use) are shown as code
-  for (const el of document.querySelectorAll('code, kbd, samp')) {
-    const t = el.innerText.trim();
-    if (t) text = text.split(t).join(' ');
-  }
+  // longest first: a code that is part of a longer one (name, psn_name) must not leave a piece of it
+  const codes = [...document.querySelectorAll('code, kbd, samp')].map(el => el.innerText.trim()).filter(t => t);
+  for (const t of codes.sort((a, b) => b.length - a.length)) text = text.split(t).join(' ');
   window.__portalReportText(location.pathname + location.search, text);
 });
 """

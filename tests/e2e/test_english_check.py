@@ -14,3 +14,10 @@ def test_the_check_names_the_page_and_its_words():
     check.report(None, "/cases/1/", "案件 manual")
     check.report(None, "/cases/claims/import/", "忽略 mdtrt_id 列")  # allowed on that page only
     assert check.problems() == ["/cases/1/: manual"]
+
+
+def test_the_words_issue_14_found_on_chinese_pages_are_caught():
+    # a monitoring run's trigger, a push's processing path, a warning's claim reference, a push
+    # column's Latin header name and a category code, as they used to show
+    text = "2023-05-01 08:00 · manual\n完成 2023-05-01（generic）\n2023-08-21 (c11)\n姓名 name、psn_name\n低保对象 · dibao"
+    assert english_words(text) == ["manual", "generic", "c11", "name", "psn_name", "dibao"]
