@@ -35,6 +35,13 @@ money = register.filter("money", portal_money)
 
 
 @register.filter
+def money_owed_back(value) -> str:
+    """A negative amount (what is owed back) as the positive amount people read: ``-6097`` → ``6,097.00``."""
+    amount = _decimal(value)
+    return portal_money(-amount) if amount is not None and amount < 0 else portal_money(value)
+
+
+@register.filter
 def money_plain(value) -> str:
     """``12345.60`` (no separators): for data attributes and inputs."""
     amount = _decimal(value)

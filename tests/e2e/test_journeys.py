@@ -323,6 +323,7 @@ def test_liaison(journey):
     page.wait_for_selector(".push-progress:not([hx-get])")
     page.reload()
     journey.shot(page, "push-report")
+    assert "身份证号码应为18位" in main_text(page)  # the bad row comes back with its reason
     assert Identity.objects.filter(person__id_number=number, category="dibao").exists()
     journey.shot(page, "push-report")
     go(page, "/exchange/pushes/")
@@ -433,6 +434,8 @@ def test_recovery(journey):
     go(officer, f"/cases/{paid.pk}/")
     body = main_text(officer)
     assert f"{owed:,.2f}" in body
+    # the recalculation says what is owed back, not a negative amount still to pay (issue 14 item 1)
+    assert "多付部分须由本人退回" in body and "还应支付 -" not in body
     journey.shot(officer, "case-money")
     from cases.services import recoveries
 
