@@ -390,10 +390,11 @@ def test_auditor(journey):
     assert "DEMO-GZ09" in main_text(page)  # the claim that crossed the line, by its settlement id
     journey.shot(page, "warning")
     go(page, "/exchange/monitoring/")
-    go(page, "/audit/")
-    journey.shot(page, "audit-log")
+    # The change log (/audit/) is left out: on PostgreSQL it shows stored values raw (department
+    # codes, push:5, JSON of a push's problems, file paths) — an open gap of issue 14 item 9.
     go(page, "/audit/id-number-views/")
     journey.shot(page, "id-number-views")
+    go(page, "/audit/bank-accounts/")
     # The case list exported as the auditor filtered it (masked numbers; the export is recorded).
     go(page, "/cases/?state=paid")
     with page.expect_download() as download:
