@@ -28,9 +28,14 @@ pytestmark = pytest.mark.xdist_group("journeys")
 
 
 def _restore_database() -> None:
-    """The database as the migrations left it (what a ``serialized_rollback`` test starts from)."""
+    """The database as the migrations left it (what a ``serialized_rollback`` test starts from), and
+    no policy book cached from before (SQLite reuses the flushed rows' ids, so a book built on an
+    earlier test's policy version could look current: tests/conftest.py's _fresh_policy_books does
+    the same for every test, but this module's fixture seeds before that runs)."""
     from django.core.management import call_command
     from django.db import connections
+
+    from policies import bookcache
 
     for alias in connections:
         connection = connections[alias]
@@ -38,6 +43,7 @@ def _restore_database() -> None:
                      inhibit_post_migrate=hasattr(connection, "_test_serialized_contents"))
         if getattr(connection, "_test_serialized_contents", None):
             connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+    bookcache.forget()
 
 
 @pytest.fixture(scope="module")
