@@ -431,3 +431,25 @@ def bank_account_changes(user, f: Filters):
 
     return _log_rows(BankAccountChange, user, f, operator="changed_by_id", at="changed_at",
                      related=("changed_by", "person"))
+
+
+# --- The policy simulations run ---------------------------------------------------------------------
+
+
+def policy_simulations(user, f: Filters):
+    """Every fund-impact simulation of a draft run in the auditor's regions (who, which version and
+    year, when, how it ended), filtered by operator and day, newest first. Recorded on every
+    database (the simulation rows themselves), not only where the history is."""
+    from policies.models import PolicySimulation
+
+    qs = scope_queryset(PolicySimulation.objects.select_related("version", "created_by", "region"), user,
+                        roles=AUDIT_ROLES)
+    if f.operator:
+        qs = qs.filter(created_by_id__in=_operators(f.operator))
+    lo, hi = _day_bounds(f)
+    if lo:
+        qs = qs.filter(created_at__gte=lo)
+    if hi:
+        qs = qs.filter(created_at__lt=hi)
+    return qs.order_by("-created_at", "-id")
+

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.log, name="log"),
     path("id-number-views/", views.id_views, name="id_views"),
     path("bank-accounts/", views.bank_changes, name="bank_changes"),
+    path("policy-simulations/", views.simulations, name="simulations"),
     path("export.xlsx", views.export, name="export"),
 ]

@@ -80,6 +80,18 @@ def bank_changes(request):
                   status=400 if f.errors else 200)
 
 
+@_auditor
+def simulations(request):
+    """Who ran which fund-impact simulation of which policy version, for which year, and when."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    qs = selectors.policy_simulations(request.user, f)
+    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
+    return render(request, "audit/simulations.html",
+                  _context(request, "simulations", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
 def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -117,6 +129,14 @@ def export(request):
                  account(c.old_bank_account), c.old_account_holder, c.new_bank_name, account(c.new_bank_account),
                  c.new_account_holder] for c in selectors.bank_account_changes(request.user, f)[:EXPORT_LIMIT])
         return exports.xlsx_response(f"bank_account_changes_{stamp}.xlsx", headers, rows, title=_("Bank-account changes"))
+    if tab == "simulations":
+        headers = [_("started at"), _("operator"), _("policy version"), _("title"), _("region"), _("year"),
+                   _("status"), _("person-years"), _("finished at"), _("shown when published")]
+        rows = ([_local(s.created_at), _user(s.created_by), s.version.document_number, s.version.title,
+                 f"{s.region.name} ({s.region_id})", s.year, s.get_status_display(), s.person_years,
+                 _local(s.finished_at), _("yes") if s.version.published_simulation_id == s.pk else ""]
+                for s in selectors.policy_simulations(request.user, f)[:EXPORT_LIMIT])
+        return exports.xlsx_response(f"policy_simulations_{stamp}.xlsx", headers, rows, title=_("Policy simulations"))
     headers = [_("time"), _("operator"), _("channel"), _("kind"), _("object"), _("action"), _("field"), _("old value"),
                _("new value")]
 

@@ -14,7 +14,7 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["audit:log", "audit:id_views", "audit:bank_changes", "audit:export"]
+PAGES = ["audit:log", "audit:id_views", "audit:bank_changes", "audit:simulations", "audit:export"]
 
 
 def test_only_auditors_and_superusers_open_the_audit_log(client, team):
@@ -110,3 +110,43 @@ def test_the_change_log_shows_who_what_and_old_to_new_and_is_searchable(client, 
     client.force_login(cz_team.auditor)
     assert "赣民三号" not in client.get(reverse("audit:log")).content.decode()
     assert "赣民三号" not in repr(_sheet(client.get(reverse("audit:export"), {"tab": "log"})))
+
+
+def test_policy_simulations_show_who_ran_which_version_when(client, team, cz_team):
+    from policies import services as policy_services
+    from policies.models import PolicyVersion, SimulationStatus, VersionStatus
+    from policies.simulation import run_all, start_simulation
+
+    gz_admin = make_user("policy_admin", region="360700", username="gz_sim_runner")
+    cz_admin = make_user("policy_admin", region="130900", username="cz_sim_runner")
+    drafts = {}
+    for admin, code in ((gz_admin, "360700"), (cz_admin, "130900")):
+        published = PolicyVersion.objects.get(region_id=code, status=VersionStatus.PUBLISHED)
+        drafts[code] = policy_services.start_version(acting_user=admin, from_version=published)
+        sim = run_all(start_simulation(acting_user=admin, version=drafts[code], year=2023, in_process=True))
+        assert sim.status == SimulationStatus.DONE
+    system_run = run_all(start_simulation(acting_user=None, version=drafts["360700"], year=2022, in_process=True))
+
+    client.force_login(team.auditor)
+    body = client.get(reverse("audit:simulations")).content.decode()
+    gz = drafts["360700"]
+    rows = body.count('class="simulation-row"')
+    assert rows == 2, body
+    assert gz_admin.display_name in body and "系统" in body            # who (a person, or the system: manage.py)
+    assert gz.document_number in body and reverse("policies:version", args=[gz.pk]) in body   # which version
+    assert "<td>2023</td>" in body and "<td>2022</td>" in body and "已结束" in body
+    assert drafts["130900"].document_number not in body and cz_admin.display_name not in body  # another region's
+    assert reverse("audit:simulations") in client.get(reverse("audit:log")).content.decode()  # a tab of the page
+    # filtered by operator and by day
+    body = client.get(reverse("audit:simulations"), {"operator": gz_admin.username}).content.decode()
+    assert body.count('class="simulation-row"') == 1 and "<td>2022</td>" not in body
+    day = system_run.created_at.date()
+    body = client.get(reverse("audit:simulations"), {"date_to": (day.replace(year=day.year - 1)).isoformat()}).content.decode()
+    assert 'class="simulation-row"' not in body and "没有符合筛选条件的政策测算" in body
+    # the export carries the same rows
+    rows = _sheet(client.get(reverse("audit:export"), {"tab": "simulations"}))
+    assert len(rows) == 3 and rows[0][0] == "开始时间"
+    assert {r[2] for r in rows[1:]} == {gz.document_number} and {r[1] for r in rows[1:]} == {gz_admin.display_name, "系统"}
+    client.force_login(cz_team.auditor)
+    body = client.get(reverse("audit:simulations")).content.decode()
+    assert body.count('class="simulation-row"') == 1 and drafts["130900"].document_number in body

@@ -44,6 +44,7 @@ LINKED_FROM = {
     "audit:id_views": ("audit:log",),
     "audit:bank_changes": ("audit:log",),
     "audit:export": ("audit:log",),
+    "audit:simulations": ("audit:log",),
 }
 #: Pages with no GET of their own (forms posted from another page) or that need an object to show.
 NOT_OPENED = {"cases:queue_bulk", "cases:id_number_check", "policies:version-import", "policies:version-new",

@@ -188,6 +188,7 @@ EXPECTED = {
     "audit:id_views": ["auditor"],
     "audit:bank_changes": ["auditor"],
     "audit:export": ["auditor"],
+    "audit:simulations": ["auditor"],
     "person-list": ["caseworker", "reviewer", "auditor", "liaison_civil_affairs"],
     "person-detail": ["caseworker", "reviewer", "auditor"],
     "application-list": ["caseworker", "reviewer", "approver", "auditor"],
