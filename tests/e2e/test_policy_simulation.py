@@ -1,10 +1,12 @@
 """A policy administrator changes a number on a draft, runs the fund-impact simulation over the
 region's cases from the draft's page, sees the delta, and publishes the draft with the simulation
-summary in front of them, typing the document number (issue 12)."""
+summary in front of them, typing the document number; and edits a worked example of a draft from
+its page, the change marked and recorded in the version's history (issue 12)."""
 from decimal import Decimal
 
 import pytest
 
+from policies import services
 from policies.models import PolicySimulation, PolicyVersion, SimulationStatus
 from tests.e2e.conftest import login
 from tests.factories import PASSWORD, make_user
@@ -61,3 +63,47 @@ def test_change_a_number_run_the_simulation_see_the_delta(new_page, shots):
     shots(page, "published")
     draft.refresh_from_db()
     assert draft.status == "published" and draft.published_simulation_id == sim.pk
+
+
+def test_edit_a_worked_example_of_a_draft(new_page, shots):
+    admin = make_user("policy_admin", region="360700", username="gz_example_e2e")
+    published = PolicyVersion.objects.get(region_id="360700", status="published")
+    draft = services.start_version(acting_user=admin, from_version=published)   # copies the examples
+    example = draft.examples.get(name="ganzhou_class2_annual_cap")
+    assert example.expected["claims"][0]["assistance"] == "22500.00"
+
+    page = new_page()
+    login(page, "gz_example_e2e", PASSWORD)
+    page.goto(f"/policies/versions/{draft.pk}/")
+    page.click("#example-list >> text=ganzhou_class2_annual_cap")
+    page.wait_for_url(f"**/policies/versions/{draft.pk}/examples/{example.pk}/")
+    assert "算例通过" in page.inner_text("#example-check")
+    field = "#example-form input[name='claim-0-exp_assistance']"
+    assert page.input_value(field) == "22500.00"
+    shots(page, "example")
+
+    # The expectation moved on purpose: saved, and the page marks what the version gives instead.
+    page.fill(field, "22600.00")
+    page.click("#example-form button[name=save]")
+    page.wait_for_load_state()
+    shots(page, "example-changed")
+    check = page.inner_text("#example-check")
+    assert "算例未通过" in check and "预期 22600.00" in check
+    assert page.input_value(field) == "22600.00"
+    example.refresh_from_db()
+    assert example.expected["claims"][0]["assistance"] == "22600.00"
+
+    # The version's history records the change, old → new.
+    page.goto(f"/policies/versions/{draft.pk}/#history")
+    history = page.inner_text("#history + table")
+    assert "修改算例" in history and "22500.00 → 22600.00" in history
+    shots(page, "history")
+
+    # Put back, the example passes again.
+    page.goto(f"/policies/versions/{draft.pk}/examples/{example.pk}/")
+    page.fill(field, "22500.00")
+    page.click("#example-form button[name=save]")
+    page.wait_for_load_state()
+    assert "算例通过" in page.inner_text("#example-check")
+    example.refresh_from_db()
+    assert example.expected["claims"][0]["assistance"] == "22500.00"
