@@ -27,12 +27,17 @@ import datetime
 import json
 import logging
 from collections import defaultdict
-from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.copy import copy_rows
+from portal.sql import aware_datetime as _datetime
+from portal.sql import date as _date
+from portal.sql import fetch as _rows
+from portal.sql import in_values as _in
+from portal.sql import money as _dec
+from portal.sql import table as _table
 
 from ..models import (
     CALCULABLE_STATES,
@@ -55,51 +60,6 @@ from .settlement import _no_claims_error, write_plan
 log = logging.getLogger(__name__)
 
 CHUNK = 500
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _rows(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _in(column: str, values) -> tuple[str, list]:
-    """``column IN (…)`` as one array parameter on PostgreSQL (a chunk has thousands of ids)."""
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [values]
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
-
-
-_CENT = Decimal("0.01")
-
-
-def _dec(value):
-    """A money value read with a raw cursor, as the ORM gives it: PostgreSQL returns Decimals;
-    SQLite returns floats and ints, which Django's converter turns into quantized Decimals."""
-    if value is None or type(value) is Decimal:
-        return value
-    return Decimal(repr(value) if isinstance(value, float) else value).quantize(_CENT)
-
-
-def _date(value):
-    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _datetime(value):
-    if isinstance(value, str):  # SQLite
-        from django.utils.dateparse import parse_datetime
-
-        value = parse_datetime(value)
-        if value is not None and timezone.is_naive(value):
-            value = timezone.make_aware(value, datetime.UTC)
-    return value
 
 
 def recalculate_person_years(items, *, chunk_size: int = CHUNK, on_chunk=None) -> dict[tuple[int, int], dict]:

@@ -7,47 +7,19 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import connection
 
 from cases.models import Application, ApplicationClaim, ApplicationState, Claim, Identity, Person
+from portal.sql import date as _date
+from portal.sql import in_values as _in
+from portal.sql import money as _dec
+from portal.sql import table as _table
 
 from .. import engine
 
 # Cases that no longer pay anything are not simulated.
 DEAD_STATES = (ApplicationState.REJECTED, ApplicationState.WITHDRAWN)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _in(column: str, values) -> tuple[str, list]:
-    values = list(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [values]
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
-
-
-_CENT = Decimal("0.01")
-
-
-def _dec(value):
-    """A money value as the ORM gives it: PostgreSQL returns Decimals; SQLite floats and ints."""
-    if value is None or type(value) is Decimal:
-        return value
-    return Decimal(repr(value) if isinstance(value, float) else value).quantize(_CENT)
-
-
-def _date(value) -> datetime.date | None:
-    if value is None or type(value) is datetime.date:
-        return value
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    return datetime.date.fromisoformat(str(value)[:10])
 
 
 @dataclass(slots=True)
