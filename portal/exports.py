@@ -56,14 +56,15 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1") -> bytes:
+def _write_workbook(out, headers: Sequence[str], rows: Iterable[Sequence], *, title: str) -> None:
+    """Write ``headers`` (bold) and ``rows`` as one sheet to ``out``, row by row (openpyxl's
+    write-only mode): cells neutralised by :func:`safe_cell`, an aware datetime without its zone (Excel has none)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31] or "Sheet1")
-    from openpyxl.cell import WriteOnlyCell
-
     header_cells = []
     for h in headers:
         cell = WriteOnlyCell(sheet, value=safe_cell(h))
@@ -78,8 +79,12 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], *, title: str =
                 v = v.replace(tzinfo=None)
             values.append(v)
         sheet.append(values)
-    out = io.BytesIO()
     workbook.save(out)
+
+
+def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1") -> bytes:
+    out = io.BytesIO()
+    _write_workbook(out, headers, rows, title=title)
     return out.getvalue()
 
 
@@ -133,28 +138,8 @@ def xlsx_streaming_response(filename: str, headers: Sequence[str], rows: Iterabl
     chunks (``FileResponse`` is a streaming response): never the whole workbook in memory."""
     import tempfile
 
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31] or "Sheet1")
-    header_cells = []
-    for h in headers:
-        cell = WriteOnlyCell(sheet, value=safe_cell(h))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        values = []
-        for v in row:
-            v = safe_cell(v)
-            if isinstance(v, datetime.datetime) and v.tzinfo is not None:
-                v = v.replace(tzinfo=None)
-            values.append(v)
-        sheet.append(values)
     out = tempfile.TemporaryFile()
-    workbook.save(out)
+    _write_workbook(out, headers, rows, title=title)
     out.seek(0)
     return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
 

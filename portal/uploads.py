@@ -12,7 +12,9 @@ The limits an upload is checked against before it is parsed, and the reader, are
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from typing import IO
 
 from django.core.paginator import Page, Paginator
 from django.http import Http404
@@ -22,6 +24,16 @@ from . import exports
 
 ERRORS_PER_PAGE = 100
 DOWNLOAD_CHUNK = 2000
+
+
+def sha256_of(fileobj: IO[bytes]) -> str:
+    """The sha256 of an uploaded file's content (hex), read in 1 MiB blocks; the file is left at its start."""
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
 
 
 def error_page(request, queryset, *, per_page: int = ERRORS_PER_PAGE) -> Page:

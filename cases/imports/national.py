@@ -30,7 +30,6 @@ Two steps, like every upload of the portal:
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -48,6 +47,7 @@ from portal import tabular
 from portal.audit.context import Channel, audit_context
 from portal.jobs import enqueue
 from portal.roles.scoping import scope_queryset
+from portal.uploads import sha256_of
 
 from .. import identity_numbers
 from ..access import CASEWORK_ROLES, holds_anywhere
@@ -297,14 +297,6 @@ def _required_columns(header: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _sha256(fileobj) -> str:
-    digest = hashlib.sha256()
-    fileobj.seek(0)
-    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
-        digest.update(chunk)
-    fileobj.seek(0)
-    return digest.hexdigest()
-
 
 def earlier_import(user, digest: str) -> ClaimImport | None:
     """The latest import of the file with this content by this caseworker."""
@@ -330,7 +322,7 @@ def receive_claim_import(*, acting_user, fileobj, filename: str, again: bool = F
     except tabular.TableError as exc:
         raise _table_error(exc) from None
     _required_columns(table.header)
-    digest = _sha256(fileobj)
+    digest = sha256_of(fileobj)
     earlier = earlier_import(acting_user, digest)
     if earlier is not None and (not again or not earlier.is_finished):
         if earlier.status == UploadStatus.FAILED:

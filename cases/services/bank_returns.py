@@ -41,7 +41,6 @@ Running it again after it finished changes nothing.
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import os
 import re
@@ -57,6 +56,7 @@ from django.utils.translation import gettext as _
 from portal import tabular
 from portal.jobs import enqueue
 from portal.numbers import NotPlainNumber, plain_decimal
+from portal.uploads import sha256_of
 
 from ..access import PAYMENT_ROLES, require
 from ..models import BankReturn, BankReturnError, BankReturnStatus, PaymentBatch, PaymentLine, PaymentLineStatus
@@ -248,7 +248,7 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     if size > MAX_BYTES:
         raise ValidationError({"file": [_("The file is larger than %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}]})
     name = os.path.basename(str(filename or "")) or "return.csv"
-    digest = _sha256(fileobj)
+    digest = sha256_of(fileobj)
     existing = BankReturn.objects.filter(batch=batch, sha256=digest).first()
     if existing is not None:
         _requeue_if_failed(existing)
@@ -280,14 +280,6 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     bank_return.created = True
     return bank_return
 
-
-def _sha256(fileobj) -> str:
-    digest = hashlib.sha256()
-    fileobj.seek(0)
-    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
-        digest.update(chunk)
-    fileobj.seek(0)
-    return digest.hexdigest()
 
 
 class FileRefused(ValueError):

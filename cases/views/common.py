@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import Http404
 
+from portal import lists
 from portal import web as _web
 from portal.roles.scoping import scoped_regions
 
 from ..services.errors import NotFound, ServiceError
 
-PAGE_SIZE = 50
+PAGE_SIZE = lists.PAGE_SIZE
 
 
 def found(call, *args, **kwargs):
@@ -40,66 +41,10 @@ def flash_refusal(request, exc: ServiceError) -> None:
 # --- Keyset pagination ------------------------------------------------------------------------------
 
 
-@dataclass
-class KeysetPage:
-    """One page of a list ordered by ``id`` or ``-id``: the rows, and the ids to go on from.
-    No COUNT(*): the page only knows whether there is more in each direction."""
-
-    rows: list
-    next_after: int | None
-    prev_before: int | None
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_after is not None
-
-    @property
-    def has_previous(self) -> bool:
-        return self.prev_before is not None
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __bool__(self):
-        return bool(self.rows)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def keyset_page(request, qs: QuerySet, *, ordering: str = "-id", size: int = PAGE_SIZE) -> KeysetPage:
+def keyset_page(request, qs: QuerySet, *, ordering: str = "-id", size: int = PAGE_SIZE) -> lists.ListPage:
     """The page of ``qs`` (ordered by ``ordering``, ``id`` or ``-id``) after ``?after=<id>`` or
-    before ``?before=<id>``; ``size + 1`` rows are read to know whether more follow."""
-    descending = ordering.startswith("-")
-    after, before = _int(request.GET.get("after")), _int(request.GET.get("before"))
-    if before is not None:
-        # Going back: read the other way from the boundary, then restore the order.
-        cond = {"id__gt": before} if descending else {"id__lt": before}
-        back = list(qs.filter(**cond).order_by("id" if descending else "-id")[: size + 1])
-        more_before = len(back) > size
-        rows = list(reversed(back[:size]))
-        return KeysetPage(
-            rows=rows,
-            next_after=rows[-1].pk if rows else None,
-            prev_before=rows[0].pk if rows and more_before else None,
-        )
-    if after is not None:
-        qs = qs.filter(**({"id__lt": after} if descending else {"id__gt": after}))
-    rows = list(qs.order_by(ordering)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return KeysetPage(
-        rows=rows,
-        next_after=rows[-1].pk if rows and more else None,
-        prev_before=rows[0].pk if rows and after is not None else None,
-    )
+    before ``?before=<id>``: :func:`portal.lists.keyset_page`, the one keyset pager."""
+    return lists.keyset_page(request.GET, qs, descending=ordering.startswith("-"), size=size)
 
 
 # --- Regions ---------------------------------------------------------------------------------------
