@@ -26,34 +26,10 @@ from portal.roles.domain import Role
 from portal.roles.scoping import in_scope
 
 from . import bookcache, display, engine, gate, messages, selectors
+from .errors import ChangeRefused, SettlementRefused
 from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
 from .periods import plan_publication
 from .signals import statistic_changed, version_published
-
-
-class SettlementRefused(ValueError):
-    """Bad settlement input or a policy that cannot settle it; one message per problem, each naming
-    the field or the parameter (``claims[0].policy_scope: 48000.00 exceeds total 45000.00``)."""
-
-    def __init__(self, errors):
-        from .engine.errors import as_problem
-
-        items = [errors] if isinstance(errors, (str, engine.Problem)) else list(errors)
-        #: the structured problems (code, params, path); render them with ``messages.render``
-        self.problems = [as_problem(e, "refused") for e in items]
-        self.errors: list[str] = [p.text for p in self.problems]
-        super().__init__("; ".join(self.errors))
-
-
-class ChangeRefused(ValueError):
-    """A policy admin's change was refused. ``errors`` are shown to the user; ``field`` names the
-    parameter path or form field they belong to, when there is one."""
-
-    def __init__(self, errors, *, field: str | None = None):
-        self.errors: list[str] = [errors] if isinstance(errors, str) else list(errors)
-        self.field = field
-        super().__init__("; ".join(self.errors))
-
 
 # ---------------------------------------------------------------------------------------------
 # Settlement

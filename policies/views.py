@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from portal.permissions import permission_required
 from portal.regions.models import Region
+from portal.web import refusals
 
 from . import display, editor, publishing, selectors, services
 from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm
@@ -292,7 +293,7 @@ def version_leaf(request, pk):
                 spec = editor.spec_at(path)
                 errors = [f"{spec.zh}：{exc}" if spec is not None and hasattr(spec, "zh") else str(exc)]
             else:
-                try:
+                with refusals() as outcome:
                     if "clause" in request.POST:
                         version = services.set_clause(acting_user=request.user, version=version, path=path,
                                                       clause=request.POST.get("clause"))
@@ -301,8 +302,7 @@ def version_leaf(request, pk):
                     if editor.is_route_deductible(path) and value not in (None, display.NONE) and "basis" in request.POST:
                         version = _set_deductible_basis(request, version, path, request.POST.get("basis"))
                     saved = True
-                except services.ChangeRefused as exc:
-                    errors = exc.errors
+                errors = outcome.messages
     version.refresh_from_db()
     if request.headers.get("HX-Request"):
         nodes, problems = _editor_context(version, errors={path: errors})
@@ -331,7 +331,7 @@ def version_structure(request, pk):
     version = _editable_draft(request, pk)
     op, path = request.POST.get("op", ""), request.POST.get("path", "")
     anchor = ""
-    try:
+    with refusals(request=request):
         if op == "add_item":
             new_path = services.add_list_item(acting_user=request.user, version=version, path=path)
             anchor = new_path
@@ -364,9 +364,6 @@ def version_structure(request, pk):
             flash.success(request, _("Parameter removed."))
         else:
             flash.error(request, _("Unknown change."))
-    except services.ChangeRefused as exc:
-        for error in exc.errors:
-            flash.error(request, error)
     node_id = editor.dom_id(anchor) if anchor else "parameters"
     return redirect(reverse("policies:version", args=[version.pk]) + f"#{node_id}")
 
@@ -385,14 +382,11 @@ def version_new(request):
         framework = None
         if data["start"] != "blank":
             framework = PolicyVersion.objects.filter(pk=int(data["start"]), framework=True).first()
-        try:
+        with refusals(form) as outcome:
             draft = services.start_new_version(
                 acting_user=request.user, region=region, document_number=data["document_number"], title=data["title"],
                 in_force_from=data["in_force_from"], from_framework=framework)
-        except services.ChangeRefused as exc:
-            for error in exc.errors:
-                form.add_error(exc.field if exc.field in form.fields else None, error)
-        else:
+        if outcome.ok:
             flash.success(request, _("Draft started. Enter its parameters with their clauses, then publish it."))
             return redirect("policies:version", pk=draft.pk)
     response = version_list(request, new_form=form)
@@ -428,12 +422,11 @@ def version_import(request):
     errors: list[str] = []
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
+        with refusals() as outcome:
             draft = services.import_policy(acting_user=request.user, region=form.cleaned_data["region"] or None,
                                            fileobj=upload, filename=upload.name)
-        except services.ChangeRefused as exc:
-            errors = exc.errors
-        else:
+        errors = outcome.messages
+        if outcome.ok:
             flash.success(request, _("%(name)s was imported as a new draft. Check it, then publish it.")
                           % {"name": upload.name})
             return redirect("policies:version", pk=draft.pk)
@@ -458,11 +451,9 @@ def version_start(request, pk):
     region = next((r for r in regions if r.code == wanted), None)
     if region is None:
         raise PermissionDenied(_("You cannot start a version in that region."))
-    try:
+    with refusals(request=request) as outcome:
         draft = services.start_version(acting_user=request.user, from_version=source, region=region)
-    except services.ChangeRefused as exc:
-        for error in exc.errors:
-            flash.error(request, error)
+    if not outcome.ok:
         return redirect("policies:version", pk=source.pk)
     flash.success(request, _("Draft started from %(document)s. Change its parameters, then publish it.")
                   % {"document": source.document_number})
@@ -521,12 +512,9 @@ def version_details(request, pk):
         raise PermissionDenied
     form = VersionDetailsForm(request.POST)
     if form.is_valid():
-        try:
+        with refusals(form) as outcome:
             services.update_version_meta(acting_user=request.user, version=version, **form.cleaned_data)
-        except services.ChangeRefused as exc:
-            for error in exc.errors:
-                form.add_error(exc.field if exc.field in form.fields else None, error)
-        else:
+        if outcome.ok:
             flash.success(request, _("Details saved."))
             return redirect("policies:version", pk=version.pk)
     version.refresh_from_db()
@@ -548,14 +536,15 @@ def version_publish(request, pk):
     if form.is_valid():
         data = dict(form.cleaned_data)
         data["simulation_id"] = data.pop("simulation", None)
-        try:
+        with refusals() as outcome:
             services.publish_version(acting_user=request.user, version=version, **data)
-        except services.ChangeRefused as exc:
-            if exc.field in form.fields and exc.field != "simulation":  # a hidden field: said above the form
-                for error in exc.errors:
-                    form.add_error(exc.field, error)
+        if not outcome.ok:
+            field = getattr(outcome.error, "field", None)
+            if field in form.fields and field != "simulation":  # a hidden field: said above the form
+                for error in outcome.messages:
+                    form.add_error(field, error)
             else:
-                publish_errors = [words_only(e) for e in exc.errors]
+                publish_errors = [words_only(e) for e in outcome.messages]
         else:
             flash.success(request, _("%(document)s is published.") % {"document": version.document_number})
             return redirect("policies:version", pk=version.pk)
@@ -568,13 +557,10 @@ def version_publish(request, pk):
 def version_text(request, pk):
     """The full text of a draft's document, pasted: each clause is then shown with its words."""
     version = _editable_draft(request, pk)
-    try:
+    with refusals(request=request) as outcome:
         services.set_document_text(acting_user=request.user, version=version, text=request.POST.get("text", ""),
                                    source=request.POST.get("source", ""))
-    except services.ChangeRefused as exc:
-        for error in exc.errors:
-            flash.error(request, error)
-    else:
+    if outcome.ok:
         flash.success(request, _("The document's full text is on file: each clause is shown with its words."))
     return redirect(reverse("policies:version", args=[version.pk]) + "#parameters")
 
@@ -585,12 +571,9 @@ def version_withdraw(request, pk):
     version = _version(request, pk)
     if not selectors.can_edit(request.user, version):
         raise PermissionDenied
-    try:
+    with refusals(request=request) as outcome:
         services.withdraw_draft(acting_user=request.user, version=version)
-    except services.ChangeRefused as exc:
-        for error in exc.errors:
-            flash.error(request, error)
-    else:
+    if outcome.ok:
         flash.success(request, _("The draft was withdrawn."))
     return redirect("policies:version", pk=version.pk)
 
@@ -613,14 +596,11 @@ def statistics(request):
             raise PermissionDenied(_("Only policy administrators enter statistics."))
         year_text = request.POST.get("year", "")
         back = reverse("policies:statistics") + f"?region={region.code}&year={request.POST.get('for_year', '')}#figures"
-        try:
+        with refusals(request=request) as outcome:
             stat = services.set_statistic(acting_user=user, region=region, kind=request.POST.get("figure", ""),
                                           year=int(year_text) if year_text.isdigit() else year_text,
                                           value=request.POST.get("value", ""), source=request.POST.get("source", ""))
-        except services.ChangeRefused as exc:
-            for error in exc.errors:
-                flash.error(request, error)
-        else:
+        if outcome.ok:
             flash.success(request, _("Saved: %(what)s of %(region)s for %(year)s is %(value)s yuan.") % {
                 "what": stat.get_kind_display(), "region": region.name, "year": stat.year,
                 "value": display.money(stat.value)})
@@ -632,15 +612,12 @@ def statistics(request):
         if form.is_valid():
             data = form.cleaned_data
             region = next(r for r in editable_regions if r.code == data["region"])
-            try:
+            with refusals(form) as outcome:
                 stat = services.set_statistic(
                     acting_user=user, region=region, kind=data["kind"], year=data["year"],
                     value=data["value"], source=data["source"],
                 )
-            except services.ChangeRefused as exc:
-                for error in exc.errors:
-                    form.add_error(exc.field if exc.field in form.fields else None, error)
-            else:
+            if outcome.ok:
                 flash.success(request, _("Saved: %(what)s of %(region)s for %(year)s is %(value)s yuan.") % {
                     "what": stat.get_kind_display(), "region": region.name, "year": stat.year,
                     "value": display.money(stat.value)})

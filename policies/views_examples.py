@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.web import refusals
+
 from . import engine, examples, inputforms, messages, selectors
 from .engine.constants import ALERT_NAMES, CATEGORY_NAMES, KIND_NAMES
 from .models import PolicyExample, PolicyVersion, VersionStatus
-from .services import ChangeRefused
 from .views import _version, policy_staff_required
 
 
@@ -123,12 +124,13 @@ def example_form(request, pk, example_pk=None):
                        errors=[_("Not saved: see the fields marked in red.")], status=400)
     payload = inputforms.payload_from(inputs, version.region_id)
     expected = None if must_be_refused else inputforms.expected_from(inputs, payload)
-    try:
+    with refusals() as outcome:
         saved = examples.save_example(acting_user=request.user, version=version, example=example,
                                       name=meta.cleaned_data["name"], note=meta.cleaned_data["note"],
                                       input=payload, expected=expected)
-    except ChangeRefused as exc:
-        return _render(request, version, example, meta=meta, inputs=inputs, paste=paste, errors=exc.errors, status=400)
+    if not outcome.ok:
+        return _render(request, version, example, meta=meta, inputs=inputs, paste=paste, errors=outcome.messages,
+                       status=400)
     flash.success(request, _("Worked example %(name)s saved.") % {"name": saved.name})
     return redirect(reverse("policies:example", args=[version.pk, saved.pk]))
 
@@ -140,12 +142,9 @@ def example_remove(request, pk, example_pk):
     if not _editable(request, version):
         raise PermissionDenied(_("Only the region's policy administrators change the worked examples of a draft."))
     example = _example(version, example_pk)
-    try:
+    with refusals(request=request) as outcome:
         examples.remove_example(acting_user=request.user, example=example)
-    except ChangeRefused as exc:
-        for error in exc.errors:
-            flash.error(request, error)
-    else:
+    if outcome.ok:
         flash.success(request, _("Worked example %(name)s removed.") % {"name": example.name})
     return redirect(reverse("policies:version", args=[version.pk]) + "#examples")
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.roles.scoping import in_scope, scope_queryset
+from portal.web import refusals
 
 from . import editor, engine, inputforms, selectors, services
 from .demo import example_payload
@@ -107,18 +108,19 @@ def _published_in_force(region_code: str, day: str, document: str | None) -> Pol
 def settle_side(payload: dict, version: PolicyVersion | None, *, every_date: bool, title: str) -> Side:
     side = Side(title=title, version=version, every_date=every_date and version is not None)
     try:
-        if version is None:
-            side.result = services.settle_payload(payload=payload)
-        elif side.every_date:
-            side.result = engine.settle_payload(payload, lambda region, stats: _everywhere_book(version, region, stats))
-        else:
-            side.period = selectors.settling_period(version_id=version.pk)
-            side.result = services.settle_payload(payload=payload, draft_version_id=version.pk)
-    except services.SettlementRefused as exc:
+        with refusals() as outcome:  # refused by the portal: its problems in the reader's language
+            if version is None:
+                side.result = services.settle_payload(payload=payload)
+            elif side.every_date:
+                side.result = engine.settle_payload(payload, lambda region, stats: _everywhere_book(version, region, stats))
+            else:
+                side.period = selectors.settling_period(version_id=version.pk)
+                side.result = services.settle_payload(payload=payload, draft_version_id=version.pk)
+    except engine.EngineError as exc:  # refused by the engine itself (every-date settling)
         side.errors = [render_problem(p) for p in exc.problems]
         return side
-    except engine.EngineError as exc:
-        side.errors = [render_problem(p) for p in exc.problems]
+    if not outcome.ok:
+        side.errors = outcome.messages
         return side
     region = side.result["region"]
     names = dict(CATEGORY_NAMES)

@@ -37,13 +37,34 @@ class PortalError(Exception):
     default_code: str = PortalCode.INVALID
 
     def __init__(self, message, *, code: str | None = None, field: str | None = None):
+        # A list of messages: a refusal of several problems at once (a policy file, a settlement
+        # input), each message naming its field (``claims[0].total: …``); the first is ``message``.
+        self._messages = [str(m) for m in message] if isinstance(message, (list, tuple)) else None
+        if self._messages is not None:
+            message = self._messages[0] if self._messages else ""
         super().__init__(message)
         self.message = str(message)
         self.code = str(code or self.default_code)
         self.field = field
 
+    @property
+    def errors(self) -> list[str]:
+        """Every message of the refusal (one, unless it was given a list)."""
+        return list(self._messages) if self._messages is not None else [self.message]
+
     def __str__(self) -> str:
-        return self.message
+        return "; ".join(self.errors)
+
+    def api_body(self) -> dict:
+        """The API's one error body for this refusal (``portal.api.errors.exception_handler``). A
+        list of messages is answered as given; the field is the one named, else the first
+        message's (``claims[0].total: …``)."""
+        if self._messages is None:
+            return error_body(self.message, code=self.code, field=self.field)
+        errors = self.errors
+        first = errors[0] if errors else ""
+        field = self.field or (first.split(": ", 1)[0] if ": " in first else None)
+        return error_body(first, code=self.code, field=field, errors=errors)
 
 
 class Invalid(PortalError):

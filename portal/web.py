@@ -8,7 +8,8 @@
 
 * A ``ValidationError({field: [messages]})`` goes next to the form's fields (``fields`` renames a
   service's field to the form's), the rest above the form.
-* A :class:`~portal.errors.PortalError` goes next to its ``field`` or above the form.
+* A :class:`~portal.errors.PortalError` goes next to its ``field`` or above the form (each of its
+  messages, when it has several); ``outcome.messages`` lists them for a page that shows them itself.
 * Without a form, both become messages on the next page (``request``).
 * Not found and not permitted (``NotFound``, ``NotPermitted``) become the portal's 404 and 403 pages,
   so nothing outside the user's regions leaks — except the codes a page names in ``shown`` (e.g.
@@ -72,9 +73,11 @@ def refusals(form=None, *, request=None, fields: dict[str, str] | None = None, s
         if exc.code not in shown:
             refuse(exc)
         outcome.ok, outcome.status, outcome.error = False, exc.http_status, exc
-        outcome.messages = [exc.message]
+        outcome.messages = exc.errors
         if form is not None:
             target = (fields or {}).get(exc.field, exc.field) if exc.field else None
-            form.add_error(target if target in form.fields else None, exc.message)
+            for message in outcome.messages:
+                form.add_error(target if target in form.fields else None, message)
         elif request is not None:
-            messages.error(request, exc.message)
+            for message in outcome.messages:
+                messages.error(request, message)

@@ -94,6 +94,7 @@ def _visible_person(user, person_id) -> Person:
     retrieve=extend_schema(summary="A person", responses={200: s.PersonSerializer, **_errors(404)}),
 )
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.view_persons"
     serializer_class = s.PersonSerializer
     pagination_class = KeysetPagination
     queryset = Person.objects.none()
@@ -149,6 +150,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(list=extend_schema(summary="Households", responses={200: s.HouseholdSerializer(many=True), **_errors(404)}))
 class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_required = "cases.view_persons"
     serializer_class = s.HouseholdSerializer
     pagination_class = KeysetPagination
 
@@ -177,6 +179,7 @@ class HouseholdViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(summary="An identity", responses={200: s.IdentitySerializer, **_errors(404)}),
 )
 class IdentityViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.view_persons"
     serializer_class = s.IdentitySerializer
     pagination_class = KeysetPagination
     queryset = Identity.objects.none()
@@ -229,6 +232,7 @@ class IdentityEntryViewSet(viewsets.ReadOnlyModelViewSet):
     """Identities entered by bureau staff. Without ``person``: the pending entries the caller may
     decide (reviewer of the region, not the one who entered it)."""
 
+    permission_required = "cases.view_persons"
     serializer_class = s.IdentityEntrySerializer
     pagination_class = KeysetPagination
     queryset = IdentityEntry.objects.none()
@@ -277,6 +281,7 @@ class IdentityEntryViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="A claim", responses={200: s.ClaimSerializer, **_errors(404)}),
 )
 class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.read_cases"
     serializer_class = s.ClaimSerializer
     pagination_class = KeysetPagination
     queryset = Claim.objects.none()
@@ -358,6 +363,7 @@ class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="A claim import and its row report", responses={200: s.ClaimImportSerializer, **_errors(404)}),
 )
 class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.do_casework"
     serializer_class = s.ClaimImportSerializer
     pagination_class = KeysetPagination
     queryset = ClaimImport.objects.none()
@@ -388,6 +394,7 @@ class ClaimImportViewSet(viewsets.ReadOnlyModelViewSet):
     ),
 )
 class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.view_case"
     serializer_class = s.ApplicationSerializer
     pagination_class = KeysetPagination
     queryset = Application.objects.none()
@@ -485,6 +492,7 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
     retrieve=extend_schema(summary="A payment batch with its lines", responses={200: s.PaymentBatchDetailSerializer, **_errors(404)}),
 )
 class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.view_batches"
     serializer_class = s.PaymentBatchSerializer
     pagination_class = KeysetPagination
     queryset = PaymentBatch.objects.none()
@@ -575,6 +583,7 @@ class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
                            responses={200: s.BankReturnSerializer, **_errors(404)}),
 )
 class BankReturnViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_required = "cases.view_batches"
     serializer_class = s.BankReturnSerializer
     queryset = BankReturn.objects.none()
 
@@ -602,6 +611,7 @@ class BankReturnViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(summary="An adjustment", responses={200: s.AdjustmentSerializer, **_errors(404)}),
 )
 class AdjustmentViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "cases.read_cases"
     serializer_class = s.AdjustmentSerializer
     pagination_class = KeysetPagination
     queryset = Adjustment.objects.none()

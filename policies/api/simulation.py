@@ -45,6 +45,7 @@ def _draft(request, pk) -> object:
 class VersionSimulationsView(APIView):
     """The simulations of a draft: start one (POST), list them (GET)."""
 
+    permission_required = "policies.view_policies"
     serializer_class = SimulationSerializer
 
     @extend_schema(operation_id="policy_versions_simulations_start",
@@ -72,6 +73,7 @@ class VersionSimulationsView(APIView):
 class SimulationView(APIView):
     """One simulation: its progress and, once finished, its report."""
 
+    permission_required = "policies.view_policies"
     serializer_class = SimulationSerializer
 
     @extend_schema(operation_id="policy_simulations_retrieve", summary="A simulation's progress and report",

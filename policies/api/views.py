@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.errors import ErrorSerializer
-from portal.errors import PortalCode, error_body
+from portal.errors import Invalid, NotFound
 from portal.regions.models import Region
 
-from .. import messages, selectors, services
+from .. import selectors, services
 from ..models import Statistic
 from . import serializers as s
 
@@ -37,16 +37,6 @@ class DecimalJSONParser(JSONParser):
             raise ParseError(f"input: not valid JSON ({exc})") from None
         except RecursionError:
             raise ParseError("input: not valid JSON (nested too deeply)") from None
-
-
-def _errors(errors, code=status.HTTP_400_BAD_REQUEST, *, field: str | None = None) -> Response:
-    """The API's one error body for a list of problems, each naming its field (``claims[0].total: …``)."""
-    errors = [str(e) for e in errors]
-    first = errors[0] if errors else ""
-    if field is None:
-        field = first.split(": ", 1)[0] if ": " in first else None
-    return Response(error_body(first, code=PortalCode.NOT_FOUND if code == 404 else PortalCode.INVALID,
-                               field=field, errors=errors), status=code)
 
 
 class SettlementPreviewView(APIView):
@@ -71,26 +61,17 @@ class SettlementPreviewView(APIView):
         },
     )
     def post(self, request):
-        try:
-            payload = request.data
-        except ParseError as exc:
-            return _errors([str(exc.detail)])
+        payload = request.data  # bad JSON: the exception handler answers 400
         draft_id = None
         raw = request.query_params.get("version")
         if raw:
             if not raw.isdigit():
-                return _errors([f"version: {raw!r} is not a policy version number"])
+                raise Invalid(f"version: {raw!r} is not a policy version number", field="version")
             draft_id = int(raw)
             if not selectors.whatif_versions(request.user).filter(pk=draft_id).exists():
-                return _errors([f"version: no policy version {draft_id} in your regions"], status.HTTP_404_NOT_FOUND)
-        try:
-            result = services.settle_payload(payload=payload, draft_version_id=draft_id)
-        except services.SettlementRefused as exc:
-            # In the reader's language (Accept-Language; Chinese by default), each naming its field.
-            problems = list(exc.problems)
-            return _errors([messages.render(p) for p in problems],
-                           field=next((p.path for p in problems if getattr(p, "path", None)), None))
-        return Response(result)
+                raise NotFound(f"version: no policy version {draft_id} in your regions", field="version")
+        # Refused: in the reader's language (Accept-Language; Chinese by default), each naming its field.
+        return Response(services.settle_payload(payload=payload, draft_version_id=draft_id))
 
 
 ERROR_RESPONSES = {
@@ -103,6 +84,7 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Policy versions of the caller's regions (and the published ones above them). Policy admins
     start drafts, change their parameters and publish them; auditors read."""
 
+    permission_required = "policies.view_policies"
     serializer_class = s.PolicyVersionSerializer
 
     def get_queryset(self):
@@ -122,9 +104,6 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    def _refused(self, exc: services.ChangeRefused) -> Response:
-        return _errors(exc.errors, field=exc.field or None)
-
     @extend_schema(request=s.StartVersionSerializer, responses={201: s.PolicyVersionSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
@@ -135,10 +114,7 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
         region = None
         if body.validated_data.get("region"):
             region = get_object_or_404(Region, code=body.validated_data["region"])
-        try:
-            draft = services.start_version(acting_user=request.user, from_version=source, region=region)
-        except services.ChangeRefused as exc:
-            return self._refused(exc)
+        draft = services.start_version(acting_user=request.user, from_version=source, region=region)
         return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.SetParameterSerializer, responses={200: s.PolicyVersionDetailSerializer, **ERROR_RESPONSES})
@@ -148,13 +124,10 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
         version = self.get_object()
         body = s.SetParameterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            version = services.set_parameter(
-                acting_user=request.user, version=version, path=body.validated_data["path"],
-                value=body.validated_data["value"],
-            )
-        except services.ChangeRefused as exc:
-            return self._refused(exc)
+        version = services.set_parameter(
+            acting_user=request.user, version=version, path=body.validated_data["path"],
+            value=body.validated_data["value"],
+        )
         return Response(s.PolicyVersionDetailSerializer(version).data)
 
     @extend_schema(
@@ -181,10 +154,7 @@ class PolicyVersionViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["simulation_id"] = data.pop("simulation", None)
-        try:
-            version = services.publish_version(acting_user=request.user, version=version, **data)
-        except services.ChangeRefused as exc:
-            return self._refused(exc)
+        version = services.publish_version(acting_user=request.user, version=version, **data)
         return Response(s.PolicyVersionSerializer(version).data)
 
 
@@ -192,6 +162,7 @@ class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
     """Statistics of the caller's regions (and those above them). POST enters or changes the figure
     of a region, statistic and year (policy admins)."""
 
+    permission_required = "policies.view_policies"
     serializer_class = s.StatisticSerializer
 
     def get_queryset(self):
@@ -203,13 +174,10 @@ class StatisticViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            stat = services.set_statistic(
-                acting_user=request.user, region=data["region"], kind=data["kind"], year=data["year"],
-                value=data["value"], source=data["source"],
-            )
-        except services.ChangeRefused as exc:
-            return _errors(exc.errors, field=exc.field or None)
+        stat = services.set_statistic(
+            acting_user=request.user, region=data["region"], kind=data["kind"], year=data["year"],
+            value=data["value"], source=data["source"],
+        )
         return Response(s.StatisticSerializer(Statistic.objects.select_related("region").get(pk=stat.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -229,6 +197,7 @@ class RawPolicyFileParser(BaseParser):
 class PolicyFileImportView(APIView):
     """Import a policy file as a new draft (validated first; never published)."""
 
+    permission_required = "policies.edit_version"
     parser_classes = [MultiPartParser, RawPolicyFileParser]
 
     @extend_schema(
@@ -245,23 +214,17 @@ class PolicyFileImportView(APIView):
         },
     )
     def post(self, request):
-        try:
-            data = request.data
-        except ParseError as exc:
-            return _errors([str(exc.detail)])
+        data = request.data  # unreadable: the exception handler answers 400
         upload = request.FILES.get("file")
         raw = data.get("raw") if hasattr(data, "get") else None
         region = data.get("region") if upload is not None and hasattr(data, "get") else None
         if upload is None and raw is None:
-            return _errors(["file: choose a policy file to import"])
+            raise Invalid("file: choose a policy file to import", field="file")
         if upload is not None and upload.size > services.MAX_POLICY_FILE_BYTES:
-            return _errors([f"file: larger than {services.MAX_POLICY_FILE_BYTES // (1024 * 1024)} MB"])
-        try:
-            if upload is not None:
-                draft = services.import_policy(acting_user=request.user, region=region or None, fileobj=upload,
-                                               filename=upload.name)
-            else:
-                draft = services.import_policy(acting_user=request.user, content=raw, filename="request body")
-        except services.ChangeRefused as exc:
-            return _errors(exc.errors, field=exc.field or None)
+            raise Invalid(f"file: larger than {services.MAX_POLICY_FILE_BYTES // (1024 * 1024)} MB", field="file")
+        if upload is not None:
+            draft = services.import_policy(acting_user=request.user, region=region or None, fileobj=upload,
+                                           filename=upload.name)
+        else:
+            draft = services.import_policy(acting_user=request.user, content=raw, filename="request body")
         return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)

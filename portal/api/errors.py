@@ -48,7 +48,7 @@ def _invalid(fields: dict[str, list[str]]) -> Response:
 
 def exception_handler(exc, context):
     if isinstance(exc, PortalError):
-        return Response(error_body(exc.message, code=exc.code, field=exc.field), status=exc.http_status)
+        return Response(exc.api_body(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         return _invalid(field_messages(exc))
     response = drf_exception_handler(exc, context)

@@ -40,7 +40,9 @@ def test_a_private_import_is_found():
 
 VIEW_MODULES = ["cases.views.assignment", "cases.views.cases", "cases.views.claims", "cases.views.payments",
                 "cases.views.persons", "cases.views.queues", "cases.exchange.views", "portal.audit.views",
-                "portal.views", "cases.api.views", "cases.exchange.api.views"]
+                "portal.views", "cases.api.views", "cases.exchange.api.views", "policies.views",
+                "policies.views_examples", "policies.views_whatif", "policies.views_simulation", "policies.api.views",
+                "policies.api.simulation"]
 #: The exceptions a view may catch, and why: they are questions to the user, not refusals.
 NOT_REFUSALS = {
     ("cases.views.claims", "claim_service.DuplicateClaim"): "the clerk confirms a second, identical claim or cancels",
@@ -79,6 +81,14 @@ def test_views_leave_refusals_to_the_one_helper():
     problems = [line for name in VIEW_MODULES for line in hand_caught_refusals(name)]
     assert not problems, "use portal.web.refusals (pages) or let the API's exception handler answer:\n" + \
         "\n".join(problems)
+
+
+def test_the_policies_refusals_are_portal_errors():
+    # ChangeRefused / SettlementRefused were ValueErrors that views caught by hand; they are refusals now
+    from policies.errors import ChangeRefused, SettlementRefused
+    from portal.errors import PortalError
+
+    assert issubclass(ChangeRefused, PortalError) and issubclass(SettlementRefused, PortalError)
 
 
 def test_a_hand_caught_refusal_is_found():
