@@ -6,6 +6,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from cases.models import Application, IdNumberView
+from portal.permissions import allowed
 from tests.cases.factories import ClaimFactory, make_case, person_with_identity
 from tests.cases.test_import import HEADER, csv_bytes, row
 
@@ -103,8 +104,10 @@ def test_another_region_gets_404_everywhere(team, cz_team):
                         format="json").status_code == 404
         assert api.get(f"/api/v1/persons/{app.person_id}/").status_code == 404
         assert api.post(f"/api/v1/persons/{app.person_id}/reveal-id-number/", {"reason": "x"}).status_code == 404
-        assert api.get(f"/api/v1/payment-batches/{batch['id']}/").status_code == 404
-        assert api.get(f"/api/v1/payment-batches/{batch['id']}/export/").status_code == 404
+        # payment batches are for payment officers, approvers and auditors: other roles are refused (403)
+        batches = 404 if allowed(user, "cases.view_batches") else 403
+        assert api.get(f"/api/v1/payment-batches/{batch['id']}/").status_code == batches
+        assert api.get(f"/api/v1/payment-batches/{batch['id']}/export/").status_code == batches
         assert api.get("/api/v1/applications/").json()["results"] == []
         assert api.get("/api/v1/claims/").json()["results"] == []
         assert api.get("/api/v1/adjustments/").json()["results"] == []
