@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal import permissions
-from portal.roles.domain import CATEGORY_OWNER, Role
+from portal.roles.domain import Role
 from portal.roles.scoping import in_scope, region_prefixes
 
 from .services.errors import CaseCode, NotPermitted
@@ -98,10 +98,6 @@ def can_view_full_id(user, person) -> bool:
     if holds(user, FULL_ID_ROLES, region):
         return True
     return user.has_perm(FULL_ID_PERMISSION) and holds(user, BUREAU_ROLES, region)
-
-
-def liaison_department_for(category: str) -> str:
-    return str(CATEGORY_OWNER[category])
 
 
 def hidden_person_fields(user, region_code: str) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.roles.domain import Category
+from policies import categories as region_categories
 
 from .models import (
     ClaimKind,
@@ -65,9 +65,11 @@ class IdentityForm(forms.Form):
     method = forms.ChoiceField(label=_("recognised by"))
 
     def __init__(self, *args, categories=None, methods=None, **kwargs):
+        """``categories``: the codes offered (``policies.categories.categories_for`` the person's
+        region), shown by their names."""
         super().__init__(*args, prefix="identity", **kwargs)
-        labels = dict(Category.choices)
-        self.fields["category"].choices = [(c, labels[c]) for c in (categories or Category.values)]
+        codes = categories or [c.code for c in region_categories.NATIONAL]
+        self.fields["category"].choices = [(c, region_categories.label(c)) for c in codes]
         method_labels = dict(RecognitionMethod.choices)
         methods = methods or [RecognitionMethod.EVIDENCE]
         self.fields["method"].choices = [(m, method_labels[m]) for m in methods]
@@ -173,11 +175,8 @@ class TransitionForm(forms.Form):
     expected_state = forms.CharField(max_length=20, required=False)
     comment = forms.CharField(label=_("comment"), required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 2}))
-    category = forms.ChoiceField(label=_("identity to confirm"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "—")] + list(Category.choices)
+    # A code of the case region's categories (policies.categories); the workflow service checks it.
+    category = forms.CharField(label=_("identity to confirm"), required=False, max_length=40)
 
 
 class ReasonForm(forms.Form):

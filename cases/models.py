@@ -23,9 +23,16 @@ from django.utils.translation import pgettext_lazy
 
 from policies.engine import constants as codes
 from portal.audit.tracking import track
-from portal.roles.domain import Category
 
 from . import identity_numbers
+
+
+def category_label(code: str) -> str:
+    """A category column holds a code of the national list or of a region's policy
+    (``policies.categories``), checked by the services against the region — never fixed choices."""
+    from policies.categories import label
+
+    return label(code)
 
 
 def coded_choices(name: str, codes, labels: dict, *, base=models.TextChoices):
@@ -133,7 +140,7 @@ class Identity(models.Model):
     """A hardship identity held for a dated period (start, optional inclusive end)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identities", verbose_name=_("person"))
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    category = models.CharField(_("category"), max_length=40)
     start = models.DateField(_("start"))
     end = models.DateField(_("end"), null=True, blank=True)
     department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
@@ -165,6 +172,9 @@ class Identity(models.Model):
     def active_on(self, day) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
 
+    def get_category_display(self) -> str:
+        return category_label(self.category)
+
 
 class IdentityEntryStatus(models.TextChoices):
     PENDING = "pending", _("waiting for a second reviewer")
@@ -181,7 +191,7 @@ class IdentityEntry(models.Model):
     owning department's liaison record identities directly (they are the department's word)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identity_entries", verbose_name=_("person"))
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    category = models.CharField(_("category"), max_length=40)
     start = models.DateField(_("start"))
     end = models.DateField(_("end"), null=True, blank=True)
     reference = models.CharField(_("document reference"), max_length=100, blank=True)
@@ -213,6 +223,9 @@ class IdentityEntry(models.Model):
     def __str__(self) -> str:
         end = self.end.isoformat() if self.end else "…"
         return f"{self.get_category_display()} {self.start.isoformat()}–{end}"
+
+    def get_category_display(self) -> str:
+        return category_label(self.category)
 
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -498,9 +511,7 @@ class Application(models.Model):
     agent_relation = models.CharField(_("agent's relation"), max_length=30, blank=True)
     agent_phone = models.CharField(_("agent's phone"), max_length=32, blank=True)
     note = models.TextField(_("note"), blank=True)
-    pending_category = models.CharField(
-        _("identity asked of a department"), max_length=20, choices=Category.choices, blank=True
-    )
+    pending_category = models.CharField(_("identity asked of a department"), max_length=40, blank=True)
     calc_revision = models.PositiveIntegerField(_("calculation revision"), default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -554,6 +565,9 @@ class Application(models.Model):
                 condition=Q(current_batch__isnull=True) | Q(state="in_payment"), name="application_batch_only_in_payment"
             ),
         ]
+
+    def get_pending_category_display(self) -> str:
+        return category_label(self.pending_category)
 
     def __str__(self) -> str:
         return self.number or f"#{self.pk}"

@@ -25,8 +25,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from policies import categories
 from portal import permissions
-from portal.roles.domain import Role, categories_owned_by
+from portal.roles.domain import Role
 from portal.roles.scoping import region_prefixes, region_q, scope_queryset
 
 from . import identity_numbers
@@ -195,7 +196,7 @@ def visible_applications(user) -> QuerySet[Application]:
     for grant in grants(user):
         if grant.role != Role.LIAISON:
             continue
-        cats = categories_owned_by(grant.department)
+        cats = categories.owned_by(grant.department)
         if cats:
             liaison_q |= region_q([grant.prefix]) & Q(state=S.AWAITING_IDENTITY, pending_category__in=cats)
     if liaison_q == Q(pk__in=[]):

@@ -43,9 +43,12 @@ def put(cache: str, key, current: int, value) -> None:
 
 
 def forget(**_kwargs) -> None:
+    from . import categories
+
     with _lock:
         for entries in _caches.values():
             entries.clear()
+    categories.forget()
 
 
 def statistics_key(statistics: dict | None):

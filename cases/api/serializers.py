@@ -5,7 +5,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from portal.api.fields import MoneyField
-from portal.roles.domain import Category
 
 from ..labels import state_label
 from ..models import (
@@ -125,7 +124,7 @@ class IdentitySerializer(ScopedModelSerializer):
 
 class IdentityWriteSerializer(serializers.Serializer):
     person_id = serializers.IntegerField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = serializers.CharField(max_length=40, help_text="An identity category code: the national list (domain.md) or one that the policy of the region defines (categories.regional); checked against the region.")
     start = serializers.DateField()
     end = serializers.DateField(required=False, allow_null=True)
     method = serializers.ChoiceField(choices=RecognitionMethod.choices, required=False,
@@ -327,8 +326,10 @@ class TransitionSerializer(serializers.Serializer):
                                     help_text="The reason; required to return or reject.")
     expected_state = serializers.ChoiceField(choices=ApplicationState.choices, required=False, allow_null=True,
                                              help_text="The state you saw; a different current state is a 409 conflict.")
-    category = serializers.ChoiceField(choices=Category.choices, required=False, allow_null=True,
-                                       help_text="ask_department: the identity the department should confirm.")
+    category = serializers.CharField(
+        required=False, allow_null=True, max_length=40,
+        help_text="ask_department: the identity the department should confirm (a category code of the case's "
+                  "region: the national list or one its policy defines).")
 
 
 class SettlementLineSerializer(ScopedModelSerializer):

@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from portal.roles.domain import Category
+from policies.categories import label as category_label
 from portal.roles.scoping import within
 
 from .models import AssistanceBudget, MonitoringWarning, WarningKind, WarningOutcome
@@ -148,8 +148,7 @@ def paid_by_category(region_code: str, year: int) -> Chart:
     data = list(lines.values("category").annotate(a=Sum("assistance"), g=Sum("tilted"),
                                                   people=Count("settlement__application__person", distinct=True))
                 .order_by("category"))
-    names = dict(Category.choices)
-    rows = [[str(names.get(r["category"], r["category"] or _("none"))), r["people"], r["a"] or ZERO, r["g"] or ZERO,
+    rows = [[str(category_label(r["category"]) if r["category"] else _("none")), r["people"], r["a"] or ZERO, r["g"] or ZERO,
              (r["a"] or ZERO) + (r["g"] or ZERO)] for r in data]
     chart = _chart("stacked", title=_("Assistance paid per category"))
     chart.x_labels = [r[0] for r in rows]

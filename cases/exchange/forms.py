@@ -4,7 +4,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.roles.domain import Category, DepartmentCode
+from portal.roles.domain import DepartmentCode
 
 from .models import WarningOutcome
 
@@ -45,15 +45,18 @@ class AskForm(forms.Form):
     note = forms.CharField(label=_("note for the department"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, region_code: str | None = None, **kwargs):
+        """``region_code``: the case's region, whose categories (the national list and those its
+        policy defines, ``policies.categories``) are offered."""
         super().__init__(*args, **kwargs)
-        from portal.roles.domain import CATEGORY_OWNER
+        from policies.categories import NATIONAL, categories_for
 
         labels = dict(DepartmentCode.choices)
+        known = categories_for(region_code) if region_code else NATIONAL
         # No silent default: the view proposes the identity the applicant claims, else one is chosen.
         self.fields["category"].choices = [("", _("— choose the identity —"))] + [
-            (c, f"{label} — {labels[CATEGORY_OWNER[c]]}") for c, label in Category.choices
-            if CATEGORY_OWNER[c] != DepartmentCode.MEDICAL_SECURITY]
+            (c.code, f"{c.label} — {labels.get(c.department, c.department)}") for c in known
+            if c.department != DepartmentCode.MEDICAL_SECURITY]
 
 
 class ConfirmForm(forms.Form):

@@ -118,7 +118,7 @@ class PushStagingRow(models.Model):
     row_no = models.PositiveIntegerField()
     id_number = models.CharField(max_length=40)
     name = models.CharField(max_length=200)
-    category = models.CharField(max_length=20)
+    category = models.CharField(max_length=40)
     action = models.CharField(max_length=5)  # add | exit
     effective = models.DateField(null=True)
     reference = models.CharField(max_length=200)
@@ -203,7 +203,7 @@ class ConfirmationRequest(models.Model):
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
     department = models.ForeignKey("roles.Department", on_delete=models.PROTECT, verbose_name=_("department"))
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    category = models.CharField(_("category"), max_length=40)  # a code of the region's categories
     claimed_start = models.DateField(_("claimed start"))
     note = models.TextField(_("note"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ConfirmationStatus.choices,
@@ -233,6 +233,11 @@ class ConfirmationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_category_display()}"
+
+    def get_category_display(self) -> str:
+        from policies.categories import label
+
+        return label(self.category)
 
 
 # ---------------------------------------------------------------------------------------------

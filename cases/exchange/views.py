@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from portal import exports, lists, uploads
 from portal.lists import Column, Sorting
 from portal.permissions import allowed, permission_required, roles_for
+from portal.regions.codes import contains
 from portal.roles.scoping import scope_queryset, scoped_regions
 from portal.web import refusals
 
@@ -171,7 +172,7 @@ def push_new(request):
     return render(request, "exchange/push_new.html", {
         "form": form, "columns": [(rules.FIELD_LABELS[f], _header_names(rules.HEADER_ALIASES[f]), f in rules.REQUIRED_FIELDS)
                                   for f in rules.FIELDS],
-        "categories": _categories_of(department), "department": department,
+        "categories": _categories_of(department, regions), "department": department,
     })
 
 
@@ -182,11 +183,19 @@ def _header_names(aliases) -> tuple[list[str], list[str]]:
     return [a for a in aliases if a not in latin], latin
 
 
-def _categories_of(department: str):
-    from portal.roles.domain import Category, categories_owned_by
+def _categories_of(department: str, regions) -> list[tuple[str, str]]:
+    """What the department may push for the regions it pushes for: the national list's categories it
+    recognises and those the regions' policies define (a city's and its counties')."""
+    from policies.categories import categories_for
 
-    names = dict(Category.choices)
-    return [(c, names[c]) for c in categories_owned_by(department)]
+    codes = [getattr(r, "code", r) for r in regions]
+    tops = [c for c in codes if not any(o != c and contains(o, c) for o in codes)]
+    out: dict[str, str] = {}
+    for code in tops[:50]:
+        for c in categories_for(code, below=True):
+            if c.department == department:
+                out.setdefault(c.code, c.label)
+    return list(out.items())
 
 
 @permission_required("exchange.view_pushes")
@@ -287,7 +296,7 @@ def confirmation_new(request):
     if app is None or not allowed(request.user, "exchange.ask_confirmation", app):
         raise Http404
     claimed, since = confirmations.default_category(app)
-    form = AskForm(request.POST or None, initial={"category": claimed,
+    form = AskForm(request.POST or None, region_code=app.region_id, initial={"category": claimed,
                                                   "claimed_start": since or datetime.date(app.year, 1, 1)})
     if request.method == "POST" and form.is_valid():
         with refusals(form) as outcome:

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from portal.roles.domain import Category, Role
+from portal.roles.domain import Role
 
 from ..access import require
 from ..models import (
@@ -33,6 +33,7 @@ from ..models import (
     Claim,
     Identity,
     SettlementLine,
+    category_label,
 )
 from .errors import CaseCode, Conflict, NotFound, NotPermitted
 
@@ -115,7 +116,6 @@ def reason_text(adj: Adjustment) -> str:
         }[kind] % {"ref": ref or "—"})
     elif raw:
         parts.append(raw)
-    categories = dict(Category.choices)
     app = adj.application
     before = {}
     if app.approved_settlement_id:
@@ -126,8 +126,8 @@ def reason_text(adj: Adjustment) -> str:
         bits = []
         if old is None or old.category != line.category:
             bits.append(_("identity %(old)s → %(new)s") % {
-                "old": categories.get(old.category, old.category or "—") if old else "—",
-                "new": categories.get(line.category, line.category or "—")})
+                "old": (category_label(old.category) or "—") if old else "—",
+                "new": category_label(line.category) or "—"})
         if old is None or old.policy != line.policy or old.route != line.route:
             bits.append(_("applied: %(policy)s %(route)s") % {"policy": line.policy or "—", "route": line.route or ""})
         if old is not None and (old.assistance + old.tilted) != (line.assistance + line.tilted):

@@ -22,8 +22,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from policies import categories
 from portal.regions.models import Region
-from portal.roles.domain import CATEGORY_OWNER, Category, Role
+from portal.roles.domain import Role
 
 from .. import identity_numbers
 from ..access import (
@@ -206,9 +207,14 @@ def update_person(*, acting_user, person_id: int, **changes) -> Person:
 # --- Identities ----------------------------------------------------------------------------------
 
 
+def _owner(category: str, region_code: str) -> str:
+    """The department that recognises ``category`` in the region (national list or its policy)."""
+    return categories.owner(category, region_code) or ""
+
+
 def _check_identity_actor(acting_user, person: Person, category: str, method: str | None) -> str:
     """Who may record ``category`` for ``person``, and with which recognition method."""
-    owner = str(CATEGORY_OWNER[category])
+    owner = _owner(category, person.region_id)
     if acting_user is None:  # the system (department push applied by the exchange)
         return method or RecognitionMethod.PUSHED
     if holds(acting_user, [Role.LIAISON], person.region_id, department=owner):
@@ -252,10 +258,13 @@ def _own_open_request(user, person_id: int, category: str) -> bool:
     return False
 
 
-def _clean_period(category, start, end) -> tuple:
+def _clean_period(category, start, end, *, region_code: str | None = None) -> tuple:
     errors: dict[str, list[str]] = {}
-    if category not in Category.values:
-        errors["category"] = [_("“%(value)s” is not an identity category.") % {"value": category}]
+    known = categories.codes_for(region_code) if region_code else [c.code for c in categories.NATIONAL]
+    if category not in known:
+        errors["category"] = [_("“%(value)s” is not an identity category of region %(region)s (the national "
+                                "list and the categories its policy defines).")
+                              % {"value": category, "region": region_code or "—"}]
     try:
         start = parse_date(start, allow_future=True)
     except ValueProblem as problem:
@@ -302,7 +311,7 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
 
     * The system (``acting_user=None``, a department push) and the owning department's liaison
       (method confirmed/pushed) record the :class:`Identity` at once; the source department is the
-      category's owner (``CATEGORY_OWNER``). Open cases of the person are recalculated;
+      category's owner in the region (``policies.categories``). Open cases of the person are recalculated;
       person-years with approved cases are recalculated for supplementary payments (see
       :func:`cases.services.settlement.recalculate_person_year`).
     * Bureau staff (caseworker or reviewer, on evidence) get a pending :class:`IdentityEntry`
@@ -312,7 +321,8 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
 
     A period overlapping another of the same category (recorded, or entered and pending) is refused.
     """
-    start, end = _clean_period(category, start, end)
+    region_code = Person.objects.filter(pk=person_id).values_list("region_id", flat=True).first()
+    start, end = _clean_period(category, start, end, region_code=region_code)
     with transaction.atomic():
         person = Person.objects.select_for_update().filter(pk=person_id).first()
         if person is None:
@@ -332,7 +342,7 @@ def add_identity(*, acting_user, person_id: int, category: str, start, end=None,
         # be confirmed once it overlaps).
         _refuse_overlap(person.pk, category, start, end, pending=False)
         identity = Identity.objects.create(
-            person=person, category=category, start=start, end=end, department_id=str(CATEGORY_OWNER[category]),
+            person=person, category=category, start=start, end=end, department_id=_owner(category, person.region_id),
             method=method, reference=str(reference or "")[:100], source=str(source or "")[:60],
             created_by=acting_user,
         )
@@ -374,7 +384,7 @@ def confirm_identity_entry(*, acting_user, entry_id: int) -> Identity:
         _refuse_overlap(entry.person_id, entry.category, entry.start, entry.end, pending=False)
         identity = Identity.objects.create(
             person_id=entry.person_id, category=entry.category, start=entry.start, end=entry.end,
-            department_id=str(CATEGORY_OWNER[entry.category]), method=RecognitionMethod.EVIDENCE,
+            department_id=_owner(entry.category, entry.person.region_id), method=RecognitionMethod.EVIDENCE,
             reference=entry.reference, source=f"entry:{entry.pk}", created_by=entry.entered_by,
         )
         entry.status = IdentityEntryStatus.CONFIRMED

@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
+from policies import categories
+from portal.roles.domain import DepartmentCode, Role
 
 from ..access import holds, holds_anywhere
 from ..models import Application, ApplicationClaim, ApplicationEvent, PayeeType
@@ -171,7 +172,7 @@ def _user_label(user) -> str:
 
 def _department_for(app: Application, role: str) -> str | None:
     if role == LI and app.pending_category:
-        return str(CATEGORY_OWNER[app.pending_category])
+        return categories.owner(app.pending_category, app.region_id)
     return None
 
 
@@ -205,7 +206,8 @@ def _check_actor(user, app: Application, action: str, rule: Rule) -> None:
     labels = "、".join(_role_label(r) for r in sorted(roles))
     if any(holds_anywhere(user, [r]) for r in roles):
         if LI in roles and app.pending_category and holds(user, [LI], app.region_id):
-            dept = dict(DepartmentCode.choices).get(str(CATEGORY_OWNER[app.pending_category]))
+            owner = categories.owner(app.pending_category, app.region_id) or ""
+            dept = dict(DepartmentCode.choices).get(owner, owner)
             raise RoleRequired(_("Only the liaison of %(department)s may answer for this identity.") % {"department": dept})
         raise OutOfRegion(
             _("Your role (%(roles)s) does not cover this case's region %(region)s.") % {"roles": labels, "region": app.region_id}
@@ -318,9 +320,12 @@ def _preconditions(app: Application, action: str, category: str | None) -> None:
     elif action == "ask_department":
         if not category:
             raise DetailMissing(_("Say which identity the department should confirm."))
-        if category not in Category.values:
-            raise DetailMissing(_("“%(value)s” is not an identity category.") % {"value": category})
-        if CATEGORY_OWNER[category] == DepartmentCode.MEDICAL_SECURITY:
+        owner = categories.owner(category, app.region_id) if category in categories.codes_for(app.region_id) else None
+        if owner is None:
+            raise DetailMissing(_("“%(value)s” is not an identity category of region %(region)s (the national "
+                                  "list and the categories its policy defines).")
+                                % {"value": category, "region": app.region_id})
+        if owner == DepartmentCode.MEDICAL_SECURITY:
             raise DetailMissing(_("This identity is recorded by the bureau itself; no department confirms it."))
 
 

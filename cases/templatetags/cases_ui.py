@@ -87,11 +87,10 @@ def page_url(context, **changes):
 
 @register.filter
 def category_label(code) -> str:
-    from portal.roles.domain import Category
+    """A category's name: the national list's or the one a region's policy gives its own."""
+    from policies.categories import label
 
-    if not code:
-        return ""
-    return str(dict(Category.choices).get(code, code))
+    return label(code) if code else ""
 
 
 @register.filter

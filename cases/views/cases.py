@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from policies import categories
 from portal.permissions import permission_required
-from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
+from portal.roles.domain import DepartmentCode, Role
 from portal.web import refusals
 
 from .. import selectors
@@ -122,10 +123,9 @@ def _settlement_context(detail) -> dict:
             labels = route_labels(region_code=app.region_id)
         except Exception:  # a label is a nicety: the route's code is shown instead
             labels = {}
-    categories = dict(Category.choices)
     own, others = [], []
     for line in detail.lines:
-        line.category_label = categories.get(line.category, line.category)
+        line.category_label = categories.label(line.category)
         line.route_label = labels.get((line.policy, line.route, line.category), line.route)
         (own if line.in_application else others).append(line)
     return {
@@ -142,8 +142,9 @@ def _settlement_context(detail) -> dict:
     }
 
 
-def _ask_department_categories():
-    return [(c, label) for c, label in Category.choices if CATEGORY_OWNER[c] != DepartmentCode.MEDICAL_SECURITY]
+def _ask_department_categories(region_code: str):
+    """The region's categories a department confirms (not those the bureau records itself)."""
+    return categories.choices_for(region_code, exclude_department=DepartmentCode.MEDICAL_SECURITY)
 
 
 def assignment_panel(user, app):
@@ -173,7 +174,7 @@ def _render_case(request, pk: int, *, reason_forms=None, transition_form=None, s
         "can_ask_department": "ask_department" in allowed,
         "answers_identity": any(a in EXCHANGE_ACTIONS for a in allowed),
         "unavailable": [(workflow.ACTION_LABELS[a], why) for a, why in workflow.unavailable_actions(user, app)],
-        "ask_categories": _ask_department_categories(),
+        "ask_categories": _ask_department_categories(app.region_id),
         "transition_form": transition_form or TransitionForm(),
         "can_edit": app.state in EDITABLE_STATES and holds(user, CASEWORK_ROLES, app.region_id),
         "can_see_batches": holds(user, PAYMENT_READ_ROLES, app.region_id),
@@ -256,9 +257,8 @@ def slip(request, pk: int):
         return render(request, "cases/slip.html", {"app": app, "problem": outcome.messages[0]}, status=outcome.status)
     detail = found(selectors.case_detail, user, app.pk)
     full = detail.application
-    categories = dict(Category.choices)
     for row in data["claims"]:
-        row["category_label"] = categories.get(row["category"], row["category"])
+        row["category_label"] = categories.label(row["category"])
     totals = data["totals"]
     return render(request, "cases/slip.html", {
         "app": full,

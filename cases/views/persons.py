@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from policies import categories
 from portal import lists
 from portal.lists import Column, Sorting
 from portal.permissions import permission_required
-from portal.roles.domain import CATEGORY_OWNER, Category, Role
+from portal.roles.domain import Role
 from portal.roles.scoping import user_departments
 from portal.web import refusals
 
@@ -182,11 +183,12 @@ def person_edit(request, pk: int):
 
 def _identity_options(user, person) -> tuple[list[str], list[str]] | None:
     """(categories, methods) the user may record for ``person``, or None."""
+    known = categories.categories_for(person.region_id)
     if holds(user, IDENTITY_EVIDENCE_ROLES, person.region_id):
-        return list(Category.values), [RecognitionMethod.EVIDENCE]
+        return [c.code for c in known], [RecognitionMethod.EVIDENCE]
     departments = user_departments(user, role=Role.LIAISON)
     if holds(user, [Role.LIAISON], person.region_id) and departments:
-        cats = [c for c in Category.values if str(CATEGORY_OWNER[c]) in departments]
+        cats = [c.code for c in known if c.department in departments]
         if cats:
             return cats, [RecognitionMethod.CONFIRMED, RecognitionMethod.PUSHED]
     return None

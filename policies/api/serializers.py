@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from ..engine import constants as codes
-from ..models import PolicyChange, PolicyVersion, Statistic, StatisticKind
+from ..models import PolicyChange, PolicyVersion, Statistic
 
 MONEY = {"help_text": "Money: a decimal string with at most two decimals (a JSON number is accepted)."}
 
@@ -160,7 +160,10 @@ class PublishSerializer(serializers.Serializer):
 
 
 class StatisticSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=StatisticKind.choices)
+    kind = serializers.CharField(
+        max_length=40,
+        help_text="The figure's name: city_income, province_rural_income, or any statistic or announced amount the "
+                  "policies of the region name (e.g. annual_deductible_dibao_edge); the service refuses others.")
     region_name = serializers.CharField(source="region.name", read_only=True)
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
 

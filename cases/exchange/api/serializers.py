@@ -5,7 +5,6 @@ from rest_framework import serializers
 
 from cases.identity_numbers import mask
 from portal.api.errors import ErrorSerializer as ExchangeErrorSerializer  # noqa: E402,F401  (the API's one error body)
-from portal.roles.domain import Category
 
 from ..models import (
     ConfirmationRequest,
@@ -101,7 +100,7 @@ class ConfirmationSerializer(serializers.ModelSerializer):
 
 class AskSerializer(serializers.Serializer):
     application = serializers.IntegerField()
-    category = serializers.ChoiceField(choices=Category.choices)
+    category = serializers.CharField(max_length=40, help_text="An identity category code: the national list (domain.md) or one that the policy of the region defines (categories.regional); checked against the region.")
     claimed_start = serializers.DateField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -44,6 +44,17 @@ class PushContext:
     today: datetime.date
     regions: frozenset[str]
     user_id: int | None
+    # {folded code or name: code} and {code: owning department} of the categories the push's region
+    # knows (``policies.categories.categories_for(region, below=True)``); None: the national list.
+    categories: dict[str, str] | None = None
+    owners: dict[str, str] | None = None
+
+    @property
+    def category_lookup(self) -> dict[str, str]:
+        return self.categories if self.categories is not None else rules.CATEGORY_LOOKUP
+
+    def owner_of(self, category: str) -> str:
+        return rules.owner_of(category, self.owners)
 
     @property
     def source(self) -> str:
@@ -84,12 +95,12 @@ def check_fields(raw: RawRow, ctx: PushContext) -> tuple[dict, list[dict]]:
     if not text:
         problems.append(err("category", "category_required"))
     else:
-        category = rules.CATEGORY_LOOKUP.get(text.lower(), "")
+        category = ctx.category_lookup.get(text.lower(), "")
         if not category:
             problems.append(err("category", "category_unknown", value=rules.clean(raw.category)[:PARAM_MAX]))
-        elif rules.owner_of(category) != ctx.department:
+        elif ctx.owner_of(category) != ctx.department:
             problems.append(err("category", "category_not_owned", category=category,
-                                owner=rules.owner_of(category), department=ctx.department))
+                                owner=ctx.owner_of(category), department=ctx.department))
             category = ""
 
     action = ""
@@ -160,8 +171,8 @@ class RowChecker:
             births[iso.replace("-", "")] = day
             day += ONE_DAY
         categories = {
-            alias: code for alias, code in rules.CATEGORY_LOOKUP.items()
-            if rules.owner_of(code) == ctx.department and rules.folded(alias).lower() == alias
+            alias: code for alias, code in ctx.category_lookup.items()
+            if ctx.owner_of(code) == ctx.department and rules.folded(alias).lower() == alias
         }
         actions = {a: c for a, c in rules.ACTION_LOOKUP.items() if rules.folded(a).lower() == a}
         regions = {code: code for code in ctx.regions if code.startswith(ctx.prefix)}

@@ -37,7 +37,10 @@ COUNTERS = (
 
 
 def context_for(push: IdentityPush) -> PushContext:
+    from policies import categories
+
     region = push.region_id
+    known = categories.categories_for(region, below=True)
     return PushContext(
         push_id=push.pk,
         department=push.department_id,
@@ -46,6 +49,8 @@ def context_for(push: IdentityPush) -> PushContext:
         today=timezone.localdate(),
         regions=frozenset(Region.objects.values_list("code", flat=True)),
         user_id=push.created_by_id,
+        categories=categories.push_lookup(known),
+        owners={c.code: c.department for c in known},
     )
 
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.identity_numbers import PROVINCE_PREFIXES, normalise
-from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode
+from policies import categories
+from portal.roles.domain import DepartmentCode
 
 # The columns of a push, in the order they are reported. Keys are the staged column names.
 FIELDS = ("id_number", "name", "category", "action", "effective", "reference", "region")
@@ -57,24 +58,12 @@ def header_key(text: str) -> str:
 
 HEADER_LOOKUP = {header_key(alias): field for field, aliases in HEADER_ALIASES.items() for alias in aliases}
 
-# Category: the code, or the names departments use.
-CATEGORY_ALIASES: dict[str, str] = {
-    "特困人员": "tekun", "特困": "tekun", "特困供养人员": "tekun", "特困供养": "tekun",
-    "孤儿": "orphan", "事实无人抚养儿童": "orphan",
-    "低保对象": "dibao", "低保": "dibao", "最低生活保障对象": "dibao", "低保户": "dibao",
-    "低保边缘家庭成员": "dibao_edge", "低保边缘": "dibao_edge", "低保边缘户": "dibao_edge",
-    "因病致贫重病患者": "illness_poverty", "因病支出型困难家庭患者": "illness_poverty",
-    "支出型困难家庭中的重病患者": "illness_poverty", "支出型困难": "illness_poverty",
-    "返贫致贫人口": "fanpin", "返贫致贫": "fanpin",
-    "纳入监测范围的农村易返贫致贫人口": "jiance", "防止返贫监测对象": "jiance", "监测对象": "jiance",
-    "农村易返贫致贫人口": "jiance",
-    "脱贫人口": "tuopin", "脱贫户": "tuopin",
-    "退役军人优抚对象": "veteran_priority", "六类对象": "veteran_priority", "两类人员": "veteran_priority",
-    "14类退役士兵": "veteran_priority",
-    "其他特殊困难人员": "other_special",
-}
-CATEGORY_LOOKUP: dict[str, str] = {str(c.value): str(c.value) for c in Category}
-CATEGORY_LOOKUP.update({unicodedata.normalize("NFKC", k): v for k, v in CATEGORY_ALIASES.items()})
+# Category: the code, the Chinese name, or the names departments use — of the national list here;
+# a push's own lookup (``PushContext.categories``) adds the categories its region's policies define
+# (``policies.categories``).
+NATIONAL_CATEGORIES = categories.NATIONAL
+CATEGORY_LOOKUP: dict[str, str] = categories.push_lookup(list(categories.NATIONAL))
+NATIONAL_OWNERS: dict[str, str] = {c.code: c.department for c in categories.NATIONAL}
 
 ACTION_LOOKUP: dict[str, str] = {
     "新增": "add", "增加": "add", "纳入": "add", "add": "add", "added": "add", "+": "add",
@@ -167,10 +156,7 @@ def _department_name(code: str) -> str:
 
 
 def _category_name(code: str) -> str:
-    try:
-        return str(Category(code).label)
-    except ValueError:
-        return code
+    return categories.label(code)
 
 
 def message(problem: dict) -> str:
@@ -203,7 +189,10 @@ def message(problem: dict) -> str:
             "Name %(name)s does not match the person registered with this identity number (%(registered)s)."
         ),
         "category_required": _("Category is required."),
-        "category_unknown": _("Category %(value)s is not a known identity category (use the code or the Chinese name)."),
+        "category_unknown": _(
+            "Column 类别 (category): %(value)s is not an identity category of this region's policy; use the "
+            "code, the Chinese name or a name the policy lists for the category."
+        ),
         "category_not_owned": _(
             "%(category_name)s is recognised by the %(owner_name)s, not by the %(department_name)s; "
             "only the owning department may push it."
@@ -242,5 +231,9 @@ def describe(problems: list[dict]) -> str:
     return " ".join(message(p) for p in problems)
 
 
-def owner_of(category: str) -> str:
-    return str(CATEGORY_OWNER[category])
+def owner_of(category: str, owners: dict[str, str] | None = None) -> str:
+    """The department that recognises ``category`` (``owners``: a push's own map, region categories
+    included)."""
+    if owners is not None and category in owners:
+        return owners[category]
+    return NATIONAL_OWNERS.get(category) or categories.owner(category) or ""

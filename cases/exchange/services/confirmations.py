@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Application, Identity, RecognitionMethod
-from portal.roles.domain import CATEGORY_OWNER, Category, DepartmentCode, Role
+from policies import categories
+from portal.roles.domain import DepartmentCode, Role
 from portal.roles.scoping import in_scope
 
 from ..errors import Conflict, ExchangeCode, Invalid, NotFound, NotPermitted
@@ -35,7 +36,13 @@ NOTE_MAX = 500
 
 
 def _category_name(code: str) -> str:
-    return str(dict(Category.choices).get(code, code))
+    return categories.label(code)
+
+
+def _owner(category: str, region_code: str | None) -> str | None:
+    """The department that recognises ``category`` in the region (None: not one of its categories)."""
+    known = categories.categories_for(region_code) if region_code else categories.NATIONAL
+    return next((c.department for c in known if c.code == category), None)
 
 
 def _department_name(code: str) -> str:
@@ -69,9 +76,10 @@ def _transition(**kwargs):
 def ask_department(*, acting_user, application_id: int, category: str, claimed_start, note: str = "") -> ConfirmationRequest:
     """Ask the owning department to confirm that the case's person holds ``category`` since
     ``claimed_start``. The case must be in review and the user its region's reviewer."""
-    if category not in Category.values:
+    region_code = Application.objects.filter(pk=application_id).values_list("region_id", flat=True).first()
+    department = _owner(category, region_code)
+    if department is None:
         raise Invalid(_("Choose the identity the department should confirm."), field="category")
-    department = str(CATEGORY_OWNER[category])
     if department == DepartmentCode.MEDICAL_SECURITY:
         raise Invalid(_("This identity is recorded by the bureau itself; no department confirms it."), field="category")
     claimed_start = _date(claimed_start, "claimed_start", _("Claimed start"))
@@ -109,18 +117,21 @@ def ask_department(*, acting_user, application_id: int, category: str, claimed_s
 def open_from_transition(*, application_id: int, category: str, actor_id: int | None, comment: str) -> None:
     """The case was sent to a department by the cases part's own action: open its request
     (claimed start: 1 January of the case's year), unless one is open already."""
-    if not category or category not in CATEGORY_OWNER:
+    if not category:
         return
     if ConfirmationRequest.objects.filter(application_id=application_id, status=ConfirmationStatus.OPEN).exists():
         return
     app = Application.objects.filter(pk=application_id).first()
     if app is None or actor_id is None:
         return
+    department = _owner(category, app.region_id)
+    if department is None:
+        return
     try:
         with transaction.atomic():
             ConfirmationRequest.objects.create(
                 application_id=app.pk, person_id=app.person_id, region_id=app.region_id,
-                department_id=str(CATEGORY_OWNER[category]), category=category,
+                department_id=department, category=category,
                 claimed_start=datetime.date(app.year, 1, 1), note=str(comment or "")[:NOTE_MAX],
                 requested_by_id=actor_id,
             )
@@ -296,8 +307,10 @@ def default_category(application) -> tuple[str, datetime.date | None]:
     chooses; nothing is assumed)."""
     from cases.models import IdentityEntry, IdentityEntryStatus
 
+    owners = {c.code: c.department for c in categories.categories_for(application.region_id)}
+
     def asked(category):
-        return category in CATEGORY_OWNER and CATEGORY_OWNER[category] != DepartmentCode.MEDICAL_SECURITY
+        return owners.get(category, DepartmentCode.MEDICAL_SECURITY) != DepartmentCode.MEDICAL_SECURITY
 
     for entry in IdentityEntry.objects.filter(person_id=application.person_id,
                                               status=IdentityEntryStatus.PENDING).order_by("-entered_at", "-id"):

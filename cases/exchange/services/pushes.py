@@ -17,8 +17,9 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from policies import categories
 from portal.jobs import enqueue
-from portal.roles.domain import Role, categories_owned_by
+from portal.roles.domain import Role
 from portal.roles.scoping import in_scope, scoped_regions, user_departments
 
 from ..errors import Invalid, NotPermitted
@@ -32,10 +33,8 @@ PROCESS_TASK = "exchange.process_push"
 def pushing_departments(user) -> list[str]:
     """Departments the user is a liaison of that recognise at least one identity category."""
     if user.is_superuser:
-        from portal.roles.domain import CATEGORY_OWNER
-
-        return sorted({str(d) for d in CATEGORY_OWNER.values()})
-    return sorted(d for d in user_departments(user, role=Role.LIAISON) if categories_owned_by(d))
+        return sorted({c.department for c in categories.NATIONAL})
+    return sorted(d for d in user_departments(user, role=Role.LIAISON) if categories.owned_by(d))
 
 
 def push_regions(user, department: str):
@@ -43,7 +42,7 @@ def push_regions(user, department: str):
 
 
 def _check_sender(user, department: str, region_code: str) -> None:
-    if not categories_owned_by(department):
+    if not categories.owned_by(department, region_code):
         raise Invalid(_("This department recognises no identity category, so it has no list to push."),
                       field="department")
     if not in_scope(user, region_code, roles=[Role.LIAISON], department=department):
