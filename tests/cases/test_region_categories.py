@@ -72,9 +72,7 @@ def test_the_identity_form_offers_the_regions_categories_in_chinese_words(client
 
 
 def test_a_reviewer_asks_the_department_its_policy_names_to_confirm_the_regions_own_category(client):
-    from cases.exchange.models import ConfirmationRequest
-    from cases.services import workflow
-
+    from cases.exchange.services import confirmations
     from policies.models import Statistic
 
     enter_shili()
@@ -85,7 +83,8 @@ def test_a_reviewer_asks_the_department_its_policy_names_to_confirm_the_regions_
     client.force_login(team.reviewer)
     page = client.get(reverse("cases:case", args=[app.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert ("de_facto_orphan", "事实无人抚养儿童") in [(c, str(n)) for c, n in page.context["ask_categories"]]
-    workflow.transition(acting_user=team.reviewer, application_id=app.pk, action="ask_department",
-                        category="de_facto_orphan")
-    request = ConfirmationRequest.objects.get(application=app)
+    request = confirmations.ask_department(acting_user=team.reviewer, application_id=app.pk,
+                                           category="de_facto_orphan", claimed_start=datetime.date(2023, 1, 1))
+    app.refresh_from_db()
+    assert app.state == "awaiting_identity" and app.pending_category == "de_facto_orphan"
     assert request.department_id == "civil_affairs" and request.get_category_display() == "事实无人抚养儿童"
