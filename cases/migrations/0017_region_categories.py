@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0015_uploads_in_worker'),
+        ('cases', '0016_settlement_refusals_as_problems'),
     ]
 
     operations = [
