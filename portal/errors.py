@@ -28,6 +28,7 @@ class PortalCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     THROTTLED = "throttled"
+    TOO_LARGE = "too_large"
 
 
 class PortalError(Exception):
@@ -69,6 +70,13 @@ class PortalError(Exception):
 
 class Invalid(PortalError):
     """Bad input (400); ``field`` names it when it is one field."""
+
+
+class TooLarge(PortalError):
+    """The request (or an upload) is larger than what the endpoint takes (413); ``field`` names it."""
+
+    http_status = 413
+    default_code = PortalCode.TOO_LARGE
 
 
 class NotPermitted(PortalError):

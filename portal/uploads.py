@@ -9,6 +9,10 @@ imports): its problems are rows of a table, never one list in memory or in one a
 
 The limits an upload is checked against before it is parsed, and the reader, are
 ``portal.tabular``'s (tables) — JSON documents use ``portal.tabular.check_json``.
+
+Every file received by the web process is hashed as its bytes arrive (the upload handlers below,
+``settings.FILE_UPLOAD_HANDLERS``): :func:`sha256_of_upload` gives the digest without reading the
+file again, so a request that only stores a file never makes a second pass over it.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import IO
 
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.core.paginator import Page, Paginator
 from django.http import Http404
 from rest_framework.pagination import PageNumberPagination
@@ -58,3 +63,45 @@ class ErrorPagination(PageNumberPagination):
     page_size = ERRORS_PER_PAGE
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class _Hashing:
+    """Computes the sha256 of an uploaded file from the chunks this handler keeps, as they arrive."""
+
+    def new_file(self, *args, **kwargs):
+        self._sha256 = hashlib.sha256()
+        return super().new_file(*args, **kwargs)
+
+    def receive_data_chunk(self, raw_data, start):
+        passed_on = super().receive_data_chunk(raw_data, start)
+        if passed_on is None:  # this handler kept the chunk
+            self._sha256.update(raw_data)
+        return passed_on
+
+    def file_complete(self, file_size):
+        uploaded = super().file_complete(file_size)
+        if uploaded is not None:
+            uploaded.sha256 = self._sha256.hexdigest()
+        return uploaded
+
+
+class HashingMemoryFileUploadHandler(_Hashing, MemoryFileUploadHandler):
+    """Django's in-memory upload handler, with the file's sha256 (``uploaded.sha256``)."""
+
+
+class HashingTemporaryFileUploadHandler(_Hashing, TemporaryFileUploadHandler):
+    """Django's temporary-file upload handler, with the file's sha256 (``uploaded.sha256``)."""
+
+
+def sha256_of_upload(fileobj) -> str:
+    """The sha256 of an uploaded file: the one computed while it was received, or (a file not
+    received by the web process — a command, a test) read now."""
+    digest = getattr(fileobj, "sha256", None)
+    if digest:
+        return digest
+    sha = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        sha.update(chunk)
+    fileobj.seek(0)
+    return sha.hexdigest()

@@ -2,6 +2,8 @@
 one error body (see ``portal.errors``)."""
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
@@ -51,6 +53,10 @@ def exception_handler(exc, context):
         return Response(exc.api_body(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         return _invalid(field_messages(exc))
+    if isinstance(exc, RequestDataTooBig):  # Django's cap on a body read whole (a 413, not an HTML 400)
+        return Response(error_body(_("The request body is larger than %(mb)s MB.") % {
+            "mb": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024) or 1}, code=PortalCode.TOO_LARGE),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -238,6 +238,11 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Uploads are hashed as they arrive (portal.uploads): storing one needs no second pass over it.
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.HashingMemoryFileUploadHandler",
+    "portal.uploads.HashingTemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

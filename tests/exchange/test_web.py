@@ -105,9 +105,17 @@ def test_other_departments_and_regions_do_not_see_a_push(client):
 
 def test_upload_errors_are_shown_next_to_the_file_field(client):
     client.force_login(civil_liaison())
-    response = upload(client, csv_bytes([["1"]], header=["身份证号码"]))
+    response = upload(client, b"\xd0\xcf\x11\xe0" + b"\0" * 100, name="list.xls")
     assert response.status_code == 200
-    assert "类别" in response.context["form"].errors["file"][0]
+    assert ".xls" in response.context["form"].errors["file"][0]
+
+
+def test_a_header_without_required_columns_is_shown_on_the_push_page_once_the_worker_read_it(client):
+    client.force_login(civil_liaison())
+    response = upload(client, csv_bytes([["1"]], header=["身份证号码"]))
+    assert response.status_code == 302  # stored at once, read by the worker
+    page = client.get(response["Location"]).content.decode()
+    assert "类别" in page and "alert-error" in page
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from ..models import (
     SubsidyListItem,
     WarningOutcome,
 )
+from ..services.pushes import MAX_JSON_BYTES, MAX_JSON_ROWS
 
 
 class PushRowSerializer(serializers.Serializer):
@@ -34,8 +35,9 @@ class PushCreateSerializer(serializers.Serializer):
     department = serializers.CharField(required=False, help_text="Your department, when you are a liaison of several.")
     region = serializers.CharField(required=False, help_text="The region pushed for, when you cover several.")
     name = serializers.CharField(required=False, help_text="A name for the push (shown in the lists).")
-    rows = serializers.ListField(child=serializers.DictField(), allow_empty=False,
-                                 help_text="Rows as objects with the columns of PushRow.")
+    rows = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_JSON_ROWS,
+                                 help_text=f"Rows as objects with the columns of PushRow: at most {MAX_JSON_ROWS} "
+                                           f"rows, a body of at most {MAX_JSON_BYTES // (1024 * 1024)} MB.")
 
 
 class PushUploadSerializer(serializers.Serializer):

@@ -11,10 +11,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from portal.api.errors import ErrorSerializer
+from portal.api.parsers import LimitedJSONParser
 from portal.roles.domain import Role
 
 from .. import selectors
@@ -35,6 +36,25 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="Not found, or outside your regions."),
     409: OpenApiResponse(ErrorSerializer, description="Already done, or not possible in its state."),
 }
+
+
+ERRORS[413] = OpenApiResponse(ErrorSerializer, description="The body is larger than this endpoint takes.")
+
+
+class PushJSONParser(LimitedJSONParser):
+    """A JSON push's body: at most ``MAX_JSON_BYTES`` (413), nested at most ``MAX_JSON_DEPTH`` deep (400)."""
+
+    limits = pushes.JSON_LIMITS
+    field = "rows"
+
+
+JSON_PUSH_LIMITS = (
+    f"Limits of one JSON push: at most {pushes.MAX_JSON_ROWS} rows (400, field `rows`), a body of at most "
+    f"{pushes.MAX_JSON_BYTES // (1024 * 1024)} MB (413, field `rows`), nested at most {pushes.MAX_JSON_DEPTH} "
+    "levels deep (400, field `rows`); the message says which limit, in the reader's language. Longer lists are "
+    "uploaded as a file (`upload/`). A row with a NUL character or a text longer than 4096 characters is a "
+    "rejected row naming the field; the other rows are applied."
+)
 
 
 def _errors(*codes):
@@ -75,22 +95,29 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = s.PushSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = PushFilter
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [PushJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         return selectors.pushes_for(self.request.user)
 
     @extend_schema(summary="Push rows as JSON (新增 / 退出)", request=s.PushCreateSerializer,
-                   responses={201: s.PushSerializer, 200: s.PushSerializer, **_errors(400, 403)},
+                   responses={201: s.PushSerializer, 200: s.PushSerializer, **_errors(400, 403, 413)},
                    description="Rows are checked and applied in the background; poll the push for its status. "
-                               "The same rows sent again (same content) return the earlier push (200).")
+                               "The same rows sent again (same content) return the earlier push (200). "
+                               + JSON_PUSH_LIMITS)
     def create(self, request):
-        body = s.PushCreateSerializer(data=request.data)
+        data = request.data
+        if not isinstance(data, dict):
+            raise Invalid(_("rows: send an object with a non-empty list of objects under \"rows\"."), field="rows")
+        rows = data.get("rows")
+        if isinstance(rows, list):
+            pushes.check_row_count(rows)  # before the serializer looks at every row
+        body = s.PushCreateSerializer(data=data)
         if not body.is_valid():
             raise Invalid(_("rows: send a non-empty list of objects."), field="rows")
-        department, region = _department_and_region(request, request.data)
+        department, region = _department_and_region(request, data)
         push, created = pushes.receive_rows(acting_user=request.user, department=department, region_code=region,
-                                            rows=list(request.data.get("rows")), channel="api",
+                                            rows=list(rows), channel="api",
                                             api_token_hint=_token_hint(request), name=body.validated_data.get("name", ""))
         push.refresh_from_db()
         return Response(s.PushSerializer(push).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

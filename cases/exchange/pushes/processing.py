@@ -1,5 +1,9 @@
 """Processing one push from start to finish (what the Celery task runs).
 
+The request only stored the file: here its encoding is detected (and recorded on the push), its
+header read — a file that cannot be read, or lacks required columns, ends as a failed push whose
+``failure`` says why — and every row checked.
+
 Idempotent and safe to run twice: a finished push is left alone; a push whose worker died is
 started again from its stored file (the applying step is one transaction, so a half-applied push
 cannot exist). The PostgreSQL fast path is used on PostgreSQL, the generic path elsewhere.
@@ -20,7 +24,7 @@ from portal.regions.models import Region
 from ..models import IdentityPush, PushPhase, PushStatus
 from . import generic
 from .checks import PushContext
-from .reading import Progress, PushFileError, open_rows
+from .reading import Progress, PushFileError, detect_encoding, open_rows
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,9 @@ def run(push_id: int, *, force_generic: bool = False) -> IdentityPush | None:
 
     try:
         with push.file.open("rb") as fileobj:
+            if push.file_format == "csv" and not push.encoding:  # the request stored the file unread
+                push.encoding = detect_encoding(fileobj)
+                IdentityPush.objects.filter(pk=push.pk).update(encoding=push.encoding)
             rows = open_rows(fileobj, push.file_format, push.encoding, progress)
             if fast:
                 from . import postgres
