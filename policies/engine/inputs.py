@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from .codes import Code
 from .constants import CATEGORIES, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES
 from .errors import InputError, Problem, problem
-from .money import dec_fen, decimals, fen_str, to_decimal
+from .money import dec_fen, decimals, fen_dec, fen_str, to_decimal
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REGION_RE = re.compile(r"^\d{6}$")
@@ -416,7 +416,8 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
     database holds. It checks exactly what :func:`parse_input` checks of such values (codes, amounts
     against each other, unique claim ids, identity periods) and raises :class:`InputError` with the
     same messages, without the JSON round trip. ``build_input(...)`` and
-    ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/engine/test_build_input.py)."""
+    ``parse_input(<the same values as JSON>)`` give equal inputs (tests/policies/engine/test_build_input.py).
+    The claims may be :class:`FenClaim` (amounts read as integer fen), checked the same way."""
     errors: list[Problem] = []
     if not isinstance(region, str) or not _REGION_RE.match(region):
         errors.append(_not_region(region))
@@ -436,6 +437,16 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
             errors.append(_end_before(path, ident.end, ident.start))
     seen: dict[str, int] = {}
     for i, claim in enumerate(claims):
+        if type(claim) is FenClaim:             # the common case of a batch: all well, nothing to word
+            cid, t, p, b, c = claim.id, claim._t, claim._p, claim._b, claim._c
+            if (type(cid) is str and cid not in seen and cid.strip() and claim.kind in KINDS
+                    and type(claim.hospital_level) is int and claim.hospital_level in HOSPITAL_LEVELS
+                    and claim.location in LOCATIONS and type(t) is int and type(p) is int and 0 <= p <= t
+                    and (b is None or (type(b) is int and 0 <= b <= p))
+                    and (c is None or (type(c) is int and 0 <= c <= p))
+                    and (b is None or c is None or b + c <= p)):
+                seen[cid] = i
+                continue
         path = f"claims[{i}]"
         if not isinstance(claim.id, str) or not claim.id.strip():
             errors.append(problem(Code.INPUT_REQUIRED, f"{path}.id", "required (a non-empty string)"))
@@ -449,6 +460,9 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
             errors.append(_unknown(path, "hospital_level", claim.hospital_level, HOSPITAL_LEVELS))
         if claim.location not in LOCATIONS:
             errors.append(_unknown(path, "location", claim.location, LOCATIONS))
+        if type(claim) is FenClaim:             # amounts already integer fen: no Decimal made
+            _check_fen_amounts(path, claim, errors)
+            continue
         amounts = [_typed_money(getattr(claim, key), f"{path}.{key}", errors, required=required)
                    for key, required in (("total", True), ("policy_scope", True), ("basic_paid", False),
                                          ("critical_paid", False))]
@@ -457,3 +471,53 @@ def build_input(*, region: str, person: Person, claims: list[Claim], statistics:
         raise InputError(errors)
     return SettlementInput(region=region, person=person, claims=list(claims), statistics=statistics,
                            tilted_applied=bool(tilted_applied), regional_categories=regional)
+
+
+# --- Claims read as integer fen (a batch's hot path) --------------------------------------------------
+
+def _fen_amount(slot: str, doc: str):
+    def get(self) -> Decimal | None:
+        v = getattr(self, slot)
+        return None if v is None else fen_dec(v)
+
+    def put(self, value) -> None:
+        setattr(self, slot, _fen(value))
+
+    return property(get, put, doc=doc)
+
+
+class FenClaim(Claim):
+    """A claim whose amounts were read as integer fen (e.g. ``CAST(ROUND(total * 100) AS BIGINT)``
+    from a database's money columns): :meth:`of` stores the fen the calculation uses and makes no
+    ``Decimal``; ``total``, ``policy_scope``, ``basic_paid`` and ``critical_paid`` are derived from
+    them when read. Settles exactly as the :class:`Claim` of the same values;
+    :func:`build_input` checks it as it checks any claim."""
+
+    __slots__ = ()
+    total = _fen_amount("_t", "total in fen as a Decimal")
+    policy_scope = _fen_amount("_p", "policy scope as a Decimal")
+    basic_paid = _fen_amount("_b", "basic insurance paid as a Decimal (None: not given)")
+    critical_paid = _fen_amount("_c", "critical-illness insurance paid as a Decimal (None: not given)")
+
+    @classmethod
+    def of(cls, id: str, date: _dt.date, kind: str, total: int, policy_scope: int, special_disease: bool,
+           hospital_level: int, location: str, referral_compliant: bool, basic_paid: int | None,
+           critical_paid: int | None) -> FenClaim:
+        """The claim of these values, the amounts in integer fen (basic / critical None: not given)."""
+        c = cls.__new__(cls)
+        c.id, c.date, c.kind = id, date, kind
+        c.special_disease, c.hospital_level, c.location, c.referral_compliant = (
+            special_disease, hospital_level, location, referral_compliant)
+        c._t, c._p, c._b, c._c = total, policy_scope, basic_paid, critical_paid
+        c._ord = date.toordinal()
+        c._year = date.year
+        return c
+
+
+def _check_fen_amounts(path: str, claim: FenClaim, errors: list[Problem]) -> None:
+    """What ``_typed_money`` and ``_check_amounts`` say of a claim's amounts, said of its fen (the
+    slow path of a claim that is not well formed: the same problems, word for word)."""
+    amounts = [_typed_money(fen_dec(v) if type(v) is int else v, f"{path}.{key}", errors, required=required)
+               for key, v, required in (("total", claim._t, True), ("policy_scope", claim._p, True),
+                                        ("basic_paid", claim._b, False), ("critical_paid", claim._c, False))]
+    _check_amounts(path, *amounts, errors)

@@ -85,8 +85,8 @@ def _owners(py: PersonYear) -> dict[str, int]:
     owner: dict[str, int] = {}
     latest = py.cases[-1].pk
     for case in py.cases:                      # by id: the latest case linking a claim wins
-        for pk in case.claim_ids:
-            owner[f"c{pk}"] = case.pk
+        for cid in case.claim_ids:
+            owner[cid] = case.pk
     return {c.id: owner.get(c.id, latest) for c in py.claims}
 
 
@@ -113,6 +113,7 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
     """The aggregate of a part (a JSON-able dict of integers and lists)."""
     part = empty()
     largest: list = []
+    buckets: dict = {}          # (category, kind) → [before, after] paid, split into the two tables at the end
     for py in person_years:
         part["person_years"] += 1
         if not py.claims:
@@ -136,45 +137,43 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
         cases = py.cases
         if len(cases) == 1:
             only = cases[0]
-            own = {only.pk: {f"c{pk}" for pk in only.claim_ids}}
+            own = {only.pk: only.claim_ids}
             counted = {only.pk: None}                  # None: every claim
         else:
             owners = _owners(py)
-            own = {c.pk: {f"c{pk}" for pk in c.claim_ids} for c in cases}
+            own = {c.pk: c.claim_ids for c in cases}
             counted = {c.pk: {cid for cid, owner in owners.items() if owner == c.pk} for c in cases}
         paid = [0, 0]
         case_paid = {c.pk: [0, 0] for c in cases}
         capped = ({}, {})
         for i, side in ((0, "before"), (1, "after")):
-            sums = part[side]
-            by_category, by_kind, caps = part["by_category"], part["by_kind"], capped[i]
+            caps = capped[i]
             t = a = g = o = 0
             for case_pk, result in results[side].items():
                 mine, count, cp = own[case_pk], counted[case_pk], 0
                 for c in result.claims:
                     cid = c.id
-                    money = c.assistance_fen + c.tilted_fen
+                    assistance, tilted = c.assistance_fen, c.tilted_fen
+                    money = assistance + tilted
                     if cid in mine:
                         cp += money
                     if count is not None and cid not in count:
                         continue
                     t += c.total_fen
-                    a += c.assistance_fen
-                    g += c.tilted_fen
+                    a += assistance
+                    g += tilted
                     o += c.out_of_pocket_fen
-                    row = by_category.get(c.category or "")
+                    key = (c.category, c.kind)
+                    row = buckets.get(key)
                     if row is None:
-                        row = by_category[c.category or ""] = [0, 0]
-                    row[i] += money
-                    row = by_kind.get(c.kind)
-                    if row is None:
-                        row = by_kind[c.kind] = [0, 0]
+                        row = buckets[key] = [0, 0]
                     row[i] += money
                     if c.basic_cap_reached or c.critical_cap_reached or c.assistance_cap_reached or c.tilted_cap_reached:
                         for flag in CAP_FLAGS:
                             if getattr(c, flag):
                                 caps[flag] = True
                 case_paid[case_pk][i] = cp
+            sums = part[side]
             sums["total"] += t
             sums["assistance"] += a
             sums["tilted"] += g
@@ -203,6 +202,15 @@ def settle_part(person_years: list[PersonYear], before: Books, after: Books) -> 
             case = max(py.cases, key=lambda c: (abs(case_paid[c.pk][1] - case_paid[c.pk][0]), c.pk))
             largest.append([abs(change), change, paid[0], paid[1], py.person_id, case.pk, case.number,
                             case.region_id])
+    by_category, by_kind = part["by_category"], part["by_kind"]
+    for (category, kind), (b, a) in buckets.items():
+        for table, key in ((by_category, category or ""), (by_kind, kind)):
+            row = table.get(key)
+            if row is None:
+                table[key] = [b, a]
+            else:
+                row[0] += b
+                row[1] += a
     part["largest"] = _top(largest)
     return part
 

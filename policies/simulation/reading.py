@@ -1,7 +1,8 @@
 """Reading a part of a simulation: the person-years of some regions and a year whose person ids lie
 in a range, read with a few set-based statements (never one query per person) straight into
-engine objects (``engine.Claim``, ``engine.Identity``; the input is made by ``engine.build_input``,
-no JSON round trip). Reads only."""
+engine objects (``engine.FenClaim`` — the amounts as integer fen computed by the database, no
+``Decimal`` per amount — and ``engine.Identity``; the input is made by ``engine.build_input``, no
+JSON round trip). Reads only."""
 from __future__ import annotations
 
 import datetime
@@ -13,7 +14,6 @@ from django.db import connection
 from cases.models import Application, ApplicationClaim, ApplicationState, Claim, Identity, Person
 from portal.sql import date as _date
 from portal.sql import in_values as _in
-from portal.sql import money as _dec
 from portal.sql import table as _table
 
 from .. import engine
@@ -22,13 +22,19 @@ from .. import engine
 DEAD_STATES = (ApplicationState.REJECTED, ApplicationState.WITHDRAWN)
 
 
+def _fen_sql(column: str) -> str:
+    """A money column (two decimals) as integer fen, NULL kept: exact on PostgreSQL's numeric; on
+    SQLite (which may hold 0.1 as a float) rounded to the nearest fen."""
+    return f"CAST(ROUND({column} * 100) AS BIGINT)"
+
+
 @dataclass(slots=True)
 class Case:
     pk: int
     number: str
     region_id: str
     tilted_applied: bool
-    claim_ids: set[int] = field(default_factory=set)
+    claim_ids: set[str] = field(default_factory=set)     # the claims it links, as the engine names them ("c<pk>")
 
 
 @dataclass(slots=True)
@@ -37,7 +43,7 @@ class PersonYear:
     residence: str
     scheme: str
     identities: list[engine.Identity]        # in the order the planner lists them (start, category, id)
-    claims: list[engine.Claim]               # the year's claims, by date then id (ids "c<pk>")
+    claims: list[engine.FenClaim]            # the year's claims, by date then id (ids "c<pk>")
     cases: list[Case]                        # by id
     inputs: dict = field(default_factory=dict)            # (region, tilted) → engine input, built once
 
@@ -64,7 +70,7 @@ def read_part(*, regions: list[str], year: int, first_person: int, last_person: 
         where_a, params_a = _in("application_id", list(by_id))
         cursor.execute(f"SELECT application_id, claim_id FROM {_table(ApplicationClaim)} WHERE {where_a}", params_a)
         for app_id, claim_id in cursor.fetchall():
-            by_id[app_id].claim_ids.add(claim_id)
+            by_id[app_id].claim_ids.add(f"c{claim_id}")
 
         cursor.execute(f"SELECT id, residence, scheme FROM {_table(Person)} WHERE id >= %s AND id <= %s",
                        [first_person, last_person])
@@ -78,20 +84,27 @@ def read_part(*, regions: list[str], year: int, first_person: int, last_person: 
             if person_id in cases:
                 identities[person_id].append(engine.Identity(category, _date(start), _date(end)))
 
+        # the amounts as integer fen, computed by the database (no Decimal per amount here)
         cursor.execute(
             f"SELECT person_id, id, date, kind, special_disease, hospital_level, location, referral_compliant, "
-            f"total, policy_scope, basic_paid, critical_paid "
+            f"{_fen_sql('total')}, {_fen_sql('policy_scope')}, {_fen_sql('basic_paid')}, {_fen_sql('critical_paid')} "
             f"FROM {_table(Claim)} WHERE person_id >= %s AND person_id <= %s AND date >= %s AND date <= %s "
             f"AND voided_at IS NULL ORDER BY person_id, date, id",
             [first_person, last_person, datetime.date(year, 1, 1), datetime.date(year, 12, 31)])
         rows = cursor.fetchall()
 
-    claims: dict[int, list] = defaultdict(list)
-    Claim_ = engine.Claim
+    claims: dict[int, list] = {}
+    of = engine.FenClaim.of
+    date_type = datetime.date
+    mine = None
+    current = None
     for person_id, pk, date, kind, special, level, location, referral, total, scope, basic, critical in rows:
-        if person_id in cases:
-            claims[person_id].append(Claim_(f"c{pk}", _date(date), kind, _dec(total), _dec(scope), bool(special),
-                                            level, location, bool(referral), _dec(basic), _dec(critical)))
+        if person_id != current:                  # the rows come by person
+            current = person_id
+            mine = claims[person_id] = [] if person_id in cases else None
+        if mine is not None:
+            mine.append(of(f"c{pk}", date if type(date) is date_type else _date(date), kind, total, scope,
+                           bool(special), level, location, bool(referral), basic, critical))
     out = []
     for person_id in sorted(cases):
         residence, scheme = people.get(person_id, ("rural", "resident"))

@@ -115,3 +115,72 @@ def test_a_refusal_names_the_field():
     with pytest.raises(engine.InputError) as exc:
         typed(v)
     assert exc.value.errors == ["claims[0].policy_scope: 120.00 exceeds total 100.00"]
+
+
+fen = st.one_of(st.integers(min_value=0, max_value=10**11), st.sampled_from([-1, -100, 0]))
+
+
+@st.composite
+def fen_values(draw):
+    """As ``values``, the amounts as integer fen (what a database gives as ``CAST(ROUND(x * 100))``)."""
+    v = draw(values())
+    for c in v["claims"]:
+        for key in ("total", "policy_scope"):
+            c[key] = draw(fen)
+        for key in ("basic_paid", "critical_paid"):
+            c[key] = draw(st.one_of(st.none(), fen))
+    return v
+
+
+def as_decimals(v: dict) -> dict:
+    out = {**v, "claims": [dict(c) for c in v["claims"]]}
+    for c in out["claims"]:
+        for key in ("total", "policy_scope", "basic_paid", "critical_paid"):
+            if c[key] is not None:
+                c[key] = Decimal(c[key]).scaleb(-2)
+    return out
+
+
+def typed_fen(v: dict) -> engine.SettlementInput:
+    person = engine.Person(residence=v["residence"], scheme=v["scheme"],
+                           identities=[engine.Identity(**i) for i in v["identities"]])
+    claims = [engine.FenClaim.of(c["id"], c["date"], c["kind"], c["total"], c["policy_scope"], c["special_disease"],
+                                 c["hospital_level"], c["location"], c["referral_compliant"], c["basic_paid"],
+                                 c["critical_paid"]) for c in v["claims"]]
+    return engine.build_input(region=v["region"], person=person, tilted_applied=v["tilted_applied"], claims=claims)
+
+
+def plain(outcome_):
+    """An outcome with FenClaims turned into Claims of the same values (to compare with parse_input's)."""
+    status, got = outcome_
+    if status != "ok":
+        return outcome_
+    claims = [engine.Claim(c.id, c.date, c.kind, c.total, c.policy_scope, c.special_disease, c.hospital_level,
+                           c.location, c.referral_compliant, c.basic_paid, c.critical_paid) for c in got.claims]
+    assert [(c._t, c._p, c._b, c._c, c._ord, c._year) for c in claims] == \
+        [(c._t, c._p, c._b, c._c, c._ord, c._year) for c in got.claims]
+    got.claims = claims
+    return status, got
+
+
+@settings(max_examples=400, deadline=None)
+@given(fen_values())
+def test_fen_claims_are_checked_as_parse_input_checks_them(v):
+    """Claims read as integer fen (the simulation's) give the input, or the refusal word for word,
+    that the same amounts as JSON give."""
+    got_fen = plain(outcome(lambda: typed_fen(v)))
+    got_json = outcome(lambda: engine.parse_input(as_json(as_decimals(v))))
+    assert got_fen == got_json
+
+
+def test_a_fen_claim_settles_as_the_claim_of_the_same_amounts():
+    book = engine.static_book_from_seed("360700")
+    day = dt.date(2023, 5, 1)
+    person = engine.Person(identities=[engine.Identity("dibao", dt.date(2022, 1, 1))])
+    fen_claim = engine.FenClaim.of("c1", day, "inpatient", 4_500_000, 4_000_000, False, 2, "county", True, 2_000_000, 300_050)
+    claim = engine.Claim("c1", day, "inpatient", Decimal("45000.00"), Decimal("40000.00"), hospital_level=2,
+                         basic_paid=Decimal("20000.00"), critical_paid=Decimal("3000.50"))
+    assert fen_claim.total == Decimal("45000.00") and fen_claim.critical_paid == Decimal("3000.50")
+    results = [engine.result_to_dict(engine.settle(engine.build_input(region="360700", person=person, claims=[c]), book))
+               for c in (fen_claim, claim)]
+    assert results[0] == results[1] and results[0]["totals"]["assistance"] != "0.00"
