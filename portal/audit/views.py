@@ -56,40 +56,32 @@ def log(request):
                   status=400 if f.errors else 200)
 
 
+def _tab(request, tab: str, selector, template: str):
+    """One tab of the audit log: its rows through ``selector`` under the page's filters, a page at a time."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    qs = selector(request.user, f)
+    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
+    return render(request, template, _context(request, tab, f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
 @_auditor
 def id_views(request):
     """Who saw whose full identity number, when, where and why."""
-    f = Filters.from_query(request.GET)
-    page = _page(request)
-    qs = selectors.id_number_views(request.user, f)
-    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
-    return render(request, "audit/id_views.html",
-                  _context(request, "id_views", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
-                  status=400 if f.errors else 200)
+    return _tab(request, "id_views", selectors.id_number_views, "audit/id_views.html")
 
 
 @_auditor
 def bank_changes(request):
     """Every change of a person's bank, account or account holder (old → new)."""
-    f = Filters.from_query(request.GET)
-    page = _page(request)
-    qs = selectors.bank_account_changes(request.user, f)
-    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
-    return render(request, "audit/bank_changes.html",
-                  _context(request, "bank_changes", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
-                  status=400 if f.errors else 200)
+    return _tab(request, "bank_changes", selectors.bank_account_changes, "audit/bank_changes.html")
 
 
 @_auditor
 def simulations(request):
     """Who ran which fund-impact simulation of which policy version, for which year, and when."""
-    f = Filters.from_query(request.GET)
-    page = _page(request)
-    qs = selectors.policy_simulations(request.user, f)
-    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
-    return render(request, "audit/simulations.html",
-                  _context(request, "simulations", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
-                  status=400 if f.errors else 200)
+    return _tab(request, "simulations", selectors.policy_simulations, "audit/simulations.html")
 
 
 def _local(value) -> str:
