@@ -50,6 +50,13 @@ def register(*items: MenuItem) -> None:
             _REGISTRY.append(item)
 
 
+def unregister(*items: MenuItem) -> None:
+    """Take entries out again (an app that registers entries for a while, e.g. a test)."""
+    for item in items:
+        if item in _REGISTRY:
+            _REGISTRY.remove(item)
+
+
 def items_for(user, *, with_counts: bool = False) -> list[dict]:
     """Entries the user may use; ``with_counts`` also asks each entry how much waits (home page only)."""
     from portal.permissions import allowed

@@ -117,10 +117,10 @@ def test_a_refused_settlement_is_stored_and_blocks_the_review(team):
     app = make_case(team, "submitted", person=person, claims=[claim])
     s = current(app)
     assert s.errors and s.payable is None and not s.lines.exists()
-    assert "360700" in " ".join(s.errors) or "赣" in " ".join(s.errors)
+    assert "360700" in " ".join(s.refusals()) or "赣" in " ".join(s.refusals())
     with pytest.raises(workflow.SettlementNotReady) as err:   # review cannot even start
         workflow.transition(acting_user=team.reviewer, application_id=app.pk, action="start_review")
-    assert s.errors[0] in str(err.value)
+    assert s.refusals()[0] in str(err.value)
     app.refresh_from_db()
     assert app.state == "submitted"
     detail = case_detail(team.reviewer, app.pk)

@@ -33,7 +33,8 @@ def test_cangzhou_2023_deductible_is_refused_until_announced_and_the_suggestion_
                            value=Decimal("29000.00"), source="统计公报 2023-03")
     with pytest.raises(services.SettlementRefused) as refused:
         services.settle_payload(payload=dibao_edge_2023())
-    assert "annual_deductible_dibao_edge" in refused.value.errors[0] and "2023" in refused.value.errors[0]
+    message = refused.value.errors[0]  # worded for the reader: the announced amount by its name, not its code
+    assert "低保边缘家庭成员年度起付标准" in message and "2023" in message and "尚未录入" in message
 
     client.force_login(cz_admin)
     page = client.get(reverse("policies:statistics"), {"region": "130900", "year": "2023"}).content.decode()

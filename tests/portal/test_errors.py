@@ -31,8 +31,9 @@ def test_bad_input_in_each_part_has_the_same_body():
         format="json")
     assert preview.status_code == 400
     body = _shape(preview.json())
-    assert body["code"] == "invalid" and any("claims[0].policy_scope" in e for e in body["errors"])
-    assert body["field"] == "claims[0].policy_scope"
+    # the field by its path for programs, and the message in the reader's words (Chinese by default)
+    assert body["code"] == "invalid" and body["field"] == "claims[0].policy_scope"
+    assert body["errors"] and any("政策范围" in e for e in body["errors"]), body["errors"]
 
 
 def test_a_service_refusal_and_a_framework_refusal_look_alike():

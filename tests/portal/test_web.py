@@ -4,16 +4,24 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal.roles.menu import MenuItem, register
+from portal.roles.menu import MenuItem, register, unregister
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
-register(
+TEST_ITEMS = (
     MenuItem(permission="cases.review_case", label="TEST-REVIEW-ITEM", url_name="api-me", order=999),
     MenuItem(permission="policies.edit_version", label="TEST-POLICY-ITEM", url_name="api-me", order=999),
     MenuItem(permission="cases.review_case", label="TEST-UNROUTED", url_name="no-such-url", order=999),
 )
+
+
+@pytest.fixture
+def test_menu_items():
+    """Entries of this module's tests only (the menu is process-wide: left in, other tests' pages show them)."""
+    register(*TEST_ITEMS)
+    yield
+    unregister(*TEST_ITEMS)
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -46,7 +54,7 @@ def test_wrong_password_is_refused_with_a_message(client):
     assert "_auth_user_id" not in client.session
 
 
-def test_home_shows_what_each_role_may_do(client):
+def test_home_shows_what_each_role_may_do(client, test_menu_items):
     reviewer = make_user("reviewer")
     client.force_login(reviewer)
     body = client.get(reverse("home")).content.decode()
