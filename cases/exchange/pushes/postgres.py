@@ -423,7 +423,10 @@ def process(rows, ctx: PushContext, counters: dict, *, on_progress, finish) -> N
         for name in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
         try:
-            total = _stage(cursor, rows, ctx, on_progress)
+            # staged in a transaction of its own: a file found unreadable half-way (raised while the
+            # COPY reads its rows) rolls back cleanly, and the push's failure can still be recorded
+            with transaction.atomic():
+                total = _stage(cursor, rows, ctx, on_progress)
             t1 = clock()
             counters["rows_total"] = total
             on_progress("validating", total)
