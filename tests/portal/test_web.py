@@ -146,7 +146,12 @@ def test_seed_demo_is_idempotent():
 
 
 def test_home_shows_how_much_waits_in_an_inbox(client):
-    register(MenuItem(permission="cases.approve_case", label="TEST-INBOX", url_name="api-me", order=998, count=lambda user: 3))
-    client.force_login(make_user("approver"))
-    body = client.get(reverse("home")).content.decode()
+    inbox = MenuItem(permission="cases.approve_case", label="TEST-INBOX", url_name="api-me", order=998,
+                     count=lambda user: 3)
+    register(inbox)
+    try:
+        client.force_login(make_user("approver"))
+        body = client.get(reverse("home")).content.decode()
+    finally:
+        unregister(inbox)  # the menu is process-wide
     assert "TEST-INBOX" in body and ">3</span>" in body
