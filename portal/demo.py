@@ -187,10 +187,10 @@ def _seed_warnings() -> int:
     import datetime
     from decimal import Decimal
 
-    from cases.exchange.models import MonitoringRun
-    from cases.exchange.services import monitoring
     from cases.identity_numbers import compose
     from cases.models import Claim, Person
+    from cases.monitoring import services as monitoring
+    from cases.monitoring.models import MonitoringRun
     from cases.services import claims
 
     number = compose("360702", datetime.date(1972, 4, 4), 881)
@@ -226,7 +226,7 @@ def seed_more(*, stdout=None) -> None:
         except Exception as exc:  # one demo step that cannot be made is reported, not fatal
             log.warning("demo %s not created: %s", label, exc)
             report.append(f"{label}: not created ({exc})")
-    from cases.exchange.models import MonitoringWarning
+    from cases.monitoring.models import MonitoringWarning
 
     report.append(f"monitoring warnings: {MonitoringWarning.objects.count()}")  # the runs ran on commit
     if stdout is not None:

@@ -104,6 +104,19 @@ def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence
     return response
 
 
+def table_response(fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence],
+                   title: str = "Sheet1") -> HttpResponse:
+    """``fmt`` "xlsx" or "csv" as a download named ``filename.fmt``; any other format is a 404 (it
+    comes from the URL)."""
+    if fmt == "xlsx":
+        return xlsx_response(f"{filename}.xlsx", headers, rows, title=title)
+    if fmt == "csv":
+        return csv_response(f"{filename}.csv", headers, rows)
+    from django.http import Http404
+
+    raise Http404
+
+
 # --- Streamed downloads (long lists: rejected rows of an upload) ----------------------------------
 
 

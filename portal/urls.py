@@ -20,5 +20,6 @@ urlpatterns = [
     path("policies/", include("policies.urls")),
     path("cases/", include("cases.urls")),
     path("exchange/", include("cases.exchange.urls")),
+    path("exchange/", include("cases.monitoring.urls")),  # the monitoring pages kept their /exchange/ paths
     path("audit/", include("portal.audit.urls")),
 ]

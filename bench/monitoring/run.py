@@ -134,8 +134,9 @@ def generate(n: int) -> dict:
 
 def child(url: str) -> None:
     django_setup(url)
-    from cases.exchange.models import MonitoringWarning
-    from cases.exchange.services.monitoring import execute_run, start_run
+    from cases.monitoring.services import execute_run, start_run
+
+    from cases.monitoring.models import MonitoringWarning
 
     MonitoringWarning.objects.all().delete()
     t0 = time.perf_counter()

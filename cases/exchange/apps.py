@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ExchangeConfig(AppConfig):
     name = "cases.exchange"
     label = "exchange"
-    verbose_name = _("Department exchange and monitoring")
+    verbose_name = _("Department exchange")
 
     def ready(self):
         from portal.roles.menu import MenuItem, register
@@ -21,8 +21,6 @@ class ExchangeConfig(AppConfig):
                      url_name="exchange:confirmation_list", group=group, order=41,
                      description=_("Requests of the medical-security bureau waiting for your department"),
                      count=_open_confirmations),
-            MenuItem(permission="exchange.handle_warning", label=_("Warnings to handle"), url_name="exchange:warning_list", query="state=open", group=group,
-                     order=42, description=_("因病返贫 / 因病致贫 warnings: record what was done")),
             MenuItem(permission="exchange.receive_subsidy_lists", label=_("Subsidy lists"),
                      url_name="exchange:subsidy_lists", group=group, order=43,
                      description=_("Monthly added and exited subsidised enrolments")),
@@ -31,9 +29,6 @@ class ExchangeConfig(AppConfig):
                      description=_("What the departments answered about identities")),
             MenuItem(permission="exchange.view_dashboard", label=_("Dashboards"), url_name="exchange:dashboard", group=_("Supervision"), order=60,
                      description=_("Payments against the budget, caps, warnings, referrals, cost outside the scope")),
-            MenuItem(permission="exchange.supervise_warnings", label=_("Monitoring warnings"),
-                     url_name="exchange:warning_list", group=_("Supervision"), order=61,
-                     description=_("High medical spending: 因病返贫 and 因病致贫 warnings and their outcomes")),
             MenuItem(permission="exchange.manage_enrolment_subsidy", label=_("Enrolment subsidy"), url_name="exchange:subsidy_lists",
                      group=_("Supervision"), order=62,
                      description=_("Contribution standards and the monthly lists for finance and tax")),

@@ -21,10 +21,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from cases.monitoring.models import MonitoringWarning, WarningKind, WarningOutcome
 from policies.categories import label as category_label
 from portal.roles.scoping import within
 
-from .models import AssistanceBudget, MonitoringWarning, WarningKind, WarningOutcome
+from .models import AssistanceBudget
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=14, decimal_places=2)

@@ -6,8 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.roles.domain import DepartmentCode
 
-from .models import WarningOutcome
-
 # ISO dates: <input type="date"> accepts only YYYY-MM-DD (Chinese locale formats give 2025/01/01,
 # which the browser drops, so the field arrived blank).
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -74,11 +72,6 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label=_("why the identity is not confirmed"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 3}),
                              error_messages=required(_("Say why the identity is not confirmed.")))
-
-
-class OutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("what was done"), choices=WarningOutcome.choices, widget=forms.RadioSelect)
-    note = forms.CharField(label=_("note"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class StandardForm(forms.Form):

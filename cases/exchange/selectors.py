@@ -10,12 +10,9 @@ from portal.roles.scoping import region_prefixes, region_q, user_departments
 
 from .models import (
     SUBSIDY_RECIPIENTS,
-    WARNING_RECIPIENTS,
     ConfirmationRequest,
     ConfirmationStatus,
     IdentityPush,
-    MonitoringRun,
-    MonitoringWarning,
     OutboundDelivery,
     SubsidyList,
 )
@@ -30,7 +27,7 @@ def liaison_departments(user) -> list[str]:
     return sorted(user_departments(user, role=Role.LIAISON))
 
 
-def _department_scope(user, *, field: str, departments, department_field: str = "department") -> Q:
+def department_scope(user, *, field: str, departments, department_field: str = "department") -> Q:
     """Rows of each department the user is a liaison of, in that department's regions."""
     q = Q(pk__in=[])
     for dept in departments:
@@ -42,7 +39,8 @@ def _department_scope(user, *, field: str, departments, department_field: str = 
     return q
 
 
-def _bureau_scope(user, *, field: str, roles=BUREAU_READ_ROLES) -> Q:
+def bureau_scope(user, *, field: str, roles=BUREAU_READ_ROLES) -> Q:
+    """Rows in the regions where the user holds one of ``roles`` (bureau staff and auditors)."""
     prefixes = region_prefixes(user, roles=roles)
     if prefixes is None:
         return Q()
@@ -56,8 +54,8 @@ def pushes_for(user) -> QuerySet:
     qs = IdentityPush.objects.select_related("department", "region", "created_by")
     if user.is_superuser:
         return qs
-    cond = _department_scope(user, field="region", departments=liaison_departments(user))
-    cond |= _bureau_scope(user, field="region", roles=(Role.AUDITOR, Role.POLICY_ADMIN))
+    cond = department_scope(user, field="region", departments=liaison_departments(user))
+    cond |= bureau_scope(user, field="region", roles=(Role.AUDITOR, Role.POLICY_ADMIN))
     return qs.filter(cond)
 
 
@@ -72,7 +70,7 @@ def confirmations_inbox(user, *, status: str | None = ConfirmationStatus.OPEN) -
     """Requests addressed to the user's departments in the regions they cover."""
     qs = ConfirmationRequest.objects.select_related("person", "region", "department", "requested_by", "answered_by")
     if not user.is_superuser:
-        qs = qs.filter(_department_scope(user, field="region", departments=liaison_departments(user)))
+        qs = qs.filter(department_scope(user, field="region", departments=liaison_departments(user)))
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("requested_at", "id") if status == ConfirmationStatus.OPEN else qs
@@ -83,7 +81,7 @@ def confirmations_sent(user) -> QuerySet:
     qs = ConfirmationRequest.objects.select_related("person", "region", "department", "requested_by", "answered_by")
     if user.is_superuser:
         return qs
-    return qs.filter(_bureau_scope(user, field="region", roles=(Role.REVIEWER, Role.APPROVER, Role.AUDITOR)))
+    return qs.filter(bureau_scope(user, field="region", roles=(Role.REVIEWER, Role.APPROVER, Role.AUDITOR)))
 
 
 def confirmation_for(user, request_id: int) -> ConfirmationRequest | None:
@@ -92,34 +90,6 @@ def confirmation_for(user, request_id: int) -> ConfirmationRequest | None:
 
 def open_confirmation_count(user) -> int:
     return confirmations_inbox(user).count()
-
-
-# --- warnings ---------------------------------------------------------------------------------
-
-
-def warnings_for(user) -> QuerySet:
-    """Warnings for 民政 / 乡村振兴 liaisons of the region, and for bureau staff and auditors."""
-    qs = MonitoringWarning.objects.select_related("person", "region", "handled_by", "handled_department")
-    if user.is_superuser:
-        return qs
-    cond = Q(pk__in=[])
-    for dept in liaison_departments(user):
-        if dept in WARNING_RECIPIENTS:
-            prefixes = region_prefixes(user, roles=[Role.LIAISON], department=dept)
-            cond |= region_q(prefixes, field="region")
-    cond |= _bureau_scope(user, field="region")
-    return qs.filter(cond)
-
-
-def can_handle_warnings(user) -> bool:
-    return user.is_superuser or any(d in WARNING_RECIPIENTS for d in liaison_departments(user))
-
-
-def monitoring_runs_for(user) -> QuerySet:
-    qs = MonitoringRun.objects.select_related("started_by")
-    if user.is_superuser:
-        return qs
-    return qs.filter(Q(region_code="") | region_q(region_prefixes(user, roles=BUREAU_READ_ROLES) or [], field="region_code"))
 
 
 # --- subsidy ----------------------------------------------------------------------------------
@@ -161,6 +131,6 @@ def deliveries_for(user) -> QuerySet:
     qs = OutboundDelivery.objects.select_related("department", "region", "delivered_by")
     if user.is_superuser:
         return qs
-    cond = _department_scope(user, field="region", departments=liaison_departments(user))
-    cond |= _bureau_scope(user, field="region", roles=(Role.AUDITOR, Role.POLICY_ADMIN))
+    cond = department_scope(user, field="region", departments=liaison_departments(user))
+    cond |= bureau_scope(user, field="region", roles=(Role.AUDITOR, Role.POLICY_ADMIN))
     return qs.filter(cond)

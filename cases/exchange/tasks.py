@@ -5,8 +5,9 @@
   retroactive policies (re-enqueues itself while marks remain).
 * ``exchange.monthly_subsidy_lists()`` — beat, 1st of each month: every region's list of added and
   exited subsidised people for 财政 / 税务 (due by the 5th, 沧政办规〔2022〕7号 三(一)).
-* ``exchange.monthly_monitoring()`` — beat, 1st of each month: 因病返贫 / 因病致贫 warnings.
-* ``exchange.run_monitoring(run_id)`` — a monitoring run started by hand.
+
+Monitoring's tasks (``exchange.monthly_monitoring``, ``exchange.run_monitoring``) are in
+``cases/monitoring/tasks.py``.
 """
 from __future__ import annotations
 
@@ -38,22 +39,3 @@ def monthly_subsidy_lists() -> list[int]:
     from .services.subsidy import produce_due_lists
 
     return [lst.pk for lst in produce_due_lists(acting_user=None)]
-
-
-@shared_task(name="exchange.monthly_monitoring", acks_late=True)
-def monthly_monitoring() -> int:
-    from .services.monitoring import start_run
-
-    run = start_run(acting_user=None, trigger="beat", enqueue=False)
-    from .services.monitoring import execute_run
-
-    execute_run(run_id=run.pk)
-    return run.pk
-
-
-@shared_task(name="exchange.run_monitoring", acks_late=True)
-def run_monitoring(run_id: int) -> int:
-    from .services.monitoring import execute_run
-
-    execute_run(run_id=int(run_id))
-    return int(run_id)

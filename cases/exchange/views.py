@@ -7,7 +7,6 @@ import re
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from cases.monitoring import selectors as monitoring_selectors
 from portal import exports, lists, uploads
 from portal.lists import Column, Sorting
 from portal.permissions import allowed, permission_required, roles_for
@@ -24,15 +24,13 @@ from portal.roles.scoping import scope_queryset, scoped_regions
 from portal.web import refusals
 
 from . import dashboards, selectors
-from .filters import PushFilter, WarningFilter
+from .filters import PushFilter
 from .forms import (
     AskForm,
     BudgetForm,
     ConfirmForm,
     ListForm,
-    OutcomeForm,
     PushForm,
-    RegionYearForm,
     RejectForm,
     StandardForm,
     TierForm,
@@ -43,26 +41,16 @@ from .models import (
     ContributionStandard,
     DeliveryKind,
     PushStatus,
-    WarningKind,
-    WarningOutcome,
 )
 from .pushes import rules
 from .pushes.reading import ENCODING_LABELS
-from .services import budgets, confirmations, monitoring, outbound, pushes, rejected_rows, subsidy
+from .services import budgets, confirmations, outbound, pushes, rejected_rows, subsidy
 
 PAGE = 50
 
 
 def _page(request, qs, size=PAGE):
     return Paginator(qs, size).get_page(request.GET.get("page"))
-
-
-def _export(fmt: str, filename: str, headers, rows, title: str):
-    if fmt == "xlsx":
-        return exports.xlsx_response(f"{filename}.xlsx", headers, rows, title=title)
-    if fmt == "csv":
-        return exports.csv_response(f"{filename}.csv", headers, rows)
-    raise Http404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,8 +64,8 @@ def home(request):
     context = {
         "pushing": pushes.pushing_departments(user),
         "open_confirmations": selectors.open_confirmation_count(user),
-        "open_warnings": selectors.warnings_for(user).filter(outcome="").count(),
-        "can_handle_warnings": selectors.can_handle_warnings(user),
+        "open_warnings": monitoring_selectors.warnings_for(user).filter(outcome="").count(),
+        "can_handle_warnings": monitoring_selectors.can_handle_warnings(user),
         "lists": selectors.subsidy_lists_for(user)[:5],
         "recent_pushes": selectors.pushes_for(user)[:5],
     }
@@ -202,7 +190,7 @@ def _categories_of(department: str, regions) -> list[tuple[str, str]]:
 def push_template(request, fmt: str):
     example = [["360702196103121317", "赖福生", "特困人员", "新增", "2024-01-05", "章民发〔2024〕3号", "360702"],
                ["360731197508152428", "钟秀英", "低保对象", "退出", "2024-02-29", "于民发〔2024〕7号", ""]]
-    return _export(fmt, "identity_push_template", rules.TEMPLATE_HEADERS, example, "身份推送")
+    return exports.table_response(fmt, "identity_push_template", rules.TEMPLATE_HEADERS, example, "身份推送")
 
 
 @permission_required("exchange.view_pushes")
@@ -358,146 +346,6 @@ def confirmation_detail(request, pk: int):
 
 
 # ---------------------------------------------------------------------------------------------
-# Monitoring warnings
-# ---------------------------------------------------------------------------------------------
-
-
-#: the warning list's sortable columns; id breaks ties
-WARNING_SORTING = Sorting([
-    Column("person", gettext_lazy("person"), ("person__name",)),
-    Column("region", gettext_lazy("region"), ("region_id",)),
-    Column("year", gettext_lazy("year"), ("year",)),
-    Column("kind", gettext_lazy("kind"), ("kind",)),
-    Column("date", gettext_lazy("date crossed"), ("claim_date",)),
-    Column("threshold", gettext_lazy("threshold"), ("threshold",)),
-    Column("out_of_pocket", gettext_lazy("year out-of-pocket"), ("out_of_pocket",)),
-    Column("outcome", gettext_lazy("outcome"), ("outcome",)),
-], default=("-year", "-claim_date", "-id"))
-
-
-def _warning_filters(request, qs):
-    """The warning list's filter over the warnings the user may see (scoping first, then the filter)."""
-    filterset = WarningFilter(request.GET, queryset=qs, request=request)
-    return filterset.qs, {k: request.GET.get(k, "") for k in ("year", "kind", "state", "region", "q")}, filterset
-
-
-@permission_required("exchange.view_warnings")
-def warning_list(request):
-    qs, f, filterset = _warning_filters(request, selectors.warnings_for(request.user))
-    by_state = qs.aggregate(open=Count("id", filter=Q(outcome="")), done=Count("id", filter=~Q(outcome="")))
-    listing = lists.listing(request, qs, sorting=WARNING_SORTING, export_url=reverse("exchange:warning_list_export"))
-    return render(request, "exchange/warning_list.html", {
-        "listing": listing, "page": listing.page, "f": f, "form": filterset.form, "kinds": WarningKind.choices,
-        "outcomes": WarningOutcome.choices, "counts": by_state, "can_handle": selectors.can_handle_warnings(request.user),
-        "query": listing.url()[1:],
-    }, status=400 if filterset.form.errors else 200)
-
-
-@permission_required("exchange.view_warnings")
-def warning_list_export(request):
-    """The warning list of the current filter as an Excel file with masked identity numbers, for the
-    bureau's own use, recorded in the export log. (Handing the list to 民政 / 乡村振兴, with full
-    numbers, is ``warning_export``: an outbound delivery.)"""
-    qs, _f, filterset = _warning_filters(request, selectors.warnings_for(request.user))
-    back = f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}"
-    if not filterset.is_valid():
-        return redirect(back)
-    headers = [_("person"), _("identity number"), _("region"), _("year"), _("kind"), _("date crossed"), _("threshold"),
-               _("year out-of-pocket"), _("outcome")]
-
-    def row(w):
-        return [w.person.name, w.person.masked_id_number, w.region.name, w.year, w.get_kind_display(), w.claim_date,
-                w.threshold, w.out_of_pocket, w.get_outcome_display() if w.outcome else _("open")]
-
-    try:
-        return lists.export(request, qs, list_name="warnings", sorting=WARNING_SORTING, headers=headers, row=row,
-                            title=_("Monitoring warnings"), filters=lists.describe_filters(filterset.cleaned))
-    except lists.TooManyRows as exc:
-        messages.error(request, _("The list holds %(n)s rows; an export takes at most %(limit)s. Narrow the filter.")
-                       % {"n": exc.count, "limit": lists.EXPORT_LIMIT})
-        return redirect(back)
-
-
-@permission_required("exchange.view_warnings")
-@require_http_methods(["GET", "POST"])
-def warning_detail(request, pk: int):
-    warning = selectors.warnings_for(request.user).filter(pk=pk).first()
-    if warning is None:
-        raise Http404
-    form = OutcomeForm(request.POST or None)
-    can_handle = not warning.outcome and allowed(request.user, "exchange.handle_warning", warning)
-    if request.method == "POST" and can_handle and form.is_valid():
-        with refusals(form) as outcome:
-            monitoring.record_outcome(acting_user=request.user, warning_id=warning.pk, **form.cleaned_data)
-        if outcome.ok:
-            messages.success(request, _("Outcome recorded."))
-            return redirect("exchange:warning_list")
-    return render(request, "exchange/warning_detail.html", {"w": warning, "form": form, "can_handle": can_handle,
-                                                            "claim": _warning_claim(warning)})
-
-
-def _warning_claim(warning):
-    """The claim whose date crossed the threshold (its reference is ``c<claim id>``), of the warned person."""
-    from cases.models import Claim
-
-    match = re.fullmatch(r"c(\d+)", warning.claim_ref or "")
-    if match is None:
-        return None
-    return Claim.objects.filter(pk=int(match.group(1)), person_id=warning.person_id).first()
-
-
-@permission_required("exchange.view_warnings")
-def warning_export(request, fmt: str):
-    qs, f, filterset = _warning_filters(request, selectors.warnings_for(request.user))
-    if not filterset.is_valid():
-        return redirect(f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}")
-    region = (f["region"] or _home_region(request.user)) or ""
-    with refusals(request=request) as outcome:
-        department = outbound.recipient_for(request.user, DeliveryKind.WARNINGS, region or "000000",
-                                            request.GET.get("department") or None)
-    if not outcome.ok:
-        return redirect(f"{reverse('exchange:warning_list')}?{request.GET.urlencode()}")
-    warnings = list(outbound.warnings_queryset_for_delivery(qs))
-    from portal.regions.models import Region
-
-    if not Region.objects.filter(pk=region).exists():
-        region = _home_region(request.user)
-    outbound.record(acting_user=request.user, kind=DeliveryKind.WARNINGS, department=department,
-                    region_code=region,
-                    period=f["year"] or str(timezone.localdate().year), file_format=fmt,
-                    channel="download", person_ids=[w.person_id for w in warnings])
-    return _export(fmt, f"warnings_{f['year'] or 'all'}", outbound.WARNING_HEADERS, outbound.warning_rows(warnings),
-                   "预警名单")
-
-
-def _home_region(user) -> str:
-    region = scoped_regions(user).order_by("code").first()
-    return region.code if region else ""
-
-
-@permission_required("exchange.view_monitoring")
-@require_http_methods(["GET", "POST"])
-def monitoring_runs(request):
-    user = request.user
-    regions = list(scoped_regions(user, roles=monitoring.RUN_ROLES).order_by("code"))
-    form = RegionYearForm(request.POST or None, regions=regions,
-                          initial={"year": monitoring.default_year(), "region": regions[0].code if regions else ""})
-    if request.method == "POST" and form.is_valid():
-        with refusals(form) as outcome:
-            run = monitoring.start_run(acting_user=user, trigger="manual", year=form.cleaned_data["year"],
-                                       region_code=form.cleaned_data["region"])
-        if outcome.ok:
-            run.refresh_from_db()
-            if run.finished_at:
-                messages.success(request, _("Monitoring finished: %(n)d new warnings.") % {"n": run.warnings_created})
-            else:
-                messages.success(request, _("Monitoring started; refresh this page to see the result."))
-            return redirect("exchange:monitoring")
-    return render(request, "exchange/monitoring.html", {
-        "form": form, "runs": selectors.monitoring_runs_for(user)[:30], "can_run": bool(regions)})
-
-
-# ---------------------------------------------------------------------------------------------
 # Enrolment subsidy
 # ---------------------------------------------------------------------------------------------
 
@@ -559,8 +407,8 @@ def subsidy_export(request, pk: int, fmt: str):
     outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
                     region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format=fmt,
                     channel="download", person_ids=[i.person_id for i in items], subsidy_list=lst)
-    return _export(fmt, f"subsidy_{lst.region_id}_{lst.year}{lst.month:02d}", outbound.SUBSIDY_HEADERS,
-                   outbound.subsidy_rows(items), "资助参保名单")
+    return exports.table_response(fmt, f"subsidy_{lst.region_id}_{lst.year}{lst.month:02d}", outbound.SUBSIDY_HEADERS,
+                                  outbound.subsidy_rows(items), "资助参保名单")
 
 
 @permission_required("exchange.manage_enrolment_subsidy")
@@ -659,7 +507,7 @@ def dashboard_export(request, key: str):
         raise Http404
     chart = fn(region, year)
     rows = list(chart.rows) + ([chart.footer] if chart.footer else [])
-    return _export("xlsx", f"{key}_{region}_{year}", chart.headers, rows, chart.title[:31])
+    return exports.table_response("xlsx", f"{key}_{region}_{year}", chart.headers, rows, chart.title[:31])
 
 
 @permission_required("exchange.view_dashboard")

@@ -25,6 +25,12 @@ def track(*, exclude: list[str] | None = None):
     copied into the history, e.g. large engine payloads that never change after insert)."""
 
     def decorate(model_class):
+        # A model moved between apps keeps its table (``Meta.db_table``); its history table, named
+        # after the old app too, is kept the same way.
+        meta = {}
+        opts = model_class._meta
+        if opts.db_table != f"{opts.app_label}_{opts.model_name}":
+            meta["db_table"] = f"{opts.db_table}history"
         return pghistory.track(
             pghistory.InsertEvent(),
             pghistory.UpdateEvent(),
@@ -34,6 +40,7 @@ def track(*, exclude: list[str] | None = None):
             obj_field=pghistory.ObjForeignKey(related_name="+", related_query_name="+"),
             append_only=True,
             level=pgtrigger.Statement,
+            meta=meta or None,
         )(model_class)
 
     return decorate

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "policies",
     "cases",
     "cases.exchange",
+    "cases.monitoring",
     "portal.audit",
 ]
 
@@ -338,10 +339,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = 5
 CELERY_BEAT_SCHEDULE: dict = {
     "flush-outbox": {"task": "portal.flush_outbox", "schedule": 60.0},
 }
-# Department exchange: monthly subsidy lists and monitoring (cases/exchange/beat.py).
+# Department exchange: monthly subsidy lists (cases/exchange/beat.py); monitoring (cases/monitoring/beat.py).
 from cases.exchange.beat import SCHEDULE as _EXCHANGE_BEAT  # noqa: E402
+from cases.monitoring.beat import SCHEDULE as _MONITORING_BEAT  # noqa: E402
 
 CELERY_BEAT_SCHEDULE.update(_EXCHANGE_BEAT)
+CELERY_BEAT_SCHEDULE.update(_MONITORING_BEAT)
 
 LOGGING = {
     "version": 1,

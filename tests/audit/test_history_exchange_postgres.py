@@ -19,16 +19,16 @@ from cases.exchange.models import (
     ContributionStandard,
     EnrolmentTier,
     IdentityPush,
-    MonitoringRun,
-    MonitoringWarning,
     OutboundDelivery,
     PushRejectedRow,
     Subsidy,
     SubsidyList,
     SubsidyListItem,
 )
-from cases.exchange.services import confirmations, monitoring, subsidy
+from cases.exchange.services import confirmations, subsidy
 from cases.models import ClaimAllocation, PayeeChange, SettlementLine
+from cases.monitoring import services as monitoring
+from cases.monitoring.models import MonitoringRun, MonitoringWarning
 from cases.services import payees, workflow
 from cases.services import settlement as settlement_service
 from portal.audit import selectors as audit_selectors

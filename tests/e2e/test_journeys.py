@@ -191,7 +191,8 @@ def test_demo_data_the_journeys_start_from():
     what each journey below starts from; a change of the demo data names the journey it breaks."""
     from django.core.management import call_command
 
-    from cases.exchange.models import IdentityPush, MonitoringWarning
+    from cases.exchange.models import IdentityPush
+    from cases.monitoring.models import MonitoringWarning
     from cases.models import Application
 
     call_command("seed_demo", stdout=io.StringIO())

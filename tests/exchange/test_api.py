@@ -1,14 +1,13 @@
 """What a department's system does through the API: answer confirmation requests, pull warnings and
 subsidy lists (each pull recorded with the token), record outcomes; refusals name the field."""
 import datetime
-from decimal import Decimal
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cases.exchange.models import MonitoringWarning, OutboundDelivery
-from cases.exchange.services import monitoring, subsidy
+from cases.exchange.models import OutboundDelivery
+from cases.exchange.services import subsidy
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.oncommit import run_on_commit
 from tests.factories import IdentityFactory, PersonFactory, make_user
@@ -50,31 +49,6 @@ def test_ask_and_answer_a_confirmation_through_the_api():
     assert rural.get(f"/api/v1/exchange/confirmations/{inbox[0]['id']}/").status_code == 404
 
 
-def test_civil_affairs_pulls_warnings_and_each_pull_is_recorded_with_the_token():
-    add_statistics()
-    p = PersonFactory(region_id="130903")
-    ClaimFactory(person=p, date=D(2023, 5, 1), total=Decimal("30000.00"), policy_scope=Decimal("0.00"),
-                 basic_paid=Decimal("0.00"), critical_paid=Decimal("0.00"))
-    run = monitoring.start_run(acting_user=None, trigger="command", year=2023, region_code="130900", enqueue=False)
-    monitoring.execute_run(run_id=run.pk)
-    civil = make_user("liaison", region="130900", department="civil_affairs")
-    api, key = client_for(civil)
-    rows = api.get("/api/v1/exchange/warnings/?year=2023&state=open").json()["results"]
-    assert len(rows) == 1 and rows[0]["id_number"] == p.id_number and rows[0]["kind"] == "fall_into_poverty"
-    delivery = OutboundDelivery.objects.get()
-    assert (delivery.kind, delivery.department_id, delivery.channel, delivery.api_token_hint, delivery.rows) == (
-        "warnings", "civil_affairs", "api", key[:8], 1)
-    w = MonitoringWarning.objects.get()
-    bad = api.post(f"/api/v1/exchange/warnings/{w.pk}/outcome/", {"outcome": "other"}, format="json")
-    assert bad.status_code == 400 and bad.json()["field"] == "note"
-    ok = api.post(f"/api/v1/exchange/warnings/{w.pk}/outcome/", {"outcome": "assisted", "note": "纳入低保"},
-                  format="json")
-    assert ok.status_code == 200 and ok.json()["outcome"] == "assisted"
-    # Another region's liaison sees nothing.
-    far, _k = client_for(make_user("liaison", region="360700", department="civil_affairs"))
-    assert far.get("/api/v1/exchange/warnings/").json()["results"] == []
-
-
 def test_tax_pulls_the_subsidy_list_items():
     admin = make_user("policy_admin", region="130900")
     subsidy.set_contribution_standard(acting_user=admin, region_code="130900", year=2024, tier1_personal="380.00")
@@ -93,11 +67,3 @@ def test_tax_pulls_the_subsidy_list_items():
     assert (delivery.department_id, delivery.subsidy_list_id, delivery.api_token_hint) == ("tax", lst.pk, key[:8])
 
 
-def test_monitoring_run_through_the_api_needs_a_region_in_scope():
-    admin = make_user("policy_admin", region="130900")
-    api, _k = client_for(admin)
-    assert api.post("/api/v1/exchange/monitoring-runs/", {"region": "360700", "year": 2023},
-                    format="json").status_code == 403
-    with run_on_commit():
-        response = api.post("/api/v1/exchange/monitoring-runs/", {"region": "130900", "year": 2023}, format="json")
-    assert response.status_code == 201

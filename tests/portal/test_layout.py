@@ -36,13 +36,62 @@ def test_a_private_import_is_found():
     assert private_imports(source) == ["2: bench.recalc.fill._users"]
 
 
+# --- each part has a public API: no part imports another part's private names ----------------------
+
+#: The parts (sub-apps) of the design card's top level, longest first (docs/conventions.md).
+PARTS = ("cases.exchange", "cases.monitoring", "portal.audit", "policies", "cases", "portal")
+
+
+def part_of(module: str) -> str | None:
+    return next((p for p in PARTS if module == p or module.startswith(p + ".")), None)
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def cross_part_private_imports(source: str, here: str, *, package: bool = False) -> list[str]:
+    """``from <another part> import _name`` in ``source``, the module ``here``, as ``line: module._name``."""
+    base = here.split(".") if package else here.split(".")[:-1]
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            module = ".".join(base[: len(base) - node.level + 1] + ([node.module] if node.module else []))
+        else:
+            module = node.module or ""
+        for alias in node.names:
+            name = alias.name
+            if name.startswith("_") and name != "_" and not name.startswith("__") \
+                    and part_of(module) is not None and part_of(module) != part_of(here):
+                out.append(f"{node.lineno}: {module}.{name}")
+    return out
+
+
+def test_no_part_imports_another_parts_private_names():
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in python_files("cases", "portal", "policies")
+             for line in cross_part_private_imports(path.read_text(encoding="utf-8"), module_name(path),
+                                                    package=path.name == "__init__.py")]
+    assert not found, "import another part's public names only (its services, selectors, models):\n" + \
+        "\n".join(found)
+
+
+def test_a_cross_part_private_import_is_found():
+    source = ("from cases.exchange.selectors import _scope, liaison_departments\n"
+              "from .services import _segment\nfrom ..exchange.views import _page\n")
+    assert cross_part_private_imports(source, "cases.monitoring.views") == [
+        "1: cases.exchange.selectors._scope", "3: cases.exchange.views._page"]
+
+
 # --- one error model: pages and API views never catch a service's refusal by hand ------------------
 
 VIEW_MODULES = ["cases.views.assignment", "cases.views.cases", "cases.views.claims", "cases.views.payments",
-                "cases.views.persons", "cases.views.queues", "cases.exchange.views", "portal.audit.views",
-                "portal.views", "cases.api.views", "cases.exchange.api.views", "policies.views",
-                "policies.views_examples", "policies.views_whatif", "policies.views_simulation", "policies.api.views",
-                "policies.api.simulation"]
+                "cases.views.persons", "cases.views.queues", "cases.exchange.views", "cases.monitoring.views",
+                "portal.audit.views", "portal.views", "cases.api.views", "cases.exchange.api.views",
+                "cases.monitoring.api.views", "policies.views", "policies.views_examples", "policies.views_whatif",
+                "policies.views_simulation", "policies.api.views", "policies.api.simulation"]
 #: The exceptions a view may catch, and why: they are questions to the user, not refusals.
 NOT_REFUSALS = {
     ("cases.views.claims", "claim_service.DuplicateClaim"): "the clerk confirms a second, identical claim or cancels",

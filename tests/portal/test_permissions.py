@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 NAMESPACES = ("cases", "exchange", "policies", "audit")
 
 #: Pages reached from another page rather than from the menu: page → the pages linking to it.
-EXCHANGE_TABS = ("exchange:push_list", "exchange:confirmation_list", "exchange:warning_list",
+EXCHANGE_TABS = ("exchange:push_list", "exchange:confirmation_list", "monitoring:warning_list",
                  "exchange:subsidy_lists", "exchange:deliveries")
 LINKED_FROM = {
     # the exchange's tabs (templates/exchange/_tabs.html, each shown to who may open it) on each of them
@@ -38,7 +38,7 @@ LINKED_FROM = {
     "exchange:warning_list_export": ("exchange:warning_list",),
     "exchange:home": EXCHANGE_TABS,
     "exchange:push_new": ("exchange:push_list",),
-    "exchange:monitoring": ("exchange:warning_list",),
+    "monitoring:runs": ("monitoring:warning_list",),
     "exchange:standards": ("exchange:subsidy_lists",),
     "exchange:budgets": ("exchange:dashboard",),
     "audit:id_views": ("audit:log",),

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 def counts():
     from django.contrib.auth import get_user_model
 
-    from cases.exchange.models import IdentityPush, MonitoringWarning
+    from cases.exchange.models import IdentityPush
     from cases.models import Application, Person
+    from cases.monitoring.models import MonitoringWarning
     from policies.models import Statistic
     from portal.roles.models import RoleAssignment
 
@@ -26,8 +27,9 @@ def test_seed_demo_covers_every_region_and_is_idempotent(settings, django_captur
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.contrib.auth import get_user_model
 
-    from cases.exchange.models import IdentityPush, MonitoringWarning
+    from cases.exchange.models import IdentityPush
     from cases.models import Person
+    from cases.monitoring.models import MonitoringWarning
     from policies.models import Statistic
     from portal.roles.scoping import user_roles
 

@@ -109,7 +109,7 @@ def substitute_for(world, region: str):
         "household": "cases.Household", "household_id": "cases.Household", "identity": "cases.Identity",
         "identity_id": "cases.Identity", "adjustment": "cases.Adjustment", "adjustment_id": "cases.Adjustment",
         "version": "policies.PolicyVersion", "from_version": "policies.PolicyVersion",
-        "draft_version_id": "policies.PolicyVersion", "warning": "exchange.MonitoringWarning",
+        "draft_version_id": "policies.PolicyVersion", "warning": "monitoring.MonitoringWarning",
     }
     many = {"claim_ids": "cases.Claim", "claims": "cases.Claim", "application_ids": "cases.Application",
             "adjustment_ids": "cases.Adjustment", "person_ids": "cases.Person"}

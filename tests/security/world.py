@@ -257,8 +257,9 @@ def build_side(region: str) -> Side:
     side.secrets.add(source)
 
     # --- exchange -------------------------------------------------------------------------------------
-    from cases.exchange.models import MonitoringRun, MonitoringWarning
-    from cases.exchange.services import budgets, monitoring, outbound, pushes, subsidy
+    from cases.exchange.services import budgets, outbound, pushes, subsidy
+    from cases.monitoring import services as monitoring
+    from cases.monitoring.models import MonitoringRun, MonitoringWarning
 
     liaison = side.actors["liaison_civil_affairs"]
     good = compose(side.county, datetime.date(1971, 2, 3), next(serial) % 1000)

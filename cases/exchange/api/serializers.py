@@ -9,12 +9,9 @@ from portal.api.errors import ErrorSerializer as ExchangeErrorSerializer  # noqa
 from ..models import (
     ConfirmationRequest,
     IdentityPush,
-    MonitoringRun,
-    MonitoringWarning,
     PushRejectedRow,
     SubsidyList,
     SubsidyListItem,
-    WarningOutcome,
 )
 from ..services.pushes import MAX_JSON_BYTES, MAX_JSON_ROWS
 
@@ -118,7 +115,7 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class _MaskedUnlessDelivered:
+class MaskedUnlessDelivered:
     """``id_number`` is masked unless the view says the answer is a recorded delivery."""
 
     def to_representation(self, instance):
@@ -128,25 +125,6 @@ class _MaskedUnlessDelivered:
         return data
 
 
-class WarningSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer):
-    kind = serializers.CharField(read_only=True, help_text="return_to_poverty (因病返贫) or fall_into_poverty (因病致贫)")
-    outcome = serializers.CharField(read_only=True, help_text="empty while open; assisted, ineligible, helped, other")
-    person_name = serializers.CharField(source="person.name", read_only=True)
-    id_number = serializers.CharField(source="person.id_number", read_only=True,
-                                      help_text="Full number when the list is delivered to the department's liaison "
-                                                "(logged); masked for everyone else.")
-
-    class Meta:
-        model = MonitoringWarning
-        fields = ["id", "person_name", "id_number", "region", "year", "kind", "claim_date", "threshold",
-                  "out_of_pocket", "document", "created_at", "outcome", "outcome_note", "handled_at"]
-
-
-class OutcomeSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=WarningOutcome.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
-
-
 class SubsidyListSerializer(serializers.ModelSerializer):
     class Meta:
         model = SubsidyList
@@ -154,7 +132,7 @@ class SubsidyListSerializer(serializers.ModelSerializer):
                   "total_amount", "problems"]
 
 
-class SubsidyItemSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer):
+class SubsidyItemSerializer(MaskedUnlessDelivered, serializers.ModelSerializer):
     change = serializers.CharField(read_only=True, help_text="added, exited or changed")
     category = serializers.CharField(read_only=True, help_text="identity category code the subsidy is for")
     previous_category = serializers.CharField(read_only=True)
@@ -168,20 +146,3 @@ class SubsidyItemSerializer(_MaskedUnlessDelivered, serializers.ModelSerializer)
         model = SubsidyListItem
         fields = ["person_name", "id_number", "person_region", "change", "category", "previous_category", "tier",
                   "personal_contribution", "amount", "previous_amount", "problem", "document", "clause"]
-
-
-class MonitoringRunSerializer(serializers.ModelSerializer):
-    problems = serializers.SerializerMethodField(help_text="The run's problems, worded in the reader's language.")
-
-    class Meta:
-        model = MonitoringRun
-        fields = ["id", "year", "region_code", "trigger", "started_at", "finished_at", "person_years",
-                  "computed_person_years", "warnings_created", "problems"]
-
-    def get_problems(self, obj) -> list[str]:
-        return obj.problem_texts()
-
-
-class RunRequestSerializer(serializers.Serializer):
-    year = serializers.IntegerField(required=False)
-    region = serializers.CharField()

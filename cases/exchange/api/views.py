@@ -20,14 +20,13 @@ from portal.roles.domain import Role
 
 from .. import selectors
 from ..errors import Invalid
-from ..filters import PushFilter, WarningFilter
+from ..filters import PushFilter
 from ..models import (
     SUBSIDY_RECIPIENTS,
-    WARNING_RECIPIENTS,
     ConfirmationStatus,
     DeliveryKind,
 )
-from ..services import confirmations, monitoring, outbound, pushes
+from ..services import confirmations, outbound, pushes
 from . import serializers as s
 
 ERRORS = {
@@ -61,7 +60,8 @@ def _errors(*codes):
     return {c: ERRORS[c] for c in codes}
 
 
-def _token_hint(request) -> str:
+def token_hint(request) -> str:
+    """The first characters of the API token used (recorded with a push or a delivery)."""
     key = getattr(getattr(request, "auth", None), "key", None)
     return key[:8] if key else ""
 
@@ -118,7 +118,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         department, region = _department_and_region(request, data)
         push, created = pushes.receive_rows(acting_user=request.user, department=department, region_code=region,
                                             rows=list(rows), channel="api",
-                                            api_token_hint=_token_hint(request), name=body.validated_data.get("name", ""))
+                                            api_token_hint=token_hint(request), name=body.validated_data.get("name", ""))
         push.refresh_from_db()
         return Response(s.PushSerializer(push).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -132,7 +132,7 @@ class PushViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         department, region = _department_and_region(request, request.data)
         push, created = pushes.receive_file(acting_user=request.user, department=department, region_code=region,
                                             fileobj=upload, filename=upload.name, channel="api",
-                                            api_token_hint=_token_hint(request))
+                                            api_token_hint=token_hint(request))
         push.refresh_from_db()
         return Response(s.PushSerializer(push).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -205,58 +205,7 @@ class ConfirmationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(s.ConfirmationSerializer(req).data)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Monitoring warnings (因病返贫 / 因病致贫) of your regions",
-        description="A civil-affairs or rural-revitalisation system pulling this list is recorded as a delivery; "
-                    "rows carry full identity numbers (each logged).",
-        responses={200: s.WarningSerializer(many=True), **_errors(400)}),
-)
-class WarningViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    permission_required = "exchange.view_warnings"
-    serializer_class = s.WarningSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = WarningFilter
-
-    def get_queryset(self):
-        # region scoping first (the selector), then the filter (DjangoFilterBackend)
-        return selectors.warnings_for(self.request.user).order_by("-created_at", "-id")
-
-    def _delivered_to(self) -> str | None:
-        """The department a pull of this list is delivered to (recorded, each person logged)."""
-        user = self.request.user
-        if user.is_superuser:
-            return None
-        return next((d for d in selectors.liaison_departments(user) if d in WARNING_RECIPIENTS), None)
-
-    def get_serializer_context(self):
-        # Full identity numbers only in a recorded delivery to the department; masks for everyone else.
-        return {**super().get_serializer_context(), "full_numbers": self._delivered_to() is not None}
-
-    def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
-        rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
-        department = self._delivered_to()
-        if department:
-            ids = [r["id"] for r in rows]
-            people = list(selectors.warnings_for(request.user).filter(pk__in=ids).values_list("person_id", "region_id"))
-            region = next((g.region_code for g in _grants(request.user, department)), "")
-            outbound.record(acting_user=request.user, kind=DeliveryKind.WARNINGS, department=department,
-                            region_code=region, period=request.query_params.get("year") or "all", file_format="json",
-                            channel="api", person_ids=[p for p, _r in people], api_token_hint=_token_hint(request))
-        return response
-
-    @extend_schema(summary="Record what was done (纳入救助 / 不符合条件 / 已帮扶 / other)", request=s.OutcomeSerializer,
-                   responses={200: s.WarningSerializer, **_errors(400, 404, 409)})
-    @action(detail=True, methods=["post"])
-    def outcome(self, request, pk=None):
-        body = s.OutcomeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        warning = monitoring.record_outcome(acting_user=request.user, warning_id=int(pk), **body.validated_data)
-        return Response(s.WarningSerializer(warning).data)
-
-
-def _grants(user, department):
+def liaison_grants(user, department):
     from portal.roles.scoping import grants
 
     return [g for g in grants(user) if g.role == Role.LIAISON and g.department == department]
@@ -290,29 +239,7 @@ class SubsidyListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
                             region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format="json",
                             channel="api", person_ids=[i.person_id for i in page], subsidy_list=lst,
-                            api_token_hint=_token_hint(request))
+                            api_token_hint=token_hint(request))
         # Full identity numbers only in a recorded delivery to the department; masks for everyone else.
         items = s.SubsidyItemSerializer(page, many=True, context={"full_numbers": delivered})
         return self.get_paginated_response(items.data)
-
-
-@extend_schema_view(list=extend_schema(summary="Monitoring runs of your regions"))
-class MonitoringRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    permission_required = "exchange.view_monitoring"
-    serializer_class = s.MonitoringRunSerializer
-
-    def get_queryset(self):
-        return selectors.monitoring_runs_for(self.request.user)
-
-    @extend_schema(summary="Run monitoring for a region and year now", request=s.RunRequestSerializer,
-                   responses={201: s.MonitoringRunSerializer, **_errors(400, 403)})
-    def create(self, request):
-        body = s.RunRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        run = monitoring.start_run(acting_user=request.user, trigger="api", year=body.validated_data.get("year"),
-                                   region_code=body.validated_data["region"])
-        run.refresh_from_db()
-        return Response(s.MonitoringRunSerializer(run).data, status=status.HTTP_201_CREATED)
-
-
-

@@ -1,4 +1,4 @@
-"""Monitoring's SQL (``cases.exchange.services.monitoring``: the stored settlements' and the ordinary
+"""Monitoring's SQL (``cases.monitoring.services``: the stored settlements' and the ordinary
 residents' out-of-pocket, summed and compared with the thresholds in SQL) is pinned to the engine's
 step 8: for random person-years — watched or assisted identities starting and ending during the year,
 residences, schemes, claims with or without the insurers' payments, some with a case whose stored
@@ -12,8 +12,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from cases.exchange.models import MonitoringWarning
-from cases.exchange.services import monitoring
+from cases.monitoring import services as monitoring
+from cases.monitoring.models import MonitoringWarning
 from policies import engine
 from policies.services import book_for
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team

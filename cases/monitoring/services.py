@@ -37,12 +37,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.exchange.errors import Invalid, NotPermitted
 from portal.regions.codes import scope_prefix
 from portal.roles.domain import Role
 from portal.roles.scoping import in_scope
 
-from ..errors import Invalid, NotPermitted
-from ..models import MonitoringRun, MonitoringWarning, WarningKind
+from .models import MonitoringRun, MonitoringWarning, WarningKind
 
 log = logging.getLogger(__name__)
 KINDS = tuple(WarningKind.values)  # the engine's alert kinds (policies.engine.constants.ALERT_KINDS)
@@ -189,7 +189,7 @@ def start_run(*, acting_user, trigger: str, year: int | None = None, region_code
 
 def _policy_regions_for(region_code: str) -> list[tuple[str, str]]:
     """(policy region, person prefix) pairs a run over ``region_code`` ('' = all) covers."""
-    from .subsidy import policy_regions
+    from cases.exchange.services.subsidy import policy_regions
 
     out = []
     for region in policy_regions():
@@ -540,7 +540,7 @@ HANDLING_DEPARTMENTS = ("civil_affairs", "rural_revitalisation")
 
 def record_outcome(*, acting_user, warning_id: int, outcome: str, note: str = "") -> MonitoringWarning:
     """A liaison of 民政 or 乡村振兴 covering the person's region records what was done."""
-    from ..models import WarningOutcome
+    from .models import WarningOutcome
 
     if outcome not in WarningOutcome.values:
         raise Invalid(_("Outcome: choose what was done."), field="outcome")
@@ -555,11 +555,11 @@ def record_outcome(*, acting_user, warning_id: int, outcome: str, note: str = ""
                            if warning is not None and in_scope(acting_user, warning.region_id, roles=[Role.LIAISON],
                                                                department=d)), None)
         if warning is None or department is None:
-            from ..errors import NotFound
+            from cases.exchange.errors import NotFound
 
             raise NotFound(_("Warning not found."))
         if warning.outcome:
-            from ..errors import Conflict
+            from cases.exchange.errors import Conflict
 
             raise Conflict(_("The outcome was already recorded by %(user)s on %(date)s.") % {
                 "user": warning.handled_by.display_name if warning.handled_by else "?",

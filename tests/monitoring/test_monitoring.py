@@ -11,10 +11,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from cases.exchange.errors import Invalid, NotFound
-from cases.exchange.models import MonitoringRun, MonitoringWarning, OutboundDelivery
-from cases.exchange.services import monitoring
-from cases.exchange.tasks import monthly_monitoring
+from cases.exchange.models import OutboundDelivery
 from cases.models import IdNumberView
+from cases.monitoring import services as monitoring
+from cases.monitoring.models import MonitoringRun, MonitoringWarning
+from cases.monitoring.tasks import monthly_monitoring
 from policies.engine import settle
 from policies.engine.inputs import Claim as EClaim
 from policies.engine.inputs import Person as EPerson
@@ -221,12 +222,12 @@ def test_outcomes_only_by_civil_affairs_or_rural_revitalisation_of_the_region(cl
         monitoring.record_outcome(acting_user=rural, warning_id=w.pk, outcome="other")
     assert err.value.field == "note"
     client.force_login(rural)
-    assert p.name in client.get(reverse("exchange:warning_list") + "?state=open").content.decode()
-    response = client.post(reverse("exchange:warning_detail", args=[w.pk]), {"outcome": "helped", "note": "已走访"})
+    assert p.name in client.get(reverse("monitoring:warning_list") + "?state=open").content.decode()
+    response = client.post(reverse("monitoring:warning_detail", args=[w.pk]), {"outcome": "helped", "note": "已走访"})
     assert response.status_code == 302
     w.refresh_from_db()
     assert (w.outcome, w.handled_department_id, w.handled_by) == ("helped", "rural_revitalisation", rural)
-    export = client.get(reverse("exchange:warning_export", args=["csv"]) + "?year=2023")
+    export = client.get(reverse("monitoring:warning_export", args=["csv"]) + "?year=2023")
     assert p.id_number in export.content.decode("utf-8-sig")
     assert OutboundDelivery.objects.get().department_id == "rural_revitalisation"
     assert IdNumberView.objects.filter(user=rural, person=p).exists()
@@ -240,10 +241,10 @@ def test_run_from_the_page(client):
     from tests.exchange.oncommit import run_on_commit
 
     with run_on_commit():
-        response = client.post(reverse("exchange:monitoring"), {"region": "130900", "year": "2023"})
+        response = client.post(reverse("monitoring:runs"), {"region": "130900", "year": "2023"})
     assert response.status_code == 302
     assert MonitoringWarning.objects.filter(person=p).exists()
-    assert client.get(reverse("exchange:monitoring")).status_code == 200
+    assert client.get(reverse("monitoring:runs")).status_code == 200
 
 
 def test_auditors_change_nothing_no_monitoring_run_and_no_delivery(client):
@@ -253,10 +254,10 @@ def test_auditors_change_nothing_no_monitoring_run_and_no_delivery(client):
     with pytest.raises(NotPermitted):
         monitoring.start_run(acting_user=auditor, trigger="manual", year=2023, region_code="360700", enqueue=False)
     client.force_login(auditor)
-    page = client.get(reverse("exchange:monitoring"))
+    page = client.get(reverse("monitoring:runs"))
     assert page.status_code == 200 and page.context["can_run"] is False
-    client.post(reverse("exchange:monitoring"), {"region": "360700", "year": "2023"})
-    response = client.get(reverse("exchange:warning_export", args=["csv"]) + "?department=civil_affairs&region=360700")
+    client.post(reverse("monitoring:runs"), {"region": "360700", "year": "2023"})
+    response = client.get(reverse("monitoring:warning_export", args=["csv"]) + "?department=civil_affairs&region=360700")
     assert response.status_code == 403  # the delivery is a liaison's (declared permission): refused, nothing delivered
     assert not MonitoringRun.objects.exists() and not OutboundDelivery.objects.exists()
     reviewer = make_user("reviewer", region="360700")

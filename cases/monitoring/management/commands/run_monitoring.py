@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.exchange.errors import ExchangeError
-from cases.exchange.services.monitoring import default_year, execute_run, start_run
+from cases.monitoring.services import default_year, execute_run, start_run
 
 
 class Command(BaseCommand):
