@@ -62,7 +62,8 @@ VALUE_PARAMS = {
     "fmt": ("csv", "xlsx"),
     "file_format": ("csv", "xlsx"),
 }
-PORTAL_APPS = ("cases", "exchange", "policies")
+#: The apps of the portal's own models and pages (the exchange's sub-apps among them).
+PORTAL_APPS = ("cases", "exchange", "monitoring", "policies")
 
 
 @dataclass(frozen=True)

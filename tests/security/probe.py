@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 from django.apps import apps
 
+from .discovery import PORTAL_APPS
 from .world import region_path
 
 ID_NUMBER = re.compile(r"(?<![0-9])[1-8][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
@@ -185,7 +186,7 @@ def form_payloads(form: dict, substitute=None) -> list[dict]:
 def regional_models():
     out = []
     for model in apps.get_models():
-        if model._meta.app_label in ("cases", "exchange", "policies") and region_path(model):
+        if model._meta.app_label in PORTAL_APPS and region_path(model):
             out.append((model, region_path(model)))
     return out
 

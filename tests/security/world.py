@@ -20,6 +20,8 @@ from django.db import models as dj_models
 
 from cases.identity_numbers import compose, mask
 
+from .discovery import PORTAL_APPS
+
 REGIONS = {"360700": "360702", "130900": "130903"}  # city → a county of it
 CHAR = {"360700": "赣", "130900": "沧"}
 OTHER = {"360700": "130900", "130900": "360700"}
@@ -111,7 +113,7 @@ def collect(side: Side) -> None:
 
     prefix = side.region[:4]
     for model in apps.get_models():
-        if model._meta.app_label not in ("cases", "exchange", "policies"):
+        if model._meta.app_label not in PORTAL_APPS:
             continue
         path = region_path(model)
         if path is None:
