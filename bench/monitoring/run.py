@@ -134,9 +134,8 @@ def generate(n: int) -> dict:
 
 def child(url: str) -> None:
     django_setup(url)
-    from cases.monitoring.services import execute_run, start_run
-
     from cases.monitoring.models import MonitoringWarning
+    from cases.monitoring.services import execute_run, start_run
 
     MonitoringWarning.objects.all().delete()
     t0 = time.perf_counter()

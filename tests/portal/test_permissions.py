@@ -35,7 +35,7 @@ LINKED_FROM = {
     # each list's "export this list" link (templates/portal/_list_total.html)
     "cases:payment_lines_export": ("cases:payment_lines",),
     "exchange:push_export": ("exchange:push_list",),
-    "exchange:warning_list_export": ("exchange:warning_list",),
+    "monitoring:warning_list_export": ("monitoring:warning_list",),
     "exchange:home": EXCHANGE_TABS,
     "exchange:push_new": ("exchange:push_list",),
     "monitoring:runs": ("monitoring:warning_list",),
