@@ -192,8 +192,8 @@ def test_demo_data_the_journeys_start_from():
     from django.core.management import call_command
 
     from cases.exchange.models import IdentityPush
-    from cases.monitoring.models import MonitoringWarning
     from cases.models import Application
+    from cases.monitoring.models import MonitoringWarning
 
     call_command("seed_demo", stdout=io.StringIO())
     states = dict(Application.objects.filter(year=2023).values_list("person__name", "state"))
