@@ -1,5 +1,5 @@
 """The push list as a clerk uses it (issue 14 item 5; the warning list's twin is
-tests/monitoring/test_warning_list.py): sorting by a column, the
+tests/cases/monitoring/test_warning_list.py): sorting by a column, the
 total, previous and next pages, the Excel export of the current filter (masked numbers, recorded),
 search by the last digits of the identity number and by part of a name, region scoping in the
 export, bad values that never give a 500; and the API shares the page's filter."""
