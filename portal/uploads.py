@@ -23,9 +23,10 @@ from typing import IO
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.core.paginator import Page, Paginator
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework.pagination import PageNumberPagination
 
-from . import exports
+from . import exports, tabular
 
 ERRORS_PER_PAGE = 100
 DOWNLOAD_CHUNK = 2000
@@ -91,6 +92,22 @@ class HashingMemoryFileUploadHandler(_Hashing, MemoryFileUploadHandler):
 
 class HashingTemporaryFileUploadHandler(_Hashing, TemporaryFileUploadHandler):
     """Django's temporary-file upload handler, with the file's sha256 (``uploaded.sha256``)."""
+
+
+def check_table_upload(fileobj: IO[bytes], filename: str, limits: tabular.Limits) -> tuple[int, str]:
+    """What the request checks of an uploaded table before storing it — that it is not empty, its
+    size (``limits.max_bytes``) and its kind from its first bytes (an old .xls is refused) — and
+    nothing more: the encoding, a workbook's inflated size, the header and the rows are read by the
+    worker, which fails an upload it cannot read, saying why. Returns ``(size, "xlsx" | "csv")``;
+    raises :class:`portal.tabular.TableError` with a message for the sender."""
+    size = tabular.file_size(fileobj)
+    if size == 0:
+        raise tabular.TableError(_("The file is empty."))
+    tabular.check_size(fileobj, limits)
+    fileobj.seek(0)
+    head = fileobj.read(8)
+    fileobj.seek(0)
+    return size, "xlsx" if tabular.sniff_format(head, filename) == "xlsx" else "csv"
 
 
 def sha256_of_upload(fileobj) -> str:

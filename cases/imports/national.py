@@ -2,14 +2,15 @@
 
 Two steps, like every upload of the portal:
 
-* :func:`receive_claim_import` (in the request) checks the file against the limits before anything
-  is parsed (size; for .xlsx the inflated size from the zip's directory; encoding), reads the header
-  (a file without the required columns is refused at once, naming them), stores the file with its
-  sha256 and enqueues ``cases.process_claim_import`` in the same transaction. The same file from
+* :func:`receive_claim_import` (in the request) checks the sender, the size and the kind of file
+  (``portal.uploads.check_table_upload``), stores the file with its sha256 (computed while it
+  arrived) and enqueues ``cases.process_claim_import`` in the same transaction. The same file from
   the same caseworker is received once: a double click or a second upload answers with the first
   import (in progress or finished), never twice and never a 500; ``again=True`` imports a finished
   file once more (after registering the persons it lacked).
-* :func:`process_claim_import` (the worker) reads the stored file — a CSV (UTF-8, UTF-8 with BOM, GBK
+* :func:`process_claim_import` (the worker) checks the stored file against the limits before
+  parsing it (for .xlsx the inflated size from the zip's directory; the encoding), reads the header
+  (a file without the required columns fails, naming them) and the rows — a CSV (UTF-8, UTF-8 with BOM, GBK
   or GB18030 — detected) or an .xlsx workbook (first sheet, header in row 1) whose columns carry the
   national field names (or their Chinese labels), see :data:`COLUMNS` and
   ``cases/imports/README.md`` — reporting its progress, and imports it.
@@ -43,11 +44,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal import tabular
+from portal import tabular, uploads
 from portal.audit.context import Channel, audit_context
 from portal.jobs import enqueue
 from portal.roles.scoping import scope_queryset
-from portal.uploads import sha256_of
 
 from .. import identity_numbers
 from ..access import CASEWORK_ROLES, holds_anywhere
@@ -304,25 +304,20 @@ def earlier_import(user, digest: str) -> ClaimImport | None:
 
 
 def receive_claim_import(*, acting_user, fileobj, filename: str, again: bool = False) -> ClaimImport:
-    """Receive a settlement-record file: checked against :data:`LIMITS` and for its required columns
-    (``ValidationError({"file": [...]})`` otherwise, nothing stored), stored, and processed by the
-    worker. Returns the :class:`ClaimImport` with ``created`` (False: the same file was received
+    """Receive a settlement-record file: its size and kind checked (``ValidationError({"file":
+    [...]})`` otherwise, nothing stored), stored, and read and processed by the worker (a file it
+    cannot read — its encoding, its header — ends as a failed import saying why). Returns the :class:`ClaimImport` with ``created`` (False: the same file was received
     before from this caseworker — in progress, or finished and ``again`` not asked — and that import
     is returned)."""
     if not holds_anywhere(acting_user, CASEWORK_ROLES):
         raise NotPermitted(_("Importing claims needs the caseworker role."), code=CaseCode.ROLE_REQUIRED)
     if fileobj is None:
         raise ValidationError({"file": [_("Choose a file to import.")]})
-    size = tabular.file_size(fileobj)
-    if size == 0:
-        raise ValidationError({"file": [_("The file is empty.")]})
-    try:
-        table = tabular.open_table(fileobj, filename=filename, limits=LIMITS)  # size, workbook, encoding, header
-        table.close()
+    try:  # the size and the kind of file; the encoding and the header are the worker's
+        size, file_format = uploads.check_table_upload(fileobj, filename, LIMITS)
     except tabular.TableError as exc:
         raise _table_error(exc) from None
-    _required_columns(table.header)
-    digest = sha256_of(fileobj)
+    digest = uploads.sha256_of_upload(fileobj)
     earlier = earlier_import(acting_user, digest)
     if earlier is not None and (not again or not earlier.is_finished):
         if earlier.status == UploadStatus.FAILED:
@@ -331,7 +326,7 @@ def receive_claim_import(*, acting_user, fileobj, filename: str, again: bool = F
         return earlier
     record = ClaimImport(
         uploaded_by=acting_user, filename=os.path.basename(str(filename or ""))[:200] or "claims.csv",
-        file_format=table.format, encoding=table.encoding, file_size=size, sha256=digest,
+        file_format=file_format, encoding="", file_size=size, sha256=digest,
         attempt=(earlier.attempt + 1) if earlier is not None else 1, status=UploadStatus.PENDING,
     )
     fileobj.seek(0)
@@ -415,6 +410,7 @@ def _process(record: ClaimImport) -> None:
             table = tabular.open_table(fileobj, filename=record.filename, limits=LIMITS)
         except tabular.TableError as exc:
             raise _table_error(exc) from None
+        ClaimImport.objects.filter(pk=record.pk).update(file_format=table.format, encoding=table.encoding)
         mapping = _required_columns(table.header)
         progress = _Progress(record.pk, table)
         report = _Report()

@@ -17,10 +17,10 @@ Format — CSV (UTF-8 with or without BOM, GBK, GB18030) or Excel (.xlsx, first 
   names (line_id, batch, payee, account, amount, result/outcome, bank_reference, reason) are
   accepted too, so the exported file with two or three columns added is a valid return file.
 
-:func:`receive_bank_return` (in the request) checks what can be checked before parsing — size,
-format, a workbook's inflated size (``portal.tabular``), the encoding and the header's required
-columns — stores the file with its sha256 and enqueues ``cases.apply_bank_return`` in the same
-transaction. The same file (sha256) for the same batch is received once: sending it again returns
+:func:`receive_bank_return` (in the request) checks the sender, the size and the kind of file
+(``portal.uploads.check_table_upload``), stores the file with its sha256 (computed while it arrived)
+and enqueues ``cases.apply_bank_return`` in the same transaction; the encoding, a workbook's
+inflated size and the header are read by the worker, which fails a file it cannot read, saying why. The same file (sha256) for the same batch is received once: sending it again returns
 the earlier one (and retries it if it failed).
 
 :func:`apply_bank_return` is the worker's part. It first reads the stored file and checks every row
@@ -53,10 +53,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from portal import tabular
+from portal import tabular, uploads
 from portal.jobs import enqueue
 from portal.numbers import NotPlainNumber, plain_decimal
-from portal.uploads import sha256_of
 
 from ..access import PAYMENT_ROLES, require
 from ..models import BankReturn, BankReturnError, BankReturnStatus, PaymentBatch, PaymentLine, PaymentLineStatus
@@ -229,12 +228,13 @@ def _requeue_if_failed(bank_return: BankReturn) -> None:
 def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -> BankReturn:
     """Receive the bank's return file for a batch (payment officers of the batch's region).
 
-    Checked at once, before anything is parsed: the size, the format (an .xls is refused), for
-    .xlsx the inflated size from the zip's directory, the encoding and the header (the required
-    columns). Stored with its sha256 and enqueued; the worker reads and checks the rows
-    (:func:`apply_bank_return`). Returns the :class:`BankReturn` with ``created`` set (False: the
-    same file was received before for this batch, and that one is returned). A file that cannot be
-    read as a return file raises ``ValidationError({"file": …})`` and nothing is stored."""
+    The request checks only the sender, the size and the kind of file (its first bytes: an .xls is
+    refused), ``portal.uploads.check_table_upload``; it stores the file with the sha256 computed
+    while it arrived and enqueues the worker, which reads the encoding, a workbook's inflated size,
+    the header and the rows (:func:`apply_bank_return`): a file it cannot read ends as a failed
+    return file saying why. Returns the :class:`BankReturn` with ``created`` set (False: the same
+    file was received before for this batch, and that one is returned). An empty, too large or
+    .xls file raises ``ValidationError({"file": …})`` and nothing is stored."""
     batch = PaymentBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(_("Payment batch not found."))
@@ -242,26 +242,19 @@ def receive_bank_return(*, acting_user, batch_id: int, fileobj, filename: str) -
     payments.require_exported(batch)
     if fileobj is None:
         raise ValidationError({"file": [_("Choose the bank's return file.")]})
-    size = tabular.file_size(fileobj)
-    if not size:
-        raise ValidationError({"file": [_("The file is empty.")]})
-    if size > MAX_BYTES:
-        raise ValidationError({"file": [_("The file is larger than %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}]})
+    try:  # the size and the kind of file; the encoding and the header are the worker's
+        size, file_format = uploads.check_table_upload(fileobj, filename, READ_LIMITS)
+    except tabular.TableError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
     name = os.path.basename(str(filename or "")) or "return.csv"
-    digest = sha256_of(fileobj)
+    digest = uploads.sha256_of_upload(fileobj)
     existing = BankReturn.objects.filter(batch=batch, sha256=digest).first()
     if existing is not None:
         _requeue_if_failed(existing)
         existing.created = False
         return existing
-    try:
-        table = tabular.open_table(fileobj, filename=name, limits=READ_LIMITS)  # size, .xls, workbook, encoding
-        table.close()
-    except tabular.TableError as exc:
-        raise ValidationError({"file": [str(exc)]}) from None
-    map_header(table.header)
     bank_return = BankReturn(
-        batch=batch, original_name=name[:255], file_format=table.format, file_size=size, sha256=digest,
+        batch=batch, original_name=name[:255], file_format=file_format, file_size=size, sha256=digest,
         uploaded_by=acting_user,
     )
     fileobj.seek(0)

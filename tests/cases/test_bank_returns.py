@@ -139,14 +139,21 @@ def test_xlsx_file(team):
     assert (br.file_format, br.lines_paid, br.lines_failed, batch.status) == ("xlsx", 1, 1, "closed"), br.errors
 
 
-def test_an_unreadable_file_is_refused_at_once(team):
+def test_an_unreadable_file_fails_in_the_worker_saying_why(team):
+    """The request only stores the file; the worker reads its header and encoding and fails the
+    return file with a message naming the problem (shown on the batch page); nothing is recorded."""
     a, b, batch, la, lb = two_lines(team)
-    with pytest.raises(ValidationError) as err:
-        receive(team.payment, batch, csv_file([row(la)], header=["明细号", "结果"]))
-    assert "账号" in str(err.value) and "金额" in str(err.value)
-    with pytest.raises(ValidationError):
-        receive(team.payment, batch, io.BytesIO(b"\xff\xfe\x00\x81\x00garbage" * 10))
-    assert not BankReturn.objects.exists()
+    lacking = receive(team.payment, batch, csv_file([row(la)], header=["明细号", "结果"]))
+    assert lacking.status == "failed" and "账号" in lacking.failure and "金额" in lacking.failure, lacking.failure
+    garbage = receive(team.payment, batch, io.BytesIO(b"\xff\xfe\x00\x81\x00garbage" * 10))
+    assert garbage.status == "failed" and "UTF-8" in garbage.failure and "GBK" in garbage.failure, garbage.failure
+    assert (lacking.lines_paid, garbage.lines_paid) == (0, 0)
+    assert not a.events.filter(action="bank_ok").exists()
+    # an empty file or an old .xls is still refused in the request, and nothing is stored
+    for content, name in ((b"", "return.csv"), (b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "return.xls")):
+        with pytest.raises(ValidationError):
+            receive(team.payment, batch, io.BytesIO(content), name=name)
+    assert BankReturn.objects.count() == 2
 
 
 def test_the_same_file_twice_is_received_once(team):
@@ -247,9 +254,13 @@ def test_the_batch_page_uploads_a_return_file_and_shows_it(client, team, django_
     assert f'id="bank-return-{br.pk}"' in page and "回盘.csv" in page and "金额" in page
     status = client.get(f"/cases/payments/bank-returns/{br.pk}/")
     assert status.status_code == 200 and "hx-trigger" not in status.content.decode()  # done: no more polling
-    bad = client.post(f"/cases/payments/batches/{batch.pk}/bank-returns/",
-                      {"file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n", content_type="text/csv")})
-    assert bad.status_code == 400 and "明细号" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        bad = client.post(f"/cases/payments/batches/{batch.pk}/bank-returns/",
+                          {"file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n", content_type="text/csv")})
+    assert bad.status_code == 302  # stored; the worker finds no return-file header, and the page says so
+    failed = BankReturn.objects.exclude(pk=br.pk).get()
+    page = client.get(bad["Location"]).content.decode()
+    assert failed.status == "failed" and f'id="bank-return-{failed.pk}"' in page and "明细号" in page
     client.force_login(make_user("payment_officer", region="130900"))
     assert client.get(f"/cases/payments/bank-returns/{br.pk}/").status_code == 404
 
@@ -271,9 +282,15 @@ def test_the_api_receives_and_shows_a_return_file(team, cz_team, django_capture_
     shown = api.get(f"/api/v1/bank-returns/{first.json()['id']}/").json()
     assert (shown["status"], shown["lines_paid"], shown["lines_failed"]) == ("done", 1, 1)
     assert len(api.get(f"/api/v1/payment-batches/{batch.pk}/bank-returns/").json()) == 1
-    bad = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(b"x,y\n1,2\n")},
-                   format="multipart")
-    assert bad.status_code == 400 and "file" in bad.json()["fields"]
+    with django_capture_on_commit_callbacks(execute=True):
+        bad = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(b"x,y\n1,2\n")},
+                       format="multipart")
+    assert bad.status_code == 201  # stored; the worker fails it, naming the missing columns
+    shown = api.get(f"/api/v1/bank-returns/{bad.json()['id']}/").json()
+    assert shown["status"] == "failed" and "明细号" in shown["failure"], shown
+    empty = api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(b"")},
+                     format="multipart")
+    assert empty.status_code == 400 and "file" in empty.json()["fields"]
     api.force_authenticate(cz_team.payment)
     assert api.get(f"/api/v1/bank-returns/{first.json()['id']}/").status_code == 404
     assert api.post(f"/api/v1/payment-batches/{batch.pk}/bank-returns/", {"file": io.BytesIO(content)},

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from cases.imports.national import COLUMNS
-from cases.models import Claim, ClaimImport
+from cases.models import Claim, ClaimImport, ClaimImportError
 from cases.services import workflow
 from tests.cases.factories import make_case, person_with_identity
 from tests.factories import PersonFactory
@@ -172,15 +172,17 @@ def test_a_setl_id_of_another_person_is_refused(team):
 
 
 def test_a_file_that_cannot_be_read_imports_nothing(team):
+    """The request stores the file; the worker reads its header and encoding and fails the import
+    with a message naming the problem. An empty file is refused in the request."""
     person = person_with_identity()
-    with pytest.raises(ValidationError) as err:
-        run(team.caseworker, csv_bytes([row(person, "F1")[:3]], header=HEADER[:3]))
-    assert "med_type" in err.value.message_dict["file"][0]
-    with pytest.raises(ValidationError):
-        run(team.caseworker, b"\xff\xfe\x00\x00garbage\x00\x81\x00")
+    lacking = run(team.caseworker, csv_bytes([row(person, "F1")[:3]], header=HEADER[:3]))
+    assert lacking.status == "failed" and "med_type" in lacking.failure, lacking.failure
+    garbage = run(team.caseworker, b"\xff\xfe\x00\x00garbage\x00\x81\x00")
+    assert garbage.status == "failed" and "GB18030" in garbage.failure, garbage.failure
     with pytest.raises(ValidationError):
         run(team.caseworker, b"", name="empty.csv")
-    assert not Claim.objects.exists() and not ClaimImport.objects.exists()
+    assert not Claim.objects.exists() and ClaimImport.objects.count() == 2
+    assert not ClaimImportError.objects.exists()
 
 
 def test_nothing_half_imported_on_a_crash(team, monkeypatch):

@@ -12,7 +12,6 @@ import time
 import zipfile
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from portal import tabular
 from tests.exchange.helpers import civil_liaison, csv_bytes, new_number, push_file
@@ -82,26 +81,29 @@ def test_a_push_refuses_the_bomb(bomb):
 
 
 def test_the_claim_import_refuses_the_bomb(bomb):
-    from cases.imports.national import receive_claim_import
-    from cases.models import ClaimImport
+    """The request stores the file; the worker finds the bomb from the zip's directory and fails the
+    import, saying why, with nothing imported."""
+    from cases.models import Claim
     from tests.factories import make_user
+    from tests.uploads import import_claims
 
-    with pytest.raises(ValidationError, match="MB"):  # in the request, before anything is stored or parsed
-        receive_claim_import(acting_user=make_user("caseworker"), fileobj=io.BytesIO(bomb), filename="x.xlsx")
-    assert not ClaimImport.objects.exists()
+    record = import_claims(make_user("caseworker"), bomb, name="x.xlsx")
+    assert record.status == "failed" and "MB" in record.failure, (record.status, record.failure)
+    assert not Claim.objects.exists()
 
 
 def test_a_bank_return_refuses_the_bomb(bomb, team, settings, tmp_path):
-    from cases.services import bank_returns, payments
+    from cases.services import payments
     from tests.cases.factories import make_case, sent_to_bank
+    from tests.uploads import bank_return
 
     settings.MEDIA_ROOT = tmp_path
     make_case(team, "approved")
     batch = payments.create_batch(acting_user=team.payment, region_code="360700")
     sent_to_bank(team, batch)
-    with pytest.raises(ValidationError, match="MB"):
-        bank_returns.receive_bank_return(acting_user=team.payment, batch_id=batch.pk, fileobj=io.BytesIO(bomb),
-                                         filename="return.xlsx")
+    received = bank_return(team.payment, batch.pk, bomb, name="return.xlsx")
+    assert received.status == "failed" and "MB" in received.failure, (received.status, received.failure)
+    assert (received.lines_paid, received.lines_failed) == (0, 0)
 
 
 # --- bad rows: reported with their field, the good rows kept ---------------------------------------
