@@ -333,3 +333,60 @@ class SimulationChunk(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["simulation", "index"], name="unique_simulation_chunk")]
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for a worker")
+    PROCESSING = "processing", _("processing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class PolicyImport(models.Model):
+    """One upload of a policy file (docs/policy-file.md), read by a worker
+    (``policies.process_policy_import``). The file is stored when it is received (``file``,
+    ``sha256``); the worker validates it whole and makes the draft (``version``), or fails the
+    import and stores every problem as a row (:class:`PolicyImportProblem`: paged on the page and
+    in the API, streamed as downloads)."""
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("region"), help_text=_("Empty: the region the file names."))
+    filename = models.CharField(_("file name"), max_length=200)
+    file = models.FileField(_("file"), upload_to="policies/imports/%Y/%m/", max_length=255)
+    file_size = models.BigIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+    language = models.CharField(_("language of the messages"), max_length=10, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    failure = models.TextField(_("why the import failed"), blank=True)
+    problems_count = models.PositiveIntegerField(_("problems found"), default=0)
+    version = models.ForeignKey(PolicyVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                verbose_name=_("draft"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("policy import")
+        verbose_name_plural = _("policy imports")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class PolicyImportProblem(models.Model):
+    """One problem of a refused policy file, in the order the validation found them."""
+
+    policy_import = models.ForeignKey(PolicyImport, on_delete=models.CASCADE, related_name="problems")
+    position = models.PositiveIntegerField(_("no."))
+    message = models.TextField(_("problem"))
+
+    class Meta:
+        ordering = ["policy_import", "position"]
+        constraints = [models.UniqueConstraint(fields=["policy_import", "position"], name="policy_import_problem_once")]

@@ -23,7 +23,7 @@ from .engine import PolicyBook, PolicyError, parameter_leaves
 from .engine import PolicyVersion as EngineVersion
 from .engine.codes import Code
 from .engine.errors import problem
-from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, VersionStatus
+from .models import ChangeAction, PolicyChange, PolicyImport, PolicyVersion, Statistic, VersionStatus
 from .periods import Period, plan_publication
 
 ADMIN_ROLES = tuple(sorted(permissions.roles_for("policies.view_policies")))
@@ -584,3 +584,9 @@ def announced_names(region_code: str) -> tuple[str, ...]:
     entered = Statistic.objects.filter(region_id__in=codes).exclude(kind__in=list(STATISTIC_NAMES)).values_list("kind", flat=True)
     used = [name for name, (announced, _uses) in figure_uses(region_code).items() if announced]
     return tuple(dict.fromkeys([*sorted(set(entered)), *used]))
+
+
+def policy_imports_for(user) -> QuerySet:
+    """The policy imports a user may follow: their own (every import, for a superuser)."""
+    qs = PolicyImport.objects.select_related("uploaded_by", "region", "version")
+    return qs if user.is_superuser else qs.filter(uploaded_by=user)

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
+import os
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
-from portal import tabular
+from portal import tabular, uploads
+from portal.audit.context import Channel, audit_context
+from portal.jobs import enqueue
 from portal.numbers import ValueProblem, money
 from portal.regions.codes import contains
 from portal.regions.models import Region
@@ -27,9 +33,21 @@ from portal.roles.scoping import in_scope
 
 from . import bookcache, display, engine, gate, messages, selectors
 from .errors import ChangeRefused, SettlementRefused
-from .models import ChangeAction, PolicyChange, PolicyVersion, Statistic, StatisticKind, VersionStatus
+from .models import (
+    ChangeAction,
+    ImportStatus,
+    PolicyChange,
+    PolicyImport,
+    PolicyImportProblem,
+    PolicyVersion,
+    Statistic,
+    StatisticKind,
+    VersionStatus,
+)
 from .periods import plan_publication
 from .signals import statistic_changed, version_published
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Settlement
@@ -505,19 +523,6 @@ def _reader_message(problem: str, doc: dict | None) -> str:
     return problem
 
 
-#: A refused policy file lists at most this many problems (the rest are counted): a file is small
-#: (POLICY_FILE_LIMITS), and the first problems are the ones to correct first.
-MAX_PROBLEMS_SHOWN = 100
-
-
-def _first_problems(problems: list[str]) -> list[str]:
-    if len(problems) <= MAX_PROBLEMS_SHOWN:
-        return problems
-    more = len(problems) - MAX_PROBLEMS_SHOWN
-    return problems[:MAX_PROBLEMS_SHOWN] + [
-        _("… and %(n)d more problems; correct these and import the file again.") % {"n": more}]
-
-
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
@@ -579,7 +584,7 @@ def read_policy_file(content: bytes | str, *, filename: str = "") -> dict:
     problems: list[str] = []
     data = _plain(data, "", 0, problems)
     if problems:
-        raise ChangeRefused(_first_problems(problems), field="file")
+        raise ChangeRefused(problems, field="file")
     if not isinstance(data, dict):
         raise ChangeRefused(_("%(name)s: a policy file is one JSON object (see docs/policy-file.md).") % {"name": name}, field="file")
     header = data.pop("policy_file", None)
@@ -639,7 +644,7 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
         for fw in selectors.frameworks_for(candidate):
             problems += engine.validate_against_framework(doc, fw.engine_document())
     if problems or example_problems:
-        raise ChangeRefused(_first_problems([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems),
+        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems,
                             field="file")
     if len(candidate.document_number) > 100 or len(candidate.title) > 300:
         raise ChangeRefused(_("document/title: too long (at most 100 and 300 characters)."), field="file")
@@ -650,6 +655,110 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
             label=_recorded(gettext_noop("policy file")),
             note=_recorded(gettext_noop("imported from the policy file %(name)s"), name=filename or "—"))
     return candidate
+
+
+IMPORT_TASK = "policies.process_policy_import"
+
+
+def receive_policy_file(*, acting_user, region: Region | str | None = None, fileobj=None,
+                        content: bytes | None = None, filename: str = "") -> PolicyImport:
+    """The request's part of a policy import: checks the sender (a policy administrator; of
+    ``region`` when one is chosen), that there is a file and its size (:data:`POLICY_FILE_LIMITS`),
+    stores it with its sha256 (computed while it arrived, ``portal.uploads``) and enqueues
+    ``policies.process_policy_import`` on commit. Nothing of the file is parsed here: the worker
+    (:func:`process_policy_import`) checks it against the limits before parsing it and validates it
+    whole. The same file from the same administrator for the same region, while its import still
+    waits or runs, answers with that import (``created`` False: a double click imports once)."""
+    if not selectors.editable_regions(acting_user).exists():
+        raise PermissionDenied(_("Only policy administrators import policy files."))
+    if region not in (None, ""):
+        if not isinstance(region, Region):
+            found = Region.objects.filter(code=str(region)).first()
+            if found is None:
+                raise ChangeRefused(_("region: %(region)s is not a region known to the portal.") % {"region": region},
+                                    field="region")
+            region = found
+        _require_admin(acting_user, region.code)
+    else:
+        region = None
+    if fileobj is None:
+        if content is None:
+            raise ChangeRefused(_("Choose a policy file to import."), field="file")
+        fileobj = ContentFile(bytes(content))
+    filename = os.path.basename(str(filename or getattr(fileobj, "name", "") or "")) or "policy.json"
+    try:
+        size = tabular.check_size(fileobj, POLICY_FILE_LIMITS)
+    except tabular.TableError as exc:
+        raise ChangeRefused(f"{filename}: {exc}", field="file") from None
+    if not size:
+        raise ChangeRefused(_("%(name)s: the file is empty.") % {"name": filename}, field="file")
+    digest = uploads.sha256_of_upload(fileobj)
+    waiting = PolicyImport.objects.filter(uploaded_by=acting_user, region=region, sha256=digest,
+                                          status__in=[ImportStatus.PENDING, ImportStatus.PROCESSING]).first()
+    if waiting is not None:
+        waiting.created = False
+        return waiting
+    record = PolicyImport(uploaded_by=acting_user, region=region, filename=filename[:200], file_size=size,
+                          sha256=digest, language=translation.get_language() or "")
+    fileobj.seek(0)
+    record.file.save(filename, fileobj if isinstance(fileobj, File) else File(fileobj), save=False)
+    with transaction.atomic():
+        record.save()
+        enqueue(IMPORT_TASK, record.pk)
+    record.created = True
+    return record
+
+
+def process_policy_import(*, import_id: int) -> PolicyImport | None:
+    """The worker's part (``policies.process_policy_import``): read the stored file and import it as
+    its uploader (:func:`import_policy`: the limits before parsing, then the whole file validated),
+    in the language the file was sent in. The draft and the import's state are written in one
+    transaction. A refused file fails the import with every problem stored as a row; an unexpected
+    error fails it saying what happened. Idempotent: a finished import is left alone, and of two
+    runs at once the second finds it finished under the lock."""
+    import_id = int(import_id)
+    claimed = PolicyImport.objects.filter(pk=import_id, status__in=[ImportStatus.PENDING, ImportStatus.PROCESSING]).update(
+        status=ImportStatus.PROCESSING, started_at=timezone.now())
+    record = PolicyImport.objects.select_related("uploaded_by", "region").filter(pk=import_id).first()
+    if not claimed or record is None:
+        return record
+    with translation.override(record.language or settings.LANGUAGE_CODE):
+        try:
+            with audit_context(channel=Channel.IMPORT, user=record.uploaded_by, policy_import=import_id), \
+                    transaction.atomic():
+                locked = PolicyImport.objects.select_for_update().filter(pk=import_id).first()
+                if locked is None or locked.status != ImportStatus.PROCESSING:
+                    return locked
+                with record.file.open("rb") as fileobj:
+                    content = fileobj.read(MAX_POLICY_FILE_BYTES + 1)
+                draft = import_policy(acting_user=record.uploaded_by, region=record.region, content=content,
+                                      filename=record.filename)
+                PolicyImport.objects.filter(pk=import_id).update(
+                    status=ImportStatus.DONE, version=draft, region=draft.region, finished_at=timezone.now())
+        except ChangeRefused as exc:
+            _fail_import(import_id, [str(e) for e in exc.errors])
+        except PermissionDenied as exc:
+            _fail_import(import_id, [str(exc)])
+        except Exception as exc:  # noqa: BLE001 - shown on the import's page; the job ends
+            log.exception("policy import %s failed", import_id)
+            _fail_import(import_id, [f"{type(exc).__name__}: {exc}"])
+    return PolicyImport.objects.filter(pk=import_id).first()
+
+
+def _fail_import(import_id: int, problems: list[str]) -> None:
+    """Fail the import, its problems stored as rows (once: a second run replaces them)."""
+    with transaction.atomic():
+        if PolicyImport.objects.select_for_update().filter(pk=import_id).exclude(status=ImportStatus.DONE).first() is None:
+            return
+        PolicyImportProblem.objects.filter(policy_import_id=import_id).delete()
+        PolicyImportProblem.objects.bulk_create(
+            (PolicyImportProblem(policy_import_id=import_id, position=i, message=m) for i, m in enumerate(problems, 1)),
+            batch_size=1000)
+        summary = problems[0] if len(problems) == 1 else ngettext(
+            "The file has %(n)d problem; see the list.", "The file has %(n)d problems; see the list.",
+            len(problems)) % {"n": len(problems)}
+        PolicyImport.objects.filter(pk=import_id).update(
+            status=ImportStatus.FAILED, failure=summary[:2000], problems_count=len(problems), finished_at=timezone.now())
 
 
 def policy_file(version: PolicyVersion) -> dict:

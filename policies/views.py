@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
+from portal import uploads
 from portal.permissions import permission_required
 from portal.regions.models import Region
 from portal.web import refusals
@@ -423,16 +424,39 @@ def version_import(request):
     if form.is_valid():
         upload = form.cleaned_data["file"]
         with refusals() as outcome:
-            draft = services.import_policy(acting_user=request.user, region=form.cleaned_data["region"] or None,
-                                           fileobj=upload, filename=upload.name)
+            record = services.receive_policy_file(acting_user=request.user, region=form.cleaned_data["region"] or None,
+                                                  fileobj=upload, filename=upload.name)
         errors = outcome.messages
         if outcome.ok:
-            flash.success(request, _("%(name)s was imported as a new draft. Check it, then publish it.")
-                          % {"name": upload.name})
-            return redirect("policies:version", pk=draft.pk)
+            return redirect("policies:import", pk=record.pk)
     response = version_list(request, import_form=form, import_errors=errors)
     response.status_code = 400
     return response
+
+
+def _policy_import(request, pk):
+    record = selectors.policy_imports_for(request.user).filter(pk=pk).first()
+    if record is None:
+        raise Http404(_("Import not found."))
+    return record
+
+
+@policy_staff_required
+def policy_import(request, pk):
+    """An uploaded policy file: waiting or being read (the page follows the worker), then its draft,
+    or every problem that kept it from being imported (100 a page, downloadable)."""
+    record = _policy_import(request, pk)
+    page = uploads.error_page(request, record.problems.order_by("position"))
+    return render(request, "policies/import_detail.html", {"record": record, "page": page})
+
+
+@policy_staff_required
+def policy_import_problems(request, pk, fmt):
+    """Every problem of a refused policy file, streamed as CSV or .xlsx."""
+    record = _policy_import(request, pk)
+    return uploads.error_download(
+        fmt, f"policy_import_{record.pk}_problems", [_("no."), _("problem")], record.problems.order_by("position"),
+        lambda p: [p.position, p.message], title=_("Problems of the policy file"))
 
 
 @policy_staff_required

@@ -2,7 +2,7 @@
 from rest_framework import serializers
 
 from ..engine import constants as codes
-from ..models import PolicyChange, PolicyVersion, Statistic
+from ..models import PolicyChange, PolicyImport, PolicyImportProblem, PolicyVersion, Statistic
 
 MONEY = {"help_text": "Money: a decimal string with at most two decimals (a JSON number is accepted)."}
 
@@ -177,3 +177,30 @@ class StatisticSerializer(serializers.ModelSerializer):
 class PolicyFileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A policy file (UTF-8 JSON, docs/policy-file.md), at most 2 MB.")
     region = serializers.CharField(required=False, help_text="Region code; by default the file's own region.")
+
+
+class PolicyImportSerializer(serializers.ModelSerializer):
+    """An uploaded policy file and what became of it: ``status`` pending → processing → done (the
+    draft is ``version``) or failed (``failure`` says why; every problem is at ``problems/``)."""
+
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+    region = serializers.CharField(source="region_id", read_only=True, allow_null=True)
+    version = serializers.IntegerField(source="version_id", read_only=True, allow_null=True)
+    created = serializers.SerializerMethodField(help_text="False: the same file was still being imported; "
+                                                          "that import is returned.")
+
+    class Meta:
+        model = PolicyImport
+        fields = ["id", "filename", "file_size", "sha256", "uploaded_by", "uploaded_at", "region", "status",
+                  "failure", "problems_count", "version", "started_at", "finished_at", "created"]
+        read_only_fields = fields
+
+    def get_created(self, obj) -> bool:
+        return bool(getattr(obj, "created", False))
+
+
+class PolicyImportProblemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyImportProblem
+        fields = ["position", "message"]
+        read_only_fields = fields

@@ -5,6 +5,7 @@ from . import simulation, views
 routes = [
     ("policy-versions", views.PolicyVersionViewSet, "policy-version"),
     ("policy-statistics", views.StatisticViewSet, "policy-statistic"),
+    ("policy-imports", views.PolicyImportViewSet, "policy-import"),
 ]
 
 urlpatterns = [

@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -20,9 +21,10 @@ from rest_framework.views import APIView
 from portal.api.errors import ErrorSerializer
 from portal.errors import Invalid, NotFound
 from portal.regions.models import Region
+from portal.uploads import ErrorPagination
 
 from .. import selectors, services
-from ..models import Statistic
+from ..models import PolicyImport, Statistic
 from . import serializers as s
 
 
@@ -195,7 +197,7 @@ class RawPolicyFileParser(BaseParser):
 
 
 class PolicyFileImportView(APIView):
-    """Import a policy file as a new draft (validated first; never published)."""
+    """Import a policy file as a new draft: stored at once, read and validated by a worker."""
 
     permission_required = "policies.edit_version"
     parser_classes = [MultiPartParser, RawPolicyFileParser]
@@ -204,13 +206,18 @@ class PolicyFileImportView(APIView):
         operation_id="policy_files_import",
         summary="Import a policy file as a new draft",
         description="Multipart with `file` (and optionally `region`), or the file itself as an "
-                    "`application/json` body. The whole file is validated first: every problem is "
-                    "returned, each naming its path, and nothing is stored. A draft is never published.",
+                    "`application/json` body. The request checks the sender and the size and stores the "
+                    "file; a worker checks it against the limits before parsing it and validates it whole. "
+                    "Follow the import (`/api/v1/policy-imports/{id}/`): done, its draft is `version`; "
+                    "failed, every problem is at `/api/v1/policy-imports/{id}/problems/` (paged) and "
+                    "nothing is stored. The same file sent again while it is still being imported answers "
+                    "with that import (200). A draft is never published.",
         request={"multipart/form-data": s.PolicyFileUploadSerializer, "application/json": OpenApiTypes.OBJECT},
         responses={
-            201: s.PolicyVersionSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="The file was refused; the messages name the path."),
-            403: OpenApiResponse(description="You are not a policy administrator of the file's region."),
+            201: s.PolicyImportSerializer,
+            200: s.PolicyImportSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="No file, an empty one or one too large."),
+            403: OpenApiResponse(description="You are not a policy administrator (of the region chosen)."),
         },
     )
     def post(self, request):
@@ -219,12 +226,36 @@ class PolicyFileImportView(APIView):
         raw = data.get("raw") if hasattr(data, "get") else None
         region = data.get("region") if upload is not None and hasattr(data, "get") else None
         if upload is None and raw is None:
-            raise Invalid("file: choose a policy file to import", field="file")
-        if upload is not None and upload.size > services.MAX_POLICY_FILE_BYTES:
-            raise Invalid(f"file: larger than {services.MAX_POLICY_FILE_BYTES // (1024 * 1024)} MB", field="file")
+            raise Invalid(_("Choose a policy file to import."), field="file")
         if upload is not None:
-            draft = services.import_policy(acting_user=request.user, region=region or None, fileobj=upload,
-                                           filename=upload.name)
+            record = services.receive_policy_file(acting_user=request.user, region=region or None, fileobj=upload,
+                                                  filename=upload.name)
         else:
-            draft = services.import_policy(acting_user=request.user, content=raw, filename="request body")
-        return Response(s.PolicyVersionSerializer(draft).data, status=status.HTTP_201_CREATED)
+            record = services.receive_policy_file(acting_user=request.user, content=raw, filename="request-body.json")
+        created = record.created
+        record = selectors.policy_imports_for(request.user).get(pk=record.pk)  # as the worker left it (eager mode)
+        record.created = created
+        return Response(s.PolicyImportSerializer(record).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My policy file imports", responses={200: s.PolicyImportSerializer(many=True)}),
+    retrieve=extend_schema(summary="A policy file import: its state, and its draft or why it failed",
+                           responses={200: s.PolicyImportSerializer, 404: OpenApiResponse(ErrorSerializer)}),
+)
+class PolicyImportViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_required = "policies.edit_version"
+    serializer_class = s.PolicyImportSerializer
+    queryset = PolicyImport.objects.none()
+
+    def get_queryset(self):
+        return selectors.policy_imports_for(self.request.user)
+
+    @extend_schema(summary="The problems of a refused policy file, a page at a time (?page=, with the count)",
+                   responses={200: s.PolicyImportProblemSerializer(many=True), 404: OpenApiResponse(ErrorSerializer)})
+    @action(detail=True, methods=["get"], pagination_class=ErrorPagination)
+    def problems(self, request, pk=None):
+        record = self.get_object()
+        page = self.paginate_queryset(record.problems.order_by("position"))
+        return self.get_paginated_response(s.PolicyImportProblemSerializer(page, many=True).data)

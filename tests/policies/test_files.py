@@ -200,34 +200,138 @@ def api(user) -> APIClient:
     return client
 
 
-def test_api_download_and_upload():
+def test_api_download_and_upload(django_capture_on_commit_callbacks):
+    """The upload is stored and imported by the worker (eager here): the answer is the import, its
+    draft once done, or its problems, paged, once refused."""
     admin = admin_of("360700")
     client = api(admin)
     published = seeded("360700")
     response = client.get(f"/api/v1/policy-versions/{published.pk}/file/")
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     content = b"".join(response.streaming_content) if response.streaming else response.content
-    upload = client.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart")
-    assert upload.status_code == 201, upload.content
-    draft = PolicyVersion.objects.get(pk=upload.json()["id"])
+
+    def post(*args, user_client=client, **kwargs):
+        """The import as the API shows it once the worker (run on commit) is done with it."""
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = user_client.post("/api/v1/policy-files/", *args, **kwargs)
+        assert answer.status_code == 201, answer.content
+        return user_client.get(f"/api/v1/policy-imports/{answer.json()['id']}/")
+
+    def problems(answer) -> list[str]:
+        listed = client.get(f"/api/v1/policy-imports/{answer.json()['id']}/problems/").json()
+        assert listed["count"] == answer.json()["problems_count"]
+        return [p["message"] for p in listed["results"]]
+
+    upload = post({"file": io.BytesIO(content)}, format="multipart")
+    assert upload.json()["status"] == "done", upload.content
+    draft = PolicyVersion.objects.get(pk=upload.json()["version"])
     assert draft.status == VersionStatus.DRAFT and draft.engine_document() == published.engine_document()
-    raw = client.post("/api/v1/policy-files/", data=content, content_type="application/json")
-    assert raw.status_code == 201
+    shown = client.get(f"/api/v1/policy-imports/{upload.json()['id']}/").json()
+    assert (shown["status"], shown["version"], shown["uploaded_by"]) == ("done", draft.pk, admin.username)
+    raw = post(data=content, content_type="application/json")
+    assert raw.json()["version"] not in (None, draft.pk)
     doc = json.loads(content)
     doc["parameters"]["assistance"]["routes"][1]["ratio"]["value"] = "1.2"
-    bad = client.post("/api/v1/policy-files/", {"file": io.BytesIO(json.dumps(doc).encode())}, format="multipart")
-    assert bad.status_code == 400 and any("assistance.routes[1].ratio" in e and "救助比例" in e for e in bad.json()["errors"])
+    bad = post({"file": io.BytesIO(json.dumps(doc).encode())}, format="multipart")
+    assert bad.json()["status"] == "failed" and bad.json()["version"] is None
+    assert any("assistance.routes[1].ratio" in e and "救助比例" in e for e in problems(bad))
     client.cookies["django_language"] = "en"
-    bad = client.post("/api/v1/policy-files/", {"file": io.BytesIO(json.dumps(doc).encode())}, format="multipart")
-    assert bad.status_code == 400 and any(e.startswith("assistance.routes[1].ratio: ") for e in bad.json()["errors"])
+    bad = post({"file": io.BytesIO(json.dumps(doc).encode())}, format="multipart")
+    assert any(e.startswith("assistance.routes[1].ratio: ") for e in problems(bad))
     del client.cookies["django_language"]
     for hostile in (b"\xff\xfe", b"[" * 50_000, b'{"x": 1e400}'):
-        answer = client.post("/api/v1/policy-files/", {"file": io.BytesIO(hostile)}, format="multipart")
-        assert answer.status_code == 400 and answer.json()["errors"]
+        answer = post({"file": io.BytesIO(hostile)}, format="multipart")
+        assert answer.json()["status"] == "failed" and answer.json()["failure"] and problems(answer)
     assert client.post("/api/v1/policy-files/", {}, format="multipart").status_code == 400
+    empty = client.post("/api/v1/policy-files/", {"file": io.BytesIO(b"")}, format="multipart")
+    assert empty.status_code == 400 and "文件为空" in empty.json()["detail"]
     other = api(make_user("policy_admin", region="130900", username="cz_x"))
     assert other.get(f"/api/v1/policy-versions/{draft.pk}/file/").status_code == 404
-    assert other.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart").status_code == 403
+    assert other.get(f"/api/v1/policy-imports/{upload.json()['id']}/").status_code == 404
+    refused = post({"file": io.BytesIO(content)}, format="multipart", user_client=other)
+    assert refused.json()["status"] == "failed" and "360700" in refused.json()["failure"]
+    assert other.post("/api/v1/policy-files/", {"file": io.BytesIO(content), "region": "360700"},
+                      format="multipart").status_code == 403
     auditor = api(make_user("auditor", region="360700", username="gz_aud_x"))
     assert auditor.get(f"/api/v1/policy-versions/{published.pk}/file/").status_code == 200
     assert auditor.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart").status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker's part: stored upload, state, problems as rows (issue 13, finding 5)
+# ---------------------------------------------------------------------------------------------
+
+def _received(user, content: bytes, *, region=None, name="p.json"):
+    from tests.exchange.oncommit import run_on_commit
+
+    with run_on_commit():
+        record = services.receive_policy_file(acting_user=user, region=region, fileobj=io.BytesIO(content),
+                                              filename=name)
+    record.refresh_from_db()
+    return record
+
+
+def test_more_than_100_problems_are_all_stored_paged_and_downloaded(client, settings, tmp_path):
+    """A file with 150 problems: every one is kept (no cap), the page shows 100 and the rest on page
+    2, the API pages them with the count, the download streams all 150."""
+    from policies.models import ImportStatus
+
+    settings.MEDIA_ROOT = tmp_path
+    admin = admin_of("360700")
+    content = b'{"region": "360700", "x": [' + b", ".join([b"1e400"] * 150) + b"]}"
+    with translation.override("zh-hans"):
+        record = _received(admin, content)
+    assert record.status == ImportStatus.FAILED and record.problems_count == 150 and record.version is None
+    assert list(record.problems.values_list("position", flat=True)) == list(range(1, 151))
+    assert "x[149]" in record.problems.get(position=150).message and "150" in record.failure
+    client.force_login(admin)
+    first = client.get(f"/policies/policy-imports/{record.pk}/").content.decode()
+    assert "x[99]" in first and "x[100]:" not in first and "文件未导入" in first
+    second = client.get(f"/policies/policy-imports/{record.pk}/?page=2").content.decode()
+    assert "x[149]" in second and "x[0]:" not in second
+    download = client.get(f"/policies/policy-imports/{record.pk}/problems.csv")
+    assert download.streaming
+    lines = b"".join(download.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 151 and "x[149]" in lines[-1]
+    api = APIClient()
+    api.force_authenticate(admin)
+    listed = api.get(f"/api/v1/policy-imports/{record.pk}/problems/?page=2").json()
+    assert listed["count"] == 150 and len(listed["results"]) == 50 and listed["results"][-1]["position"] == 150
+    other = make_user("policy_admin", region="360700", username="gz_pa_other")
+    client.force_login(other)
+    assert client.get(f"/policies/policy-imports/{record.pk}/").status_code == 404  # not theirs
+
+
+def test_the_worker_imports_once_and_is_safe_to_run_twice(settings, tmp_path):
+    """The request only stores the file (nothing parsed: an unreadable file is accepted); the job,
+    run again after it finished, changes nothing; the same file sent while it waits is the same
+    import."""
+    from policies.models import ImportStatus, PolicyImport
+
+    settings.MEDIA_ROOT = tmp_path
+    admin = admin_of("360700")
+    text = services.policy_file_text(seeded("360700")).encode()
+    waiting = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(text), filename="gz.json")
+    again = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(text), filename="gz.json")
+    assert waiting.created and not again.created and again.pk == waiting.pk
+    assert waiting.status == ImportStatus.PENDING and waiting.sha256 and waiting.file_size == len(text)
+    drafts = PolicyVersion.objects.filter(status=VersionStatus.DRAFT)
+    assert not drafts.exists()
+    for _run in range(2):
+        done = services.process_policy_import(import_id=waiting.pk)
+        assert done.status == ImportStatus.DONE and drafts.count() == 1 and done.version == drafts.get()
+    garbage = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(b"\xff\xfe\x00{"), filename="g.json")
+    assert garbage.status == ImportStatus.PENDING  # the request does not read the file
+    for _run in range(2):
+        failed = services.process_policy_import(import_id=garbage.pk)
+        assert failed.status == ImportStatus.FAILED and failed.problems.count() == 1 and "UTF-8" in failed.failure
+    assert PolicyImport.objects.count() == 2 and drafts.count() == 1
+    with pytest.raises(services.ChangeRefused) as refused:
+        services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(b"x" * (3 * 1024 * 1024)), filename="big.json")
+    assert refused.value.field == "file"
+    with pytest.raises(services.PermissionDenied):
+        services.receive_policy_file(acting_user=admin, region="130900", fileobj=io.BytesIO(text), filename="gz.json")
+    with pytest.raises(services.PermissionDenied):
+        services.receive_policy_file(acting_user=make_user("auditor", region="360700"), fileobj=io.BytesIO(text),
+                                     filename="gz.json")
+    assert PolicyImport.objects.count() == 2

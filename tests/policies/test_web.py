@@ -250,8 +250,11 @@ def test_what_if_reports_broken_json(client, gz_admin):
     assert response.status_code == 400 and "JSON 格式有误" in body and '{&quot;region&quot;: &quot;360700&quot;,' in body
 
 
-def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin, gz_auditor, ganzhou):
+def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin, gz_auditor, ganzhou,
+                                                               django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from policies.models import PolicyImport
 
     client.force_login(gz_auditor)
     _, body = page(client, reverse("policies:version", args=[ganzhou.pk]))
@@ -262,26 +265,35 @@ def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin,
     assert downloaded.status_code == 200 and "attachment" in downloaded["Content-Disposition"]
     content = downloaded.content
 
+    def upload(data):
+        """Post the form; the worker runs on commit (eager). Returns the import page it leads to."""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("policies:version-import"), data)
+        record = PolicyImport.objects.latest("id")
+        assert response.status_code == 302 and response["Location"] == reverse("policies:import", args=[record.pk])
+        return record, page(client, response["Location"])[1]
+
     client.force_login(gz_admin)
     _, body = page(client, reverse("policies:versions"))
     assert "导入政策文件" in body
     doc = json.loads(content)
     doc["parameters"]["assistance"]["routes"][1]["ratio"]["value"] = "1.2"
     doc["parameters"]["assistance"]["routes"][2]["cap"]["value"] = "-1"
-    bad = client.post(reverse("policies:version-import"),
-                      {"region": "", "file": SimpleUploadedFile("赣州.json", json.dumps(doc).encode())})
-    text = bad.content.decode()
-    assert bad.status_code == 400 and "文件未导入" in text
+    record, text = upload({"region": "", "file": SimpleUploadedFile("赣州.json", json.dumps(doc).encode())})
+    assert record.status == "failed" and "文件未导入" in text
     assert "assistance.routes[1].ratio" in text and "assistance.routes[2].cap" in text and "救助比例" in text
     assert not PolicyVersion.objects.filter(status=VersionStatus.DRAFT).exists()
-    hostile = client.post(reverse("policies:version-import"), {"file": SimpleUploadedFile("x.json", b"\xff\xfe{")})
-    assert hostile.status_code == 400 and "UTF-8" in hostile.content.decode()
+    record, text = upload({"file": SimpleUploadedFile("x.json", b"\xff\xfe{")})
+    assert record.status == "failed" and "UTF-8" in text
+    empty = client.post(reverse("policies:version-import"), {"file": SimpleUploadedFile("x.json", b"")})
+    assert empty.status_code == 400  # refused in the request (nothing stored): the form says why
 
-    good = client.post(reverse("policies:version-import"), {"region": "360700", "file": SimpleUploadedFile("赣州.json", content)})
+    record, text = upload({"region": "360700", "file": SimpleUploadedFile("赣州.json", content)})
     draft = PolicyVersion.objects.get(status=VersionStatus.DRAFT)
-    assert good.status_code == 302 and good["Location"] == reverse("policies:version", args=[draft.pk])
+    assert record.status == "done" and record.version == draft
+    assert reverse("policies:version", args=[draft.pk]) in text and "hx-trigger" not in text
     assert draft.engine_document() == ganzhou.engine_document()
-    _, body = page(client, good["Location"])
+    _, body = page(client, reverse("policies:version", args=[draft.pk]))
     assert "赣州.json" in body  # the history says where the draft came from
 
 

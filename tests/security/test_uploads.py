@@ -317,14 +317,15 @@ HOSTILE_POLICY_FILES = {
     "nested 5 000 deep": (b'{"region": "360700", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "嵌套超过 24 层"),
     "300 000 values": (b'{"region": "360700", "x": [' + b"1," * 300_000 + b"1]}", "值超过 20000 个"),
     "a 2 MiB text": (b'{"region": "360700", "x": "' + b"x" * (2 * 1024 * 1024 - 40) + b'"}', "超过 4000 个字符"),
-    "3 MB": (b'{"region": "360700", "x": "' + b"x" * (3 * 1024 * 1024) + b'"}', "larger than"),
+    "3 MB": (b'{"region": "360700", "x": "' + b"x" * (3 * 1024 * 1024) + b'"}', "文件超过 2 MB"),
 }
 
 
 @pytest.mark.parametrize("name", list(HOSTILE_POLICY_FILES))
-def test_a_policy_file_beyond_the_limits_is_refused_before_parsing(name, monkeypatch):
-    """Refused through the API naming the line and column (or the size), in Chinese, and the JSON
-    parser is never called."""
+def test_a_policy_file_beyond_the_limits_is_refused_before_parsing(name, monkeypatch, django_capture_on_commit_callbacks):
+    """A file too large is refused in the request; the others are stored, and the worker refuses
+    them naming the line and column, in Chinese, without ever calling the JSON parser: the import
+    fails with the message, which its page and the API show."""
     from rest_framework.test import APIClient
 
     from tests.factories import make_user
@@ -333,10 +334,22 @@ def test_a_policy_file_beyond_the_limits_is_refused_before_parsing(name, monkeyp
     parsed = []
     import policies.services as policy_services
 
-    monkeypatch.setattr(policy_services.json, "loads", lambda *a, **k: parsed.append(1) or {})
+    import json
+    from types import SimpleNamespace
+
+    # the policy services' parser only (the outbox's job rows are JSON too)
+    monkeypatch.setattr(policy_services, "json", SimpleNamespace(
+        loads=lambda *a, **k: parsed.append(1) or {}, dumps=json.dumps, JSONDecodeError=json.JSONDecodeError))
     api = APIClient()
     api.force_authenticate(make_user("policy_admin", region="360700"))
-    answer = api.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart")
-    assert answer.status_code == 400, answer.content[:300]
-    assert words in answer.content.decode(), answer.content[:300]
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api.post("/api/v1/policy-files/", {"file": io.BytesIO(content)}, format="multipart")
+    if name == "3 MB":
+        assert answer.status_code == 400 and words in answer.content.decode(), answer.content[:300]
+    else:
+        assert answer.status_code == 201, answer.content[:300]
+        answer = api.get(f"/api/v1/policy-imports/{answer.json()['id']}/")
+        assert answer.json()["status"] == "failed" and words in answer.json()["failure"], answer.content[:300]
+        problems = api.get(f"/api/v1/policy-imports/{answer.json()['id']}/problems/").json()
+        assert problems["count"] == 1 and words in problems["results"][0]["message"]
     assert not parsed
