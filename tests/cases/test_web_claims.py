@@ -177,11 +177,17 @@ def test_an_excel_file_is_read_too(client, team):
     assert response.status_code == 302 and Claim.objects.filter(setl_id="X1").exists()
 
 
-def test_an_unreadable_file_is_refused_next_to_the_field(client, team):
-    response, body = post_import(client, team.caseworker, {"file": upload(b"a,b\n1,2\n")})
-    assert response.status_code == 400 and "setl_id" in body and "errorlist" in body
+def test_an_unreadable_file_fails_on_its_report_saying_why(client, team):
+    """The request stores the file; the worker finds no settlement columns and the import's report
+    says which are missing. No file, or an empty one, is refused next to the field."""
+    response, _ = post_import(client, team.caseworker, {"file": upload(b"a,b\n1,2\n")})
+    assert response.status_code == 302
+    body = client.get(response["Location"]).content.decode()
+    assert 'data-status="failed"' in body and "setl_id" in body and not Claim.objects.exists()
     response, body = post_import(client, team.caseworker, {})
     assert response.status_code == 400
+    response, body = post_import(client, team.caseworker, {"file": upload(b"")})
+    assert response.status_code == 400 and "errorlist" in body
 
 
 def test_the_same_file_twice_shows_the_first_import_and_again_imports_it_once_more(client, team):

@@ -56,6 +56,7 @@ SEGMENT_MODELS = {
     "examples": "policies.PolicyExample",
     "simulations": "policies.PolicySimulation",
     "policy-simulations": "policies.PolicySimulation",
+    "policy-imports": "policies.PolicyImport",
 }
 #: Parameters that are not object ids: name → the values to try.
 VALUE_PARAMS = {

@@ -332,10 +332,10 @@ def test_a_policy_file_beyond_the_limits_is_refused_before_parsing(name, monkeyp
 
     content, words = HOSTILE_POLICY_FILES[name]
     parsed = []
-    import policies.services as policy_services
-
     import json
     from types import SimpleNamespace
+
+    import policies.services as policy_services
 
     # the policy services' parser only (the outbox's job rows are JSON too)
     monkeypatch.setattr(policy_services, "json", SimpleNamespace(

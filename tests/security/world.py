@@ -257,6 +257,12 @@ def build_side(region: str) -> Side:
     policy_services.set_statistic(acting_user=admin, region=region, kind="city_income", year=2019,
                                   value=Decimal("12345.67"), source=source)
     side.secrets.add(source)
+    policy_name = f"{c}政策导入{next(serial)}.json"  # refused by the worker: its problems are rows to page
+    received = policy_services.receive_policy_file(
+        acting_user=admin, region=region, filename=policy_name,
+        fileobj=io.BytesIO(b'{"region": "' + region.encode() + b'", "x": [1e400, 1e400]}'))
+    policy_services.process_policy_import(import_id=received.pk)
+    side.secrets.add(policy_name)
 
     # --- exchange -------------------------------------------------------------------------------------
     from cases.exchange.services import budgets, outbound, pushes, subsidy
