@@ -23,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 
 from policies.engine import constants as codes
 from portal.audit.tracking import track
+from portal.models import UploadStatus  # noqa: F401 - the one list of an upload's states, used here by that name
 
 from . import identity_numbers
 
@@ -290,13 +291,6 @@ HospitalLevel = coded_choices("HospitalLevel", codes.HOSPITAL_LEVELS, {1: _("lev
 class ClaimSource(models.TextChoices):
     MANUAL = "manual", _("entered by hand")
     IMPORT = "import", _("imported")
-
-
-class UploadStatus(models.TextChoices):
-    PENDING = "pending", _("waiting for a worker")
-    PROCESSING = "processing", _("processing")
-    DONE = "done", _("done")
-    FAILED = "failed", _("failed")
 
 
 class ClaimImport(models.Model):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.audit.tracking import track
+from portal.models import UploadStatus
 
 
 class VersionStatus(models.TextChoices):
@@ -335,13 +336,6 @@ class SimulationChunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["simulation", "index"], name="unique_simulation_chunk")]
 
 
-class ImportStatus(models.TextChoices):
-    PENDING = "pending", _("waiting for a worker")
-    PROCESSING = "processing", _("processing")
-    DONE = "done", _("done")
-    FAILED = "failed", _("failed")
-
-
 class PolicyImport(models.Model):
     """One upload of a policy file (docs/policy-file.md), read by a worker
     (``policies.process_policy_import``). The file is stored when it is received (``file``,
@@ -359,7 +353,7 @@ class PolicyImport(models.Model):
     file_size = models.BigIntegerField(_("size in bytes"), default=0)
     sha256 = models.CharField(_("content hash"), max_length=64)
     language = models.CharField(_("language of the messages"), max_length=10, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    status = models.CharField(_("status"), max_length=12, choices=UploadStatus.choices, default=UploadStatus.PENDING)
     failure = models.TextField(_("why the import failed"), blank=True)
     problems_count = models.PositiveIntegerField(_("problems found"), default=0)
     version = models.ForeignKey(PolicyVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -372,12 +366,12 @@ class PolicyImport(models.Model):
         verbose_name_plural = _("policy imports")
         ordering = ["-uploaded_at", "-id"]
 
-    def __str__(self) -> str:
-        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
-
     @property
     def is_finished(self) -> bool:
-        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+        return self.status in (UploadStatus.DONE, UploadStatus.FAILED)
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
 
 
 class PolicyImportProblem(models.Model):

@@ -35,13 +35,13 @@ from . import bookcache, display, engine, gate, messages, selectors
 from .errors import ChangeRefused, SettlementRefused
 from .models import (
     ChangeAction,
-    ImportStatus,
     PolicyChange,
     PolicyImport,
     PolicyImportProblem,
     PolicyVersion,
     Statistic,
     StatisticKind,
+    UploadStatus,
     VersionStatus,
 )
 from .periods import plan_publication
@@ -107,6 +107,17 @@ UNCHANGED: Any = _Unchanged()
 def _require_admin(user, region_code: str) -> None:
     if not in_scope(user, region_code, roles=[Role.POLICY_ADMIN]):
         raise PermissionDenied(_("You are not a policy administrator of region %(region)s.") % {"region": region_code})
+
+
+def _known_region(region: Region | str, message: str) -> Region:
+    """``region`` (a ``Region`` or its code) as a ``Region``; refused on the field ``region`` with
+    ``message`` (``%(region)s`` is the code) when the portal does not know it."""
+    if isinstance(region, Region):
+        return region
+    found = Region.objects.filter(code=str(region)).first()
+    if found is None:
+        raise ChangeRefused(message % {"region": region}, field="region")
+    return found
 
 
 def _locked(version: PolicyVersion) -> PolicyVersion:
@@ -459,12 +470,7 @@ def _statistic_value(value) -> Decimal:
 def set_statistic(*, acting_user, region: Region | str, kind: str, year: int, value, source: str) -> Statistic:
     """Enter or change a statistic of a region (a ``Region`` or its code) and year (e.g.
     城乡居民人均可支配收入 2022). Sends ``statistic_changed`` on commit."""
-    if not isinstance(region, Region):
-        found = Region.objects.filter(code=str(region)).first()
-        if found is None:
-            raise ChangeRefused(_("Region: %(region)s is not a region known to the portal.") % {"region": region},
-                                field="region")
-        region = found
+    region = _known_region(region, _("Region: %(region)s is not a region known to the portal."))
     _require_admin(acting_user, region.code)
     named = selectors.figure_uses(region.code)
     if kind not in StatisticKind.values and kind not in named:
@@ -616,11 +622,7 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
         if not isinstance(file_region, str):
             raise ChangeRefused(_reader_message("region: must be a 6-digit region code (GB/T 2260)", doc), field="region")
         region = file_region
-    if not isinstance(region, Region):
-        found = Region.objects.filter(code=str(region)).first()
-        if found is None:
-            raise ChangeRefused(_("region: %(region)s is not a region known to the portal.") % {"region": region}, field="region")
-        region = found
+    region = _known_region(region, _("region: %(region)s is not a region known to the portal."))
     _require_admin(acting_user, region.code)
     if file_region != region.code:
         raise ChangeRefused(
@@ -672,12 +674,7 @@ def receive_policy_file(*, acting_user, region: Region | str | None = None, file
     if not selectors.editable_regions(acting_user).exists():
         raise PermissionDenied(_("Only policy administrators import policy files."))
     if region not in (None, ""):
-        if not isinstance(region, Region):
-            found = Region.objects.filter(code=str(region)).first()
-            if found is None:
-                raise ChangeRefused(_("region: %(region)s is not a region known to the portal.") % {"region": region},
-                                    field="region")
-            region = found
+        region = _known_region(region, _("region: %(region)s is not a region known to the portal."))
         _require_admin(acting_user, region.code)
     else:
         region = None
@@ -694,7 +691,7 @@ def receive_policy_file(*, acting_user, region: Region | str | None = None, file
         raise ChangeRefused(_("%(name)s: the file is empty.") % {"name": filename}, field="file")
     digest = uploads.sha256_of_upload(fileobj)
     waiting = PolicyImport.objects.filter(uploaded_by=acting_user, region=region, sha256=digest,
-                                          status__in=[ImportStatus.PENDING, ImportStatus.PROCESSING]).first()
+                                          status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).first()
     if waiting is not None:
         waiting.created = False
         return waiting
@@ -717,8 +714,8 @@ def process_policy_import(*, import_id: int) -> PolicyImport | None:
     error fails it saying what happened. Idempotent: a finished import is left alone, and of two
     runs at once the second finds it finished under the lock."""
     import_id = int(import_id)
-    claimed = PolicyImport.objects.filter(pk=import_id, status__in=[ImportStatus.PENDING, ImportStatus.PROCESSING]).update(
-        status=ImportStatus.PROCESSING, started_at=timezone.now())
+    claimed = PolicyImport.objects.filter(pk=import_id, status__in=[UploadStatus.PENDING, UploadStatus.PROCESSING]).update(
+        status=UploadStatus.PROCESSING, started_at=timezone.now())
     record = PolicyImport.objects.select_related("uploaded_by", "region").filter(pk=import_id).first()
     if not claimed or record is None:
         return record
@@ -727,14 +724,14 @@ def process_policy_import(*, import_id: int) -> PolicyImport | None:
             with audit_context(channel=Channel.IMPORT, user=record.uploaded_by, policy_import=import_id), \
                     transaction.atomic():
                 locked = PolicyImport.objects.select_for_update().filter(pk=import_id).first()
-                if locked is None or locked.status != ImportStatus.PROCESSING:
+                if locked is None or locked.status != UploadStatus.PROCESSING:
                     return locked
                 with record.file.open("rb") as fileobj:
                     content = fileobj.read(MAX_POLICY_FILE_BYTES + 1)
                 draft = import_policy(acting_user=record.uploaded_by, region=record.region, content=content,
                                       filename=record.filename)
                 PolicyImport.objects.filter(pk=import_id).update(
-                    status=ImportStatus.DONE, version=draft, region=draft.region, finished_at=timezone.now())
+                    status=UploadStatus.DONE, version=draft, region=draft.region, finished_at=timezone.now())
         except ChangeRefused as exc:
             _fail_import(import_id, [str(e) for e in exc.errors])
         except PermissionDenied as exc:
@@ -748,7 +745,7 @@ def process_policy_import(*, import_id: int) -> PolicyImport | None:
 def _fail_import(import_id: int, problems: list[str]) -> None:
     """Fail the import, its problems stored as rows (once: a second run replaces them)."""
     with transaction.atomic():
-        if PolicyImport.objects.select_for_update().filter(pk=import_id).exclude(status=ImportStatus.DONE).first() is None:
+        if PolicyImport.objects.select_for_update().filter(pk=import_id).exclude(status=UploadStatus.DONE).first() is None:
             return
         PolicyImportProblem.objects.filter(policy_import_id=import_id).delete()
         PolicyImportProblem.objects.bulk_create(
@@ -758,7 +755,7 @@ def _fail_import(import_id: int, problems: list[str]) -> None:
             "The file has %(n)d problem; see the list.", "The file has %(n)d problems; see the list.",
             len(problems)) % {"n": len(problems)}
         PolicyImport.objects.filter(pk=import_id).update(
-            status=ImportStatus.FAILED, failure=summary[:2000], problems_count=len(problems), finished_at=timezone.now())
+            status=UploadStatus.FAILED, failure=summary[:2000], problems_count=len(problems), finished_at=timezone.now())
 
 
 def policy_file(version: PolicyVersion) -> dict:

@@ -4,6 +4,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class UploadStatus(models.TextChoices):
+    """Where an upload read by a worker stands (claim imports, bank return files, policy imports)."""
+
+    PENDING = "pending", _("waiting for a worker")
+    PROCESSING = "processing", _("processing")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
 class OutboxJob(models.Model):
     """A background job recorded in the same transaction as the change that needs it.
 

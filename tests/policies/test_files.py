@@ -274,14 +274,14 @@ def _received(user, content: bytes, *, region=None, name="p.json"):
 def test_more_than_100_problems_are_all_stored_paged_and_downloaded(client, settings, tmp_path):
     """A file with 150 problems: every one is kept (no cap), the page shows 100 and the rest on page
     2, the API pages them with the count, the download streams all 150."""
-    from policies.models import ImportStatus
+    from portal.models import UploadStatus
 
     settings.MEDIA_ROOT = tmp_path
     admin = admin_of("360700")
     content = b'{"region": "360700", "x": [' + b", ".join([b"1e400"] * 150) + b"]}"
     with translation.override("zh-hans"):
         record = _received(admin, content)
-    assert record.status == ImportStatus.FAILED and record.problems_count == 150 and record.version is None
+    assert record.status == UploadStatus.FAILED and record.problems_count == 150 and record.version is None
     assert list(record.problems.values_list("position", flat=True)) == list(range(1, 151))
     assert "x[149]" in record.problems.get(position=150).message and "150" in record.failure
     client.force_login(admin)
@@ -306,7 +306,8 @@ def test_the_worker_imports_once_and_is_safe_to_run_twice(settings, tmp_path):
     """The request only stores the file (nothing parsed: an unreadable file is accepted); the job,
     run again after it finished, changes nothing; the same file sent while it waits is the same
     import."""
-    from policies.models import ImportStatus, PolicyImport
+    from policies.models import PolicyImport
+    from portal.models import UploadStatus
 
     settings.MEDIA_ROOT = tmp_path
     admin = admin_of("360700")
@@ -314,17 +315,17 @@ def test_the_worker_imports_once_and_is_safe_to_run_twice(settings, tmp_path):
     waiting = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(text), filename="gz.json")
     again = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(text), filename="gz.json")
     assert waiting.created and not again.created and again.pk == waiting.pk
-    assert waiting.status == ImportStatus.PENDING and waiting.sha256 and waiting.file_size == len(text)
+    assert waiting.status == UploadStatus.PENDING and waiting.sha256 and waiting.file_size == len(text)
     drafts = PolicyVersion.objects.filter(status=VersionStatus.DRAFT)
     assert not drafts.exists()
     for _run in range(2):
         done = services.process_policy_import(import_id=waiting.pk)
-        assert done.status == ImportStatus.DONE and drafts.count() == 1 and done.version == drafts.get()
+        assert done.status == UploadStatus.DONE and drafts.count() == 1 and done.version == drafts.get()
     garbage = services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(b"\xff\xfe\x00{"), filename="g.json")
-    assert garbage.status == ImportStatus.PENDING  # the request does not read the file
+    assert garbage.status == UploadStatus.PENDING  # the request does not read the file
     for _run in range(2):
         failed = services.process_policy_import(import_id=garbage.pk)
-        assert failed.status == ImportStatus.FAILED and failed.problems.count() == 1 and "UTF-8" in failed.failure
+        assert failed.status == UploadStatus.FAILED and failed.problems.count() == 1 and "UTF-8" in failed.failure
     assert PolicyImport.objects.count() == 2 and drafts.count() == 1
     with pytest.raises(services.ChangeRefused) as refused:
         services.receive_policy_file(acting_user=admin, fileobj=io.BytesIO(b"x" * (3 * 1024 * 1024)), filename="big.json")
