@@ -346,6 +346,8 @@ class PolicyImport(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                verbose_name=_("region"), help_text=_("Empty: the region the file names."))
     filename = models.CharField(_("file name"), max_length=200)
@@ -358,8 +360,6 @@ class PolicyImport(models.Model):
     problems_count = models.PositiveIntegerField(_("problems found"), default=0)
     version = models.ForeignKey(PolicyVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                 verbose_name=_("draft"))
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("policy import")
