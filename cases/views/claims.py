@@ -123,7 +123,7 @@ def claim_void(request, pk: int):
 
 @permission_required("cases.do_casework")
 def claim_import(request):
-    """Receive a file (checked at once, imported by the worker) and go to its report, which shows
+    """Receive a file (its size and kind checked at once, read and imported by the worker) and go to its report, which shows
     the progress until the worker is done. The same file again shows the earlier import."""
     user = request.user
     form = ImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
