@@ -101,6 +101,16 @@ class IdentityPush(models.Model):
         )
 
     @property
+    def rows_added(self) -> int:
+        """Rows that added an identity (a new one opened, the person registered if need be)."""
+        return self.identities_opened
+
+    @property
+    def rows_changed(self) -> int:
+        """Rows that changed an identity on record: its start moved earlier, reopened, or ended."""
+        return self.identities_backdated + self.identities_reopened + self.identities_closed
+
+    @property
     def rows_accepted(self) -> int:
         return max(0, self.rows_total - self.rows_rejected)
 

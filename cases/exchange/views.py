@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from cases.monitoring import selectors as monitoring_selectors
@@ -113,13 +114,14 @@ def push_export(request):
     if not filterset.is_valid():
         return redirect(back)
     headers = ["#", _("department"), _("region"), _("file"), _("received"), _("by"), _("status"), _("rows"),
-               _("applied"), _("already in effect"), _("rejected rows")]
+               pgettext("push rows", "added"), pgettext("push rows", "changed"), pgettext("push rows", "unchanged"),
+               _("rejected rows")]
 
     def row(p):
         return [p.pk, p.department.name, p.region.name, p.original_name,
                 timezone.localtime(p.created_at).replace(tzinfo=None), p.created_by.display_name if p.created_by else
                 (f"API {p.api_token_hint}" if p.api_token_hint else ""), p.get_status_display(), p.rows_total,
-                p.rows_applied, p.rows_unchanged, p.rows_rejected]
+                p.rows_added, p.rows_changed, p.rows_unchanged, p.rows_rejected]
 
     try:
         return lists.export(request, filterset.qs, list_name="pushes", sorting=PUSH_SORTING, headers=headers, row=row,

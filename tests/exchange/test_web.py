@@ -211,3 +211,24 @@ def test_malformed_numbers_of_rejected_rows_are_masked_too(client):
     rows = answer.content.decode()
     assert answer.status_code == 200 and short[:4] in rows
     assert short not in rows and long_ not in rows
+
+
+def test_the_push_summary_counts_and_words_what_each_row_did(client):
+    """An identity added is counted as added (not "已生效 0 行"); an exit as a change of one on record;
+    a row repeating what is on record as changing nothing; a bad row as rejected."""
+    client.force_login(civil_liaison())
+    first, second = new_number(), new_number()
+    response = upload(client, csv_bytes([[first, "张三", "低保对象", "新增", "2023-05-01", "赣民〔2023〕1号", "360702"],
+                                         [second, "李四", "低保对象", "新增", "2023-05-01", "赣民〔2023〕1号", "360702"]]))
+    body = client.get(response["Location"]).content.decode()
+    assert "共 2 行：新增身份 2 行，变更已有身份 0 行，无变化（已在册）0 行，被拒 0 行。" in body
+    bad = new_number()
+    bad = bad[:17] + ("0" if bad[17] != "0" else "1")
+    response = upload(client, csv_bytes([[first, "张三", "低保对象", "退出", "2023-09-30", "赣民〔2023〕2号", ""],
+                                         [second, "李四", "低保对象", "新增", "2023-05-01", "赣民〔2023〕2号", ""],
+                                         [bad, "王五", "低保对象", "新增", "2023-05-01", "赣民〔2023〕2号", "360702"]]),
+                      name="list2.csv")
+    body = client.get(response["Location"]).content.decode()
+    assert "共 3 行：新增身份 0 行，变更已有身份 1 行，无变化（已在册）1 行，被拒 1 行。" in body
+    listing = client.get(reverse("exchange:push_list")).content.decode()
+    assert "已生效" not in listing and "<th class=\"num\">新增</th>" in listing
