@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from cases import identity_numbers
 from portal.roles.domain import Role
-from portal.roles.scoping import scope_queryset
+from portal.roles.scoping import region_prefixes, scope_queryset
 
 AUDIT_ROLES = {Role.AUDITOR}
 PAGE_SIZE = 50
@@ -453,3 +453,53 @@ def policy_simulations(user, f: Filters):
         qs = qs.filter(created_at__lt=hi)
     return qs.order_by("-created_at", "-id")
 
+# --- Recorded list exports (portal.models.ListExport) ---------------------------------------------------
+
+#: The lists whose Excel exports are recorded (``portal.lists.export``'s ``list_name``).
+LIST_NAMES = {
+    "cases": gettext_lazy("case list"),
+    "persons": gettext_lazy("person list"),
+    "pushes": gettext_lazy("identity push list"),
+    "warnings": gettext_lazy("monitoring warning list"),
+    "payment_lines": gettext_lazy("payment line list"),
+}
+
+
+def list_exports(user, f: Filters):
+    """The recorded Excel exports of list pages, newest first: those made by users holding a role in
+    the auditor's regions (an export has no region of its own: it holds what its user's regions
+    showed), filtered by operator and day."""
+    from portal.models import ListExport
+    from portal.roles.models import RoleAssignment
+
+    qs = ListExport.objects.select_related("user")
+    if region_prefixes(user, roles=AUDIT_ROLES) is not None:
+        exporters = scope_queryset(RoleAssignment.objects.all(), user, roles=AUDIT_ROLES).values("user_id")
+        qs = qs.filter(user_id__in=exporters)
+    if f.operator:
+        qs = qs.filter(user_id__in=_operators(f.operator))
+    lo, hi = _day_bounds(f)
+    if lo:
+        qs = qs.filter(exported_at__gte=lo)
+    if hi:
+        qs = qs.filter(exported_at__lt=hi)
+    return qs.order_by("-exported_at", "-id")
+
+
+def list_label(name: str) -> str:
+    """The list's name as the menu says it; a case queue's export names its queue too."""
+    if name.startswith("cases_"):
+        from cases.selectors import QUEUES
+
+        queue = QUEUES.get(name[len("cases_"):])
+        if queue is not None:
+            return f"{LIST_NAMES['cases']}（{queue[0]}）"
+    return str(LIST_NAMES.get(name, name))
+
+
+def describe_export_filters(filters: dict) -> str:
+    """An export's filter as one line (``status: approved · sort: -created_at``); its values were
+    masked when recorded."""
+    if not filters:
+        return _("no filter (the whole list)")
+    return " · ".join(f"{name}: {value}" for name, value in filters.items())

@@ -1,5 +1,6 @@
 """The audit log (审计日志): auditors of a region (and superusers) only — every change with who, when,
-channel and old → new; the full-number view log; bank-account changes; an Excel export of each.
+channel and old → new; the full-number view log; bank-account changes; the recorded Excel exports of
+list pages; an Excel export of each.
 Read-only: nothing here writes."""
 from __future__ import annotations
 
@@ -84,6 +85,21 @@ def simulations(request):
     return _tab(request, "simulations", selectors.policy_simulations, "audit/simulations.html")
 
 
+@_auditor
+def list_exports(request):
+    """The recorded Excel exports of list pages: who, when, which list, which filter, how many rows."""
+    f = Filters.from_query(request.GET)
+    page = _page(request)
+    qs = selectors.list_exports(request.user, f)
+    rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
+    for row in rows:
+        row.list_label = selectors.list_label(row.list_name)
+        row.filter_text = selectors.describe_export_filters(row.filters)
+    return render(request, "audit/list_exports.html",
+                  _context(request, "list_exports", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
+                  status=400 if f.errors else 200)
+
+
 def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -111,6 +127,12 @@ def export(request):
         rows = ([_local(v.viewed_at), _user(v.user), *_whose(v), v.get_channel_display(), v.context, v.reason]
                 for v in selectors.id_number_views(request.user, f)[:EXPORT_LIMIT])
         return exports.xlsx_response(f"id_number_views_{stamp}.xlsx", headers, rows, title=_("Full-number views"))
+    if tab == "list_exports":
+        headers = [_("exported at"), _("operator"), _("list"), _("filter"), _("rows"), _("format")]
+        rows = ([_local(e.exported_at), _user(e.user), selectors.list_label(e.list_name),
+                 selectors.describe_export_filters(e.filters), e.rows, e.file_format]
+                for e in selectors.list_exports(request.user, f)[:EXPORT_LIMIT])
+        return exports.xlsx_response(f"list_exports_{stamp}.xlsx", headers, rows, title=_("List exports"))
     if tab == "bank_changes":
         def account(text):
             return ("*" * max(len(text) - 4, 0) + text[-4:]) if text else ""

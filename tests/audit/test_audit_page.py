@@ -14,7 +14,7 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["audit:log", "audit:id_views", "audit:bank_changes", "audit:simulations", "audit:export"]
+PAGES = ["audit:log", "audit:id_views", "audit:bank_changes", "audit:simulations", "audit:list_exports", "audit:export"]
 
 
 def test_only_auditors_and_superusers_open_the_audit_log(client, team):
@@ -150,3 +150,35 @@ def test_policy_simulations_show_who_ran_which_version_when(client, team, cz_tea
     client.force_login(cz_team.auditor)
     body = client.get(reverse("audit:simulations")).content.decode()
     assert body.count('class="simulation-row"') == 1 and drafts["130900"].document_number in body
+
+
+def test_list_exports_are_shown_to_auditors_of_the_region_with_who_when_which_list_filter_and_rows(client, team, cz_team):
+    from portal.models import ListExport
+
+    person_with_identity(name="欧阳春花")
+    client.force_login(team.caseworker)
+    assert client.get(reverse("cases:persons_export"), {"q": "欧阳", "sort": "-name"}).status_code == 200
+    ListExport.objects.create(user=cz_team.caseworker, list_name="warnings", filters={"status": "open"}, rows=7)
+    ListExport.objects.create(user=team.reviewer, list_name="cases_to_review", filters={}, rows=3)
+    client.force_login(team.auditor)
+    body = client.get(reverse("audit:list_exports")).content.decode()
+    assert team.caseworker.display_name in body and "人员列表" in body and "q: 欧阳" in body and "sort: -name" in body
+    assert "待审核" in body or "审核" in body  # the queue of the second export is named
+    assert cz_team.caseworker.display_name not in body  # another region's export is not shown
+    assert reverse("audit:list_exports") in client.get(reverse("audit:log")).content.decode()  # a tab
+    # filtered by operator and day
+    body = client.get(reverse("audit:list_exports"), {"operator": team.reviewer.username}).content.decode()
+    assert "欧阳" not in body and team.reviewer.display_name in body
+    body = client.get(reverse("audit:list_exports"), {"date_to": "2000-01-01"}).content.decode()
+    assert "欧阳" not in body
+    # the Excel export of the tab
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(reverse("audit:export"), {"tab": "list_exports"}).content)).active
+    cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert len(cells) == 3 and any(r[4] == 1 and "欧阳" in r[3] for r in cells[1:])
+    # the other region's auditor sees theirs only; a superuser sees all
+    client.force_login(cz_team.auditor)
+    body = client.get(reverse("audit:list_exports")).content.decode()
+    assert cz_team.caseworker.display_name in body and "欧阳" not in body
+    client.force_login(make_user(superuser=True))
+    body = client.get(reverse("audit:list_exports")).content.decode()
+    assert cz_team.caseworker.display_name in body and "欧阳" in body

@@ -43,6 +43,7 @@ LINKED_FROM = {
     "exchange:budgets": ("exchange:dashboard",),
     "audit:id_views": ("audit:log",),
     "audit:bank_changes": ("audit:log",),
+    "audit:list_exports": ("audit:log",),
     "audit:export": ("audit:log",),
     "audit:simulations": ("audit:log",),
 }

@@ -187,6 +187,7 @@ EXPECTED = {
     "audit:log": ["auditor"],
     "audit:id_views": ["auditor"],
     "audit:bank_changes": ["auditor"],
+    "audit:list_exports": ["auditor"],
     "audit:export": ["auditor"],
     "audit:simulations": ["auditor"],
     "person-list": ["caseworker", "reviewer", "auditor", "liaison_civil_affairs"],
