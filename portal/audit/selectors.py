@@ -8,6 +8,9 @@ batch).
 from __future__ import annotations
 
 import datetime
+import decimal
+import json
+import re
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -98,7 +101,7 @@ ACTIONS = [("insert", gettext_lazy("created")), ("update", gettext_lazy("changed
 CHANNELS = [("web", gettext_lazy("web page")), ("api", gettext_lazy("API")), ("push", gettext_lazy("department push")),
             ("import", gettext_lazy("file import")), ("worker", gettext_lazy("background worker"))]
 #: Fields not shown as changes (kept in the history all the same).
-QUIET_FIELDS = {"updated_at", "id_mask_key", "calc_revision", "state_changed_at"}
+QUIET_FIELDS = {"id", "updated_at", "id_mask_key", "calc_revision", "state_changed_at"}
 #: Fields holding full identity numbers: masked wherever the audit log shows them.
 ID_NUMBER_FIELDS = {"id_number", "old_id_number", "new_id_number", "approved_payee_id_number", "payee_id_number"}
 BANK_ACCOUNT_FIELDS = {"bank_account", "payee_account", "old_bank_account", "new_bank_account", "old_account",
@@ -277,7 +280,152 @@ class Entry:
     changes: list[Change]
 
 
-def _display(spec: Tracked, field_name: str, value, *, for_export: bool) -> str:
+#: Fields holding a hash, a key or a token hint: shown as a short upper-case reference.
+REFERENCE_FIELDS = {"content_hash", "input_hash", "result_hash", "settlement_hash", "basis_hash", "request_key",
+                    "api_token_hint"}
+#: Fields holding an identity category's code.
+CATEGORY_FIELDS = {"category", "pending_category"}
+#: Fields holding where a change came from (``push:12``, ``confirmation:3``, ``entry:5``, ``web``).
+SOURCE_FIELDS = {("identity", "source"), ("settlement", "reason"), ("adjustment", "reason"), ("statistic", "source")}
+#: Fields holding a region's code as text.
+REGION_CODE_FIELDS = {"region_code"}
+_SOURCE = re.compile(r"^(push|confirmation|entry|policy|import|recalc|web|api|demo):?(\S*)$")
+
+
+def source_words(raw: str) -> str:
+    """Where a change came from, in words: an identity push, a department's confirmation, an entry
+    confirmed by a second reviewer, a policy version, an import, the web page."""
+    match = _SOURCE.match(raw.strip())
+    if not match:
+        return raw
+    kind, ref = match.groups()
+    words = {
+        "push": _("identity push #%(ref)s"),
+        "confirmation": _("confirmation request #%(ref)s"),
+        "entry": _("identity entry #%(ref)s (confirmed by a second reviewer)"),
+        "policy": _("policy version %(ref)s"),
+        "import": _("file import %(ref)s"),
+        "recalc": _("recalculation %(ref)s"),
+        "web": _("entered on the web page"),
+        "api": _("entered through the API"),
+        "demo": _("demo data"),
+    }[kind]
+    return words % {"ref": ref or "—"} if "%(ref)s" in words else words
+
+
+def _json_words(spec: Tracked, name: str, value) -> str:
+    """A JSON value in words: the problems of a rejected row, a refused calculation or a run as the
+    pages word them; a list of sentences as it is; anything else summarised (shown in full on the
+    object's own page)."""
+    if isinstance(value, str):  # stored as text (an older row)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if value in (None, "", [], {}):
+        return "—"
+    try:
+        if spec.key == "push_row" and name == "errors":
+            from cases.exchange.pushes import rules
+
+            return "；".join(f"{rules.FIELD_LABELS.get(e.get('field'), _('row'))}：{rules.message(e)}"
+                            for e in value)
+        if spec.key == "settlement" and name == "errors":
+            from policies.messages import render
+
+            return "；".join(render(p) for p in value)
+        if spec.key == "monitoring_run" and name == "problems":
+            from cases.exchange.services.monitoring import run_problem_text
+
+            return "；".join(run_problem_text(p) for p in value)
+        if spec.key == "subsidy_list" and name == "problems":
+            return "；".join(str(p.get("message", "")) if isinstance(p, dict) else str(p) for p in value)
+        if spec.key == "settlement" and name == "policies":
+            return "、".join(str(p.get("document") or p.get("title") or "") if isinstance(p, dict) else str(p)
+                            for p in value)
+    except Exception:  # noqa: BLE001 - a value of an older shape: summarised below
+        pass
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "；".join(value)
+    if spec.key == "policy_version" and name == "document":
+        return _("the policy file's content (see the policy version's page)")
+    n = len(value) if isinstance(value, (list, dict)) else 1
+    return _("structured content, %(n)s items (see the object's page)") % {"n": n}
+
+
+def _figure(kind: str) -> str:
+    from policies.display import figure_name
+    from policies.models import StatisticKind
+
+    return str(StatisticKind(kind).label) if kind in StatisticKind.values else figure_name(kind)
+
+
+class _Labels:
+    """Words for what a history row refers to by id (a region, a department, a user, a person, a
+    case…), looked up once per page."""
+
+    def __init__(self):
+        self.cache: dict[tuple, str] = {}
+
+    def route(self, row) -> str:
+        """A settlement line's route as its policy document names it (the code when none does)."""
+        from cases.models import Settlement
+        from policies.selectors import route_labels
+
+        region = self.cache.get(("settlement-region", row.settlement_id))
+        if region is None:
+            region = self.cache[("settlement-region", row.settlement_id)] = (
+                Settlement.objects.filter(pk=row.settlement_id).values_list("application__region_id", flat=True).first()
+                or "")
+        key = ("routes", region)
+        if key not in self.cache:
+            try:
+                self.cache[key] = route_labels(region_code=region) if region else {}
+            except Exception:  # noqa: BLE001 - a label is a nicety: the category's name is shown instead
+                self.cache[key] = {}
+        label = self.cache[key].get((row.policy, row.route, row.category))
+        if label:
+            return str(label)
+        from cases.models import Claim
+        from policies import categories
+
+        kinds = dict(Claim._meta.get_field("kind").flatchoices)
+        return str(kinds[row.route]) if row.route in kinds else categories.label(row.route)
+
+    def __call__(self, model, pk) -> str:
+        key = (model._meta.label, pk)
+        if key not in self.cache:
+            self.cache[key] = self._label(model, pk)
+        return self.cache[key]
+
+    @staticmethod
+    def _label(model, pk) -> str:
+        label = model._meta.label
+        obj = model._default_manager.filter(pk=pk).first()
+        if obj is None:
+            return _("%(what)s #%(id)s (no longer on record)") % {"what": model._meta.verbose_name, "id": pk}
+        if label in ("regions.Region", "roles.Department"):
+            return obj.name
+        if model is get_user_model():
+            return obj.display_name
+        if label == "cases.Person":
+            return f"{obj.name}（{identity_numbers.mask(obj.id_number)}）"
+        if label in ("cases.Application", "cases.PaymentBatch", "cases.Household") and getattr(obj, "number", ""):
+            return obj.number
+        if label == "cases.Claim":
+            text = f"{obj.date} {obj.hospital_name or ''} {obj.total:,.2f}".replace("  ", " ")
+            return f"{text}（{obj.setl_id}）" if obj.setl_id else text
+        if label == "exchange.IdentityPush":
+            return f"{_('identity push #%(ref)s') % {'ref': obj.pk}} {obj.original_name}".strip()
+        if label == "policies.PolicyVersion":
+            return f"{obj.document_number} {obj.title}".strip()
+        return f"{model._meta.verbose_name} #{pk}"
+
+
+def _display(spec: Tracked, field_name: str, value, *, for_export: bool, labels: _Labels | None = None,
+             row=None) -> str:
+    """A stored value as an auditor reads it: choices by their labels, ids by what they name (a
+    region, a department, a person, a case…), categories and sources in words, money as 24,675.00."""
     if value is None or value == "":
         return "—"
     model_field = spec.tracked_model._meta.get_field(field_name) if _has_field(spec, field_name) else None
@@ -286,15 +434,50 @@ def _display(spec: Tracked, field_name: str, value, *, for_export: bool) -> str:
     if field_name in BANK_ACCOUNT_FIELDS and for_export:
         text = str(value)
         return "*" * max(len(text) - 4, 0) + text[-4:]
+    if spec.key == "statistic" and field_name == "kind":
+        return _figure(str(value))
     if model_field is not None and model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
+    if model_field is not None and model_field.is_relation and model_field.many_to_one:
+        return (labels or _Labels())(model_field.related_model, value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(model_field, models.JSONField) or isinstance(value, (list, dict)):
+        return _json_words(spec, field_name, value)
+    if isinstance(model_field, models.FileField):
+        return str(value).rsplit("/", 1)[-1]
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if isinstance(value, decimal.Decimal) or isinstance(model_field, models.DecimalField):
+        amount = decimal.Decimal(str(value))
+        places = getattr(model_field, "decimal_places", 2) or 0
+        return f"{amount:,.{places}f}"
     text = str(value)
+    if field_name in CATEGORY_FIELDS:
+        from policies import categories
+
+        return categories.label(text)
+    if (spec.key, field_name) in SOURCE_FIELDS:
+        return source_words(text)
+    if spec.key == "settlement_line" and field_name == "route" and row is not None:
+        return (labels or _Labels()).route(row)
+    if field_name in REFERENCE_FIELDS:
+        return text.upper()[:12] + ("…" if len(text) > 12 else "")
+    if field_name in REGION_CODE_FIELDS:
+        from portal.regions.models import Region
+
+        region = Region.objects.filter(code=text).only("name").first()
+        return region.name if region is not None else text
+    if field_name == "engine":
+        return str({"postgres": _("processed in the database, set-based"),
+                    "generic": _("processed row by row")}.get(text, text))
+    if field_name in ("file_format", "encoding"):
+        return text.upper()
+    if spec.key == "monitoring_run" and field_name == "trigger":
+        return str({"beat": _("the monthly schedule"), "api": _("a department system (API)"),
+                    "manual": _("a user"), "command": _("a server command")}.get(text, text))
     return text if len(text) <= 300 else text[:300] + "…"
 
 
@@ -313,26 +496,37 @@ def _fields(spec: Tracked) -> list[tuple[str, str, str]]:
     for f in spec.history_model._meta.concrete_fields:
         if f.name.startswith("pgh_") or f.name not in tracked or f.name in QUIET_FIELDS:
             continue
-        label = str(spec.tracked_model._meta.get_field(f.name).verbose_name)
+        # a field named without gettext_lazy (Django's own "state changed by") is translated here
+        label = _(str(spec.tracked_model._meta.get_field(f.name).verbose_name))
         out.append((f.attname, f.name, label))
     return out
 
 
-def _object_label(spec: Tracked, row) -> str:
+def _object_label(spec: Tracked, row, labels: _Labels) -> str:
     if spec.key == "person":
         return f"{row.name}（{identity_numbers.mask(row.id_number)}）"
     if spec.key == "application":
-        return row.number or f"#{row.pgh_obj_id}"
+        from cases.models import Application
+
+        return row.number or labels(Application, row.pgh_obj_id)
     if spec.key == "claim":
-        label = f"{row.date} {row.hospital_name or ''} {row.total}".replace("  ", " ")
+        label = f"{row.date} {row.hospital_name or ''} {row.total:,.2f}".replace("  ", " ")
         return f"{label}（{row.setl_id}）" if row.setl_id else label
     if spec.key == "payment_batch":
-        return row.number or f"#{row.pgh_obj_id}"
+        from cases.models import PaymentBatch
+
+        return row.number or labels(PaymentBatch, row.pgh_obj_id)
+    from portal.regions.models import Region
+
     if spec.key == "policy_version":
-        return f"{row.region_id} {row.title}"
+        return f"{labels(Region, row.region_id)} {row.document_number} {row.title}".strip()
     if spec.key == "statistic":
-        return f"{row.region_id} {row.get_kind_display() if hasattr(row, 'get_kind_display') else row.kind} {row.year}"
-    return f"#{row.pgh_obj_id}"
+        return f"{labels(Region, row.region_id)} {_figure(row.kind)} {row.year}"
+    if spec.key == "push":
+        return f"{_('identity push #%(ref)s') % {'ref': row.pgh_obj_id}} {row.original_name}".strip()
+    region = getattr(row, "region_id", None)
+    where = f"{labels(Region, region)} " if region and spec.region == "region" else ""
+    return f"{where}{spec.label} #{row.pgh_obj_id}"
 
 
 def _value(row, attname):
@@ -353,6 +547,7 @@ def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
     user_ids = {(o.pgh_context.metadata or {}).get("user") for o in loaded.values() if o.pgh_context_id}
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=[u for u in user_ids if isinstance(u, int)])}
     entries = []
+    labels = _Labels()
     for r in rows:
         spec = BY_KEY[r["audit_kind"]]
         obj = loaded.get((r["audit_kind"], r["audit_row"]))
@@ -370,16 +565,17 @@ def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
         for attname, name, label in _fields(spec):
             new = _value(obj, attname)
             if obj.pgh_label == "delete":
-                changes.append(Change(name, label, _display(spec, name, new, for_export=for_export), "—"))
+                changes.append(Change(name, label, _display(spec, name, new, for_export=for_export, labels=labels, row=obj), "—"))
                 continue
             if previous is None:
-                if obj.pgh_label == "insert" and new not in (None, ""):
-                    changes.append(Change(name, label, "—", _display(spec, name, new, for_export=for_export)))
+                shown = _display(spec, name, new, for_export=for_export, labels=labels, row=obj)
+                if obj.pgh_label == "insert" and shown != "—":
+                    changes.append(Change(name, label, "—", shown))
                 continue
             old = _value(previous, attname)
             if old != new:
-                changes.append(Change(name, label, _display(spec, name, old, for_export=for_export),
-                                      _display(spec, name, new, for_export=for_export)))
+                changes.append(Change(name, label, _display(spec, name, old, for_export=for_export, labels=labels, row=previous),
+                                      _display(spec, name, new, for_export=for_export, labels=labels, row=obj)))
         person_id = None
         if spec.key == "person":
             person_id = obj.pgh_obj_id
@@ -391,7 +587,7 @@ def explain(rows: list[dict], *, for_export: bool = False) -> list[Entry]:
             action_label=str(dict(ACTIONS).get(obj.pgh_label, obj.pgh_label)), at=obj.pgh_created_at, user_id=uid,
             operator=user.display_name if user else (_("the system") if obj.pgh_context_id else _("not recorded")),
             channel=channel, channel_label=str(dict(CHANNELS).get(channel, channel or "—")), obj_id=obj.pgh_obj_id,
-            obj_label=_object_label(spec, obj), person_id=person_id, case_id=case_id, changes=changes,
+            obj_label=_object_label(spec, obj, labels), person_id=person_id, case_id=case_id, changes=changes,
         ))
     return entries
 
@@ -497,9 +693,84 @@ def list_label(name: str) -> str:
     return str(LIST_NAMES.get(name, name))
 
 
-def describe_export_filters(filters: dict) -> str:
-    """An export's filter as one line (``status: approved · sort: -created_at``); its values were
-    masked when recorded."""
+def _exported_list(name: str):
+    """(FilterSet class, sortable columns) of a recorded list, to put its filter in words; None for
+    a list not known (any more)."""
+    if name == "cases" or name.startswith("cases_"):
+        from cases.filters import CaseFilter
+        from cases.views.queues import CASE_COLUMNS
+
+        return CaseFilter, CASE_COLUMNS
+    if name == "persons":
+        from cases.filters import PersonFilter
+        from cases.views.persons import PERSON_SORTING
+
+        return PersonFilter, list(PERSON_SORTING.columns.values())
+    if name == "payment_lines":
+        from cases.filters import PaymentLineFilter
+        from cases.views.payments import LINE_SORTING
+
+        return PaymentLineFilter, list(LINE_SORTING.columns.values())
+    if name == "pushes":
+        from cases.exchange.filters import PushFilter
+        from cases.exchange.views import PUSH_SORTING
+
+        return PushFilter, list(PUSH_SORTING.columns.values())
+    if name == "warnings":
+        from cases.exchange.filters import WarningFilter
+        from cases.exchange.views import WARNING_SORTING
+
+        return WarningFilter, list(WARNING_SORTING.columns.values())
+    return None
+
+
+def _filter_value(name: str, flt, value: str) -> str:
+    """One recorded filter value in words: a choice by its label, a region by its name, a person by
+    name and masked number; text as typed (full numbers were masked when recorded)."""
+    from cases.filters import RegionFilter
+
+    if flt is None:
+        return value
+    choices = flt.extra.get("choices")
+    if choices:
+        labels = {str(k): str(v) for k, v in choices}
+        return "、".join(labels.get(part, part) for part in value.split(","))
+    if isinstance(flt, RegionFilter):
+        from portal.regions.models import Region
+
+        region = Region.objects.filter(code=value).first()
+        return region.name if region is not None else value
+    if name == "person" and value.isdigit():
+        from cases.models import Person
+
+        person = Person.objects.filter(pk=int(value)).only("name", "id_number").first()
+        return f"{person.name}（{person.masked_id_number}）" if person is not None else value
+    return value
+
+
+def describe_export_filters(filters: dict, list_name: str = "") -> str:
+    """An export's filter as one line in words, with the list's own filter labels (``人员姓名或身份证号：
+    欧阳；排序：姓名（降序）``); its values were masked when recorded."""
     if not filters:
         return _("no filter (the whole list)")
-    return " · ".join(f"{name}: {value}" for name, value in filters.items())
+    known = _exported_list(list_name)
+    filterset, columns = known if known is not None else (None, [])
+    by_key = {c.key: c for c in columns}
+    parts = []
+    for name, raw in filters.items():
+        value = str(raw)
+        if name == "sort":
+            column = by_key.get(value.lstrip("-"))
+            order = _("descending") if value.startswith("-") else _("ascending")
+            shown = f"{column.label}（{order}）" if column is not None else value
+            parts.append(f"{_('sorted by')}：{shown}")
+        elif name == "queue":
+            from cases.selectors import QUEUES
+
+            queue = QUEUES.get(value)
+            parts.append(f"{_('queue')}：{queue[0] if queue is not None else value}")
+        else:
+            flt = filterset.base_filters.get(name) if filterset is not None else None
+            label = str(flt.label) if flt is not None and flt.label else _("other filter")
+            parts.append(f"{label}：{_filter_value(name, flt, value)}")
+    return "；".join(parts)

@@ -94,7 +94,7 @@ def list_exports(request):
     rows = [] if f.errors else list(qs[(page - 1) * PAGE_SIZE:page * PAGE_SIZE + 1])
     for row in rows:
         row.list_label = selectors.list_label(row.list_name)
-        row.filter_text = selectors.describe_export_filters(row.filters)
+        row.filter_text = selectors.describe_export_filters(row.filters, row.list_name)
     return render(request, "audit/list_exports.html",
                   _context(request, "list_exports", f, rows=rows[:PAGE_SIZE], **_paged(request, rows, page)),
                   status=400 if f.errors else 200)
@@ -130,7 +130,7 @@ def export(request):
     if tab == "list_exports":
         headers = [_("exported at"), _("operator"), _("list"), _("filter"), _("rows"), _("format")]
         rows = ([_local(e.exported_at), _user(e.user), selectors.list_label(e.list_name),
-                 selectors.describe_export_filters(e.filters), e.rows, e.file_format]
+                 selectors.describe_export_filters(e.filters, e.list_name), e.rows, e.file_format]
                 for e in selectors.list_exports(request.user, f)[:EXPORT_LIMIT])
         return exports.xlsx_response(f"list_exports_{stamp}.xlsx", headers, rows, title=_("List exports"))
     if tab == "bank_changes":

@@ -152,18 +152,29 @@ def test_policy_simulations_show_who_ran_which_version_when(client, team, cz_tea
     assert body.count('class="simulation-row"') == 1 and drafts["130900"].document_number in body
 
 
+def shown(body: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body[body.find("<main"):]))
+
+
 def test_list_exports_are_shown_to_auditors_of_the_region_with_who_when_which_list_filter_and_rows(client, team, cz_team):
     from portal.models import ListExport
 
     person_with_identity(name="欧阳春花")
     client.force_login(team.caseworker)
     assert client.get(reverse("cases:persons_export"), {"q": "欧阳", "sort": "-name"}).status_code == 200
-    ListExport.objects.create(user=cz_team.caseworker, list_name="warnings", filters={"status": "open"}, rows=7)
-    ListExport.objects.create(user=team.reviewer, list_name="cases_to_review", filters={}, rows=3)
+    ListExport.objects.create(user=cz_team.caseworker, list_name="warnings", filters={"state": "open"}, rows=7)
+    ListExport.objects.create(user=team.reviewer, list_name="cases_to_review",
+                              filters={"queue": "to_review", "state": "submitted,in_review", "region": "360702"}, rows=3)
     client.force_login(team.auditor)
     body = client.get(reverse("audit:list_exports")).content.decode()
-    assert team.caseworker.display_name in body and "人员列表" in body and "q: 欧阳" in body and "sort: -name" in body
-    assert "待审核" in body or "审核" in body  # the queue of the second export is named
+    # the filter in the list's own words: its filter labels, choice labels, region names, the sort column
+    assert team.caseworker.display_name in body, shown(body)
+    assert "人员列表" in body
+    assert "身份证号（完整或脱敏）或姓名：欧阳；排序：姓名（降序）" in body, body
+    assert "待办队列：待审核；状态：已受理、审核中；行政区划：章贡区" in body
+    assert "q:" not in body and "sort:" not in body and "submitted" not in body and "360702" not in body
     assert cz_team.caseworker.display_name not in body  # another region's export is not shown
     assert reverse("audit:list_exports") in client.get(reverse("audit:log")).content.decode()  # a tab
     # filtered by operator and day
