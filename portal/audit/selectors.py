@@ -401,9 +401,11 @@ class _Labels:
     @staticmethod
     def _label(model, pk) -> str:
         label = model._meta.label
+        spec = next((t for t in TRACKED if t.model == label), None)
+        what = spec.label if spec is not None else _(str(model._meta.verbose_name))
         obj = model._default_manager.filter(pk=pk).first()
         if obj is None:
-            return _("%(what)s #%(id)s (no longer on record)") % {"what": model._meta.verbose_name, "id": pk}
+            return _("%(what)s #%(id)s (no longer on record)") % {"what": what, "id": pk}
         if label in ("regions.Region", "roles.Department"):
             return obj.name
         if model is get_user_model():
@@ -419,7 +421,7 @@ class _Labels:
             return f"{_('identity push #%(ref)s') % {'ref': obj.pk}} {obj.original_name}".strip()
         if label == "policies.PolicyVersion":
             return f"{obj.document_number} {obj.title}".strip()
-        return f"{model._meta.verbose_name} #{pk}"
+        return f"{what} #{pk}"
 
 
 def _display(spec: Tracked, field_name: str, value, *, for_export: bool, labels: _Labels | None = None,
@@ -461,6 +463,10 @@ def _display(spec: Tracked, field_name: str, value, *, for_export: bool, labels:
         return categories.label(text)
     if (spec.key, field_name) in SOURCE_FIELDS:
         return source_words(text)
+    if spec.key == "warning" and field_name == "claim_ref" and re.fullmatch(r"c\d+", text):
+        from cases.models import Claim
+
+        return (labels or _Labels())(Claim, int(text[1:]))  # the engine's claim id: c<claim id>
     if spec.key == "settlement_line" and field_name == "route" and row is not None:
         return (labels or _Labels()).route(row)
     if field_name in REFERENCE_FIELDS:

@@ -54,7 +54,10 @@ def test_every_value_of_the_change_log_is_in_words(client):
     recorded(claim)
     bad = new_number()
     bad = bad[:17] + ("0" if bad[17] != "0" else "1")
-    push, _ = push_file(civil_liaison(), csv_bytes([[bad, "孙七", "低保对象", "新增", "2023-05-01", "文", "360702"]]),
+    liaison = civil_liaison()
+    liaison.full_name = "章贡民政联络员"
+    liaison.save()
+    push, _ = push_file(liaison, csv_bytes([[bad, "孙七", "低保对象", "新增", "2023-05-01", "文", "360702"]]),
                         name="低保新增.csv")
     push.refresh_from_db()
     recorded(push)
@@ -69,6 +72,7 @@ def test_every_value_of_the_change_log_is_in_words(client):
     assert "身份推送 #5" in text and "push:5" not in text, text  # where the identity came from
     assert "民政局" in text and "civil_affairs" not in text, text  # the department by its name
     assert "章贡区" in text and "360702" not in text, text  # the region by its name
+    assert "章贡民政联络员" in text, text  # who sent the push, by name
     assert "低保新增.csv" in text and "exchange/pushes/" not in text, text  # the file by its name, not its path
     assert "校验码" in text and "check_digit" not in text and "{" not in text, text  # the row's problem as a sentence
     assert english_words(text) == [], english_words(text)
