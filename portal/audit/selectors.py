@@ -335,7 +335,7 @@ def _json_words(spec: Tracked, name: str, value) -> str:
 
             return "；".join(render(p) for p in value)
         if spec.key == "monitoring_run" and name == "problems":
-            from cases.exchange.services.monitoring import run_problem_text
+            from cases.monitoring.services import run_problem_text
 
             return "；".join(run_problem_text(p) for p in value)
         if spec.key == "subsidy_list" and name == "problems":
@@ -723,8 +723,8 @@ def _exported_list(name: str):
 
         return PushFilter, list(PUSH_SORTING.columns.values())
     if name == "warnings":
-        from cases.exchange.filters import WarningFilter
-        from cases.exchange.views import WARNING_SORTING
+        from cases.monitoring.filters import WarningFilter
+        from cases.monitoring.views import WARNING_SORTING
 
         return WarningFilter, list(WARNING_SORTING.columns.values())
     return None
