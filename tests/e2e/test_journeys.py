@@ -397,8 +397,14 @@ def test_auditor(journey):
     assert "DEMO-GZ09" in main_text(page)  # the claim that crossed the line, by its settlement id
     journey.shot(page, "warning")
     go(page, "/exchange/monitoring/")
-    # The change log (/audit/) is left out: on PostgreSQL it shows stored values raw (department
-    # codes, push:5, JSON of a push's problems, file paths) — an open gap of issue 14 item 9.
+    # The change log: every old → new value in words (departments, regions, categories, where an
+    # identity came from, money, a push's file by its name), checked by the English check on
+    # PostgreSQL, where the history is recorded; the pushes, identities and cases pages of it too.
+    go(page, "/audit/")
+    journey.shot(page, "audit-log")
+    for kind in ("push", "push_row", "identity", "application", "settlement_line", "payment_line"):
+        go(page, f"/audit/?kind={kind}")
+    journey.shot(page, "audit-log-identities")
     go(page, "/audit/id-number-views/")
     journey.shot(page, "id-number-views")
     go(page, "/audit/bank-accounts/")
@@ -408,9 +414,33 @@ def test_auditor(journey):
     with page.expect_download() as download:
         page.click('a[data-export]')
     assert download.value.suggested_filename.endswith(".xlsx")
+    # ... and the export is on record, its filter in the list's own words
+    go(page, "/audit/list-exports/")
+    assert "刘小梅" in page.locator("table tbody tr").first.inner_text()
+    journey.shot(page, "list-exports")
 
 
-# --- 追回: a paid case whose identity the department withdraws; the person repays ------------------
+# --- 追回: a paid case whose identity the department withdraws; the person repays part, the rest is
+# deducted from a later payment of the same person ------------------------------------------------------
+
+def _later_case(person, *, year: int = 2026):
+    """The person's case of a later year, approved by 沧州's reviewer and approver (the workflow has
+    journeys of its own; the department's push of the journey gave the person 低保 from that year)."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user_model
+
+    from tests.cases.factories import ClaimFactory, make_case
+
+    users = get_user_model().objects
+    team = SimpleNamespace(region="130900", **{role: users.get(username=f"cz_{name}") for role, name in (
+        ("caseworker", "caseworker"), ("reviewer", "reviewer"), ("reviewer2", "reviewer2"), ("approver", "approver"),
+        ("payment", "payment"))})
+    claim = ClaimFactory(person=person, date=datetime.date(year, 3, 10), setl_id=f"DEMO-CZ-{year}",
+                         hospital_name="沧州市中心医院", total=Decimal("20000.00"), policy_scope=Decimal("20000.00"),
+                         basic_paid=Decimal("10000.00"), critical_paid=Decimal("0.00"))
+    return make_case(team, "approved", person=person, claims=[claim], year=year)
+
 
 def test_recovery(journey):
     from cases.models import Adjustment
@@ -420,21 +450,27 @@ def test_recovery(journey):
     liaison = journey.as_user("cz_civil")
     go(liaison, "/exchange/pushes/new/")
     content = ("身份证号码,姓名,类别,操作,生效日期,文号\n"
-               f"{paid.person.id_number},王建军,低保边缘家庭成员,退出,2022-12-31,沧民字〔2023〕21号\n").encode()
+               f"{paid.person.id_number},王建军,低保边缘家庭成员,退出,2022-12-31,沧民字〔2023〕21号\n"
+               f"{paid.person.id_number},王建军,低保对象,新增,2026-01-01,沧民字〔2026〕3号\n").encode()
     liaison.set_input_files('input[name="file"]', files=[{"name": "退出.csv", "mimeType": "text/csv", "buffer": content}])
     submit(liaison)
     liaison.wait_for_selector(".push-progress:not([hx-get])")
+    liaison.reload()
+    # the summary words what each row did
+    assert "新增身份 1 行，变更已有身份 1 行" in main_text(liaison)
     journey.shot(liaison, "exit-pushed")
     recovery = Adjustment.objects.get(application=paid, kind="recovery")
     owed = -recovery.amount
-    assert owed > 0
+    assert owed > Decimal("1000.00")
+    rest = Decimal("1000.00")
 
     officer = journey.as_user("cz_payment")
     go(officer, "/cases/payments/recoveries/")
     row = officer.locator(f"#recovery-{recovery.pk}")
     assert "低保边缘家庭成员 → —" in row.inner_text()  # the reason in words: which identity changed
     journey.shot(officer, "recoveries")
-    row.locator('input[name="amount"]').first.fill(str(owed))
+    # The person repays all but 1 000.00 at the counter.
+    row.locator('input[name="amount"]').first.fill(str(owed - rest))
     row.locator('input[name="repaid_on"]').fill("2024-03-01")
     row.locator('input[name="receipt_number"]').fill("SK-2024-0007")
     with officer.expect_navigation():
@@ -448,4 +484,49 @@ def test_recovery(journey):
     journey.shot(officer, "case-money")
     from cases.services import recoveries
 
+    assert recoveries.outstanding(recovery) == rest
+
+    # The rest is deducted from his next payment: the officer's batch shows the deduction, the bank
+    # file carries only the net amount (no negative or zero line).
+    later = _later_case(paid.person)
+    gross = later.amount_approved
+    assert gross > rest
+    go(officer, "/cases/payments/")
+    officer.check(f'input[name="application_ids"][value="{later.pk}"]')
+    with officer.expect_navigation():
+        officer.click('button[name="mode"][value="selected"]')
+    assert re.search(r"/cases/payments/batches/\d+/$", officer.url), officer.url
+    line = officer.locator("table.batch-lines tr", has_text=later.number).first.inner_text()
+    assert f"{gross:,.2f}" in line and f"−{rest:,.2f}" in line and f"{gross - rest:,.2f}" in line, line
+    journey.shot(officer, "batch-with-deduction")
+    with officer.expect_download() as download:
+        officer.click('a[href$="export.csv"]')
+    import csv
+
+    bank_rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    amount_at = bank_rows[0].index("金额（元）")
+    amounts = [Decimal(r[amount_at].replace(",", "")) for r in bank_rows[1:]]
+    assert amounts and all(a > 0 for a in amounts), amounts  # never a negative or zero line
+    assert gross - rest in amounts
+    officer.reload()
+    officer.select_option('select[name^="outcome-"]', "paid")
+    officer.fill('input[name^="reference-"]', "BANK-2026-0031")
+    submit(officer, 'button:has-text("登记银行")')
+    submit(officer, 'input[name="confirmed"] ~ div.actions button[type="submit"]')
+    later.refresh_from_db()
+    assert later.state == "paid"
     assert recoveries.outstanding(recovery) == Decimal("0.00")
+    # The later case's slip shows the deduction: which case's recovery, and what was paid after it.
+    go(officer, f"/cases/{later.pk}/slip/")
+    deductions = officer.inner_text(".slip-deductions")
+    assert paid.number in deductions and f"−{rest:,.2f}" in deductions and f"{gross - rest:,.2f}" in deductions
+    journey.shot(officer, "slip-with-deduction")
+    # The case of 2023 shows what was paid, what is owed back and what has been recovered.
+    go(officer, f"/cases/{paid.pk}/")
+    money = officer.inner_text("#case-money")
+    assert "银行已支付" in money, money
+    assert re.search(rf"应追回\s*{re.escape(f'{owed:,.2f}')}", money), money
+    assert re.search(rf"已追回\s*{re.escape(f'{owed:,.2f}')}", money), money  # repaid and deducted
+    assert re.search(r"尚欠追回\s*0\.00", money), money
+    assert "SK-2024-0007" in money  # the repayment's receipt, and the deduction's batch
+    journey.shot(officer, "case-money-after-offset")
