@@ -29,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import create_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/exchange_bench_monitoring"
 REGIONS = "ARRAY['130902','130903','130921','130922','130981']"
 
@@ -46,7 +49,7 @@ def fresh_database(url: str) -> None:
     name = dj_database_url.parse(url)["NAME"]
     base = psql_base(url)
     subprocess.run(base + ["-d", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{name}"'], check=True)
-    subprocess.run(base + ["-d", "postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    subprocess.run(base + ["-d", "postgres", "-qc", create_database(name)], check=True)
     env = dict(os.environ, DATABASE_URL=url)
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"], check=True, env=env, cwd=ROOT)
 

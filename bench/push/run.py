@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import create_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/exchange_bench"
 REGIONS = ["360702", "360703", "360704", "360722", "360723", "360724", "360725", "360726"]
 HEADER = ["身份证号码", "姓名", "类别", "操作", "生效日期", "文号", "行政区划"]
@@ -67,7 +69,7 @@ def setup_database(url: str, rows: int, existing_share: float, seed: int) -> int
     admin = dict(os.environ, PGPASSWORD=cfg.get("PASSWORD") or "")
     base = ["psql", "-h", cfg["HOST"] or "127.0.0.1", "-p", str(cfg["PORT"] or 5432), "-U", cfg["USER"] or "postgres"]
     subprocess.run(base + ["-d", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"'], check=True, env=admin)
-    subprocess.run(base + ["-d", "postgres", "-qc", f'CREATE DATABASE "{cfg["NAME"]}"'], check=True, env=admin)
+    subprocess.run(base + ["-d", "postgres", "-qc", create_database(cfg["NAME"])], check=True, env=admin)
     env = dict(os.environ, DATABASE_URL=url)
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"], check=True, env=env, cwd=ROOT)
     existing = int(rows * existing_share)

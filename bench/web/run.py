@@ -49,6 +49,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import create_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_eng_web"
 SECRET = "bench-web-secret-key-0123456789-0123456789-0123456789-abcdef"
 ENDPOINTS = [
@@ -91,7 +94,7 @@ def fresh_database(url: str) -> None:
     base = ["psql", "-h", cfg["HOST"] or "127.0.0.1", "-p", str(cfg["PORT"] or 5432), "-U", cfg["USER"] or "postgres",
             "-d", "postgres", "-qc"]
     subprocess.run(base + [f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)'], check=True, env=env)
-    subprocess.run(base + [f'CREATE DATABASE "{cfg["NAME"]}"'], check=True, env=env)
+    subprocess.run(base + [create_database(cfg["NAME"])], check=True, env=env)
 
 
 def free_port() -> int:
