@@ -56,7 +56,7 @@ def chart(report: dict) -> dict:
 
 
 def _context(sim) -> dict:
-    report = sim.report if sim is not None and sim.status == SimulationStatus.DONE else None
+    report = simulation.worded_report(sim.report) if sim is not None and sim.status == SimulationStatus.DONE else None
     return {"simulation": sim, "report": report, "chart": chart(report) if report else None}
 
 
@@ -86,7 +86,7 @@ def simulation_status(request, sim_pk):
 def simulation_excel(request, sim_pk):
     with refusals():
         sim = simulation.simulation_for(request.user, sim_pk)
-    report = sim.report or {}
+    report = simulation.worded_report(sim.report) or {}
     if sim.status != SimulationStatus.DONE:
         raise PermissionDenied(_("The simulation has not finished."))
     d = Decimal

@@ -26,13 +26,20 @@ class SimulationSerializer(serializers.ModelSerializer):
                                    help_text="The report once finished: totals before → after (yuan, as text), people "
                                              "and cases up/down, by category and claim kind, caps and monitoring "
                                              "thresholds newly reached, the 20 largest changes with their cases, "
-                                             "refusals by reason, the year's budget against the projected spend.")
+                                             "refusals by reason (each with its problem: code, params, path, and "
+                                             "the reason worded in the reader's language), the year's budget "
+                                             "against the projected spend.")
 
     class Meta:
         model = PolicySimulation
         fields = ["id", "version", "region", "year", "status", "progress", "chunks_done", "chunks_total",
                   "person_years", "is_current", "created_by", "created_at", "finished_at", "error", "report"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["report"] = simulation.worded_report(data.get("report"))
+        return data
 
 
 def _draft(request, pk) -> object:

@@ -8,7 +8,8 @@ from .service import (
     run_part,
     simulation_for,
     start_simulation,
+    worded_report,
 )
 
 __all__ = ["latest_simulation", "publish_context", "may_simulate", "retroactive_person_years", "run_all", "run_part",
-           "simulation_for", "start_simulation"]
+           "simulation_for", "start_simulation", "worded_report"]

@@ -291,12 +291,27 @@ def _row(before: int, after: int) -> dict:
     return {"before": _money(before), "after": _money(after), "change": _money(after - before)}
 
 
-def _reason(entry: dict) -> str:
+def refusal_reason(row: dict) -> str:
+    """A refusal of the report in the reader's language, worded from its stored problem (code and
+    params); a row of a report stored before problems were kept keeps its recorded sentence."""
     from .. import messages
 
-    if entry["code"] == compute.NO_CLAIMS:
+    problem = row.get("problem")
+    if problem is None:
+        return row.get("reason", "")
+    if problem.get("code") == compute.NO_CLAIMS:
         return _("The case has no claims in the year.")
-    return messages.render(engine.Problem(entry["code"], entry.get("params") or {}, entry.get("path"), entry["text"]))
+    return messages.render(problem)
+
+
+def worded_report(report: dict | None) -> dict | None:
+    """The stored report with each refusal's ``reason`` worded for the reader (the stored report
+    keeps problems, not sentences: a report is read in the reader's language, not the run's)."""
+    if not report:
+        return report
+    out = dict(report)
+    out["refused"] = [{**row, "reason": refusal_reason(row)} for row in report.get("refused") or []]
+    return out
 
 
 def _budget(sim: PolicySimulation, merged: dict) -> dict:
@@ -330,9 +345,12 @@ def build_report(sim: PolicySimulation, merged: dict) -> dict:
             del r["_d"]
         return out
 
-    refused = [{"side": e["side"], "code": e["code"], "reason": _reason(e), "count": e["count"], "cases": e["cases"]}
+    refused = [{"side": e["side"], "code": e["code"],
+                "problem": {"code": e["code"], "params": e.get("params") or {}, "path": e.get("path"),
+                            "text": e["text"]},
+                "count": e["count"], "cases": e["cases"]}
                for e in merged["refused"].values()]
-    refused.sort(key=lambda r: (-r["count"], r["side"], r["reason"]))
+    refused.sort(key=lambda r: (-r["count"], r["side"], r["code"], r["problem"]["text"]))
     return {
         "version": {"id": sim.version_id, "document_number": sim.version.document_number, "title": sim.version.title,
                     "region": sim.region_id},

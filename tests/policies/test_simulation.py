@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from cases.models import Adjustment, Application, Claim, ClaimAllocation, Settlement, SettlementLine
 from policies import services
 from policies.messages import path_label
 from policies.models import PolicySimulation, SimulationStatus
-from policies.simulation import latest_simulation, retroactive_person_years, run_all, start_simulation
+from policies.simulation import latest_simulation, retroactive_person_years, run_all, start_simulation, worded_report
 from portal.errors import Invalid, NotPermitted
 from tests.factories import make_user
 from tests.policies.simulation_support import YEAR, expected_totals, make_region
@@ -60,8 +61,14 @@ def test_totals_are_the_sum_of_per_person_settlements(gz_admin, ganzhou, django_
     assert all(len(r["cases"]) == r["count"] for r in report["refused"])
     # the reason names the parameter in Chinese words (大病保险 的 起付标准), never its path
     unset = path_label("critical.deductible")
+    worded = worded_report(report)["refused"]
     assert any(r["side"] == "both" and unset in r["reason"] and "critical.deductible" not in r["reason"]
-               for r in report["refused"]), report["refused"]
+               for r in worded), worded
+    # the report stores the problem (code, params), not the wording of the run's language
+    assert all("reason" not in r and r["problem"]["code"] == r["code"] for r in report["refused"])
+    with translation.override("en"):
+        english = worded_report(report)["refused"]
+    assert any("critical.deductible" in r["reason"] for r in english), english
     # the largest changes are person-years whose amount changed, each with its case
     assert report["largest"] and all(Decimal(r["change"]) != 0 for r in report["largest"])
     assert all(Application.objects.filter(pk=r["case_id"], person_id=r["person_id"]).exists()
@@ -165,3 +172,35 @@ def test_retroactive_person_years(gz_admin, ganzhou):
 def test_totals_on_postgresql(gz_admin, ganzhou, django_capture_on_commit_callbacks):
     assert connection.vendor == "postgresql"
     _run_and_compare(gz_admin, ganzhou, django_capture_on_commit_callbacks)
+
+
+@pytest.mark.django_db
+def test_a_report_stored_with_sentences_is_migrated_to_problems(gz_admin, ganzhou):
+    """Migration 0010: a report stored before kept each refusal's sentence in the run's language;
+    its refusals are rebuilt as problems from the simulation's parts, and a report whose parts
+    are gone keeps the recorded sentence (Chinese shown as recorded, English asks to run again)."""
+    import importlib
+
+    from django.apps import apps as global_apps
+
+    from policies.models import SimulationChunk
+
+    migration = importlib.import_module("policies.migrations.0010_simulation_refusals_as_problems")
+    draft, _team = make_region(gz_admin, ganzhou)
+    sim = run_all(start_simulation(acting_user=gz_admin, version=draft, year=YEAR, in_process=True))
+    new = sim.report
+    old = {**new, "refused": [{k: v for k, v in r.items() if k != "problem"} | {"reason": "English sentence"}
+                              for r in new["refused"]]}
+    PolicySimulation.objects.filter(pk=sim.pk).update(report=old)
+    migration.forwards(global_apps, None)
+    sim.refresh_from_db()
+    assert sim.report["refused"] == new["refused"]
+
+    PolicySimulation.objects.filter(pk=sim.pk).update(report={**old, "refused": [
+        {**old["refused"][0], "reason": "第 1 笔费用：未设定"}]})
+    SimulationChunk.objects.filter(simulation=sim).delete()
+    migration.forwards(global_apps, None)
+    sim.refresh_from_db()
+    [row] = sim.report["refused"]
+    assert row["problem"]["code"] == "case.legacy_refusal"
+    assert worded_report(sim.report)["refused"][0]["reason"] == "第 1 笔费用：未设定"

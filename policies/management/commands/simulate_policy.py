@@ -27,7 +27,7 @@ class Command(BaseCommand):
         sys.exit(2)
 
     def handle(self, *args, **options):
-        from policies.simulation import run_all, start_simulation
+        from policies.simulation import run_all, start_simulation, worded_report
 
         translation.activate("zh-hans")
         version = PolicyVersion.objects.filter(pk=options["version_id"]).first()
@@ -44,4 +44,4 @@ class Command(BaseCommand):
         sim = run_all(sim)
         if sim.report is None:
             self.fail(sim.error or "测算未完成。")
-        self.stdout.write(json.dumps(sim.report, ensure_ascii=False, indent=2))
+        self.stdout.write(json.dumps(worded_report(sim.report), ensure_ascii=False, indent=2))
