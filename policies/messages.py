@@ -17,6 +17,8 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.regions.names import region_name, with_region_name
+
 from .display import LEVEL_NAMES, LOCATION_NAMES, RESIDENCE_NAMES, SCHEME_NAMES
 from .engine import parameter_leaves
 from .engine.codes import Code
@@ -493,8 +495,11 @@ def _params(problem) -> dict:
     out["field"] = path_label(path, policy=policy_path) if path else _("the settlement input")
     out["param"] = path_label(path) if path else ""
     out["clause"] = p.get("clause") or _NO_CLAUSE
-    out["policy"] = p.get("policy") or ""
-    out["in_policy"] = _IN_POLICY % {"policy": p["policy"]} if p.get("policy") else ""
+    out["policy"] = with_region_name(p.get("policy"))
+    out["in_policy"] = _IN_POLICY % {"policy": out["policy"]} if p.get("policy") else ""
+    for key in ("region", "version_region"):
+        if p.get(key) and code not in (Code.UNKNOWN_REGION, Code.INPUT_NOT_REGION):
+            out[key] = region_name(p[key])
     out["category"] = _category(p.get("category"))
     out["who"] = _WHO % {"category": out["category"]} if p.get("category") else ""
     out["level"] = _AT_LEVEL % {"level": LEVEL_NAMES.get(p.get("level"), p.get("level"))} if p.get("level") else ""
@@ -516,7 +521,7 @@ def _params(problem) -> dict:
         names = _INPUT_CHOICES.get(p.get("field"), {})
         out["choices"] = _list(p.get("choices"), names)
     if code == Code.INPUT_UNKNOWN_CATEGORY:
-        out["region"] = p.get("region") or _("the region")
+        out["region"] = region_name(p["region"]) if p.get("region") else _("the region")
     if code == Code.INPUT_DUPLICATE_ID:
         out["other"] = int(p.get("other") or 0) + 1
     if code == Code.INPUT_PAID_SUM_ABOVE_SCOPE:
