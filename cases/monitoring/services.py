@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -237,20 +238,36 @@ def execute_run(*, run_id: int) -> MonitoringRun:
 
 def run_problem_text(entry) -> str:
     """One problem of a run (stored as data: the region, the engine's problem, the person-years it
-    refused), worded in the reader's language. Runs stored before keep their sentence."""
-    if not isinstance(entry, dict):
-        return str(entry)
-    from policies.messages import render
+    refused), worded in the reader's language, the region named by its name. A sentence stored
+    before problems were data (monitoring migration 0002 parsed what it could) is shown as recorded
+    when it is Chinese; an English one is not shown to a Chinese reader, who is told to run again."""
+    from django.utils import translation
 
-    region = entry.get("region", "")
+    from policies.engine.codes import Code
+    from policies.engine.errors import as_problem
+    from policies.messages import render
+    from portal.regions.names import region_name
+
+    if not isinstance(entry, dict):
+        entry = {"region": "", "problem": as_problem(entry).as_dict()}
+    region = region_name(entry.get("region", ""))
     if "no_threshold" in entry:
         return _("%(region)s: the policy sets no monitoring threshold for %(year)s; no warnings.") % {
             "region": region, "year": entry["no_threshold"]}
-    message = render(entry.get("problem") or {})
+    problem = as_problem(entry.get("problem") or {})
+    chinese = not (translation.get_language() or "zh-hans").lower().startswith("en")
+    if problem.code == Code.LEGACY and chinese and not _CJK.search(problem.text or ""):
+        message = _("the reason was recorded in an older form that cannot be shown; run the monitoring again to "
+                    "see it")
+    else:
+        message = render(problem)
     if "persons" in entry:
         return _("%(region)s: %(n)d person-years could not be settled: %(message)s") % {
             "region": region, "n": entry["persons"], "message": message}
-    return f"{region}：{message}"
+    return f"{region}：{message}" if region else message
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 # ---------------------------------------------------------------------------------------------

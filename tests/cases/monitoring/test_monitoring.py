@@ -3,6 +3,7 @@ and just over; the watched populations; one warning per kind per person-year; st
 engine-settled person-years; the command, the beat job and the outcomes."""
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -138,7 +139,9 @@ def test_banan_has_no_thresholds_and_says_so():
     claim(p, D(2023, 6, 1), "900000.00", "0.00", "0.00", "0.00")
     result = run(region="500113")
     assert not MonitoringWarning.objects.exists()
-    assert any("500113" in problem for problem in result.problem_texts())
+    # the region by its name, not its code
+    assert any(problem.startswith("巴南区：") for problem in result.problem_texts()), result.problem_texts()
+    assert not any("500113" in problem for problem in result.problem_texts())
 
 
 def test_a_missing_statistic_raises_nothing_and_is_named():
@@ -151,6 +154,7 @@ def test_a_missing_statistic_raises_nothing_and_is_named():
     texts = result.problem_texts()
     assert any("缺少" in t and "全省上年度农村居民人均可支配收入" in t and "统计数据页面录入" in t for t in texts), texts
     assert not any("province_rural_income" in t or "is missing" in t for t in texts), texts
+    assert all("130900" not in t for t in texts) and any("沧州市" in t for t in texts), texts
 
 
 def test_one_warning_per_kind_and_person_year_and_outcomes_survive_a_rerun():
@@ -263,3 +267,37 @@ def test_auditors_change_nothing_no_monitoring_run_and_no_delivery(client):
     reviewer = make_user("reviewer", region="360700")
     assert monitoring.start_run(acting_user=reviewer, trigger="manual", year=2023, region_code="360700",
                                 enqueue=False).pk
+
+
+def test_runs_stored_with_sentences_are_migrated_to_problems():
+    """monitoring migration 0002: sentences of runs stored before become problems where they can be
+    read; the rest are shown as recorded (Chinese) or with a note to run again (English)."""
+    import importlib
+
+    from django.apps import apps as global_apps
+    from django.utils import translation
+
+
+    migration = importlib.import_module("cases.monitoring.migrations.0002_problems_as_data")
+    run = MonitoringRun.objects.create(region_code="130900", year=2025, trigger="command", problems=[
+        "500113: the policy sets no monitoring threshold for 2025; no warnings.",
+        "130900：3 个人员年度无法测算：130900 沧政办规〔2022〕7号: statistic province_rural_income of region 130900 is "
+        "missing for 2024 — needed for the return-to-poverty threshold (monitoring.return_to_poverty.threshold, "
+        "四(一)) of 2025 claims; a policy admin must enter it",
+        "130900: something the engine said once",
+        "130900: 旧的中文原因",
+    ])
+    migration.forwards(global_apps, None)
+    run.refresh_from_db()
+    assert run.problems[0] == {"region": "500113", "no_threshold": 2025}
+    assert run.problems[1]["persons"] == 3 and run.problems[1]["problem"]["code"] == "policy.statistic_missing"
+    assert run.problems[2]["problem"]["code"] == "case.legacy_refusal"
+    with translation.override("zh-hans"):
+        texts = run.problem_texts()
+    assert texts[0].startswith("巴南区：")
+    assert texts[1].startswith("沧州市：3 个人员年度无法测算：沧州市 沧政办规〔2022〕7号：") and "统计数据页面录入" in texts[1]
+    assert texts[2] == "沧州市：原因按旧格式记录，无法显示；请重新运行监测后查看"
+    assert texts[3] == "沧州市：旧的中文原因"
+    assert not any(re.search(r"[A-Za-z]", t) for t in texts), texts
+    with translation.override("en"):
+        assert run.problem_texts()[2] == "沧州市：something the engine said once"
