@@ -70,6 +70,6 @@ def test_without_its_policy_a_region_under_guangdong_is_refused_not_paid(db):
     Region.objects.create(code="449900", name="示例市", level=RegionLevel.CITY, parent_id="440000")
     payload, _ = load_example("region449900_dibao_segments_and_outpatient_subcap")
     code, out, err = run_settle("-", stdin=json.dumps(payload))
-    assert (code, out) == (2, "") and "449900" in err and "没有可用于结算的已发布政策版本" in err
+    assert (code, out) == (2, "") and "示例市" in err and "没有可用于结算的已发布政策版本" in err  # by its name
     code, out, err = run_settle("--lang", "en", "-", stdin=json.dumps(payload))
     assert (code, out) == (2, "") and "449900" in err and "no published policy version" in err

@@ -228,7 +228,7 @@ def test_what_if_names_a_missing_statistic(client, gz_admin):
     response = client.post(reverse("policies:whatif"), whatif_data(payload, region="360700"))
     body = response.content.decode()
     assert response.status_code == 400
-    assert "缺少地区 360700" in body and "城乡居民人均可支配收入" in body and "统计数据" in body
+    assert "缺少地区 赣州市" in body and "城乡居民人均可支配收入" in body and "统计数据" in body
 
 
 def test_what_if_stays_inside_the_users_regions(client, gz_admin, cz_admin, cangzhou):
