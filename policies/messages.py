@@ -7,26 +7,23 @@ code and params alone: one template per code (``TEMPLATES``, English msgids, Chi
 ``assistance.routes[2].ratio`` → 医疗救助 第3条救助路径 的 救助比例), never the raw path or the
 engine's English sentence (``Problem.text``, kept for logs; English readers get it as it is).
 
-:func:`explain` is older: it words the English sentences of a policy *document's* validation
-(``validate_document``), which do not carry codes yet.
+A policy document's own mistakes (``schema.document_problems``: the import, the editor, the policy
+pages) are problems too (``document.*`` codes), named by the editor's words for the parameter and,
+inside a value, for the part (第2段 的 比例), never by the JSON path.
 """
 from __future__ import annotations
 
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from portal.regions.names import region_name, with_region_name
 
 from .display import LEVEL_NAMES, LOCATION_NAMES, RESIDENCE_NAMES, SCHEME_NAMES
-from .engine import parameter_leaves
 from .engine.codes import Code
 from .engine.constants import CATEGORY_NAMES, KIND_NAMES, STATISTIC_NAMES
 from .engine.errors import as_problem
-
-_PATH_RE = re.compile(r"^([A-Za-z_][\w]*(?:\[\d+\])?(?:\.[A-Za-z_][\w]*(?:\[\d+\])?)*)(?:\.(\d{4}))?: (.*)$", re.S)
-_LABEL_RE = re.compile(r"^(\d{6} [^:]+?): (.*)$", re.S)
 
 INPUT_FIELDS = {
     "region": gettext_lazy("region"),
@@ -58,237 +55,19 @@ INPUT_FIELDS = {
     "title": gettext_lazy("title"),
 }
 
-# (engine reason, Chinese-ready msgid). Groups are passed to the msgid by name.
-REASONS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"^(?P<p>[\d.]+) exceeds total (?P<t>[\d.]+)$"),
-     gettext_lazy("%(p)s exceeds the total cost %(t)s")),
-    (re.compile(r"^(?P<v>[\d.]+) exceeds policy_scope (?P<p>[\d.]+)$"),
-     gettext_lazy("%(v)s exceeds the cost within policy scope %(p)s")),
-    (re.compile(r"^basic_paid \+ critical_paid \((?P<v>[\d.]+)\) exceeds policy_scope (?P<p>[\d.]+)(?P<rest>.*)$"),
-     gettext_lazy("basic plus critical-illness insurance (%(v)s) exceeds the cost within policy scope %(p)s")),
-    (re.compile(r"^required.*$"), gettext_lazy("required")),
-    (re.compile(r"^not a date.*$"), gettext_lazy("not a date (write YYYY-MM-DD)")),
-    (re.compile(r"^not a money amount.*$"), gettext_lazy("not a money amount (write e.g. 1200.00)")),
-    (re.compile(r"^must not be negative$"), gettext_lazy("must not be negative")),
-    (re.compile(r"^at most (?P<n>\d+) decimals$"), gettext_lazy("at most %(n)s decimals")),
-    (re.compile(r"^at most two decimals$"), gettext_lazy("at most 2 decimals")),
-    (re.compile(r"^unknown field$"), gettext_lazy("unknown field")),
-    (re.compile(r"^must be true or false$"), gettext_lazy("must be yes or no")),
-    (re.compile(r"^must be an object.*$"), gettext_lazy("must be an object")),
-    (re.compile(r"^must be a list.*$"), gettext_lazy("must be a list")),
-    (re.compile(r"^duplicate id (?P<id>.+?) \(also (?P<other>.+)\)$"), gettext_lazy("duplicate claim number %(id)s (also %(other)s)")),
-    # a draft's own rules (the policy editor shows these beside the parameter, and when publishing)
-    (re.compile(r"^(?P<fw>\S+) (?P<clause>\S+): (?P<cats>.+) must be assisted at no less than (?P<pct_lo>\S+) "
-                r"\(the ratio is (?P<pct_got>\S+)\)$"),
-     gettext_lazy("%(fw)s %(clause)s: the assistance ratio of %(cats)s must be no less than %(pct_lo)s (it is %(pct_got)s)")),
-    (re.compile(r"^a route has either a ratio or segments, not both$"),
-     gettext_lazy("a route has either one assistance ratio or segmented ratios, not both")),
-    (re.compile(r"^missing \(a ratio, or segments.*$"),
-     gettext_lazy("missing: give the assistance ratio or segmented ratios (unset when the document leaves it open)")),
-    (re.compile(r"^segment (?P<i>\d+) ratio (?P<pct_v>\S+) is below the (?:ratio )?floor (?P<pct_lo>\S+)(?: \((?P<clause>.+)\))?$"),
-     gettext_lazy("a segment's ratio %(pct_v)s is below the floor %(pct_lo)s")),
-    (re.compile(r"^a segment ratio plus the increase exceeds 1$"),
-     gettext_lazy("a segment's ratio plus the increase is above 100%")),
-    (re.compile(r"^every entry needs a \"name\"$"), gettext_lazy("every entry needs a code")),
-    (re.compile(r"^unknown category '(?P<v>[^']*)' \(not national, and not one of categories\.regional\)$"),
-     gettext_lazy("unknown category %(v)s: neither a national category nor one of this document's own categories")),
-    (re.compile(r"^(?P<v>\S+) is already a national category$"), gettext_lazy("%(v)s is already a national category")),
-    (re.compile(r"^(?P<v>\S+) is defined twice$"), gettext_lazy("%(v)s is defined twice")),
-    (re.compile(r"^must be a lower-case code such as (?P<eg>\w+)$"),
-     gettext_lazy("must be a code of lower-case letters, digits and _, e.g. %(eg)s")),
-    (re.compile(r"^unknown category (?P<v>'[^']*') \(neither national nor a category of region (?P<r>\d{6})'s policy\)$"),
-     gettext_lazy("unknown category %(v)s (neither a national category nor one of region %(r)s's policy)")),
-    (re.compile(r"^unknown [\w ]+? (?P<v>'[^']*'|\S+) \(expected one of (?P<c>.+)\)$"),
-     gettext_lazy("unknown value %(v)s (one of %(c)s)")),
-    (re.compile(r"^(?P<end>\S+) is before start (?P<start>\S+)$"), gettext_lazy("%(end)s is before the start %(start)s")),
-    (re.compile(r"^(?P<end>\S+) is before in_force_from (?P<start>\S+)$"), gettext_lazy("%(end)s is before the in-force date %(start)s")),
-    (re.compile(r"^(?P<retro>\S+) is after in_force_from (?P<start>\S+)$"), gettext_lazy("%(retro)s is after the in-force date %(start)s")),
-    (re.compile(r"^must be between (?P<lo>\S+) and (?P<hi>\S+)$"), gettext_lazy("must be between %(lo)s and %(hi)s")),
-    (re.compile(r"^must not be below (?P<lo>\S+)$"), gettext_lazy("must not be below %(lo)s")),
-    (re.compile(r'^must be a (?:ratio|fraction) .*$'), gettext_lazy("must be a ratio such as 0.75")),
-    (re.compile(r'^must be a money amount.*$'), gettext_lazy("must be a money amount such as 2700.00")),
-    (re.compile(r'^must be "none", a money amount, or \{"fraction".*$'),
-     gettext_lazy("must be none, a money amount, or a share of a statistic")),
-    (re.compile(r'^must be a money amount, or "none"|.*, or "none"$'), gettext_lazy("must be a money amount or none")),
-    (re.compile(r"^must be a whole number$"), gettext_lazy("must be a whole number")),
-    (re.compile(r"^must be one of (?P<c>.+)$"), gettext_lazy("must be one of %(c)s")),
-    (re.compile(r"^unknown (?:category|claim kind|scheme|residence|hospital level)s? (?P<v>.+)$"),
-     gettext_lazy("unknown entry %(v)s")),
-    (re.compile(r"^lists an entry twice$"), gettext_lazy("lists an entry twice")),
-    (re.compile(r"^must not be empty$"), gettext_lazy("must not be empty")),
-    (re.compile(r"^(?P<cats>\w+) is not one of categories\.recipients$"),
-     gettext_lazy("%(cats)s is not one of the recipient categories")),
-    (re.compile(r"^(?P<v>\S+) is below the (?P<what>[\w ]+?) floor (?P<lo>\S+)(?: \((?P<clause>.+)\))?$"),
-     gettext_lazy("%(v)s is below the floor %(lo)s set by the document")),
-    (re.compile(r"^(?P<fw>\S+) (?P<clause>\S+): (?P<cats>.+) must have no deductible.*$"),
-     gettext_lazy("%(fw)s %(clause)s: %(cats)s must have no deductible (不设年度救助起付标准)")),
-    (re.compile(r"^(?P<fw>\S+) (?P<clause>\S+): outpatient and inpatient share one annual cap.*$"),
-     gettext_lazy("%(fw)s %(clause)s: outpatient and inpatient assistance share one annual cap")),
-    (re.compile(r"^(?P<fw>\S+) (?P<clause>\S+): (?P<cats>.+) must receive the critical-illness preferential.*$"),
-     gettext_lazy("%(fw)s %(clause)s: %(cats)s must receive the critical-illness preferential treatment")),
-    (re.compile(r"^unknown parameter$"), gettext_lazy("unknown parameter")),
-]
-
-UNSET_RE = re.compile(r"^(?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) is unset — .*$")
-STAT_RE = re.compile(
-    r"^statistic (?P<stat>\w+)(?: \([^)]*\))? of region (?P<region>\d{6}) is missing for (?P<years>[\d and]+) — "
-    r"needed for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) of (?P<year>\d{4}) claims.*$"
-)
-# Refusals of a policy (after "REGION DOCUMENT: "), each with a Chinese explanation (msgid, Chinese
-# in locale/policies). Groups are passed by name.
-POLICY_REASONS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"^claims\[(?P<i>\d+)\] \(id '(?P<id>[^']*)'\) gives no basic_paid .*$", re.S),
-     gettext_lazy("claim %(id)s: the policy has no basic-insurance rule for this claim — enter the basic insurance "
-                  "payment (basic_paid) from the hospital's settlement statement")),
-    (re.compile(r"^claims\[(?P<i>\d+)\] \(id '(?P<id>[^']*)'\) gives no critical_paid .*$", re.S),
-     gettext_lazy("claim %(id)s: the policy has no critical-illness insurance rule for this claim — enter the "
-                  "critical-illness insurance payment (critical_paid) from the hospital's settlement statement")),
-    (re.compile(r"^the assistance of category (?P<cat>\w+) \((?P<path>[^,]+), (?P<clause>.*?)\) is left to another "
-                r"rule and unset.*$", re.S),
-     gettext_lazy("the document leaves the assistance of %(cat)s to another rule (%(clause)s, %(path)s): it cannot be "
-                  "calculated until a policy administrator sets it")),
-    (re.compile(r"^announced amount (?P<name>\w+) of region (?P<region>\d{6}) for (?P<year>\d{4}) is not entered — needed "
-                r"for the (?P<what>.+?)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+)(?:, (?P<clause>.*?))?\) of .*$", re.S),
-     gettext_lazy("the amount %(name)s that region %(region)s announces for %(year)s is not entered (%(path)s, "
-                  "%(clause)s) — a policy administrator must enter it once it is announced; it is never computed")),
-    (re.compile(r"^(?P<what>.+?) at hospital level (?P<level>\d)(?: for (?P<cat>\w+))? \((?P<path>[\w.\[\]]+), "
-                r"(?P<clause>.*?)\) is unset.*$", re.S),
-     gettext_lazy("%(path)s at hospital level %(level)s (%(clause)s) is not set — a policy administrator must set it")),
-    (re.compile(r"^the assistance ratio (?P<got>\S+) of (?P<route>\S+) is below the floor (?P<lo>\S+) "
-                r"\((?P<path>[^,]+), (?P<clause>.*)\)$", re.S),
-     gettext_lazy("the assistance ratio %(got)s (%(route)s) is below the floor %(lo)s the document sets (%(clause)s): "
-                  "the settlement is refused")),
-]
-
-NO_VERSION_RE = re.compile(r"^no policy version in force on (?P<date>\S+) \(claims\[(?P<i>\d+)\], id (?P<id>[^)]+)\); versions: (?P<v>.*)$")
-
-
-def _names(codes: str) -> str:
-    return "、".join(f"{CATEGORY_NAMES.get(c.strip(), c.strip())}" for c in codes.split(","))
-
-
-def _param_labels(doc: dict | None) -> dict[str, str]:
-    if not doc:
-        return {}
-    return {leaf.path: leaf.label for leaf in parameter_leaves(doc)}
-
-
-def _schema_label(path: str) -> str | None:
-    from .display import _spec
-
-    spec = _spec(re.sub(r"\[\d+\]", "[0]", path))
-    return spec.zh if spec is not None else None
-
-
-def _schema_list_label(path: str) -> str | None:
-    from .display import spec_at
-    from .engine import schema
-
-    spec = spec_at(re.sub(r"\[\d+\]", "[0]", path))
-    return spec.zh if isinstance(spec, schema.ListOf) else None
-
-
-def field_name(path: str, labels: dict[str, str] | None = None) -> str:
-    """A Chinese name for a parameter path or an input field path."""
-    labels = labels or {}
-    if path in labels:
-        return labels[path]
-    m = re.fullmatch(r"claims\[(\d+)\](?:\.(\w+))?", path)
-    if m:
-        base = _("claim %(n)s") % {"n": int(m.group(1)) + 1}
-        return f"{base} · {INPUT_FIELDS.get(m.group(2), m.group(2))}" if m.group(2) else base
-    m = re.fullmatch(r"person\.identities\[(\d+)\](?:\.(\w+))?", path)
-    if m:
-        base = _("identity %(n)s") % {"n": int(m.group(1)) + 1}
-        return f"{base} · {INPUT_FIELDS.get(m.group(2), m.group(2))}" if m.group(2) else base
-    m = re.fullmatch(r"statistics\.(\w+)", path)
-    if m:
-        return STATISTIC_NAMES.get(m.group(1), m.group(1))
-    m = re.fullmatch(r"(.+)\[(\d+)\]\.(name|label)", path)
-    if m and _schema_list_label(m.group(1)):   # an entry's code or name (not parameters themselves)
-        entry = f"{_schema_list_label(m.group(1))}{int(m.group(2)) + 1}"
-        part = _("the entry's code") if m.group(3) == "name" else _("the entry's name")
-        return f"{entry} · {part}"
-    last = path.rsplit(".", 1)[-1]
-    if last in INPUT_FIELDS and "." not in path:
-        return str(INPUT_FIELDS[last])
-    if path.startswith("person.") and last in INPUT_FIELDS:
-        return str(INPUT_FIELDS[last])
-    return _schema_label(path) or _schema_list_label(path) or path
-
-
-def _reason(text: str) -> str:
-    for pattern, msgid in REASONS:
-        m = pattern.match(text)
-        if m:
-            groups = {k: (v or "") for k, v in m.groupdict().items()}
-            if "cats" in groups:
-                groups["cats"] = _names(groups["cats"])
-            for key in [k for k in groups if k.startswith("pct_")]:
-                from .display import percent
-
-                groups[key] = percent(groups[key])
-            return str(msgid) % groups if groups else str(msgid)
-    return text
-
-
-def explain(message: str, *, doc: dict | None = None) -> str:
-    """One engine message, with the field's Chinese name and (where known) a Chinese reason."""
-    labels = _param_labels(doc)
-    m = _LABEL_RE.match(message)
-    if m:  # "360700 赣市府办字〔2022〕112号: ..." — a policy refusing a settlement
-        label, rest = m.groups()
-        u = UNSET_RE.match(rest)
-        if u:
-            name = _schema_label(u["path"]) or u["what"]
-            who = f"（{CATEGORY_NAMES.get(u['cat'], u['cat'])}）" if u["cat"] else ""
-            clause = f"，{u['clause']}" if u["clause"] else ""
-            return _("%(label)s: %(name)s%(who)s (%(path)s%(clause)s) is not set — a policy administrator must set it") % {
-                "label": label, "name": name, "who": who, "path": u["path"], "clause": clause}
-        s = STAT_RE.match(rest)
-        if s:
-            name = _schema_label(s["path"]) or s["what"]
-            return _(
-                "%(label)s: the statistic %(stat)s of region %(region)s for %(years)s is missing; the %(name)s "
-                "(%(path)s) of %(year)s claims needs it — a policy administrator must enter it on the statistics page"
-            ) % {"label": label, "stat": STATISTIC_NAMES.get(s["stat"], s["stat"]), "region": s["region"],
-                 "years": s["years"].replace(" and ", "、"), "name": name,
-                 "path": s["path"] + (f"，{s['clause']}" if s["clause"] else ""), "year": s["year"]}
-        for pattern, msgid in POLICY_REASONS:
-            p = pattern.match(rest)
-            if p:
-                groups = {k: (v or "—") for k, v in p.groupdict().items()}
-                from .display import figure_name
-
-                if "cat" in groups:
-                    groups["cat"] = CATEGORY_NAMES.get(groups["cat"], groups["cat"])
-                if "name" in groups:
-                    groups["name"] = figure_name(groups["name"])
-                return f"{label}：{msgid % groups}"
-        return f"{label}：{explain(rest, doc=doc)}"
-    m = _PATH_RE.match(message)
-    if not m:
-        return message
-    path, year, reason = m.groups()
-    if path and re.fullmatch(r"\d{6}", path):
-        nv = NO_VERSION_RE.match(reason)
-        if nv:
-            return _("%(region)s: no policy version is in force on %(date)s (claim %(id)s); versions: %(versions)s") % {
-                "region": path, "date": nv["date"], "id": nv["id"], "versions": nv["v"]}
-        return message
-    name = field_name(path, labels)
-    if year:
-        name = f"{name} {year}"
-        path = f"{path}.{year}"
-    shown = f"{name}（{path}）" if name != path else path
-    return f"{shown}：{_reason(reason)}"
-
-
 # =============================================================================================
 # Problems with codes: one template per code
 # =============================================================================================
 
 # The Chinese of a claim's or a person's fields (settlement input); params name them by key.
+_ENTRY_NAMES = {
+    "categories": CATEGORY_NAMES,
+    "claim kinds": KIND_NAMES,
+    "schemes": SCHEME_NAMES,
+    "residences": RESIDENCE_NAMES,
+    "hospital levels": LEVEL_NAMES,
+    "locations": LOCATION_NAMES,
+}
 _INPUT_CHOICES = {
     "kind": KIND_NAMES,
     "hospital_level": LEVEL_NAMES,
@@ -361,6 +140,57 @@ TEMPLATES: dict[str, str] = {
     Code.VERSION_NOT_APPLICABLE: gettext_lazy(
         "%(document)s is a policy of %(version_region)s and does not settle the claims of %(region)s"),
     Code.PERIODS_CONFLICT: gettext_lazy("%(document)s: %(message)s"),
+    # --- a policy document's own mistakes ---
+    Code.DOC_NOT_OBJECT: gettext_lazy("%(field)s: must be a group of entries"),
+    Code.DOC_UNKNOWN_FIELD: gettext_lazy("“%(key)s”: a policy document has no such item"),
+    Code.DOC_NOT_REGION: gettext_lazy("%(field)s: “%(value)s” is not a six-digit region code%(of_inherited)s"),
+    Code.DOC_REQUIRED: gettext_lazy("%(field)s: must be filled in"),
+    Code.DOC_NOT_BOOL: gettext_lazy("%(field)s: must be yes or no"),
+    Code.DOC_NOT_DATE: gettext_lazy("%(field)s: not a date (write it like 2023-05-01)"),
+    Code.DOC_END_BEFORE_START: gettext_lazy("%(field)s: %(end)s is before the in-force date %(start)s"),
+    Code.DOC_RETRO_AFTER_START: gettext_lazy("%(field)s: %(retroactive)s is after the in-force date %(start)s"),
+    Code.DOC_NOT_PARAMETER: gettext_lazy("%(field)s: must be a parameter, with its value and its clause"),
+    Code.DOC_PARAMETER_KEY: gettext_lazy(
+        "%(field)s: a parameter holds its value, clause and note only, not “%(key)s”"),
+    Code.DOC_NOT_TEXT: gettext_lazy("%(field)s: must be text"),
+    Code.DOC_NOT_LIST: gettext_lazy("%(field)s: must be a list"),
+    Code.DOC_UNKNOWN_PARAMETER: gettext_lazy("%(field)s: the policy model has no such parameter"),
+    Code.DOC_MISSING: gettext_lazy(
+        "%(field)s: missing — enter it, or mark it unset where the document leaves it to someone else"),
+    Code.DOC_NOT_NUMBER: gettext_lazy("%(field)s: must be %(what)s%(or_none)s"),
+    Code.DOC_BELOW_MIN: gettext_lazy("%(field)s: must not be below %(lo)s%(or_none)s"),
+    Code.DOC_OUT_OF_RANGE: gettext_lazy("%(field)s: must be between %(lo)s and %(hi)s"),
+    Code.DOC_TOO_MANY_DECIMALS: gettext_lazy("%(field)s: at most %(places)s decimals%(or_none)s"),
+    Code.DOC_NOT_QUANTITY: gettext_lazy(
+        "%(field)s: must be none, an amount, a share of a statistic, an amount per hospital level or an amount "
+        "the bureau announces"),
+    Code.DOC_BAD_SHAPE: gettext_lazy("%(field)s: must be %(shape)s"),
+    Code.DOC_NOT_LEVEL: gettext_lazy("%(field)s: “%(value)s” is not a hospital level (1, 2 or 3)%(or_none)s"),
+    Code.DOC_NOT_LOCATION: gettext_lazy("%(field)s: “%(value)s” is not a place of treatment (%(choices)s)"),
+    Code.DOC_UNKNOWN_KEY: gettext_lazy("%(field)s: “%(key)s” does not belong here; it must be %(shape)s"),
+    Code.DOC_NOT_CODE: gettext_lazy("%(field)s: “%(value)s” is not %(what)s"),
+    Code.DOC_NOT_INT: gettext_lazy("%(field)s: must be a whole number"),
+    Code.DOC_NOT_CHOICE: gettext_lazy("%(field)s: “%(value)s” is not one of the choices (%(choices)s)"),
+    Code.DOC_UNKNOWN_ENTRY: gettext_lazy("%(field)s: “%(value)s” is not %(what)s"),
+    Code.DOC_DUPLICATE_ENTRY: gettext_lazy("%(field)s: lists an entry twice"),
+    Code.DOC_EMPTY: gettext_lazy("%(field)s: must not be empty"),
+    Code.DOC_NOT_YEAR: gettext_lazy("%(field)s: “%(value)s” is not a year (write four digits, like 2023)"),
+    Code.DOC_NOT_INCREASING: gettext_lazy("%(field)s: each entry must be larger than the one before"),
+    Code.DOC_UNBOUNDED_NOT_LAST: gettext_lazy("%(field)s: only the last segment may have no upper bound"),
+    Code.DOC_NATIONAL_CATEGORY: gettext_lazy(
+        "%(field)s: %(value)s is already a national category; use it without defining it"),
+    Code.DOC_DEFINED_TWICE: gettext_lazy("%(field)s: the category %(value)s is defined twice"),
+    Code.DOC_UNKNOWN_CATEGORY: gettext_lazy(
+        "%(field)s: “%(value)s” is neither a national category nor one of this document's own categories"),
+    Code.DOC_NOT_RECIPIENT: gettext_lazy("%(field)s: %(category)s is not one of the recipient categories"),
+    Code.DOC_BELOW_FLOOR: gettext_lazy("%(field)s: %(value)s is below the floor %(floor)s the document sets (%(clause)s)"),
+    Code.DOC_RATIO_MISSING: gettext_lazy(
+        "%(field)s: missing — give the assistance ratio or segmented ratios (or mark it unset where the document "
+        "leaves it to someone else)"),
+    Code.DOC_RATIO_AND_SEGMENTS: gettext_lazy(
+        "%(field)s: a route has either one assistance ratio or segmented ratios, not both"),
+    Code.DOC_ABOVE_ONE_WITH_INCREASE: gettext_lazy("%(field)s: a segment's ratio plus the increase is above 100%%"),
+    Code.DOC_ENTRY_NEEDS_NAME: gettext_lazy("%(field)s: every entry needs a code"),
     # --- a document against its province framework ---
     Code.FRAMEWORK_NO_DEDUCTIBLE: gettext_lazy(
         "%(in_policy)s%(param)s: under %(framework)s %(clause)s, %(categories)s have no assistance deductible"),
@@ -382,6 +212,125 @@ TEMPLATES: dict[str, str] = {
         "The calculation was refused; its reason was recorded in an older form that cannot be shown — "
         "calculate again to see it"),
 }
+
+# Words of a policy document's problems (document.* codes).
+_OR_NONE = gettext_lazy(", or none")
+_OF_INHERITED = gettext_lazy(" (the region whose version this one inherits)")
+_NUMBER_WHAT = {
+    "ratio": gettext_lazy("a ratio such as 0.75"),
+    "fraction": gettext_lazy("a fraction such as 0.10"),
+    "amount": gettext_lazy("an amount of money such as 2700.00"),
+    "ratio_or_amount": gettext_lazy("a ratio or an amount"),
+}
+_CODE_WHAT = {
+    "statistic": gettext_lazy("the code of a statistic"),
+    "announced": gettext_lazy("the code of an amount the bureau announces"),
+    "name": gettext_lazy("a code of lower-case letters, digits and underscores"),
+    "category": gettext_lazy("a code of lower-case letters, digits and underscores"),
+}
+_ENTRY_WHAT = {
+    "categories": gettext_lazy("an assistance category"),
+    "claim kinds": gettext_lazy("a claim kind"),
+    "schemes": gettext_lazy("an insurance scheme"),
+    "residences": gettext_lazy("a residence"),
+    "hospital levels": gettext_lazy("a hospital level"),
+    "locations": gettext_lazy("a place of treatment"),
+}
+_SHAPES = {
+    "by_level": gettext_lazy("an amount for each hospital level"),
+    "fraction": gettext_lazy("a share of a statistic: its fraction and the statistic"),
+    "adjustments": gettext_lazy("a list of adjustments, each for a hospital level or a place of treatment"),
+    "adjustment": gettext_lazy("an adjustment for a hospital level or a place of treatment, with the points added"),
+    "floors": gettext_lazy("a list of floors, each with its categories and lowest ratio"),
+    "floor": gettext_lazy("a floor: its categories and lowest ratio"),
+    "names": gettext_lazy("a list of names"),
+    "year_amounts": gettext_lazy("an amount for each year"),
+    "years_back": gettext_lazy("the years back to try, each from 1 to 5"),
+    "segments": gettext_lazy("a list of segments, each with its upper bound and ratio"),
+    "segment": gettext_lazy("a segment: its upper bound (none for the last) and its ratio"),
+    "value": gettext_lazy("a value of the kind this parameter holds"),
+}
+_STEPS = {
+    "segment": gettext_lazy("segment %(n)s"),
+    "adjustment": gettext_lazy("adjustment %(n)s"),
+    "floor": gettext_lazy("floor %(n)s"),
+}
+_PARTS = {
+    "ratio": gettext_lazy("ratio"),
+    "up_to": gettext_lazy("upper bound"),
+    "add": gettext_lazy("points added"),
+    "fraction": gettext_lazy("fraction"),
+    "categories": gettext_lazy("categories"),
+    "min": gettext_lazy("lowest ratio"),
+}
+
+
+def _within(steps) -> str:
+    """Where inside a value (``[["segment", 1], ["part", "ratio"]]``) in words: 第 2 段 的 比例."""
+    words = []
+    for step in steps or ():
+        kind, key = (list(step) + [None, None])[:2]
+        if kind in _STEPS:
+            words.append(str(_STEPS[kind]) % {"n": int(key or 0) + 1})
+        elif kind == "part":
+            words.append(str(_PARTS.get(key, key)))
+        elif kind == "level":
+            words.append(_("%(level)s hospitals") % {"level": LEVEL_NAMES.get(key, key)})
+        elif kind == "year":
+            words.append(_("year %(year)s") % {"year": key})
+    return " 的 ".join(words)
+
+
+def _within_path(steps) -> str:
+    """Where inside a value as a path: ``[["segment", 1], ["part", "ratio"]]`` → ``[1].ratio``."""
+    out = ""
+    for step in steps or ():
+        kind, key = (list(step) + [None, None])[:2]
+        if kind in _STEPS:
+            out += f"[{key}]"
+        elif kind == "level":
+            out += f".by_level.{key}"
+        else:
+            out += f".{key}"
+    return out
+
+
+def _document_params(problem, p: dict, out: dict) -> None:
+    """The words of a policy document's problem (document.* codes)."""
+    code = problem.code
+    if not problem.path:
+        out["field"] = _("the policy document")
+    inside = _within(p.get("within"))
+    if inside:
+        out["field"] = f"{out['field']} 的 {inside}"
+    out["or_none"] = _OR_NONE if p.get("or_none") else ""
+    if code == Code.DOC_NOT_REGION:
+        out["of_inherited"] = _OF_INHERITED if p.get("inherits") else ""
+    if code == Code.DOC_NOT_NUMBER:
+        out["what"] = _NUMBER_WHAT.get(p.get("what"), _NUMBER_WHAT["ratio_or_amount"])
+    if code == Code.DOC_NOT_CODE:
+        out["what"] = _CODE_WHAT.get(p.get("what"), _CODE_WHAT["name"])
+    if code == Code.DOC_UNKNOWN_ENTRY:
+        out["what"] = _ENTRY_WHAT.get(p.get("what"), _("one of the choices"))
+        names = _ENTRY_NAMES.get(p.get("what"), {})
+        value = p.get("value")
+        out["value"] = names.get(value) or (names.get(int(value)) if str(value).isdigit() else None) or value
+    if code in (Code.DOC_BAD_SHAPE, Code.DOC_UNKNOWN_KEY):
+        out["shape"] = _SHAPES.get(p.get("shape"), _SHAPES["value"])
+    if code == Code.DOC_NOT_CHOICE:
+        from .display import ENUM_NAMES
+
+        out["choices"] = _list(p.get("choices"), ENUM_NAMES)
+        out["value"] = ENUM_NAMES.get(p.get("value"), p.get("value"))
+    if code == Code.DOC_NOT_LOCATION:
+        out["choices"] = _list(tuple(LOCATION_NAMES), LOCATION_NAMES)
+    if code == Code.DOC_NATIONAL_CATEGORY:
+        out["value"] = _category(p.get("value"))
+    if code == Code.DOC_DEFINED_TWICE:
+        out["value"] = p.get("label") or p.get("value")
+    if code == Code.DOC_BELOW_FLOOR and p.get("what") == "ratio":
+        out["value"], out["floor"] = _percent(p.get("value")), _percent(p.get("floor"))
+
 
 _WHO = gettext_lazy(" for %(category)s")
 _AT_LEVEL = gettext_lazy(" at %(level)s hospitals")
@@ -425,7 +374,8 @@ def _schema_words(path: str) -> str | None:
     tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
     if not tokens:
         return None
-    for token in tokens:
+    for pos, token in enumerate(tokens):
+        rest = tokens[pos + 1:]
         if token.startswith("["):
             if not isinstance(spec, schema.ListOf):
                 return None
@@ -435,15 +385,39 @@ def _schema_words(path: str) -> str | None:
         if isinstance(spec, schema.Group) and token in spec.children:
             spec = spec.children[token]
             if isinstance(spec, schema.Leaf):
-                return (" ".join(words) + " 的 " + spec.zh) if words else spec.zh
+                text = (" ".join(words) + " 的 " + spec.zh) if words else spec.zh
+                if rest and rest[0] in _LEAF_PARTS and len(rest) == 1:
+                    return f"{text} 的 {_LEAF_PARTS[rest[0]]}"
+                return None if rest else text
             if isinstance(spec, schema.Group):
                 words.append(spec.zh)
+            elif isinstance(spec, schema.ListOf) and not (rest and rest[0].startswith("[")):
+                words.append(spec.zh)
             continue
-        if isinstance(spec, schema.Group) and token in spec.strings:
-            words.append({"name": "名称", "label": "名称"}.get(token, "名称"))
-            continue
+        if isinstance(spec, schema.Group) and token in spec.strings and not rest:
+            part = pgettext("of a list entry", "code") if token == "name" else pgettext("of a list entry", "name")
+            return " 的 ".join((" ".join(words), str(part))) if words else str(part)
         return None
     return " ".join(words) or None
+
+
+#: The parts of a parameter other than its value.
+_LEAF_PARTS = {"clause": gettext_lazy("clause"), "note": gettext_lazy("note")}
+
+#: A policy document's own fields (outside its parameters).
+DOCUMENT_FIELDS = {
+    "region": gettext_lazy("region"),
+    "document": gettext_lazy("document number"),
+    "title": gettext_lazy("title"),
+    "framework": gettext_lazy("province framework"),
+    "in_force_from": gettext_lazy("in force from"),
+    "in_force_to": gettext_lazy("in force until"),
+    "retroactive_from": gettext_lazy("retroactive from"),
+    "issued": gettext_lazy("issued on"),
+    "note": gettext_lazy("note"),
+    "inherits": gettext_lazy("inherits the version of"),
+    "parameters": gettext_lazy("parameters"),
+}
 
 
 def input_label(path: str) -> str:
@@ -479,11 +453,15 @@ def path_label(path: str | None, *, policy: bool = True) -> str:
     if not path:
         return ""
     if policy:
+        if path in DOCUMENT_FIELDS:
+            return str(DOCUMENT_FIELDS[path])
         words = _schema_words(path)
         if words:
             return words
-        leaf = path.rsplit(".", 1)[-1]
-        return _("parameter “%(key)s”") % {"key": leaf}
+        parent, _dot, leaf = path.rpartition(".")
+        above = _schema_words(parent) if parent else None
+        key = _("parameter “%(key)s”") % {"key": leaf}
+        return f"{above} 的 {key}" if above else key
     return input_label(path)
 
 
@@ -541,6 +519,8 @@ def _params(problem) -> dict:
     if code == Code.FRAMEWORK_SHARED_CAP:
         out["what"] = _("pool") if p.get("what") == "pool" else _("cap")
         out["first"], out["other"] = int(p.get("first") or 0) + 1, int(p.get("other") or 0) + 1
+    if str(code).startswith("document."):
+        _document_params(problem, p, out)
     if code == Code.INVALID_DOCUMENT:
         inner = p.get("problem")
         out["detail"] = _DETAIL % {"problem": render(inner)} if isinstance(inner, dict) else ""
@@ -567,11 +547,13 @@ def render(problem, *, language: str | None = None, field_first: bool = False) -
             return problem.text if problem.text and _CJK.search(problem.text) else str(TEMPLATES[Code.LEGACY])
         words = _Words(_params(problem))
         if field_first and problem.path and "%(field)s" in str(template):
-            # manage.py settle: the field by its path first, as settlement.md shows
-            # (``claims[0].policy_scope: 48000.00 元超过了医疗总费用 45000.00 元``).
-            words["field"] = problem.path
+            # manage.py settle and import_policy: the field by its path first, as settlement.md shows
+            # (``claims[0].policy_scope: 48000.00 元超过了医疗总费用 45000.00 元``;
+            # ``assistance.routes[3].segments[1].ratio: 应在 0 至 1 之间``).
+            path = problem.path + _within_path((problem.params or {}).get("within"))
+            words["field"] = path
             text = str(template) % words
-            return text.replace(f"{problem.path}：", f"{problem.path}: ", 1)
+            return text.replace(f"{path}：", f"{path}: ", 1)
         return str(template) % words
 
 

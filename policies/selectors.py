@@ -405,16 +405,16 @@ def version_to_export(*, region_code: str, version_id: int | None = None, user=N
     return published.first() or qs.order_by("-id").first()
 
 
-def draft_problems(version: PolicyVersion) -> list[str]:
+def draft_problems(version: PolicyVersion) -> list:
     """What keeps the version from being published as it stands: the document's problems and the
-    breaches of the frameworks above it (engine messages, ``path: reason``)."""
-    from .engine import validate_against_framework, validate_document
+    breaches of the frameworks above it (engine problems; ``messages.render`` words them)."""
+    from .engine import document_problems, framework_problems
 
     doc = version.engine_document()
-    found = list(validate_document(doc))
+    found = list(document_problems(doc))
     for fw in frameworks_for(version):
-        found += validate_against_framework(doc, fw.engine_document())
-    return list(dict.fromkeys(found))
+        found += framework_problems(doc, fw.engine_document())
+    return list({p.text: p for p in found}.values())
 
 
 def document_texts(version: PolicyVersion) -> dict[str, str]:

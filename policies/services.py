@@ -152,18 +152,18 @@ def _iso(day: datetime.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _problems(doc: dict, version: PolicyVersion, *, before: dict | None = None) -> list[str]:
+def _problems(doc: dict, version: PolicyVersion, *, before: dict | None = None) -> list[engine.Problem]:
     """Engine problems of ``doc`` (schema, semantics, the frameworks above it) that ``before``
-    did not already have."""
-    found = engine.validate_document(doc)
+    did not already have; worded for the reader by ``messages.render``."""
+    found = engine.document_problems(doc)
     for fw in selectors.frameworks_for(version):
-        found += engine.validate_against_framework(doc, fw.engine_document())
+        found += engine.framework_problems(doc, fw.engine_document())
     if before is not None:
-        known = set(engine.validate_document(before))
+        known = {p.text for p in engine.document_problems(before)}
         for fw in selectors.frameworks_for(version):
-            known |= set(engine.validate_against_framework(before, fw.engine_document()))
-        found = [e for e in found if e not in known]
-    return list(dict.fromkeys(found))
+            known |= {p.text for p in engine.framework_problems(before, fw.engine_document())}
+        found = [p for p in found if p.text not in known]
+    return list({p.text: p for p in found}.values())
 
 
 @transaction.atomic
@@ -223,7 +223,7 @@ def set_parameter(*, acting_user, version: PolicyVersion, path: str, value: Any)
     new_doc = engine.set_parameter(doc, path, value)
     problems = _problems(new_doc, version, before=doc)
     if problems:
-        raise ChangeRefused([messages.explain(p, doc=new_doc) for p in problems], field=path)
+        raise ChangeRefused([messages.render(p) for p in problems], field=path)
     label = next((leaf.label for leaf in engine.parameter_leaves(doc) if leaf.path == path), path)
     version.document = new_doc
     version.save(update_fields=["document", "updated_at"])
@@ -274,9 +274,9 @@ def update_version_meta(
     for name, value in changes.items():
         setattr(version, name, value)
     doc = version.engine_document()
-    problems = engine.validate_document(doc)
+    problems = engine.document_problems(doc)
     if problems:
-        raise ChangeRefused([messages.explain(p, doc=doc) for p in problems], field=next(iter(changes)))
+        raise ChangeRefused([messages.render(p) for p in problems], field=next(iter(changes)))
     version.document = doc
     version.save()
     for name, value in changes.items():
@@ -351,7 +351,7 @@ def publish_version(
     doc = version.engine_document()
     problems = _problems(doc, version)
     if problems:
-        raise ChangeRefused([messages.explain(p, doc=doc) for p in problems])
+        raise ChangeRefused([messages.render(p) for p in problems])
     # The publishing gate: the version's worked examples, settled with this version as if published
     # with these dates (saved for that; refusing rolls the save back with the transaction).
     version.document = doc
@@ -522,11 +522,6 @@ POLICY_FILE_LIMITS = tabular.DEFAULT_LIMITS.replace(
 _MAX_NUMBER = Decimal("1e15")
 
 
-def _reader_message(problem: str, doc: dict | None) -> str:
-    """An engine message (``path: reason``, English) in the reader's language."""
-    if (translation.get_language() or "").startswith("zh"):
-        return messages.explain(problem, doc=doc)
-    return problem
 
 
 def _reject_constant(name: str):
@@ -620,7 +615,9 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
     file_region = doc.get("region")
     if region is None:
         if not isinstance(file_region, str):
-            raise ChangeRefused(_reader_message("region: must be a 6-digit region code (GB/T 2260)", doc), field="region")
+            raise ChangeRefused(messages.render(engine.Problem(
+                engine.Code.DOC_NOT_REGION, {"value": str(file_region)}, "region",
+                "region: must be a 6-digit region code (GB/T 2260)")), field="region")
         region = file_region
     region = _known_region(region, _("region: %(region)s is not a region known to the portal."))
     _require_admin(acting_user, region.code)
@@ -631,7 +628,7 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
     from . import examples as worked
 
     file_examples = doc.pop("examples", None)
-    problems = list(engine.validate_document(doc))
+    problems = list(engine.document_problems(doc))
     example_problems = worked.file_examples_problems(file_examples, region.code)
     candidate = None
     if not problems:
@@ -644,10 +641,14 @@ def import_policy(*, acting_user, region: Region | str | None = None, content: b
             document=doc, created_by=acting_user,
         )
         for fw in selectors.frameworks_for(candidate):
-            problems += engine.validate_against_framework(doc, fw.engine_document())
+            problems += engine.framework_problems(doc, fw.engine_document())
     if problems or example_problems:
-        raise ChangeRefused([_reader_message(p, doc) for p in dict.fromkeys(problems)] + example_problems,
-                            field="file")
+        # each problem in the reader's language: Chinese words for the parameter, or the English
+        # ``path: reason`` (``assistance.routes[3].segments: segment 1 ratio: must be between 0 and 1``)
+        unique = list({p.text: p for p in problems}.values())
+        refused = ChangeRefused([messages.render(p) for p in unique] + example_problems, field="file")
+        refused.problems = unique       # import_policy names each by its path first
+        raise refused
     if len(candidate.document_number) > 100 or len(candidate.title) > 300:
         raise ChangeRefused(_("document/title: too long (at most 100 and 300 characters)."), field="file")
     candidate.document = candidate.engine_document()
@@ -848,7 +849,7 @@ def _edit(acting_user, version: PolicyVersion, path: str, mutate, *, label: str,
     if refuse_new_problems:
         problems = _problems(new_doc, version, before=doc)
         if problems:
-            raise ChangeRefused([messages.explain(p, doc=new_doc) for p in problems], field=path)
+            raise ChangeRefused([messages.render(p) for p in problems], field=path)
     version.document = new_doc
     version.save(update_fields=["document", "updated_at"])
     _record(version, ChangeAction.PARAMETER, actor=acting_user, path=path, label=label, old=old, new=new)

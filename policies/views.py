@@ -26,7 +26,7 @@ from portal.web import refusals
 
 from . import display, editor, publishing, selectors, services
 from .forms import NewVersionForm, PolicyFileForm, PublishForm, StatisticForm, VersionDetailsForm
-from .messages import explain
+from .messages import render as render_problem
 from .models import PolicyVersion, VersionStatus
 
 #: Signed in, and a policy admin or auditor somewhere (or a superuser): ``policies.view_policies``.
@@ -217,7 +217,8 @@ def _editor_context(version: PolicyVersion, *, errors=None):
     errors = {path: [words_only(e) for e in found] for path, found in (errors or {}).items()}
     nodes = editor.tree(doc, texts=selectors.clause_texts(version), errors=errors,
                         figures=selectors.announced_names(version.region_id))
-    problems = [words_only(explain(p, doc=doc)) for p in selectors.draft_problems(version)] if version.status == VersionStatus.DRAFT else []
+    problems = ([render_problem(p) for p in selectors.draft_problems(version)]
+                if version.status == VersionStatus.DRAFT else [])
     return nodes, problems
 
 

@@ -6,13 +6,20 @@ from .codes import Code
 from .errors import EngineError, InputError, PolicyError, Problem
 from .framework import framework_problems, validate_against_framework
 from .inputs import Claim, FenClaim, Identity, Person, SettlementInput, build_input, parse_input
-from .schema import ParameterLeaf, get_parameter, parameter_leaves, set_parameter, validate_document
+from .schema import (
+    ParameterLeaf,
+    document_problems,
+    get_parameter,
+    parameter_leaves,
+    set_parameter,
+    validate_document,
+)
 from .settle import Alert, ClaimResult, SettlementResult, result_to_dict, settle, settle_payload
 from .subsidy import enrolment_subsidy
 from .versions import PolicyVersion
 
 __all__ = [
-    "Alert", "Claim", "Code", "framework_problems", "ClaimResult", "EngineError", "FenClaim", "Identity", "InputError", "ParameterLeaf", "Person",
+    "Alert", "Claim", "Code", "document_problems", "framework_problems", "ClaimResult", "EngineError", "FenClaim", "Identity", "InputError", "ParameterLeaf", "Person",
     "PolicyBook", "PolicyError", "Problem", "PolicyVersion", "SettlementInput", "SettlementResult", "build_input",
     "enrolment_subsidy",
     "get_parameter", "load_seed_versions", "parameter_leaves", "parse_input", "region_chain", "result_to_dict",

@@ -51,6 +51,51 @@ class Code(StrEnum):
     VERSION_NOT_APPLICABLE = "policy.version_not_applicable"  # document, version_region, region
     PERIODS_CONFLICT = "policy.periods_conflict"           # document, message (already in the reader's language)
 
+    # --- A policy document's own mistakes (schema.document_problems; path: the document's field or
+    # parameter; ``within``, where a problem is inside a value: steps such as ["segment", 1],
+    # ["part", "ratio"], ["adjustment", 0], ["floor", 0], ["level", 2], ["year", 2023]) -----------
+    DOC_NOT_OBJECT = "document.not_object"                 # —
+    DOC_UNKNOWN_FIELD = "document.unknown_field"           # key
+    DOC_NOT_REGION = "document.not_region"                 # value, inherits (bool, optional)
+    DOC_REQUIRED = "document.required"                     # what ("text" | "date", optional)
+    DOC_NOT_BOOL = "document.not_bool"                     # —
+    DOC_NOT_DATE = "document.not_date"                     # —
+    DOC_END_BEFORE_START = "document.end_before_start"     # end, start
+    DOC_RETRO_AFTER_START = "document.retroactive_after_start"  # retroactive, start
+    DOC_NOT_PARAMETER = "document.not_parameter"           # —
+    DOC_PARAMETER_KEY = "document.parameter_key"           # key
+    DOC_NOT_TEXT = "document.not_text"                     # —
+    DOC_NOT_LIST = "document.not_list"                     # what (optional)
+    DOC_UNKNOWN_PARAMETER = "document.unknown_parameter"   # key
+    DOC_MISSING = "document.missing"                       # —
+    DOC_NOT_NUMBER = "document.not_number"                 # what (ratio | fraction | amount | ratio_or_amount), or_none
+    DOC_BELOW_MIN = "document.below_min"                   # lo, or_none
+    DOC_OUT_OF_RANGE = "document.out_of_range"             # lo, hi
+    DOC_TOO_MANY_DECIMALS = "document.too_many_decimals"   # places, or_none
+    DOC_NOT_QUANTITY = "document.not_quantity"             # —
+    DOC_BAD_SHAPE = "document.bad_shape"                   # shape
+    DOC_NOT_LEVEL = "document.not_level"                   # value, or_none
+    DOC_NOT_LOCATION = "document.not_location"             # value
+    DOC_UNKNOWN_KEY = "document.unknown_key"               # key, shape
+    DOC_NOT_CODE = "document.not_code"                     # what (statistic | announced | name | category), value
+    DOC_NOT_INT = "document.not_int"                       # —
+    DOC_NOT_CHOICE = "document.not_choice"                 # value, choices
+    DOC_UNKNOWN_ENTRY = "document.unknown_entry"           # what, value
+    DOC_DUPLICATE_ENTRY = "document.duplicate_entry"       # —
+    DOC_EMPTY = "document.empty"                           # —
+    DOC_NOT_YEAR = "document.not_year"                     # value
+    DOC_NOT_INCREASING = "document.not_increasing"         # —
+    DOC_UNBOUNDED_NOT_LAST = "document.unbounded_not_last"  # —
+    DOC_NATIONAL_CATEGORY = "document.national_category"   # value
+    DOC_DEFINED_TWICE = "document.defined_twice"           # value
+    DOC_UNKNOWN_CATEGORY = "document.unknown_category"     # value
+    DOC_NOT_RECIPIENT = "document.not_recipient"           # category
+    DOC_BELOW_FLOOR = "document.below_floor"               # value, floor, clause, what
+    DOC_RATIO_MISSING = "document.ratio_missing"           # —
+    DOC_RATIO_AND_SEGMENTS = "document.ratio_and_segments"  # —
+    DOC_ABOVE_ONE_WITH_INCREASE = "document.above_one_with_increase"  # —
+    DOC_ENTRY_NEEDS_NAME = "document.entry_needs_name"     # —
+
     # --- A document breaking its province framework (path: the document's parameter) -----------
     FRAMEWORK_NO_DEDUCTIBLE = "framework.no_deductible"    # framework, clause, categories
     FRAMEWORK_SHARED_CAP = "framework.shared_cap"          # framework, clause, what ("pool" | "cap")

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .codes import Code
 from .constants import CATEGORIES, DEPARTMENTS, HOSPITAL_LEVELS, KINDS, LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
+from .errors import Problem, problem
 from .money import decimals, to_decimal
 
 NONE = "none"
@@ -33,20 +35,43 @@ _REGION_RE = re.compile(r"^\d{6}$")
 
 
 # ---------------------------------------------------------------------------------------------
-# Value types. Each parser returns the normalised Python value or raises ValueError(reason).
+# Value types. Each parser returns the normalised Python value or raises Bad (a ValueError with
+# its problem code and params; ``str()`` is the English reason).
 # ---------------------------------------------------------------------------------------------
+
+class Bad(ValueError):
+    """A value's problem: the English reason (``str()``), its ``code`` (``policies.engine.codes``),
+    ``params``, and ``within``: where inside the value, as steps ``[kind, key]`` (``["segment", 1]``,
+    ``["part", "ratio"]``) that the reader's message names in words."""
+
+    def __init__(self, code: str, text: str, *, within=(), **params):
+        super().__init__(text)
+        self.code, self.params, self.within = code, params, [list(s) for s in within]
+
+    def inside(self, prefix: str, *steps, **params) -> Bad:
+        """The same problem one level further out: ``prefix`` before the English reason, ``steps``
+        before ``within``."""
+        return Bad(self.code, f"{prefix}{self}", within=[*steps, *self.within], **{**self.params, **params})
+
+
+def _bad(e: ValueError) -> Bad:
+    return e if isinstance(e, Bad) else Bad(Code.DOC_BAD_SHAPE, str(e), shape="value")
+
 
 def _decimal(v, *, lo: Decimal, hi: Decimal | None, places: int, what: str) -> Decimal:
     try:
         d = to_decimal(v)
     except ValueError:
-        raise ValueError(f"must be a {what} (a decimal string such as \"0.75\")") from None
+        words = {"ratio": "ratio", "fraction": "fraction", "amount": "money amount",
+                 "ratio_or_amount": "ratio or amount"}[what]
+        raise Bad(Code.DOC_NOT_NUMBER, f"must be a {words} (a decimal string such as \"0.75\")",
+                  what=what) from None
     if d < lo or (hi is not None and d > hi):
         if hi is None:
-            raise ValueError(f"must not be below {lo}")
-        raise ValueError(f"must be between {lo} and {hi}")
+            raise Bad(Code.DOC_BELOW_MIN, f"must not be below {lo}", lo=str(lo))
+        raise Bad(Code.DOC_OUT_OF_RANGE, f"must be between {lo} and {hi}", lo=str(lo), hi=str(hi))
     if decimals(d) > places:
-        raise ValueError(f"at most {places} decimals")
+        raise Bad(Code.DOC_TOO_MANY_DECIMALS, f"at most {places} decimals", places=places)
     return d
 
 
@@ -59,7 +84,7 @@ def p_fraction(v) -> Decimal:
 
 
 def p_amount(v) -> Decimal:
-    return _decimal(v, lo=Decimal(0), hi=None, places=2, what="money amount")
+    return _decimal(v, lo=Decimal(0), hi=None, places=2, what="amount")
 
 
 def p_amount_or_none(v):
@@ -67,8 +92,8 @@ def p_amount_or_none(v):
         return NONE
     try:
         return p_amount(v)
-    except ValueError as e:
-        raise ValueError(f"{e}, or \"none\"") from None
+    except Bad as e:
+        raise Bad(e.code, f"{e}, or \"none\"", within=e.within, **e.params, or_none=True) from None
 
 
 def p_quantity(v):
@@ -80,39 +105,45 @@ def p_quantity(v):
         return (NONE,)
     if isinstance(v, dict) and "by_level" in v:
         if set(v) != {"by_level"} or not isinstance(v["by_level"], dict) or not v["by_level"]:
-            raise ValueError("by_level must be an object of hospital level → amount, e.g. {\"1\": \"500.00\"}")
+            raise Bad(Code.DOC_BAD_SHAPE, "by_level must be an object of hospital level → amount, e.g. {\"1\": \"500.00\"}",
+                      shape="by_level")
         levels = {}
         for k, amount in v["by_level"].items():
             if k not in ("1", "2", "3"):
-                raise ValueError(f"by_level: {k!r} is not a hospital level 1, 2 or 3")
+                raise Bad(Code.DOC_NOT_LEVEL, f"by_level: {k!r} is not a hospital level 1, 2 or 3", value=str(k))
             try:
                 levels[int(k)] = p_amount(amount)
-            except ValueError as e:
-                raise ValueError(f"by_level.{k}: {e}") from None
+            except Bad as e:
+                raise e.inside(f"by_level.{k}: ", ["level", int(k)]) from None
         return ("by_level", levels)
     if isinstance(v, dict) and "announced" in v:
         name = v["announced"]
         if set(v) != {"announced"} or not isinstance(name, str) or not _STAT_RE.match(name):
-            raise ValueError("announced must name a yearly figure such as annual_deductible_dibao_edge")
+            raise Bad(Code.DOC_NOT_CODE, "announced must name a yearly figure such as annual_deductible_dibao_edge",
+                      what="announced", value=str(name))
         return ("announced", name)
     if isinstance(v, dict):
         extra = set(v) - {"fraction", "statistic"}
         if extra:
-            raise ValueError(f"unknown key {sorted(extra)[0]!r} (expected fraction, statistic)")
+            raise Bad(Code.DOC_UNKNOWN_KEY, f"unknown key {sorted(extra)[0]!r} (expected fraction, statistic)",
+                      key=sorted(extra)[0], shape="fraction")
         if "fraction" not in v or "statistic" not in v:
-            raise ValueError("a fraction of a statistic needs both \"fraction\" and \"statistic\"")
+            raise Bad(Code.DOC_BAD_SHAPE, "a fraction of a statistic needs both \"fraction\" and \"statistic\"",
+                      shape="fraction")
         stat = v["statistic"]
         if not isinstance(stat, str) or not _STAT_RE.match(stat):
-            raise ValueError("statistic must be a statistic code such as city_income")
+            raise Bad(Code.DOC_NOT_CODE, "statistic must be a statistic code such as city_income",
+                      what="statistic", value=str(stat))
         try:
             frac = p_fraction(v["fraction"])
-        except ValueError as e:
-            raise ValueError(f"fraction {e}") from None
+        except Bad as e:
+            raise e.inside("fraction ", ["part", "fraction"]) from None
         return ("fraction", frac, stat)
     try:
         return ("amount", p_amount(v))
     except ValueError:
-        raise ValueError("must be \"none\", a money amount, or {\"fraction\": ..., \"statistic\": ...}") from None
+        raise Bad(Code.DOC_NOT_QUANTITY,
+                  "must be \"none\", a money amount, or {\"fraction\": ..., \"statistic\": ...}") from None
 
 
 def p_ratio_add(v) -> Decimal:
@@ -123,77 +154,89 @@ def p_adjustments(v) -> tuple:
     """``[{"hospital_level": 1, "add": "0.05"}, {"location": "county", "add": "-0.05"}]`` — points
     added to the route's ratio for claims at that level or location (the result is kept in [0, 1])."""
     if not isinstance(v, list):
-        raise ValueError("must be a list of {\"hospital_level\" or \"location\": ..., \"add\": ...}")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be a list of {\"hospital_level\" or \"location\": ..., \"add\": ...}",
+                  shape="adjustments")
     out = []
     for i, item in enumerate(v):
+        at = ["adjustment", i]
         if not isinstance(item, dict) or "add" not in item or len(item) != 2:
-            raise ValueError(f"adjustment {i}: must be {{\"hospital_level\" or \"location\": ..., \"add\": ratio}}")
+            raise Bad(Code.DOC_BAD_SHAPE, f"adjustment {i}: must be {{\"hospital_level\" or \"location\": ..., "
+                      f"\"add\": ratio}}", within=[at], shape="adjustment")
         try:
             add = p_ratio_add(item["add"])
-        except ValueError as e:
-            raise ValueError(f"adjustment {i} add: {e}") from None
+        except Bad as e:
+            raise e.inside(f"adjustment {i} add: ", at, ["part", "add"]) from None
         if "hospital_level" in item:
             if isinstance(item["hospital_level"], bool) or item["hospital_level"] not in HOSPITAL_LEVELS:
-                raise ValueError(f"adjustment {i}: hospital_level must be 1, 2 or 3")
+                raise Bad(Code.DOC_NOT_LEVEL, f"adjustment {i}: hospital_level must be 1, 2 or 3", within=[at],
+                          value=str(item["hospital_level"]))
             out.append(("hospital_level", item["hospital_level"], add))
         elif "location" in item:
             if item["location"] not in LOCATIONS:
-                raise ValueError(f"adjustment {i}: location must be one of {', '.join(LOCATIONS)}")
+                raise Bad(Code.DOC_NOT_LOCATION, f"adjustment {i}: location must be one of {', '.join(LOCATIONS)}",
+                          within=[at], value=str(item["location"]))
             out.append(("location", item["location"], add))
         else:
-            raise ValueError(f"adjustment {i}: needs hospital_level or location")
+            raise Bad(Code.DOC_BAD_SHAPE, f"adjustment {i}: needs hospital_level or location", within=[at],
+                      shape="adjustment")
     return tuple(out)
 
 
 def p_floors(v) -> tuple:
     """``[{"categories": ["tekun", "dibao"], "min": "0.70"}]`` — assistance ratio floors."""
     if not isinstance(v, list):
-        raise ValueError("must be a list of {\"categories\": [...], \"min\": ratio}")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be a list of {\"categories\": [...], \"min\": ratio}", shape="floors")
     out = []
     for i, item in enumerate(v):
+        at = ["floor", i]
         if not isinstance(item, dict) or set(item) != {"categories", "min"}:
-            raise ValueError(f"floor {i}: must be {{\"categories\": [...], \"min\": ratio}}")
+            raise Bad(Code.DOC_BAD_SHAPE, f"floor {i}: must be {{\"categories\": [...], \"min\": ratio}}",
+                      within=[at], shape="floor")
         try:
             cats = p_categories(item["categories"])
+        except Bad as e:
+            raise e.inside(f"floor {i}: ", at, ["part", "categories"]) from None
+        try:
             lo = p_ratio(item["min"])
-        except ValueError as e:
-            raise ValueError(f"floor {i}: {e}") from None
+        except Bad as e:
+            raise e.inside(f"floor {i}: ", at, ["part", "min"]) from None
         out.append((cats, lo))
     return tuple(out)
 
 
 def p_push_names(v) -> tuple:
     if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-        raise ValueError("must be a list of names (text)")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be a list of names (text)", shape="names")
     return tuple(x.strip() for x in v)
 
 
 def p_year_amounts(v) -> dict[int, Decimal]:
     if not isinstance(v, dict):
-        raise ValueError("must be an object of year → amount, e.g. {\"2022\": \"2700.00\"}")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be an object of year → amount, e.g. {\"2022\": \"2700.00\"}",
+                  shape="year_amounts")
     out = {}
     for k, amount in v.items():
         if not (isinstance(k, str) and re.fullmatch(r"\d{4}", k)):
-            raise ValueError(f"{k!r} is not a year")
+            raise Bad(Code.DOC_NOT_YEAR, f"{k!r} is not a year", value=str(k))
         try:
             out[int(k)] = p_amount(amount)
-        except ValueError as e:
-            raise ValueError(f"{k}: {e}") from None
+        except Bad as e:
+            raise e.inside(f"{k}: ", ["year", int(k)]) from None
     return out
 
 
 def p_bool(v) -> bool:
     if not isinstance(v, bool):
-        raise ValueError("must be true or false")
+        raise Bad(Code.DOC_NOT_BOOL, "must be true or false")
     return v
 
 
 def _p_int(lo: int, hi: int) -> Callable[[Any], int]:
     def parse(v) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError("must be a whole number")
+            raise Bad(Code.DOC_NOT_INT, "must be a whole number")
         if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo} and {hi}")
+            raise Bad(Code.DOC_OUT_OF_RANGE, f"must be between {lo} and {hi}", lo=str(lo), hi=str(hi))
         return v
     return parse
 
@@ -202,14 +245,15 @@ def p_level_or_none(v):
     if v == NONE:
         return NONE
     if isinstance(v, bool) or v not in HOSPITAL_LEVELS:
-        raise ValueError("must be a hospital level 1, 2 or 3, or \"none\"")
+        raise Bad(Code.DOC_NOT_LEVEL, "must be a hospital level 1, 2 or 3, or \"none\"", value=str(v), or_none=True)
     return v
 
 
 def _p_enum(choices) -> Callable[[Any], str]:
     def parse(v) -> str:
         if v not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
+            raise Bad(Code.DOC_NOT_CHOICE, f"must be one of {', '.join(choices)}", value=str(v),
+                      choices=list(choices))
         return v
     return parse
 
@@ -222,16 +266,17 @@ def _p_list(choices, what: str, *, allow_empty: bool = True, codes: bool = False
     against the document's ``categories.regional`` afterwards)."""
     def parse(v) -> tuple:
         if not isinstance(v, list):
-            raise ValueError(f"must be a list of {what}")
+            raise Bad(Code.DOC_NOT_LIST, f"must be a list of {what}", what=what)
         for item in v:
             if codes and isinstance(item, str) and _CODE_RE.match(item):
                 continue
             if isinstance(item, bool) or item not in choices:
-                raise ValueError(f"unknown {what[:-1] if what.endswith('s') else what} {item!r}")
+                raise Bad(Code.DOC_UNKNOWN_ENTRY, f"unknown {what[:-1] if what.endswith('s') else what} {item!r}",
+                          what=what, value=str(item))
         if len(set(v)) != len(v):
-            raise ValueError("lists an entry twice")
+            raise Bad(Code.DOC_DUPLICATE_ENTRY, "lists an entry twice")
         if not v and not allow_empty:
-            raise ValueError("must not be empty")
+            raise Bad(Code.DOC_EMPTY, "must not be empty")
         return tuple(v)
     return parse
 
@@ -246,18 +291,19 @@ p_levels = _p_list(HOSPITAL_LEVELS, "hospital levels", allow_empty=False)
 
 def p_years_back(v) -> tuple[int, ...]:
     if not isinstance(v, list) or not v:
-        raise ValueError("must be a non-empty list of years back, e.g. [1, 2]")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be a non-empty list of years back, e.g. [1, 2]", shape="years_back")
     for item in v:
         if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
-            raise ValueError("each entry must be a whole number of years between 1 and 5")
+            raise Bad(Code.DOC_BAD_SHAPE, "each entry must be a whole number of years between 1 and 5",
+                      shape="years_back")
     if list(v) != sorted(set(v)):
-        raise ValueError("must be increasing without repeats")
+        raise Bad(Code.DOC_NOT_INCREASING, "must be increasing without repeats")
     return tuple(v)
 
 
 def p_name(v) -> str:
     if not isinstance(v, str) or not _NAME_RE.match(v):
-        raise ValueError("must be a lower-case name such as inpatient")
+        raise Bad(Code.DOC_NOT_CODE, "must be a lower-case name such as inpatient", what="name", value=str(v))
     return v
 
 
@@ -265,34 +311,38 @@ def p_segments(v) -> tuple[tuple[Decimal | None, Decimal], ...]:
     """``[{"up_to": "50000.00", "ratio": "0.60"}, {"up_to": "none", "ratio": "0.70"}]`` —
     each segment's upper bound of the year's cumulative base (``"none"``: no bound) and ratio."""
     if not isinstance(v, list) or not v:
-        raise ValueError("must be a non-empty list of {\"up_to\": ..., \"ratio\": ...}")
+        raise Bad(Code.DOC_BAD_SHAPE, "must be a non-empty list of {\"up_to\": ..., \"ratio\": ...}",
+                  shape="segments")
     out = []
     previous = Decimal(-1)
     for i, seg in enumerate(v):
+        at = ["segment", i]
         if not isinstance(seg, dict) or set(seg) != {"up_to", "ratio"}:
-            raise ValueError(f"segment {i}: must be {{\"up_to\": amount or \"none\", \"ratio\": ratio}}")
+            raise Bad(Code.DOC_BAD_SHAPE, f"segment {i}: must be {{\"up_to\": amount or \"none\", \"ratio\": ratio}}",
+                      within=[at], shape="segment")
         try:
             ratio = p_ratio(seg["ratio"])
-        except ValueError as e:
-            raise ValueError(f"segment {i} ratio: {e}") from None
+        except Bad as e:
+            raise e.inside(f"segment {i} ratio: ", at, ["part", "ratio"]) from None
         try:
             up = p_amount_or_none(seg["up_to"])
-        except ValueError as e:
-            raise ValueError(f"segment {i} up_to: {e}") from None
+        except Bad as e:
+            raise e.inside(f"segment {i} up_to: ", at, ["part", "up_to"]) from None
         if up == NONE:
             if i != len(v) - 1:
-                raise ValueError(f"segment {i}: only the last segment may have no upper bound")
+                raise Bad(Code.DOC_UNBOUNDED_NOT_LAST, f"segment {i}: only the last segment may have no upper bound",
+                          within=[at])
             out.append((None, ratio))
         else:
             if up <= previous:
-                raise ValueError(f"segment {i}: upper bounds must increase")
+                raise Bad(Code.DOC_NOT_INCREASING, f"segment {i}: upper bounds must increase", within=[at])
             previous = up
             out.append((up, ratio))
     return tuple(out)
 
 
 def p_subsidy_value(v) -> Decimal:
-    return _decimal(v, lo=Decimal(0), hi=None, places=6, what="ratio or amount")
+    return _decimal(v, lo=Decimal(0), hi=None, places=6, what="ratio_or_amount")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,30 +517,31 @@ def is_leaf(node) -> bool:
 # Walking a document along the schema.
 # ---------------------------------------------------------------------------------------------
 
-def _walk(node, spec, path: str, visit_leaf, errors: list[str] | None, labels: tuple[str, ...]):
+def _walk(node, spec, path: str, visit_leaf, errors: list[Problem] | None, labels: tuple[str, ...]):
     """Visit every leaf under ``node`` (described by ``spec``); structural problems go to errors."""
-    def err(p, msg):
+    def err(p, code, msg, **params):
         if errors is not None:
-            errors.append(f"{p}: {msg}")
+            errors.append(problem(code, p, msg, **params))
 
     if isinstance(spec, Leaf):
         if not is_leaf(node):
-            err(path, "must be a parameter {\"value\": ..., \"clause\": ...}")
+            err(path, Code.DOC_NOT_PARAMETER, "must be a parameter {\"value\": ..., \"clause\": ...}")
             return
         extra = set(node) - LEAF_KEYS
         if extra:
-            err(path, f"unknown key {sorted(extra)[0]!r} in parameter (allowed: value, clause, note)")
+            err(path, Code.DOC_PARAMETER_KEY,
+                f"unknown key {sorted(extra)[0]!r} in parameter (allowed: value, clause, note)", key=sorted(extra)[0])
         clause = node.get("clause")
         if clause is not None and not isinstance(clause, str):
-            err(path + ".clause", "must be a string or null")
+            err(path + ".clause", Code.DOC_NOT_TEXT, "must be a string or null")
         note = node.get("note")
         if note is not None and not isinstance(note, str):
-            err(path + ".note", "must be a string or null")
+            err(path + ".note", Code.DOC_NOT_TEXT, "must be a string or null")
         visit_leaf(path, node, spec, labels + (spec.zh,))
         return
     if isinstance(spec, ListOf):
         if not isinstance(node, list):
-            err(path, "must be a list")
+            err(path, Code.DOC_NOT_LIST, "must be a list")
             return
         for i, item in enumerate(node):
             label = item.get("label") if isinstance(item, dict) else None
@@ -500,17 +551,17 @@ def _walk(node, spec, path: str, visit_leaf, errors: list[str] | None, labels: t
         return
     # Group
     if not isinstance(node, dict) or is_leaf(node):
-        err(path or "parameters", "must be an object of parameters")
+        err(path or "parameters", Code.DOC_NOT_OBJECT, "must be an object of parameters")
         return
     for key, child in node.items():
         child_path = f"{path}.{key}" if path else key
         if key in spec.strings:
             if not isinstance(child, str):
-                err(child_path, "must be a string")
+                err(child_path, Code.DOC_NOT_TEXT, "must be a string")
             continue
         child_spec = spec.children.get(key)
         if child_spec is None:
-            err(child_path, "unknown parameter")
+            err(child_path, Code.DOC_UNKNOWN_PARAMETER, "unknown parameter", key=key)
             if is_leaf(child):  # still listed for a generic editor
                 visit_leaf(child_path, child, None, labels + (key,))
             continue
@@ -521,26 +572,26 @@ def _walk(node, spec, path: str, visit_leaf, errors: list[str] | None, labels: t
         if key in node:
             continue
         if isinstance(child_spec, Leaf) and child_spec.required:
-            err(f"{path}.{key}" if path else key, "missing (use {\"value\": null} for unset)")
+            err(f"{path}.{key}" if path else key, Code.DOC_MISSING, "missing (use {\"value\": null} for unset)")
 
 
 def _check_date(doc, key, errors, *, required: bool):
     v = doc.get(key)
     if v is None:
         if required:
-            errors.append(f"{key}: required (YYYY-MM-DD)")
+            errors.append(problem(Code.DOC_REQUIRED, key, "required (YYYY-MM-DD)", what="date"))
         return None
     if not isinstance(v, str) or not _DATE_RE.match(v):
-        errors.append(f"{key}: not a date (expected YYYY-MM-DD)")
+        errors.append(problem(Code.DOC_NOT_DATE, key, "not a date (expected YYYY-MM-DD)"))
         return None
     try:
         return _dt.date.fromisoformat(v)
     except ValueError:
-        errors.append(f"{key}: not a date (expected YYYY-MM-DD)")
+        errors.append(problem(Code.DOC_NOT_DATE, key, "not a date (expected YYYY-MM-DD)"))
         return None
 
 
-def parse_leaves(doc: dict, errors: list[str] | None = None) -> dict[str, Any]:
+def parse_leaves(doc: dict, errors: list[Problem] | None = None) -> dict[str, Any]:
     """Every set leaf's parsed value by path; unset leaves map to None. Problems go to errors."""
     values: dict[str, Any] = {}
 
@@ -554,7 +605,11 @@ def parse_leaves(doc: dict, errors: list[str] | None = None) -> dict[str, Any]:
         except ValueError as e:
             values[path] = None
             if errors is not None:
-                errors.append(f"{path}: {e}")
+                bad = _bad(e)
+                params = dict(bad.params)
+                if bad.within:
+                    params["within"] = bad.within
+                errors.append(problem(bad.code, path, str(bad), **params))
 
     params = doc.get("parameters")
     _walk(params if params is not None else {}, SCHEMA, "", visit, errors, ())
@@ -562,40 +617,51 @@ def parse_leaves(doc: dict, errors: list[str] | None = None) -> dict[str, Any]:
 
 
 def validate_document(doc: dict) -> list[str]:
-    """Schema and semantic problems of a version document, each naming the parameter path and the
-    reason. Unset values (null) are valid; an empty list means the document is valid."""
-    errors: list[str] = []
+    """The English sentences of :func:`document_problems` (``path: reason``; for logs, the command
+    line and the older callers). An empty list means the document is valid."""
+    return [p.text for p in document_problems(doc)]
+
+
+def document_problems(doc: dict) -> list[Problem]:
+    """Schema and semantic problems of a version document, each a :class:`Problem` (a code of
+    ``policies.engine.codes``, its params, and the path of the field or parameter; its ``text`` is
+    the English ``path: reason``), worded for the reader by ``policies.messages.render``. Unset
+    values (null) are valid; an empty list means the document is valid."""
+    errors: list[Problem] = []
     if not isinstance(doc, dict):
-        return ["document: must be a JSON object"]
+        return [problem(Code.DOC_NOT_OBJECT, None, "document: must be a JSON object")]
     for key in doc:
         if key not in TOP_KEYS and key not in OPTIONAL_TOP_KEYS:
-            errors.append(f"{key}: unknown field")
+            errors.append(problem(Code.DOC_UNKNOWN_FIELD, None, f"{key}: unknown field", key=str(key)))
     region = doc.get("region")
     if not isinstance(region, str) or not _REGION_RE.match(region):
-        errors.append("region: must be a 6-digit region code (GB/T 2260)")
+        errors.append(problem(Code.DOC_NOT_REGION, "region", "must be a 6-digit region code (GB/T 2260)",
+                              value=str(region)))
     for key in ("document", "title"):
         if not isinstance(doc.get(key), str) or not doc.get(key).strip():
-            errors.append(f"{key}: required text")
+            errors.append(problem(Code.DOC_REQUIRED, key, "required text", what="text"))
     if not isinstance(doc.get("framework"), bool):
-        errors.append("framework: must be true or false")
+        errors.append(problem(Code.DOC_NOT_BOOL, "framework", "must be true or false"))
     start = _check_date(doc, "in_force_from", errors, required=True)
     end = _check_date(doc, "in_force_to", errors, required=False)
     retro = _check_date(doc, "retroactive_from", errors, required=False)
     _check_date(doc, "issued", errors, required=False)
     if start and end and end < start:
-        errors.append(f"in_force_to: {end} is before in_force_from {start}")
+        errors.append(problem(Code.DOC_END_BEFORE_START, "in_force_to", f"{end} is before in_force_from {start}",
+                              end=str(end), start=str(start)))
     if start and retro and retro > start:
-        errors.append(f"retroactive_from: {retro} is after in_force_from {start}")
+        errors.append(problem(Code.DOC_RETRO_AFTER_START, "retroactive_from",
+                              f"{retro} is after in_force_from {start}", retroactive=str(retro), start=str(start)))
     if "parameters" not in doc:
-        errors.append("parameters: required")
+        errors.append(problem(Code.DOC_REQUIRED, "parameters", "required"))
         return errors
     if not isinstance(doc["parameters"], dict):
-        errors.append("parameters: must be an object of parameters")
+        errors.append(problem(Code.DOC_NOT_OBJECT, "parameters", "must be an object of parameters"))
         return errors
     values = parse_leaves(doc, errors)
     if doc.get("inherits") is not None:
         # A county that inherits its city's version says only what its own document adds or overrides.
-        errors[:] = [e for e in errors if not e.endswith('missing (use {"value": null} for unset)')]
+        errors[:] = [e for e in errors if e.code != Code.DOC_MISSING]
     _semantic_checks(doc, values, errors)
     return errors
 
@@ -619,7 +685,7 @@ def regional_categories(doc: dict) -> dict[str, dict]:
     return out
 
 
-def _category_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> None:
+def _category_checks(doc: dict, values: dict[str, Any], errors: list[Problem]) -> None:
     regional = (((doc.get("parameters") or {}).get("categories") or {}).get("regional") or [])
     own: set[str] = set()
     if isinstance(regional, list):
@@ -627,15 +693,20 @@ def _category_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
             name = item.get("name") if isinstance(item, dict) else None
             path = f"categories.regional[{i}].name"
             if not isinstance(name, str) or not _CODE_RE.match(name):
-                errors.append(f"{path}: must be a lower-case code such as de_facto_orphan")
+                errors.append(problem(Code.DOC_NOT_CODE, path, "must be a lower-case code such as de_facto_orphan",
+                                      what="category", value=str(name)))
                 continue
             if name in CATEGORIES:
-                errors.append(f"{path}: {name} is already a national category")
+                errors.append(problem(Code.DOC_NATIONAL_CATEGORY, path, f"{name} is already a national category",
+                                      value=name))     # named by the national list's name
             elif name in own:
-                errors.append(f"{path}: {name} is defined twice")
+                label = item.get("label") if isinstance(item.get("label"), str) else None
+                errors.append(problem(Code.DOC_DEFINED_TWICE, path, f"{name} is defined twice", value=name,
+                                      label=label))
             own.add(name)
             if not isinstance(item.get("label"), str) or not item["label"].strip():
-                errors.append(f"categories.regional[{i}].label: required (the category's Chinese name)")
+                errors.append(problem(Code.DOC_REQUIRED, f"categories.regional[{i}].label",
+                                      "required (the category's Chinese name)", what="text"))
     if doc.get("inherits") is not None or doc.get("framework") is True:
         return      # may name the categories of the region it inherits from / of the cities below
     for path, value in values.items():
@@ -645,31 +716,38 @@ def _category_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
             continue
         for c in value:
             if isinstance(c, str) and c not in CATEGORIES and c not in own:
-                errors.append(f"{path}: unknown category {c!r} (not national, and not one of categories.regional)")
+                errors.append(problem(Code.DOC_UNKNOWN_CATEGORY, path,
+                                      f"unknown category {c!r} (not national, and not one of categories.regional)",
+                                      value=c))
 
 
-def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> None:
+def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[Problem]) -> None:
     params = doc["parameters"]
     is_framework = doc.get("framework") is True
     inherits = doc.get("inherits")
     if inherits is not None and (not isinstance(inherits, str) or not _REGION_RE.match(inherits)
                                  or inherits == doc.get("region")):
-        errors.append("inherits: must be the 6-digit code of the region whose version this one inherits")
+        errors.append(problem(Code.DOC_NOT_REGION, "inherits",
+                              "must be the 6-digit code of the region whose version this one inherits",
+                              value=str(inherits), inherits=True))
     _category_checks(doc, values, errors)
     if not is_framework and "categories" not in params:
-        errors.append("categories: missing (recipients and precedence)")
+        errors.append(problem(Code.DOC_MISSING, "categories", "missing (recipients and precedence)"))
     recipients = values.get("categories.recipients")
     precedence = values.get("categories.precedence")
     if recipients is not None and precedence is not None:
         for c in precedence:
             if c not in recipients:
-                errors.append(f"categories.precedence: {c} is not one of categories.recipients")
+                errors.append(problem(Code.DOC_NOT_RECIPIENT, "categories.precedence",
+                                      f"{c} is not one of categories.recipients", category=c))
 
     def floor(path_value: str, path_min: str, what: str):
         v, lo = values.get(path_value), values.get(path_min)
         if v is not None and lo is not None and v < lo:
             clause = _clause(params, path_min)
-            errors.append(f"{path_value}: {v} is below the {what} floor {lo}" + (f" ({clause})" if clause else ""))
+            errors.append(problem(Code.DOC_BELOW_FLOOR, path_value, f"{v} is below the {what} floor {lo}"
+                                  + (f" ({clause})" if clause else ""), value=str(v), floor=str(lo), clause=clause,
+                                  what=what))
 
     def within_recipients(path: str):
         cats = values.get(path)
@@ -677,7 +755,8 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
             return
         for c in cats:
             if c not in recipients:
-                errors.append(f"{path}: {c} is not one of categories.recipients")
+                errors.append(problem(Code.DOC_NOT_RECIPIENT, path, f"{c} is not one of categories.recipients",
+                                      category=c))
 
     pools: dict[str, tuple[str, Any]] = {}
     for section, key in (("assistance", "routes"), ("basic", "rules"), ("enrolment", "subsidies")):
@@ -689,16 +768,20 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
             floor(f"{base}.ratio", f"{base}.ratio_min", "ratio")
             if section == "assistance" and isinstance(_item, dict):
                 if "ratio" not in _item and "segments" not in _item and inherits is None:
-                    errors.append(f"{base}.ratio: missing (a ratio, or segments; {{\"value\": null}} for unset)")
+                    errors.append(problem(Code.DOC_RATIO_MISSING, f"{base}.ratio",
+                                          "missing (a ratio, or segments; {\"value\": null} for unset)"))
                 if values.get(f"{base}.ratio") is not None and values.get(f"{base}.segments") is not None:
-                    errors.append(f"{base}.segments: a route has either a ratio or segments, not both")
+                    errors.append(problem(Code.DOC_RATIO_AND_SEGMENTS, f"{base}.segments",
+                                          "a route has either a ratio or segments, not both"))
                 segs, lo = values.get(f"{base}.segments"), values.get(f"{base}.ratio_min")
                 if segs is not None and lo is not None:
                     for k, (_, r) in enumerate(segs):
                         if r < lo:
                             clause = _clause(params, f"{base}.ratio_min")
-                            errors.append(f"{base}.segments: segment {k} ratio {r} is below the ratio floor {lo}"
-                                          + (f" ({clause})" if clause else ""))
+                            errors.append(problem(Code.DOC_BELOW_FLOOR, f"{base}.segments",
+                                                  f"segment {k} ratio {r} is below the ratio floor {lo}"
+                                                  + (f" ({clause})" if clause else ""), value=str(r), floor=str(lo),
+                                                  clause=clause, what="ratio", within=[["segment", k]]))
             if section == "assistance":
                 within_recipients(f"{base}.categories")
                 pool = values.get(f"{base}.pool")
@@ -710,9 +793,11 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
                 value = values.get(f"{base}.standard")
                 if basis in ("percent_of_personal", "percent_of_tier1_personal") and value is not None:
                     if value > 1:
-                        errors.append(f"{base}.standard: a percentage must be between 0 and 1")
+                        errors.append(problem(Code.DOC_OUT_OF_RANGE, f"{base}.standard",
+                                              "a percentage must be between 0 and 1", lo="0", hi="1"))
                 elif basis == "fixed_amount" and value is not None and decimals(value) > 2:
-                    errors.append(f"{base}.standard: an amount has at most two decimals")
+                    errors.append(problem(Code.DOC_TOO_MANY_DECIMALS, f"{base}.standard",
+                                          "an amount has at most two decimals", places=2))
                 floor(f"{base}.standard", f"{base}.standard_min", "subsidy")
                 within_recipients(f"{base}.categories")
     within_recipients("tilted.categories")
@@ -727,11 +812,14 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
         for i, (_, ratio) in enumerate(segments):
             if seg_min is not None and ratio < seg_min:
                 clause = _clause(params, "critical.segment_ratio_min")
-                errors.append(f"critical.segments: segment {i} ratio {ratio} is below the floor {seg_min}"
-                              + (f" ({clause})" if clause else ""))
+                errors.append(problem(Code.DOC_BELOW_FLOOR, "critical.segments",
+                                      f"segment {i} ratio {ratio} is below the floor {seg_min}"
+                                      + (f" ({clause})" if clause else ""), value=str(ratio), floor=str(seg_min),
+                                      clause=clause, what="ratio", within=[["segment", i]]))
         add = values.get("critical.preferential.ratio_add")
         if add is not None and max(r for _, r in segments) + add > 1:
-            errors.append("critical.preferential.ratio_add: a segment ratio plus the increase exceeds 1")
+            errors.append(problem(Code.DOC_ABOVE_ONE_WITH_INCREASE, "critical.preferential.ratio_add",
+                                  "a segment ratio plus the increase exceeds 1"))
     for path in ("assistance.routes", "basic.rules", "tilted_rules"):
         try:
             items = _get_node(params, path)
@@ -740,7 +828,7 @@ def _semantic_checks(doc: dict, values: dict[str, Any], errors: list[str]) -> No
         if isinstance(items, list):
             names = [it.get("name") for it in items if isinstance(it, dict)]
             if not all(isinstance(n, str) and n for n in names):
-                errors.append(f"{path}: every entry needs a \"name\"")
+                errors.append(problem(Code.DOC_ENTRY_NEEDS_NAME, path, "every entry needs a \"name\""))
 
 
 def _clause(params: dict, path: str) -> str | None:

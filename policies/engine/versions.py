@@ -15,7 +15,7 @@ from .constants import LOCATIONS, RESIDENCES, SCHEMES, TILTED_SCOPES
 from .errors import PolicyError, Problem, problem
 from .framework import framework_problems
 from .money import dec_fen, dec_scaled
-from .schema import NONE, _get_node, _spec_for, is_leaf, parse_leaves, regional_categories, validate_document
+from .schema import NONE, _get_node, _spec_for, document_problems, is_leaf, parse_leaves, regional_categories
 
 ANY_LOCATION = frozenset(LOCATIONS)
 ALL_RESIDENCES = frozenset(RESIDENCES)
@@ -42,11 +42,11 @@ class PolicyVersion:
     @classmethod
     def from_document(cls, doc: dict) -> PolicyVersion:
         """Parse a version document; raises PolicyError listing its problems when invalid."""
-        errors = validate_document(doc)
+        errors = document_problems(doc)
         if errors:
             who = f"{doc.get('region', '?')} {doc.get('document', '?')}" if isinstance(doc, dict) else "document"
-            raise PolicyError([problem(Code.INVALID_DOCUMENT, None, f"{who}: {e}", policy=who, problem=str(e))
-                               for e in errors])
+            raise PolicyError([problem(Code.INVALID_DOCUMENT, None, f"{who}: {e.text}", policy=who,
+                                       problem=e.as_dict()) for e in errors])
         return cls(region=doc["region"], document=doc["document"], title=doc["title"],
                    framework=doc["framework"], in_force_from=_date(doc["in_force_from"]),
                    in_force_to=_date(doc.get("in_force_to")), retroactive_from=_date(doc.get("retroactive_from")),

@@ -10,7 +10,7 @@ from policies import messages
 from policies.engine import EngineError, InputError, Problem, parse_input, settle, static_book_from_seed
 from policies.engine.codes import ALL_CODES, Code
 from policies.engine.errors import problem
-from tests.policies.engine.engine_support import claim, payload
+from tests.policies.engine.engine_support import claim, payload, seed_doc
 
 ASCII_WORD = re.compile(r"[A-Za-z_]+")
 POLICY = "360700 赣市府办字〔2022〕112号"
@@ -80,6 +80,73 @@ SAMPLES: dict[Code, Problem] = {
                                          document="沧政办规〔2022〕7号", version_region="130900", region="360700"),
     Code.PERIODS_CONFLICT: problem(Code.PERIODS_CONFLICT, None, "periods", document="赣市府办字〔2022〕112号",
                                    message="2023-01-01 落在其他版本的追溯期内"),
+    # --- a policy document's own mistakes (schema.document_problems) ---
+    Code.DOC_NOT_OBJECT: problem(Code.DOC_NOT_OBJECT, None, "document: must be a JSON object"),
+    Code.DOC_UNKNOWN_FIELD: problem(Code.DOC_UNKNOWN_FIELD, None, "备注: unknown field", key="备注"),
+    Code.DOC_NOT_REGION: problem(Code.DOC_NOT_REGION, "inherits", "must be the 6-digit code", value="3607",
+                                 inherits=True),
+    Code.DOC_REQUIRED: problem(Code.DOC_REQUIRED, "title", "required text", what="text"),
+    Code.DOC_NOT_BOOL: problem(Code.DOC_NOT_BOOL, "framework", "must be true or false"),
+    Code.DOC_NOT_DATE: problem(Code.DOC_NOT_DATE, "in_force_from", "not a date (expected YYYY-MM-DD)"),
+    Code.DOC_END_BEFORE_START: problem(Code.DOC_END_BEFORE_START, "in_force_to", "2022-01-01 is before in_force_from",
+                                       end="2022-01-01", start="2022-10-01"),
+    Code.DOC_RETRO_AFTER_START: problem(Code.DOC_RETRO_AFTER_START, "retroactive_from", "is after in_force_from",
+                                        retroactive="2023-01-01", start="2022-10-01"),
+    Code.DOC_NOT_PARAMETER: problem(Code.DOC_NOT_PARAMETER, "tilted.ratio", "must be a parameter"),
+    Code.DOC_PARAMETER_KEY: problem(Code.DOC_PARAMETER_KEY, "tilted.ratio", "unknown key", key="说明"),
+    Code.DOC_NOT_TEXT: problem(Code.DOC_NOT_TEXT, "assistance.routes[0].ratio.clause", "must be a string or null"),
+    Code.DOC_NOT_LIST: problem(Code.DOC_NOT_LIST, "assistance.routes", "must be a list"),
+    Code.DOC_UNKNOWN_PARAMETER: problem(Code.DOC_UNKNOWN_PARAMETER, "assistance.routes[0].比例", "unknown parameter",
+                                        key="比例"),
+    Code.DOC_MISSING: problem(Code.DOC_MISSING, "assistance.routes[1].cap", "missing"),
+    Code.DOC_NOT_NUMBER: problem(Code.DOC_NOT_NUMBER, "assistance.routes[0].cap", "must be a money amount, or none",
+                                 what="amount", or_none=True),
+    Code.DOC_BELOW_MIN: problem(Code.DOC_BELOW_MIN, "assistance.routes[0].deductible", "must not be below 0",
+                                lo="0", within=[["level", 2]]),
+    Code.DOC_OUT_OF_RANGE: problem(Code.DOC_OUT_OF_RANGE, "assistance.routes[3].segments",
+                                   "segment 1 ratio: must be between 0 and 1", lo="0", hi="1",
+                                   within=[["segment", 1], ["part", "ratio"]]),
+    Code.DOC_TOO_MANY_DECIMALS: problem(Code.DOC_TOO_MANY_DECIMALS, "assistance.routes[0].deductible_fixed",
+                                        "2022: at most 2 decimals", places=2, within=[["year", 2022]]),
+    Code.DOC_NOT_QUANTITY: problem(Code.DOC_NOT_QUANTITY, "tilted.threshold", "must be none, an amount, or ..."),
+    Code.DOC_BAD_SHAPE: problem(Code.DOC_BAD_SHAPE, "assistance.routes[0].ratio_adjustments", "adjustment 0: ...",
+                                shape="adjustment", within=[["adjustment", 0]]),
+    Code.DOC_NOT_LEVEL: problem(Code.DOC_NOT_LEVEL, "assistance.routes[0].min_hospital_level", "must be a level",
+                                value="四", or_none=True),
+    Code.DOC_NOT_LOCATION: problem(Code.DOC_NOT_LOCATION, "assistance.routes[0].ratio_adjustments", "location",
+                                   value="本地", within=[["adjustment", 1]]),
+    Code.DOC_UNKNOWN_KEY: problem(Code.DOC_UNKNOWN_KEY, "tilted.threshold", "unknown key", key="比例",
+                                  shape="fraction"),
+    Code.DOC_NOT_CODE: problem(Code.DOC_NOT_CODE, "assistance.routes[0].pool", "must be a lower-case name",
+                               what="name", value="住院"),
+    Code.DOC_NOT_INT: problem(Code.DOC_NOT_INT, "tilted.lookback_months", "must be a whole number"),
+    Code.DOC_NOT_CHOICE: problem(Code.DOC_NOT_CHOICE, "tilted.basis", "must be one of annual, per_stay",
+                                 value="每月", choices=["annual", "per_stay"]),
+    Code.DOC_UNKNOWN_ENTRY: problem(Code.DOC_UNKNOWN_ENTRY, "assistance.routes[0].kinds", "unknown claim kind",
+                                    what="claim kinds", value="门诊"),
+    Code.DOC_DUPLICATE_ENTRY: problem(Code.DOC_DUPLICATE_ENTRY, "categories.recipients", "lists an entry twice"),
+    Code.DOC_EMPTY: problem(Code.DOC_EMPTY, "assistance.routes[0].kinds", "must not be empty"),
+    Code.DOC_NOT_YEAR: problem(Code.DOC_NOT_YEAR, "assistance.routes[0].deductible_fixed", "is not a year",
+                               value="二〇二二"),
+    Code.DOC_NOT_INCREASING: problem(Code.DOC_NOT_INCREASING, "critical.segments", "upper bounds must increase",
+                                     within=[["segment", 2]]),
+    Code.DOC_UNBOUNDED_NOT_LAST: problem(Code.DOC_UNBOUNDED_NOT_LAST, "critical.segments", "only the last",
+                                         within=[["segment", 0]]),
+    Code.DOC_NATIONAL_CATEGORY: problem(Code.DOC_NATIONAL_CATEGORY, "categories.regional[0].name",
+                                        "dibao is already a national category", value="dibao"),
+    Code.DOC_DEFINED_TWICE: problem(Code.DOC_DEFINED_TWICE, "categories.regional[1].name", "is defined twice",
+                                    value="de_facto_orphan", label="事实无人抚养儿童"),
+    Code.DOC_UNKNOWN_CATEGORY: problem(Code.DOC_UNKNOWN_CATEGORY, "assistance.routes[0].categories",
+                                       "unknown category", value="孤老"),
+    Code.DOC_NOT_RECIPIENT: problem(Code.DOC_NOT_RECIPIENT, "categories.precedence", "is not one of",
+                                    category="tekun"),
+    Code.DOC_BELOW_FLOOR: problem(Code.DOC_BELOW_FLOOR, "assistance.routes[0].ratio", "0.65 is below the ratio floor",
+                                  value="0.65", floor="0.70", clause="二(五)", what="ratio"),
+    Code.DOC_RATIO_MISSING: problem(Code.DOC_RATIO_MISSING, "assistance.routes[0].ratio", "missing"),
+    Code.DOC_RATIO_AND_SEGMENTS: problem(Code.DOC_RATIO_AND_SEGMENTS, "assistance.routes[0].segments", "not both"),
+    Code.DOC_ABOVE_ONE_WITH_INCREASE: problem(Code.DOC_ABOVE_ONE_WITH_INCREASE, "critical.preferential.ratio_add",
+                                              "exceeds 1"),
+    Code.DOC_ENTRY_NEEDS_NAME: problem(Code.DOC_ENTRY_NEEDS_NAME, "assistance.routes", "every entry needs a name"),
     Code.FRAMEWORK_NO_DEDUCTIBLE: problem(Code.FRAMEWORK_NO_DEDUCTIBLE, "assistance.routes[0].deductible", "deductible",
                                           framework="粤府办〔2022〕40号", clause="二(四)",
                                           categories=["tekun", "orphan", "dibao"], policy="440100 穗医保〔2023〕1号"),
@@ -177,3 +244,45 @@ def test_an_unset_parameter_names_it_in_words_with_its_clause():
     assert text.startswith("沧州市 沧政办规〔2022〕7号：基本医保 第1条支付规则 的 ")
     assert "（三(二)）尚未设定" in text
     assert english_leaks(text, p) == []
+
+
+# --- a policy document's own mistakes, as the import, the editor and the policy pages show them ---
+
+def _document_problem(path, value):
+    from policies.engine import document_problems
+
+    doc = seed_doc("360700")
+    route = doc["parameters"]["assistance"]["routes"][0]
+    route.pop("ratio", None)
+    route[path.rsplit(".", 1)[-1]] = {"value": value, "clause": "五(三)"}
+    [p] = document_problems(doc)
+    return p
+
+
+def test_a_document_problem_names_the_parameter_and_the_part_in_the_editors_words():
+    """``assistance.routes[0].segments: segment 1 ratio: must be between 0 and 1`` in Chinese: the
+    route, the segment and the part in words, never the JSON path; English keeps the path."""
+    p = _document_problem("assistance.routes[0].segments",
+                          [{"up_to": "20000.00", "ratio": "0.75"}, {"up_to": "none", "ratio": "1.2"}])
+    assert p.code == Code.DOC_OUT_OF_RANGE and p.params["within"] == [["segment", 1], ["part", "ratio"]]
+    text = messages.render(p, language="zh-hans")
+    assert text == "医疗救助 第1条救助路径 的 分段救助比例（按年度累计救助范围费用） 的 第2段 的 比例：应在 0 至 1 之间", text
+    assert messages.render(p, language="en") == ("assistance.routes[0].segments: segment 1 ratio: "
+                                                  "must be between 0 and 1")
+
+
+def test_an_invalid_version_names_the_inner_problem_in_words():
+    from policies.engine import EngineError, PolicyVersion, set_parameter
+
+    doc = set_parameter(seed_doc("360700"), "tilted.ratio", "1.5")
+    with pytest.raises(EngineError) as err:
+        PolicyVersion.from_document(doc)
+    [p] = err.value.problems
+    assert p.code == Code.INVALID_DOCUMENT
+    text = messages.render(p, language="zh-hans")
+    assert "倾斜救助 的 救助比例：应在 0 至 1 之间" in text and "赣州市" in text, text
+    assert english_leaks(text, p) == [], text
+
+
+def test_the_regex_table_is_gone():
+    assert not hasattr(messages, "explain") and not hasattr(messages, "REASONS")

@@ -281,7 +281,9 @@ def test_a_policy_file_is_downloaded_and_uploaded_on_the_pages(client, gz_admin,
     doc["parameters"]["assistance"]["routes"][2]["cap"]["value"] = "-1"
     record, text = upload({"region": "", "file": SimpleUploadedFile("赣州.json", json.dumps(doc).encode())})
     assert record.status == "failed" and "文件未导入" in text
-    assert "assistance.routes[1].ratio" in text and "assistance.routes[2].cap" in text and "救助比例" in text
+    # each problem names the parameter in the editor's words, not its path
+    assert "第2条救助路径 的 救助比例：应在 0 至 1 之间" in text and "第3条救助路径 的 年度救助限额" in text, text
+    assert "assistance.routes" not in text
     assert not PolicyVersion.objects.filter(status=VersionStatus.DRAFT).exists()
     record, text = upload({"file": SimpleUploadedFile("x.json", b"\xff\xfe{")})
     assert record.status == "failed" and "UTF-8" in text

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand
 
 from policies import services
+from policies.messages import render
 
 
 class Command(BaseCommand):
@@ -44,7 +45,11 @@ class Command(BaseCommand):
             draft = services.import_policy(acting_user=user, region=options["region"], content=content,
                                            filename=name if name != "-" else "stdin")
         except services.ChangeRefused as exc:
-            self.fail(exc.errors)
+            errors = list(exc.errors)
+            problems = getattr(exc, "problems", None) or []
+            # a document's problems: the path first, then the reason in the command's language
+            errors[:len(problems)] = [render(p, field_first=True) for p in problems]
+            self.fail(errors)
         except PermissionDenied as exc:
             self.fail([str(exc)])
         self.stdout.write(f"draft #{draft.pk}: {draft.region_id} {draft.document_number} (not published)")
