@@ -243,6 +243,7 @@ class PolicyExample(models.Model):
         return self.expected is None
 
 
+@track()
 class PolicyText(models.Model):
     """The full text of a policy document as published, so that each parameter's clause can be
     shown with its words (``policies.clauses.clause_text``). One per region and document number;

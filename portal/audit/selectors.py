@@ -94,6 +94,7 @@ TRACKED = [
     Tracked("budget", "exchange.AssistanceBudget", gettext_lazy("assistance budget"), "region", None, None),
     Tracked("policy_version", "policies.PolicyVersion", gettext_lazy("policy version"), "region", None, None),
     Tracked("statistic", "policies.Statistic", gettext_lazy("statistic"), "region", None, None),
+    Tracked("policy_text", "policies.PolicyText", gettext_lazy("policy document text"), "region", None, None),
 ]
 BY_KEY = {t.key: t for t in TRACKED}
 
@@ -526,6 +527,8 @@ def _object_label(spec: Tracked, row, labels: _Labels) -> str:
 
     if spec.key == "policy_version":
         return f"{labels(Region, row.region_id)} {row.document_number} {row.title}".strip()
+    if spec.key == "policy_text":
+        return f"{labels(Region, row.region_id)} {row.document_number}"
     if spec.key == "statistic":
         return f"{labels(Region, row.region_id)} {_figure(row.kind)} {row.year}"
     if spec.key == "push":

@@ -193,3 +193,25 @@ def test_list_exports_are_shown_to_auditors_of_the_region_with_who_when_which_li
     client.force_login(make_user(superuser=True))
     body = client.get(reverse("audit:list_exports")).content.decode()
     assert cz_team.caseworker.display_name in body and "欧阳" in body
+
+
+@pytest.mark.postgres
+def test_a_drafts_pasted_document_text_is_on_the_change_log_with_who_and_old_to_new(client, team, cz_team):
+    from policies import services as policy_services
+    from policies.models import PolicyText, PolicyVersion, VersionStatus
+
+    admin = make_user("policy_admin", region="360700", username="gz_text_admin")
+    published = PolicyVersion.objects.get(region_id="360700", status=VersionStatus.PUBLISHED)
+    draft = policy_services.start_version(acting_user=admin, from_version=published)
+    with audit_context(channel="web", user=admin):
+        policy_services.set_document_text(acting_user=admin, version=draft, text="第一条 旧的文字。", source="旧来源")
+        policy_services.set_document_text(acting_user=admin, version=draft, text="第一条 新的文字。", source="市政府网站")
+    text = PolicyText.objects.get(region_id="360700", document_number=draft.document_number)
+    client.force_login(team.auditor)
+    body = client.get(reverse("audit:log"), {"kind": "policy_text"}).content.decode()
+    assert "政策文件全文" in body and admin.display_name in body
+    assert "第一条 旧的文字。 → 第一条 新的文字。" in body or ("旧来源" in body and "市政府网站" in body)
+    assert text.document_number in body
+    # another region's auditor does not see 赣州's document
+    client.force_login(cz_team.auditor)
+    assert "市政府网站" not in client.get(reverse("audit:log"), {"kind": "policy_text"}).content.decode()
