@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from portal.audit.tracking import track
-from portal.roles.domain import Category, DepartmentCode
+from portal.roles.domain import DepartmentCode
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -342,7 +342,8 @@ class Subsidy(models.Model):
     person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT)
     year = models.PositiveSmallIntegerField()
-    category = models.CharField(max_length=20, choices=Category.choices)
+    # a code of the region's categories (policies.categories.categories_for), checked by the service
+    category = models.CharField(_("category"), max_length=40)
     tier = models.PositiveSmallIntegerField(default=1)
     personal_contribution = models.DecimalField(**MONEY)
     amount = models.DecimalField(null=True, **MONEY)  # None: the rule's amount is unset
@@ -356,6 +357,11 @@ class Subsidy(models.Model):
         constraints = [models.UniqueConstraint(fields=["person", "year"], name="exchange_subsidy_once")]
         indexes = [models.Index(fields=["region", "year", "active"], name="exchange_subsidy_region")]
 
+    def get_category_display(self) -> str:
+        from policies.categories import label
+
+        return label(self.category)
+
 
 class ListChange(models.TextChoices):
     ADDED = "added", _("added")
@@ -368,8 +374,9 @@ class SubsidyListItem(models.Model):
     subsidy_list = models.ForeignKey(SubsidyList, on_delete=models.CASCADE, related_name="items")
     person = models.ForeignKey("cases.Person", on_delete=models.PROTECT, related_name="+")
     change = models.CharField(_("change"), max_length=8, choices=ListChange.choices)
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices, blank=True)
-    previous_category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    # codes of the region's categories (policies.categories.categories_for), checked by the service
+    category = models.CharField(_("category"), max_length=40, blank=True)
+    previous_category = models.CharField(_("previous category"), max_length=40, blank=True)
     tier = models.PositiveSmallIntegerField(default=1)
     personal_contribution = models.DecimalField(null=True, **MONEY)
     amount = models.DecimalField(_("subsidy"), null=True, **MONEY)
@@ -380,6 +387,16 @@ class SubsidyListItem(models.Model):
 
     class Meta:
         ordering = ["subsidy_list_id", "change", "person_id"]
+
+    def get_category_display(self) -> str:
+        from policies.categories import label
+
+        return label(self.category)
+
+    def get_previous_category_display(self) -> str:
+        from policies.categories import label
+
+        return label(self.previous_category)
 
 
 # ---------------------------------------------------------------------------------------------

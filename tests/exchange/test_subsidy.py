@@ -205,3 +205,59 @@ def test_banan_tier_two_person_set_on_the_page_is_listed_at_the_tier_one_contrib
     lst, _ = subsidy.produce_list(acting_user=admin, region_code="500113", year=2024, month=6)
     item = lst.items.get()
     assert (item.tier, item.personal_contribution, item.amount) == (2, Decimal("1000.00"), Decimal("380.00"))
+
+
+def _shili_with_subsidies(categories_per_rule):
+    """示例市 entered as data, with enrolment subsidy rules naming ``categories_per_rule``."""
+    import json
+
+    from policies.models import PolicyVersion, VersionStatus
+    from portal.regions.models import Region, RegionLevel
+    from tests.shili import CITY, FIXTURE, _import_and_publish
+
+    Region.objects.create(code=CITY, name="示例市", level=RegionLevel.CITY, parent_id="440000")
+    admin = make_user("policy_admin", region=CITY, username="shili_subsidy")
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    doc["parameters"]["enrolment"] = {"subsidies": [
+        {"label": f"资助{i}", "categories": {"value": cats, "clause": "第九条"}, "tier": {"value": 1, "clause": "第九条"},
+         "basis": {"value": "percent_of_personal", "clause": "第九条"}, "standard": {"value": "1.00", "clause": "第九条"}}
+        for i, cats in enumerate(categories_per_rule)]}
+    version = _import_and_publish(admin, json.dumps(doc, ensure_ascii=False).encode("utf-8"), "449900.policy.json")
+    assert version.status == VersionStatus.PUBLISHED
+    return PolicyVersion.objects.get(pk=version.pk), admin
+
+
+def test_a_regions_own_category_is_subsidised_and_listed_by_its_name(client):
+    from tests.shili import CITY
+
+    _version, admin = _shili_with_subsidies([["de_facto_orphan"]])
+    standard(CITY, tier1="400.00")
+    child = PersonFactory(region_id=CITY)
+    IdentityFactory(person=child, category="de_facto_orphan", department_id="civil_affairs", start=D(2023, 1, 1))
+    a = amount(child)
+    assert (a.category, a.amount) == ("de_facto_orphan", Decimal("400.00"))
+    lst, _ = subsidy.produce_list(acting_user=admin, region_code=CITY, year=2024, month=2)
+    item = lst.items.get()
+    assert item.category == "de_facto_orphan" and item.get_category_display() == "事实无人抚养儿童"
+    assert lst.problems == []
+    client.force_login(admin)
+    page = client.get(reverse("exchange:subsidy_list", args=[lst.pk])).content.decode()
+    assert "事实无人抚养儿童" in page and "de_facto_orphan" not in page
+
+
+def test_a_subsidy_rule_naming_a_category_the_region_does_not_define_subsidises_no_one_and_says_so():
+    from tests.shili import CITY
+
+    version, admin = _shili_with_subsidies([["tekun"]])
+    # A version whose rule names a category no policy of the region defines (an old document, a typo):
+    doc = dict(version.document)
+    doc["parameters"]["enrolment"]["subsidies"][0]["categories"]["value"] = ["tekun", "waixing_hardship"]
+    version.document = doc
+    version.save(update_fields=["document"])  # the book cache is cleared on save
+    standard(CITY, tier1="400.00")
+    person(CITY, "tekun")
+    IdentityFactory(person=PersonFactory(region_id=CITY), category="waixing_hardship",
+                    department_id="civil_affairs", start=D(2023, 1, 1))
+    lst, _ = subsidy.produce_list(acting_user=admin, region_code=CITY, year=2024, month=2)
+    assert not lst.items.filter(category="waixing_hardship").exists()
+    assert "waixing_hardship" in " ".join(p["message"] for p in lst.problems)

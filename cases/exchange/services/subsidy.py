@@ -143,15 +143,33 @@ class Calculator:
                                                                                       "date": as_of}
         self.standards: dict[str, ContributionStandard | None] = {}
         self._cache: dict[tuple, Amount] = {}
+        self._categories: set[str] | None = None
+        self.category_problem = ""
 
     def categories(self) -> set[str]:
-        """Categories any subsidy rule of the version names."""
+        """Categories any subsidy rule of the version names, among those the region defines
+        (:func:`policies.categories.categories_for`). A rule naming a category the region does not
+        define subsidises no one under it; :attr:`category_problem` says so in words."""
         if self.version is None:
             return set()
-        out = set()
-        for rule in ((self.version.doc["parameters"].get("enrolment") or {}).get("subsidies") or []):
-            out.update((rule.get("categories") or {}).get("value") or [])
-        return out
+        if self._categories is None:
+            from policies.categories import codes_for
+
+            named = set()
+            for rule in ((self.version.doc["parameters"].get("enrolment") or {}).get("subsidies") or []):
+                named.update(str(c) for c in ((rule.get("categories") or {}).get("value") or []))
+            known = set(codes_for(self.region, on=self.as_of, below=True))
+            unknown = sorted(named - known)
+            if unknown:
+                self.category_problem = _(
+                    "The enrolment subsidy rules of %(document)s name categories that %(region)s does not define: "
+                    "%(codes)s. No one is subsidised under them until a policy administrator defines these "
+                    "categories in the policy or corrects the rules.") % {
+                    "document": self.version.document,
+                    "region": Region.objects.filter(pk=self.region).values_list("name", flat=True).first() or self.region,
+                    "codes": "、".join(unknown)}
+            self._categories = named & known
+        return self._categories
 
     def _rule_clause(self, category: str, tier: int) -> str:
         for rule in ((self.version.doc["parameters"].get("enrolment") or {}).get("subsidies") or []):
@@ -437,7 +455,8 @@ def _produce(acting_user, region_code: str, year: int, month: int, as_of: dateti
     lst.added, lst.exited, lst.changed, lst.subsidised = (counts["added"], counts["exited"], counts["changed"],
                                                            counts["subsidised"])
     lst.total_amount = total
-    lst.problems = ([{"message": calc.problem, "persons": 0}] if calc.problem else []) + [
+    lst.problems = ([{"message": calc.problem, "persons": 0}] if calc.problem else []) + (
+        [{"message": calc.category_problem, "persons": 0}] if calc.category_problem else []) + [
         {"message": message, "persons": n} for message, n in sorted(problems.items(), key=lambda kv: -kv[1])]
     lst.save()
     return lst
