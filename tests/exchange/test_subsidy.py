@@ -211,9 +211,10 @@ def _shili_with_subsidies(categories_per_rule):
     """示例市 entered as data, with enrolment subsidy rules naming ``categories_per_rule``."""
     import json
 
+    from policies import services as policy_services
     from policies.models import PolicyVersion, VersionStatus
     from portal.regions.models import Region, RegionLevel
-    from tests.shili import CITY, FIXTURE, _import_and_publish
+    from tests.shili import CITY, FIXTURE
 
     Region.objects.create(code=CITY, name="示例市", level=RegionLevel.CITY, parent_id="440000")
     admin = make_user("policy_admin", region=CITY, username="shili_subsidy")
@@ -222,7 +223,10 @@ def _shili_with_subsidies(categories_per_rule):
         {"label": f"资助{i}", "categories": {"value": cats, "clause": "第九条"}, "tier": {"value": 1, "clause": "第九条"},
          "basis": {"value": "percent_of_personal", "clause": "第九条"}, "standard": {"value": "1.00", "clause": "第九条"}}
         for i, cats in enumerate(categories_per_rule)]}
-    version = _import_and_publish(admin, json.dumps(doc, ensure_ascii=False).encode("utf-8"), "449900.policy.json")
+    draft = policy_services.import_policy(acting_user=admin, content=json.dumps(doc, ensure_ascii=False).encode("utf-8"),
+                                          filename="449900.policy.json")
+    version = policy_services.publish_version(acting_user=admin, version=draft, confirm_document=draft.document_number,
+                                              in_force_from=D(2023, 1, 1))
     assert version.status == VersionStatus.PUBLISHED
     return PolicyVersion.objects.get(pk=version.pk), admin
 
