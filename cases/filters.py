@@ -19,6 +19,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.roles.scoping import region_q
 
@@ -120,14 +121,29 @@ class PersonFilter(ScopedFilterSet):
     q = SearchFilter(method="filter_q", label=_("identity number (full or masked) or name"),
                      help_text=_("Masked number (3607**********123X), its last 4–6 characters, or part of a name"))
     region = RegionFilter(label=_("region"), help_text=_("Region code (and below)"))
+    details = django_filters.ChoiceFilter(
+        method="filter_details", label=_("residence and scheme"),
+        choices=[("unverified", pgettext_lazy("person detail", "to be verified")), ("verified", _("verified"))],
+        help_text=_("Persons registered by a department's push whose residence or insurance scheme is still to be "
+                    "verified"))
 
     class Meta:
         model = Person
-        fields = ["q", "region"]
+        fields = ["q", "region", "details"]
 
     def filter_q(self, qs, name, value):
         cond = person_condition(value)
         return qs.filter(cond) if cond is not None else qs
+
+    def filter_details(self, qs, name, value):
+        from .models import UNVERIFIED
+
+        unverified = Q(residence=UNVERIFIED) | Q(scheme=UNVERIFIED)
+        if value == "unverified":
+            return qs.filter(unverified)
+        if value == "verified":
+            return qs.exclude(unverified)
+        return qs
 
 
 # --- Cases --------------------------------------------------------------------------------------------

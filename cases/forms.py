@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from policies import categories as region_categories
 
@@ -49,6 +50,13 @@ class PersonForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["region_code"].choices = list(regions)
         self.editing = editing
+        # A person a department's push registered without residence / scheme: 待核实 stays on offer
+        # (keeping it) until a clerk picks the verified value.
+        initial = kwargs.get("initial") or {}
+        for field, choices in (("residence", Residence.choices), ("scheme", Scheme.choices)):
+            if editing and initial.get(field) == "":
+                self.fields[field].choices = [("", pgettext_lazy("person detail", "to be verified")), *choices]
+                self.fields[field].required = False
         if editing:
             self.fields["id_number"].help_text = _("Leave empty to keep the registered number; type the corrected "
                                                    "number to change it.")

@@ -52,6 +52,12 @@ _NUMBER_NAMES = {1: "ONE", 2: "TWO", 3: "THREE"}
 Residence = coded_choices("Residence", codes.RESIDENCES, {"rural": _("rural"), "urban": _("urban")})
 Scheme = coded_choices("Scheme", codes.SCHEMES, {"resident": _("resident scheme"), "employee": _("employee scheme")})
 
+#: A person registered by a department's push whose file did not give the residence (户籍性质) or
+#: the scheme (参保类型) holds "" there: 待核实 until a clerk confirms it (never an assumed value).
+UNVERIFIED = ""
+RESIDENCE_CHOICES = [(UNVERIFIED, pgettext_lazy("person detail", "to be verified")), *Residence.choices]
+SCHEME_CHOICES = [(UNVERIFIED, pgettext_lazy("person detail", "to be verified")), *Scheme.choices]
+
 
 class Sex(models.TextChoices):
     MALE = "M", _("male")
@@ -99,8 +105,10 @@ class Person(models.Model):
         Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", verbose_name=_("household")
     )
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
-    residence = models.CharField(_("residence"), max_length=5, choices=Residence.choices, default=Residence.RURAL)
-    scheme = models.CharField(_("insurance scheme"), max_length=8, choices=Scheme.choices, default=Scheme.RESIDENT)
+    residence = models.CharField(_("residence"), max_length=5, choices=RESIDENCE_CHOICES, default=Residence.RURAL,
+                                 blank=True)
+    scheme = models.CharField(_("insurance scheme"), max_length=8, choices=SCHEME_CHOICES, default=Scheme.RESIDENT,
+                              blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
@@ -128,6 +136,11 @@ class Person(models.Model):
     @property
     def masked_id_number(self) -> str:
         return identity_numbers.mask(self.id_number)
+
+    @property
+    def unverified_fields(self) -> list[str]:
+        """The person's details still to be verified (待核实): ``residence`` and/or ``scheme``."""
+        return [f for f in ("residence", "scheme") if getattr(self, f) == UNVERIFIED]
 
 
 class RecognitionMethod(models.TextChoices):
@@ -1067,6 +1080,43 @@ class PayeeChange(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_PAYEE_CHANGE_STATES
+
+
+class PersonDetailChange(models.Model):
+    """A change of a person's residence (户籍性质) or insurance scheme (参保类型): who, when, old → new —
+    above all a clerk confirming what a department's push left to be verified (待核实). Written by
+    ``cases.services.persons`` in the same transaction as the change; never edited or deleted."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="detail_changes",
+                               verbose_name=_("person"))
+    field = models.CharField(_("detail"), max_length=10, choices=[("residence", _("residence")),
+                                                                   ("scheme", _("insurance scheme"))])
+    old_value = models.CharField(_("old value"), max_length=8, blank=True)
+    new_value = models.CharField(_("new value"), max_length=8, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("changed by"))
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("change of a person's residence or scheme")
+        verbose_name_plural = _("changes of persons' residence or scheme")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["person", "changed_at"], name="persondetail_person_at")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.field}: {self.old_value or '-'} → {self.new_value or '-'}"
+
+    def _label(self, value: str) -> str:
+        choices = dict(RESIDENCE_CHOICES if self.field == "residence" else SCHEME_CHOICES)
+        return str(choices.get(value, value))
+
+    @property
+    def old_label(self) -> str:
+        return self._label(self.old_value)
+
+    @property
+    def new_label(self) -> str:
+        return self._label(self.new_value)
 
 
 class BankAccountChange(models.Model):

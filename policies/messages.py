@@ -205,6 +205,10 @@ TEMPLATES: dict[str, str] = {
         "insurance preferential treatment"),
     # --- a case ---
     Code.CASE_NO_CLAIMS: gettext_lazy("The person has no claims in %(year)s."),
+    Code.CASE_PERSON_UNVERIFIED: gettext_lazy(
+        "The person's %(details)s is still to be verified (a department's push registered the person without it), "
+        "and this case's settlement depends on it. A caseworker verifies it with the medical insurance bureau or the "
+        "department that pushed the person and enters it on the person's page; the case is then settled."),
     Code.CASE_TOO_LARGE: gettext_lazy(
         "The costs of the year add up to more than the largest amount the portal can record "
         "(999,999,999,999.99 yuan), so they cannot be settled; check whether a claim's amounts were mistyped."),
@@ -465,6 +469,10 @@ def path_label(path: str | None, *, policy: bool = True) -> str:
     return input_label(path)
 
 
+_UNVERIFIED_DETAILS = {"residence": gettext_lazy("residence (rural or urban)"),
+                       "scheme": gettext_lazy("insurance scheme (resident or employee)")}
+
+
 def _params(problem) -> dict:
     """The template's values: the problem's params, in words."""
     code, p, path = problem.code, dict(problem.params or {}), problem.path
@@ -521,6 +529,8 @@ def _params(problem) -> dict:
         out["first"], out["other"] = int(p.get("first") or 0) + 1, int(p.get("other") or 0) + 1
     if str(code).startswith("document."):
         _document_params(problem, p, out)
+    if code == Code.CASE_PERSON_UNVERIFIED:
+        out["details"] = "、".join(str(_UNVERIFIED_DETAILS.get(d, d)) for d in p.get("details") or ())
     if code == Code.INVALID_DOCUMENT:
         inner = p.get("problem")
         out["detail"] = _DETAIL % {"problem": render(inner)} if isinstance(inner, dict) else ""

@@ -131,6 +131,8 @@ class PushStagingRow(models.Model):
     effective = models.DateField(null=True)
     reference = models.CharField(max_length=200)
     region_code = models.CharField(max_length=6)
+    residence = models.CharField(max_length=5, blank=True, default="")  # "": the file does not say
+    scheme = models.CharField(max_length=8, blank=True, default="")
     errors = models.JSONField(null=True)
     raw = models.JSONField()
 

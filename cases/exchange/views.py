@@ -189,8 +189,9 @@ def _categories_of(department: str, regions) -> list[tuple[str, str]]:
 
 @permission_required("exchange.view_pushes")
 def push_template(request, fmt: str):
-    example = [["360702196103121317", "赖福生", "特困人员", "新增", "2024-01-05", "章民发〔2024〕3号", "360702"],
-               ["360731197508152428", "钟秀英", "低保对象", "退出", "2024-02-29", "于民发〔2024〕7号", ""]]
+    example = [["360702196103121317", "赖福生", "特困人员", "新增", "2024-01-05", "章民发〔2024〕3号", "360702", "农村",
+                "城乡居民医保"],
+               ["360731197508152428", "钟秀英", "低保对象", "退出", "2024-02-29", "于民发〔2024〕7号", "", "", ""]]
     return exports.table_response(fmt, "identity_push_template", rules.TEMPLATE_HEADERS, example, "身份推送")
 
 
@@ -238,7 +239,7 @@ def push_rejected(request, pk: int, fmt: str):
     push = selectors.push_for(request.user, pk)
     if push is None:
         raise Http404
-    headers = [_("row"), *rules.TEMPLATE_HEADERS, _("reasons")]
+    headers = [_("row"), *rules.REPORT_HEADERS, _("reasons")]
     columns = ("row_no", "id_number", *rejected_rows.TEXT_COLUMNS)
     rejected_rows.log_view(acting_user=request.user, push=push, channel="export", where=fmt)
     # streamed: a push's rejected rows may be hundreds of thousands (portal.uploads)

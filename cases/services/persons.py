@@ -37,6 +37,7 @@ from ..access import (
     require,
 )
 from ..models import (
+    UNVERIFIED,
     ApplicationEvent,
     ApplicationState,
     Household,
@@ -45,6 +46,7 @@ from ..models import (
     IdentityEntryStatus,
     IdNumberView,
     Person,
+    PersonDetailChange,
     RecognitionMethod,
     Residence,
     Scheme,
@@ -130,6 +132,9 @@ def _clean_person(data: dict, *, acting_user, instance: Person | None) -> dict:
             cleaned["household"] = household
     for field, choices, default in (("residence", Residence, Residence.RURAL), ("scheme", Scheme, Scheme.RESIDENT)):
         if field in data or instance is None:
+            if not data.get(field) and instance is not None and getattr(instance, field) == UNVERIFIED:
+                cleaned[field] = UNVERIFIED  # left as the push left it: still to be verified (待核实)
+                continue
             value = str(data.get(field) or default)
             if value not in choices.values:
                 errors[field] = [_("“%(value)s” is not one of: %(choices)s") % {"value": value, "choices": ", ".join(choices.values)}]
@@ -189,7 +194,9 @@ def update_person(*, acting_user, person_id: int, **changes) -> Person:
             raise NotFound(_("Person not found."))
         require(acting_user, PERSON_WRITE_ROLES, person.region_id)
         cleaned = _clean_person(changes, acting_user=acting_user, instance=person)
-        recalc = any(cleaned.get(f, getattr(person, f)) != getattr(person, f) for f in ("residence", "scheme"))
+        details = [(f, getattr(person, f), cleaned[f]) for f in ("residence", "scheme")
+                   if f in cleaned and cleaned[f] != getattr(person, f)]
+        recalc = bool(details)
         old_bank = {f: getattr(person, f) for f in payees.BANK_FIELDS}
         for field, value in cleaned.items():
             setattr(person, field, value)
@@ -199,6 +206,9 @@ def update_person(*, acting_user, person_id: int, **changes) -> Person:
         except IntegrityError:
             raise ValidationError({"id_number": [_("A person with this identity number is already registered.")]}) from None
         payees.record_bank_account_change(acting_user=acting_user, person=person, old=old_bank)
+        PersonDetailChange.objects.bulk_create([
+            PersonDetailChange(person=person, field=f, old_value=old, new_value=new, changed_by=acting_user)
+            for f, old, new in details])
         if recalc:
             settlement.inputs_changed(person_id=person.pk, reason=_("person's residence or scheme changed"))
         return person

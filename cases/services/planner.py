@@ -380,6 +380,31 @@ def run_engine(payload: dict, books: Books, *, typed: Callable[[], engine.Settle
         return None, [p.as_dict() for p in exc.problems]
 
 
+def _run_unverified(payload: dict, books: Books, unverified: list[str]):
+    """Settle a person whose residence and/or scheme is still to be verified (待核实, ""): the
+    engine is asked with every value the unverified details may take. When all answers agree the
+    settlement does not depend on them and is made; otherwise it is refused, saying what is missing
+    and who can supply it — never computed on a guess."""
+    import itertools
+
+    from policies.engine.constants import RESIDENCES, SCHEMES
+
+    values = {"residence": RESIDENCES, "scheme": SCHEMES}
+    outcomes = []
+    for combo in itertools.product(*(values[f] for f in unverified)):
+        trial = {**payload, "person": {**payload["person"], **dict(zip(unverified, combo))}}
+        outcomes.append(run_engine(trial, books))
+    first_result, first_errors = outcomes[0]
+    if first_result is not None and all(
+            r is not None and engine.result_to_dict(r) == engine.result_to_dict(first_result) for r, _e in outcomes):
+        return first_result, []
+    if first_result is None and all(r is None and e == first_errors for r, e in outcomes):
+        return None, first_errors  # refused whatever the details: the refusal does not depend on them
+    return None, [engine.Problem(engine.Code.CASE_PERSON_UNVERIFIED, {"details": unverified}, "person",
+                                 "person " + " and ".join(unverified) + " to be verified: the settlement depends "
+                                 "on it").as_dict()]
+
+
 def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims_error: dict | None = None,
               canonical_payload: tuple[str, str] | None = None,
               typed: Callable[[], engine.SettlementInput] | None = None) -> Calculation:
@@ -391,7 +416,12 @@ def calculate(payload: dict, books: Books, *, has_claims: bool = True, no_claims
     if not has_claims:
         calc.errors = [no_claims_error or engine.Problem(engine.Code.CASE_NO_CLAIMS, {}, None, "no claims").as_dict()]
         return calc
-    result, errors = run_engine(payload, books, typed=typed)
+    person = payload.get("person") if isinstance(payload.get("person"), dict) else {}
+    unverified = [f for f in ("residence", "scheme") if f in person and not person[f]]
+    if unverified:
+        result, errors = _run_unverified(payload, books, unverified)
+    else:
+        result, errors = run_engine(payload, books, typed=typed)
     if result is None:
         calc.errors = errors
         return calc

@@ -105,6 +105,8 @@ class Code(StrEnum):
     # --- A case's calculation refused before the engine is asked -------------------------------
     CASE_NO_CLAIMS = "case.no_claims"                      # year
     CASE_TOO_LARGE = "case.too_large"                      # —
+    #: the person's residence / scheme is still to be verified (待核实) and the settlement depends on it
+    CASE_PERSON_UNVERIFIED = "case.person_unverified"      # details (["residence", "scheme"])
     #: a refusal stored as a sentence before problems were stored with their codes
     LEGACY = "case.legacy_refusal"                         # —
 

@@ -252,3 +252,36 @@ def test_the_slip_equals_the_engine(team):
     assert slip["totals"]["tilted"] == Decimal(expected["totals"]["tilted"]) == Decimal("21000.00")
     assert slip["totals"]["payable"] == Decimal("41000.00") == app.amount_approved
     assert slip["policies"] == ["赣市府办字〔2022〕112号"]
+
+
+def test_a_pushed_person_whose_scheme_is_to_be_verified_is_not_settled_on_a_guess_until_a_clerk_verifies_it(
+        team, cz_team):
+    from django.utils import translation
+
+    from cases.models import Person, PersonDetailChange
+
+    person = person_with_identity(region="130903")
+    Person.objects.filter(pk=person.pk).update(residence="", scheme="")  # as a push without the columns leaves it
+    person.refresh_from_db()
+    # 沧州's 大病保险 covers the resident scheme only, and the hospital's statement gives no 大病保险 amount:
+    # what the engine computes depends on the scheme
+    app = make_case(cz_team, "draft", person=person, claims=[ClaimFactory(person=person, critical_paid=None)])
+    s = settlement.settle_application(app.pk)
+    assert s.payable is None and [e["code"] for e in s.errors] == ["case.person_unverified"]
+    with translation.override("zh-hans"):
+        text = " ".join(s.refusals())
+    assert "参保险种" in text and "待核实" in text and "人员页面" in text and "scheme" not in text
+    # a claim whose amounts are all given settles the same whatever the scheme: it is settled
+    other = person_with_identity(region="360702")
+    Person.objects.filter(pk=other.pk).update(scheme="")
+    done = settlement.settle_application(make_case(team, "draft", person=other).pk)
+    assert done.payable is not None and not done.errors, done.errors
+    # the caseworker verifies: recorded who, when, old → new, and the case is settled
+    persons.update_person(acting_user=cz_team.caseworker, person_id=person.pk, residence="rural", scheme="resident")
+    changes = list(PersonDetailChange.objects.filter(person=person).order_by("field"))
+    assert [(c.field, c.old_value, c.new_value, c.changed_by) for c in changes] == [
+        ("residence", "", "rural", cz_team.caseworker), ("scheme", "", "resident", cz_team.caseworker)]
+    with translation.override("zh-hans"):
+        assert (changes[1].old_label, changes[1].new_label) == ("待核实", "城乡居民医保")
+    s = settlement.settle_application(app.pk)
+    assert "case.person_unverified" not in [e["code"] for e in s.errors]

@@ -259,3 +259,33 @@ def test_auditors_and_liaisons_of_other_departments_cannot_record_identities(cli
     data["identity-category"] = "jiance"
     response, _ = post(client, team.rural, reverse("cases:identity_add", args=[person.pk]), data)
     assert response.status_code == 302 and person.identities.get().method == "confirmed"
+
+
+def test_a_pushed_person_to_be_verified_is_marked_filtered_and_verified_by_a_caseworker_with_history(client, team):
+    pushed = person_with_identity(name="推送甲")
+    Person.objects.filter(pk=pushed.pk).update(residence="", scheme="")  # what a push without the columns leaves
+    known = person_with_identity(name="已知乙")
+    _, body = page(client, team.caseworker, reverse("cases:person", args=[pushed.pk]))
+    assert "待核实" in body and reverse("cases:person_edit", args=[pushed.pk]) in body
+    _, body = page(client, team.caseworker, reverse("cases:persons"), data={"details": "unverified"})
+    table = results(body)
+    assert "推送甲" in table and "已知乙" not in table and "待核实" in table
+    _, body = page(client, team.caseworker, reverse("cases:persons"), data={"details": "verified"})
+    assert "推送甲" not in results(body) and "已知乙" in results(body)
+    # the correction form keeps 待核实 on offer; choosing the values verifies them, with who and when
+    _, form = page(client, team.caseworker, reverse("cases:person_edit", args=[pushed.pk]))
+    assert "待核实" in form
+    data = {"id_number": "", "name": "推送甲", "region_code": pushed.region_id, "residence": "urban",
+            "scheme": "employee", "phone": "", "bank_name": pushed.bank_name, "bank_account": pushed.bank_account,
+            "account_holder": pushed.account_holder}
+    response, _ = post(client, team.caseworker, reverse("cases:person_edit", args=[pushed.pk]), data)
+    assert response.status_code == 302
+    pushed.refresh_from_db()
+    assert (pushed.residence, pushed.scheme) == ("urban", "employee")
+    _, body = page(client, team.caseworker, reverse("cases:person", args=[pushed.pk]))
+    history = body[body.index('id="detail-changes"'):]
+    assert "待核实" in history and "城镇" in history and team.caseworker.display_name in history
+    assert 'id="details-to-verify"' not in body
+    # a person registered by hand is never marked
+    _, body = page(client, team.caseworker, reverse("cases:person", args=[known.pk]))
+    assert 'id="details-to-verify"' not in body

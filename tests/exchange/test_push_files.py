@@ -146,3 +146,33 @@ def test_the_template_is_downloadable(client):
     client.force_login(civil_liaison())
     response = client.get(reverse("exchange:push_template", args=["csv"]))
     assert response.status_code == 200 and response.content.decode("utf-8-sig").startswith(",".join(HEADER))
+
+
+def test_a_new_persons_residence_and_scheme_come_from_the_file_or_are_marked_to_be_verified(client):
+    told, untold = new_number(), new_number()
+    header = [*HEADER, "户籍性质", "参保类型"]
+    data = xlsx_bytes([[told, "城一", "低保对象", "新增", "2023-05-01", "文1", "", "非农业户口", "职工基本医疗保险"],
+                       [untold, "乡二", "低保对象", "新增", "2023-05-01", "文2", "", "", ""]], header=header)
+    push, _ = push_file(civil_liaison(), data, name="list.xlsx")
+    assert push.status == "done" and push.rows_rejected == 0
+    assert Person.objects.filter(id_number=told).values_list("residence", "scheme").get() == ("urban", "employee")
+    # not said: not assumed (农村 / 城乡居民医保) but to be verified
+    person = Person.objects.get(id_number=untold)
+    assert (person.residence, person.scheme) == ("", "") and person.unverified_fields == ["residence", "scheme"]
+    # the same through the JSON API, by the keys the serializer documents
+    liaison = civil_liaison(username="json_pusher")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=liaison).key}")
+    n = new_number()
+    with run_on_commit():
+        response = api.post("/api/v1/exchange/pushes/", {"rows": [
+            {"id_number": n, "name": "接口", "category": "dibao", "action": "新增", "effective_date": "2023-05-01",
+             "reference": "文3", "residence": "农村", "scheme": "城乡居民医保"}]}, format="json")
+    assert response.status_code in (201, 202), response.content
+    assert Person.objects.filter(id_number=n).values_list("residence", "scheme").get() == ("rural", "resident")
+    # the template lists the optional columns
+    client.force_login(civil_liaison(username="tpl_reader"))
+    body = client.get(reverse("exchange:push_template", args=["csv"])).content.decode("utf-8-sig")
+    assert "户籍性质" in body.splitlines()[0] and "参保类型" in body.splitlines()[0]
+    page = client.get(reverse("exchange:push_new")).content.decode()
+    assert "户籍性质" in page and "参保类型" in page and "待核实" in page

@@ -111,3 +111,26 @@ def test_fast_path_on_a_larger_file_matches_too():
         transaction.savepoint_rollback(sid)
     assert results["generic"] == results["postgres"]
     assert IdentityPush.objects.count() == 0
+
+
+def test_both_paths_register_new_persons_with_the_files_residence_and_scheme_or_mark_them_to_be_verified():
+    liaison = civil_liaison("360702")
+    told, untold, bad = new_number("360702"), new_number("360731"), new_number("360702")
+    header = ["身份证号码", "姓名", "类别", "操作", "生效日期", "文号", "行政区划", "户籍性质", "参保类型"]
+    data = csv_bytes([[told, "城一", "低保", "新增", "2023-01-05", "文1", "", "城镇", "310"],
+                      [untold, "乡二", "dibao", "新增", "2023-01-05", "文2", "360702", "", ""],
+                      [bad, "错三", "dibao", "新增", "2023-01-05", "文3", "", "城里", "职工医保"]], header=header)
+    results = {}
+    for engine in ("generic", "postgres"):
+        sid = transaction.savepoint()
+        push, _ = receive_file(acting_user=liaison, department="civil_affairs", region_code="360702",
+                               fileobj=io.BytesIO(data), filename="persons.csv")
+        push = run(push.pk, force_generic=engine == "generic")
+        assert push.status == "done" and push.engine == engine, push.failure
+        results[engine] = (sorted(Person.objects.values_list("id_number", "residence", "scheme")),
+                           [(r.row_no, [e["code"] for e in r.errors]) for r in push.rejected_rows.order_by("row_no")])
+        transaction.savepoint_rollback(sid)
+    assert results["generic"] == results["postgres"]
+    persons, rejected = results["postgres"]
+    assert (told, "urban", "employee") in persons and (untold, "", "") in persons
+    assert rejected == [(4, ["residence_unknown"])] and bad not in {p[0] for p in persons}

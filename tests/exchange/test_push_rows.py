@@ -199,8 +199,8 @@ CTX = PushContext(push_id=1, department="civil_affairs", prefix="3607", default_
                   today=D(2024, 6, 30), regions=frozenset({"360702", "360703", "130902"}), user_id=None)
 
 
-def _raw(id_number, name, category, action, effective, reference, region, numeric=False):
-    return (2, numeric, id_number, name, category, action, effective, reference, region)
+def _raw(id_number, name, category, action, effective, reference, region, numeric=False, residence="", scheme=""):
+    return (2, numeric, id_number, name, category, action, effective, reference, region, residence, scheme)
 
 
 @settings(max_examples=300, deadline=None)
@@ -214,15 +214,38 @@ def _raw(id_number, name, category, action, effective, reference, region, numeri
     effective=st.sampled_from(["2023-01-05", "2023/1/5", "20230105", "2023-02-30", "2099-01-01", "1899-12-31", ""]),
     reference=st.sampled_from(["文1", " 文1", "", "文" * 101]),
     region=st.sampled_from(["", "360703", "130902", "999999", "3607"]),
+    residence=st.sampled_from(["", "农村", "urban", "URBAN", " 城镇", "城里", "非农业户口"]),
+    scheme=st.sampled_from(["", "390", "职工医保", "Employee", "城乡居民基本医疗保险 ", "商业保险"]),
 )
-def test_fast_lane_agrees_with_the_full_check(id_number, name, category, action, effective, reference, region):
-    raw = _raw(id_number, name, category, action, effective, reference, region)
+def test_fast_lane_agrees_with_the_full_check(id_number, name, category, action, effective, reference, region,
+                                              residence, scheme):
+    raw = _raw(id_number, name, category, action, effective, reference, region, residence=residence, scheme=scheme)
     fast = RowChecker(CTX).fast(raw)
     values, problems = check_fields(RawRow._make(raw), CTX)
     if fast is not None:
         assert problems == []
         assert fast == (values["id_number"], values["name"], values["category"], values["action"],
-                        values["effective"], values["reference"], values["region_code"])
+                        values["effective"], values["reference"], values["region_code"], values["residence"],
+                        values["scheme"])
+
+
+def test_residence_and_scheme_are_read_by_code_or_chinese_name_and_an_unknown_one_is_refused_naming_the_column():
+    n = new_number()
+    values, problems = check_fields(RawRow._make(_raw(n, "张三", "dibao", "新增", "2023-01-05", "文1", "",
+                                                      residence=" 城镇", scheme="３１０")), CTX)
+    assert problems == [] and (values["residence"], values["scheme"]) == ("urban", "employee")
+    values, problems = check_fields(RawRow._make(_raw(n, "张三", "dibao", "新增", "2023-01-05", "文1", "")), CTX)
+    assert problems == [] and (values["residence"], values["scheme"]) == ("", "")  # 待核实, not assumed
+    values, problems = check_fields(RawRow._make(_raw(n, "张三", "dibao", "新增", "2023-01-05", "文1", "",
+                                                      residence="城里", scheme="商业保险")), CTX)
+    assert [p["field"] for p in problems] == ["residence", "scheme"]
+    from django.utils import translation
+
+    from cases.exchange.pushes import rules
+
+    with translation.override("zh-hans"):
+        text = rules.describe(problems)
+    assert "户籍性质" in text and "城里" in text and "参保类型" in text and "商业保险" in text
 
 
 def test_full_width_and_lower_case_spellings_are_understood():

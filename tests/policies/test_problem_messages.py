@@ -160,6 +160,8 @@ SAMPLES: dict[Code, Problem] = {
                                          framework="粤府办〔2022〕40号", clause="三(八)", categories=["tekun"]),
     Code.CASE_NO_CLAIMS: problem(Code.CASE_NO_CLAIMS, None, "The person has no claims in 2023.", year=2023),
     Code.CASE_TOO_LARGE: problem(Code.CASE_TOO_LARGE, None, "too large"),
+    Code.CASE_PERSON_UNVERIFIED: problem(Code.CASE_PERSON_UNVERIFIED, "person", "person scheme to be verified",
+                                         details=["residence", "scheme"]),
     Code.LEGACY: Problem(Code.LEGACY, {}, None, "claims[0]: basic_paid + critical_paid exceeds policy_scope"),
 }
 

@@ -26,6 +26,12 @@ class PushRowSerializer(serializers.Serializer):
     effective_date = serializers.CharField(help_text="生效日期, YYYY-MM-DD")
     reference = serializers.CharField(help_text="文号, the department's document reference")
     region = serializers.CharField(required=False, help_text="行政区划, 6-digit code (for persons not yet registered)")
+    residence = serializers.CharField(
+        required=False, help_text="户籍性质 (for persons not yet registered): rural / urban, or 农村 / 城镇. Left out: the "
+                                  "new person's residence is marked to be verified (待核实), never assumed.")
+    scheme = serializers.CharField(
+        required=False, help_text="参保类型 (for persons not yet registered): resident / employee, 城乡居民医保 / 职工医保, or "
+                                  "the 险种类型 code 390 / 310. Left out: marked to be verified (待核实), never assumed.")
 
 
 class PushCreateSerializer(serializers.Serializer):

@@ -143,9 +143,18 @@ def check_fields(raw: RawRow, ctx: PushContext) -> tuple[dict, list[dict]]:
         elif not region.startswith(ctx.prefix):
             problems.append(err("region", "region_out_of_scope", value=region))
             region = ""
+    person_values = {}
+    for field, lookup, code in (("residence", rules.RESIDENCE_LOOKUP, "residence_unknown"),
+                                ("scheme", rules.SCHEME_LOOKUP, "scheme_unknown")):
+        cell = getattr(raw, field, "")
+        text = rules.folded(cell).lower()
+        person_values[field] = lookup.get(text, "") if text else ""
+        if text and not person_values[field]:
+            problems.append(err(field, code, value=rules.clean(cell)[:PARAM_MAX]))
     values = {
         "id_number": number[:40], "name": name[:RAW_MAX], "category": category, "action": action,
         "effective": effective, "reference": reference[:RAW_MAX], "region_code": region or ctx.default_region,
+        **person_values,
     }
     return values, problems
 
@@ -177,22 +186,31 @@ class RowChecker:
         actions = {a: c for a, c in rules.ACTION_LOOKUP.items() if rules.folded(a).lower() == a}
         regions = {code: code for code in ctx.regions if code.startswith(ctx.prefix)}
         regions[""] = ctx.default_region
-        self.fast = self._fast_lane(dates, births, categories, actions, regions, rules.PROVINCE_PREFIXES)
+        residences = {a: c for a, c in rules.RESIDENCE_LOOKUP.items() if rules.folded(a).lower() == a}
+        residences[""] = ""
+        schemes = {a: c for a, c in rules.SCHEME_LOOKUP.items() if rules.folded(a).lower() == a}
+        schemes[""] = ""
+        self.fast = self._fast_lane(dates, births, categories, actions, regions, rules.PROVINCE_PREFIXES,
+                                    residences, schemes)
 
     @staticmethod
-    def _fast_lane(dates, births, categories, actions, regions, provinces):
+    def _fast_lane(dates, births, categories, actions, regions, provinces, residences, schemes):
         trim, digits, name_max, ref_max = rules.TRIM_CHARS, "0123456789X", rules.NAME_MAX, rules.REFERENCE_MAX
 
         def fast(raw, dates=dates, births=births, categories=categories, actions=actions, regions=regions,
-                 provinces=provinces, trim=trim, digits=digits, int=int, len=len):
+                 provinces=provinces, residences=residences, schemes=schemes, trim=trim, digits=digits, int=int,
+                 len=len):
             if raw.__class__ is not tuple:  # a row the reader could not read whole: the slow path reports it
                 return None
-            _n, is_number, number, name, cat, act, eff, ref, reg = raw
+            _n, is_number, number, name, cat, act, eff, ref, reg, res, sch = raw
             category = categories.get(cat)
             action = actions.get(act)
             effective = dates.get(eff)
             region = regions.get(reg)
+            residence = residences.get(res)
+            scheme = schemes.get(sch)
             if (category is not None and action is not None and effective is not None and region is not None
+                    and residence is not None and scheme is not None
                     and not is_number and len(number) == 18 and number.isascii() and number[:17].isdigit()
                     and number[17] in digits and number[:2] in provinces
                     and 0 < len(name) <= name_max and name[0] not in trim and name[-1] not in trim
@@ -201,7 +219,7 @@ class RowChecker:
                 # (1 − 2 × the first 17 digits read in base 13) mod 11 is GB 11643's check value.
                 if birth is not None and effective >= birth and \
                         digits[(1 - 2 * int(number[:17], 13)) % 11] == number[17]:
-                    return number, name, category, action, effective, ref, region
+                    return number, name, category, action, effective, ref, region, residence, scheme
             return None
 
         return fast
@@ -215,7 +233,7 @@ class RowChecker:
         v = self.fast(raw)
         if v is not None:
             return {"id_number": v[0], "name": v[1], "category": v[2], "action": v[3], "effective": v[4],
-                    "reference": v[5], "region_code": v[6]}, [], True
+                    "reference": v[5], "region_code": v[6], "residence": v[7], "scheme": v[8]}, [], True
         values, problems = check_fields(RawRow._make(raw), self.ctx)
         unread = getattr(raw, "read_problems", None)  # cells the reader could not read (reading.ProblemRow)
         if unread:

@@ -90,6 +90,8 @@ def _new_person(row: PushStagingRow) -> Person:
     person = Person(
         id_number=number, name=row.name, sex="M" if int(number[16]) % 2 else "F",
         birth_date=rules.birth_date(number), region_id=row.region_code,
+        # what the file says, else "" — 待核实, for a clerk to confirm (never an assumed 农村 / 城乡居民医保)
+        residence=row.residence, scheme=row.scheme,
     )
     if hasattr(person, "id_mask_key"):  # what Person.save() keeps (bulk_create does not call it)
         person.id_mask_key = number[:4] + number[-4:]

@@ -75,7 +75,7 @@ def _stage(cursor, rows, ctx: PushContext, on_progress) -> int:
         pass
     cursor.execute(
         "CREATE TEMP TABLE xs_v (row_no integer, idn text, nm text, cat text, act text, eff date, ref text, "
-        "reg text, cat_raw text, act_raw text, reg_raw text, errors jsonb, raw jsonb)"
+        "reg text, cat_raw text, act_raw text, reg_raw text, errors jsonb, raw jsonb, res text, sch text)"
     )
     checker = RowChecker(ctx)
     fast, slow = checker.fast, checker.check
@@ -101,13 +101,13 @@ def _stage(cursor, rows, ctx: PushContext, on_progress) -> int:
                     if "\\" in ref or not ref.isprintable():
                         ref = ref.translate(ESCAPES)
                     add(f"{raw[0]}\t{v[0]}\t{name}\t{v[2]}\t{v[3]}\t{raw[6]}\t{ref}\t{v[6]}\t{raw[4]}\t{raw[5]}"
-                        f"\t{raw[8]}\t\\N\t\\N\n")
+                        f"\t{raw[8]}\t\\N\t\\N\t{v[7]}\t{v[8]}\n")
                 else:
                     v, problems, _lane = slow(raw)
                     add(text_line((raw[0], v["id_number"], v["name"], v["category"], v["action"], v["effective"],
                                v["reference"], v["region_code"], raw[4][:RAW_MAX], raw[5][:RAW_MAX], raw[8][:RAW_MAX],
                                dumps(problems, ensure_ascii=False) if problems else None,
-                               dumps(raw_values(raw), ensure_ascii=False))))
+                               dumps(raw_values(raw), ensure_ascii=False), v["residence"], v["scheme"])))
                 n += 1
                 if not n % LINES_PER_WRITE:
                     write("".join(lines))
@@ -139,7 +139,7 @@ def _decide(cursor, ctx: PushContext) -> None:
     cursor.execute(
         f"""
         CREATE TEMP TABLE xs_a AS
-        SELECT v.row_no, v.idn, v.nm, v.cat, v.act, v.eff, v.ref, v.reg,
+        SELECT v.row_no, v.idn, v.nm, v.cat, v.act, v.eff, v.ref, v.reg, v.res, v.sch,
                p.id AS person_id, p.region_id AS p_region, btrim(p.name, %(t)s) AS p_name
           FROM xs_f f JOIN xs_v v ON v.row_no = f.first_row
           LEFT JOIN {person} p ON p.id_number = v.idn
@@ -240,6 +240,8 @@ def _apply(cursor, ctx: PushContext, counters: dict) -> None:
         "sex": "CASE WHEN substr(d.idn, 17, 1)::int %% 2 = 1 THEN 'M' ELSE 'F' END",
         "birth_date": "make_date(substr(d.idn, 7, 4)::int, substr(d.idn, 11, 2)::int, substr(d.idn, 13, 2)::int)",
         "region_id": "d.reg",
+        # what the file says, else '' — 待核实, for a clerk to confirm (never an assumed 农村 / 城乡居民医保)
+        "residence": "d.res", "scheme": "d.sch",
     }
     if any(f.attname == "id_mask_key" for f in Person._meta.concrete_fields):
         provided["id_mask_key"] = "left(d.idn, 4) || right(d.idn, 4)"

@@ -60,6 +60,8 @@ class RawRow(NamedTuple):
     effective: str
     reference: str
     region: str
+    residence: str = ""  # optional columns (户籍性质, 参保类型): "" when the file has none
+    scheme: str = ""
 
 
 @dataclass
@@ -175,17 +177,18 @@ def iter_rows(fileobj: IO[bytes], file_format: str, encoding: str = "", progress
         mapping = map_header(table.header)
         pos = _positions(mapping)
         fields = [pos[f] for f in rules.REQUIRED_FIELDS]
-        i_reg = pos.get("region")
-        if i_reg is not None:
-            fields.append(i_reg)
+        # optional columns: region, then the person's residence and scheme; a column the file does
+        # not have reads "" (index -1 of the row with an empty cell added at its end)
+        optional = [pos.get(f) for f in ("region", *rules.PERSON_FIELDS)]
+        width = max(fields + [i for i in optional if i is not None]) + 1
+        missing = any(i is None for i in optional)
+        fields += [-1 if i is None else i for i in optional]
         get = itemgetter(*fields)
-        width = max(fields) + 1
-        no_region = ("",) if i_reg is None else ()
         i_id = pos["id_number"]
         for n, cells, problems, numbers in rows:
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
-            row = (n, i_id in numbers) + get(cells) + no_region
+            row = (n, i_id in numbers) + get((*cells, "") if missing else cells)
             if problems:
                 # the field's name, or the column's as the file has it for a column the push ignores
                 found = [rules.err(mapping[i] if i < len(mapping) and mapping[i] else table.column_name(i),
@@ -267,7 +270,8 @@ def iter_json(fileobj: IO[bytes], progress: Progress | None = None) -> Iterator[
                 values[field] = ""
         row = (n, id_is_number, values.get("id_number", ""), values.get("name", ""),
                values.get("category", ""), values.get("action", ""), values.get("effective", ""),
-               values.get("reference", ""), values.get("region", ""))
+               values.get("reference", ""), values.get("region", ""), values.get("residence", ""),
+               values.get("scheme", ""))
         yield _problem_row(row, unread) if unread else row
 
 

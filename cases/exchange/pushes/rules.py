@@ -22,8 +22,11 @@ from policies import categories
 from portal.roles.domain import DepartmentCode
 
 # The columns of a push, in the order they are reported. Keys are the staged column names.
-FIELDS = ("id_number", "name", "category", "action", "effective", "reference", "region")
+FIELDS = ("id_number", "name", "category", "action", "effective", "reference", "region", "residence", "scheme")
 REQUIRED_FIELDS = ("id_number", "name", "category", "action", "effective", "reference")
+# Optional columns that describe a person the push registers (户籍性质 and 参保类型): when a file does
+# not give them, the new person's residence / scheme is left to be verified (待核实), never assumed.
+PERSON_FIELDS = ("residence", "scheme")
 
 FIELD_LABELS = {
     "id_number": gettext_lazy("identity number"),
@@ -33,6 +36,8 @@ FIELD_LABELS = {
     "effective": gettext_lazy("effective date"),
     "reference": gettext_lazy("document reference"),
     "region": gettext_lazy("region code"),
+    "residence": gettext_lazy("residence"),
+    "scheme": gettext_lazy("insurance scheme"),
     "row": gettext_lazy("row"),
 }
 
@@ -47,8 +52,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "effective": ("生效日期", "日期", "变动日期", "effective_date", "effective", "date"),
     "reference": ("文号", "文件文号", "认定文号", "reference", "document_reference", "document"),
     "region": ("行政区划", "行政区划代码", "区划代码", "region", "region_code"),
+    "residence": ("户籍性质", "城乡", "户口性质", "城乡属性", "户籍类型", "residence"),
+    "scheme": ("参保类型", "险种类型", "参保险种", "医保类型", "insutype", "scheme"),
 }
 TEMPLATE_HEADERS = [HEADER_ALIASES[f][0] for f in FIELDS]
+# The columns a rejected row keeps (its report and download): the identity's, without the person's.
+REPORT_HEADERS = [HEADER_ALIASES[f][0] for f in FIELDS if f not in PERSON_FIELDS]
 
 
 def header_key(text: str) -> str:
@@ -64,6 +73,20 @@ HEADER_LOOKUP = {header_key(alias): field for field, aliases in HEADER_ALIASES.i
 NATIONAL_CATEGORIES = categories.NATIONAL
 CATEGORY_LOOKUP: dict[str, str] = categories.push_lookup(list(categories.NATIONAL))
 NATIONAL_OWNERS: dict[str, str] = {c.code: c.department for c in categories.NATIONAL}
+
+# 户籍性质: the code or a Chinese name. 参保类型: the code, a Chinese name or the national 险种类型 code
+# (310 职工基本医疗保险, 390 城乡居民基本医疗保险, as in the national settlement import).
+RESIDENCE_LOOKUP: dict[str, str] = {
+    "rural": "rural", "农村": "rural", "乡村": "rural", "农业": "rural", "农业户口": "rural", "农村户籍": "rural",
+    "urban": "urban", "城镇": "urban", "城市": "urban", "非农业": "urban", "非农业户口": "urban",
+    "城镇户籍": "urban",
+}
+SCHEME_LOOKUP: dict[str, str] = {
+    "resident": "resident", "390": "resident", "城乡居民": "resident", "居民医保": "resident",
+    "城乡居民医保": "resident", "城乡居民医疗保险": "resident", "城乡居民基本医疗保险": "resident",
+    "employee": "employee", "310": "employee", "职工": "employee", "职工医保": "employee",
+    "职工基本医疗保险": "employee", "城镇职工基本医疗保险": "employee", "城镇职工医保": "employee",
+}
 
 ACTION_LOOKUP: dict[str, str] = {
     "新增": "add", "增加": "add", "纳入": "add", "add": "add", "added": "add", "+": "add",
@@ -208,6 +231,14 @@ def message(problem: dict) -> str:
         "region_invalid": _("Region code %(value)s is not a 6-digit code."),
         "region_unknown": _("Region code %(value)s is not a region of this portal."),
         "region_out_of_scope": _("Region %(value)s is outside the regions you push for."),
+        "residence_unknown": _(
+            "Column 户籍性质 (residence): %(value)s is neither 农村 (rural) nor 城镇 (urban); leave the cell empty "
+            "when the department does not know it."
+        ),
+        "scheme_unknown": _(
+            "Column 参保类型 (insurance scheme): %(value)s is neither 城乡居民医保 (resident, 390) nor 职工医保 "
+            "(employee, 310); leave the cell empty when the department does not know it."
+        ),
         "region_needed": _("The person is not registered yet: give the region code (行政区划) to register them."),
         "person_out_of_scope": _("The person is registered in region %(region)s, outside the regions you push for."),
         "person_unknown": _("No person is registered with this identity number, so there is nothing to exit."),
