@@ -301,3 +301,19 @@ def test_runs_stored_with_sentences_are_migrated_to_problems():
     assert not any(re.search(r"[A-Za-z]", t) for t in texts), texts
     with translation.override("en"):
         assert run.problem_texts()[2] == "沧州市：something the engine said once"
+
+
+def test_a_person_whose_residence_is_still_to_be_verified_is_counted_on_the_run_not_silently_skipped():
+    # A person created by a push without 户籍性质 / 参保类型 (待核实): whether 沧州's 因病致贫 applies
+    # depends on both, so the run says how many it could not judge — and warns no one on a guess.
+    from cases.models import UNVERIFIED
+
+    unknown = PersonFactory(region_id="130903", residence=UNVERIFIED)
+    known = PersonFactory(region_id="130903", residence="urban")
+    for p in (unknown, known):
+        claim(p, D(2023, 5, 1), "30000.00", "0.00", "0.00", "0.00")
+    result = run()
+    assert not MonitoringWarning.objects.filter(person=unknown).exists()
+    assert MonitoringWarning.objects.get(person=known).kind == "fall_into_poverty"
+    texts = [monitoring.run_problem_text(p) for p in result.problems]
+    assert texts == ["沧州市：1 名人员的户籍性质或参保类型待核实，未能判断其是否因病致贫；请在人员页面核实后重新运行监测。"]
