@@ -116,6 +116,8 @@ def test_json_push_through_the_api_with_a_token():
     assert (push.channel, push.api_token_hint, push.file_format) == ("api", token.key[:8], "json")
     status = api.get(f"/api/v1/exchange/pushes/{push.pk}/").json()
     assert status["status"] == "done" and status["rows_rejected"] == 1 and status["identities_opened"] == 1
+    # the summary the push page words (新增 / 变更 / 无变化 / 被拒), in numbers
+    assert (status["rows_added"], status["rows_changed"], status["rows_unchanged"]) == (1, 0, 0)
     rejected = api.get(f"/api/v1/exchange/pushes/{push.pk}/rejected/").json()["results"]
     assert rejected[0]["row_no"] == 2 and rejected[0]["problems"][0]["field"] == "id_number"
     # The same rows again are recognised (200, the same push).

@@ -51,6 +51,9 @@ class PushUploadSerializer(serializers.Serializer):
 
 class PushSerializer(serializers.ModelSerializer):
     rows_applied = serializers.IntegerField(read_only=True)
+    rows_added = serializers.IntegerField(read_only=True, help_text="rows that added an identity")
+    rows_changed = serializers.IntegerField(
+        read_only=True, help_text="rows that changed an identity on record (start moved earlier, reopened, ended)")
     status = serializers.CharField(read_only=True, help_text="queued, processing, done or failed")
     phase = serializers.CharField(read_only=True, help_text="waiting, reading, validating, applying, finished")
     channel = serializers.CharField(read_only=True, help_text="upload or api")
@@ -58,7 +61,8 @@ class PushSerializer(serializers.ModelSerializer):
     class Meta:
         model = IdentityPush
         fields = ["id", "department", "region", "channel", "original_name", "file_format", "encoding", "status",
-                  "phase", "progress", "rows_total", "rows_applied", "rows_unchanged", "rows_rejected",
+                  "phase", "progress", "rows_total", "rows_applied", "rows_added", "rows_changed", "rows_unchanged",
+                  "rows_rejected",
                   "persons_created", "identities_opened", "identities_backdated", "identities_reopened",
                   "identities_closed", "person_years_marked", "failure", "created_at", "finished_at"]
 
