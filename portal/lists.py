@@ -111,6 +111,14 @@ def _int(value) -> int | None:
     return int(text)
 
 
+def paginate(request, qs, size: int = PAGE_SIZE):
+    """Django's ``Page`` of ``qs`` asked for by ``?page=`` (the last page for a number too large, the
+    first for anything not a number), for the short lists that need no sorting."""
+    from django.core.paginator import Paginator
+
+    return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
 def keyset_page(params, qs: QuerySet, *, descending: bool, size: int = PAGE_SIZE) -> ListPage:
     """The page of ``qs`` in ``id`` order after ``?after=<id>`` or before ``?before=<id>``."""
     after, before = _int(params.get("after")), _int(params.get("before"))

@@ -21,5 +21,6 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("exchange/", include("cases.exchange.urls")),
     path("exchange/", include("cases.monitoring.urls")),  # the monitoring pages kept their /exchange/ paths
+    path("exchange/", include("cases.enrolment.urls")),  # so did the enrolment-subsidy pages
     path("audit/", include("portal.audit.urls")),
 ]

@@ -21,17 +21,11 @@ class ExchangeConfig(AppConfig):
                      url_name="exchange:confirmation_list", group=group, order=41,
                      description=_("Requests of the medical-security bureau waiting for your department"),
                      count=_open_confirmations),
-            MenuItem(permission="exchange.receive_subsidy_lists", label=_("Subsidy lists"),
-                     url_name="exchange:subsidy_lists", group=group, order=43,
-                     description=_("Monthly added and exited subsidised enrolments")),
             MenuItem(permission="exchange.follow_confirmations", label=_("Identity confirmations asked"), url_name="exchange:confirmation_list",
                      query="tab=sent", group=group, order=44,
                      description=_("What the departments answered about identities")),
             MenuItem(permission="exchange.view_dashboard", label=_("Dashboards"), url_name="exchange:dashboard", group=_("Supervision"), order=60,
                      description=_("Payments against the budget, caps, warnings, referrals, cost outside the scope")),
-            MenuItem(permission="exchange.manage_enrolment_subsidy", label=_("Enrolment subsidy"), url_name="exchange:subsidy_lists",
-                     group=_("Supervision"), order=62,
-                     description=_("Contribution standards and the monthly lists for finance and tax")),
         )
 
         from cases.signals import application_transitioned

@@ -9,12 +9,10 @@ from portal.roles.domain import DepartmentCode, Role
 from portal.roles.scoping import region_prefixes, region_q, user_departments
 
 from .models import (
-    SUBSIDY_RECIPIENTS,
     ConfirmationRequest,
     ConfirmationStatus,
     IdentityPush,
     OutboundDelivery,
-    SubsidyList,
 )
 
 BUREAU_READ_ROLES = (Role.AUDITOR, Role.POLICY_ADMIN, Role.REVIEWER, Role.APPROVER, Role.CASEWORKER,
@@ -90,41 +88,6 @@ def confirmation_for(user, request_id: int) -> ConfirmationRequest | None:
 
 def open_confirmation_count(user) -> int:
     return confirmations_inbox(user).count()
-
-
-# --- subsidy ----------------------------------------------------------------------------------
-
-
-def subsidy_lists_for(user) -> QuerySet:
-    """Lists of the regions a 财政 / 税务 liaison, a policy admin or an auditor covers — a list
-    belongs to a policy region (e.g. 赣州市); a county's liaison sees it too (with their people)."""
-    qs = SubsidyList.objects.select_related("region", "created_by")
-    if user.is_superuser:
-        return qs
-    prefixes: set[str] = set()
-    for dept in liaison_departments(user):
-        if dept in SUBSIDY_RECIPIENTS:
-            prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
-    prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
-    # The list's region lies inside the user's area, or the user's area inside the list's region.
-    cond = region_q(sorted(prefixes), field="region")
-    above = {p[:n] + "0" * (6 - n) for p in prefixes for n in (2, 4) if len(p) > n}
-    if above:
-        cond |= Q(region__code__in=sorted(above))
-    return qs.filter(cond)
-
-
-def subsidy_items_for(user, subsidy_list: SubsidyList) -> QuerySet:
-    """The list's people the user may see (their own regions)."""
-    qs = subsidy_list.items.select_related("person", "person__region")
-    if user.is_superuser:
-        return qs
-    prefixes: set[str] = set()
-    for dept in liaison_departments(user):
-        if dept in SUBSIDY_RECIPIENTS:
-            prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
-    prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
-    return qs.filter(region_q(sorted(prefixes), field="person__region"))
 
 
 def deliveries_for(user) -> QuerySet:

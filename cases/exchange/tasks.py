@@ -3,11 +3,10 @@
 * ``exchange.process_push(push_id)`` — check and apply an identity push (enqueued on commit).
 * ``exchange.recalculate_marked()`` — recalculate the person-years marked by identity changes and
   retroactive policies (re-enqueues itself while marks remain).
-* ``exchange.monthly_subsidy_lists()`` — beat, 1st of each month: every region's list of added and
-  exited subsidised people for 财政 / 税务 (due by the 5th, 沧政办规〔2022〕7号 三(一)).
 
 Monitoring's tasks (``exchange.monthly_monitoring``, ``exchange.run_monitoring``) are in
-``cases/monitoring/tasks.py``.
+``cases/monitoring/tasks.py``, the subsidy lists' (``exchange.monthly_subsidy_lists``) in
+``cases/enrolment/tasks.py``.
 """
 from __future__ import annotations
 
@@ -32,10 +31,3 @@ def recalculate_marked(limit: int = 2000) -> dict:
 
         enqueue("exchange.recalculate_marked", limit)
     return result
-
-
-@shared_task(name="exchange.monthly_subsidy_lists", acks_late=True)
-def monthly_subsidy_lists() -> list[int]:
-    from .services.subsidy import produce_due_lists
-
-    return [lst.pk for lst in produce_due_lists(acting_user=None)]

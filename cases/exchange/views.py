@@ -6,7 +6,6 @@ import re
 
 from csp.decorators import csp_replace
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods
 
+from cases.enrolment import selectors as enrolment_selectors
 from cases.monitoring import selectors as monitoring_selectors
 from portal import exports, lists, uploads
 from portal.lists import Column, Sorting
@@ -29,28 +29,19 @@ from .forms import (
     AskForm,
     BudgetForm,
     ConfirmForm,
-    ListForm,
     PushForm,
     RejectForm,
-    StandardForm,
-    TierForm,
 )
 from .models import (
     AssistanceBudget,
     ConfirmationStatus,
-    ContributionStandard,
-    DeliveryKind,
     PushStatus,
 )
 from .pushes import rules
 from .pushes.reading import ENCODING_LABELS
-from .services import budgets, confirmations, outbound, pushes, rejected_rows, subsidy
+from .services import budgets, confirmations, pushes, rejected_rows
 
 PAGE = 50
-
-
-def _page(request, qs, size=PAGE):
-    return Paginator(qs, size).get_page(request.GET.get("page"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +57,7 @@ def home(request):
         "open_confirmations": selectors.open_confirmation_count(user),
         "open_warnings": monitoring_selectors.warnings_for(user).filter(outcome="").count(),
         "can_handle_warnings": monitoring_selectors.can_handle_warnings(user),
-        "lists": selectors.subsidy_lists_for(user)[:5],
+        "lists": enrolment_selectors.subsidy_lists_for(user)[:5],
         "recent_pushes": selectors.pushes_for(user)[:5],
     }
     return render(request, "exchange/home.html", context)
@@ -200,7 +191,7 @@ def push_detail(request, pk: int):
     push = selectors.push_for(request.user, pk)
     if push is None:
         raise Http404
-    page = _page(request, push.rejected_rows.all())
+    page = lists.paginate(request, push.rejected_rows.all())
     for row in page.object_list:
         row.messages = [(p["label"], p["message"]) for p in rejected_rows.problems(row)]
         row.shown = rejected_rows.masked_values(row)
@@ -268,7 +259,7 @@ def confirmation_list(request):
         if status:
             qs = qs.filter(status=status)
     return render(request, "exchange/confirmation_list.html", {
-        "page": _page(request, qs), "tab": tab, "status": status, "statuses": ConfirmationStatus.choices,
+        "page": lists.paginate(request, qs), "tab": tab, "status": status, "statuses": ConfirmationStatus.choices,
         "is_liaison": bool(selectors.liaison_departments(user)),
         "is_reviewer": allowed(user, "exchange.ask_confirmation"),
     })
@@ -345,104 +336,6 @@ def confirmation_detail(request, pk: int):
         "case_link": bool(req.application_id) and visible_applications(request.user).filter(
             pk=req.application_id).exists(),
     })
-
-
-# ---------------------------------------------------------------------------------------------
-# Enrolment subsidy
-# ---------------------------------------------------------------------------------------------
-
-
-@permission_required("exchange.view_subsidy_lists")
-@require_http_methods(["GET", "POST"])
-def subsidy_lists(request):
-    user = request.user
-    admin_regions = [r for r in scoped_regions(user, roles=roles_for("exchange.edit_enrolment_subsidy")).order_by("code")
-                     if r.code in set(subsidy.policy_regions())]
-    year, month = subsidy.previous_month()
-    form = ListForm(request.POST or None, regions=admin_regions,
-                    initial={"year": year, "month": month, "region": admin_regions[0].code if admin_regions else ""})
-    if request.method == "POST" and form.is_valid():
-        with refusals(form) as outcome:
-            lst, created = subsidy.produce_list(acting_user=user, region_code=form.cleaned_data["region"],
-                                                year=form.cleaned_data["year"], month=form.cleaned_data["month"])
-        if outcome.ok:
-            if not created:
-                messages.info(request, _("This month's list was already produced; here it is."))
-            return redirect("exchange:subsidy_list", lst.pk)
-    today = timezone.localdate()
-    bases = []
-    for region in scoped_regions(user).filter(code__in=subsidy.policy_regions()).order_by("code"):
-        basis = subsidy.legal_basis(region.code, today)
-        if basis:
-            bases.append({"region": region.name, "document": basis[0], "clauses": basis[1]})
-    return render(request, "exchange/subsidy_lists.html", {
-        "page": _page(request, selectors.subsidy_lists_for(user)), "form": form, "can_produce": bool(admin_regions),
-        "bases": bases})
-
-
-@permission_required("exchange.view_subsidy_lists")
-def subsidy_list(request, pk: int):
-    lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
-    if lst is None:
-        raise Http404
-    items = selectors.subsidy_items_for(request.user, lst)
-    change = request.GET.get("change") or ""
-    if change:
-        items = items.filter(change=change)
-    return render(request, "exchange/subsidy_list.html", {
-        "lst": lst, "page": _page(request, items), "change": change,
-        "deliveries": lst.deliveries.select_related("department", "delivered_by")[:20],
-    })
-
-
-@permission_required("exchange.view_subsidy_lists")
-def subsidy_export(request, pk: int, fmt: str):
-    lst = selectors.subsidy_lists_for(request.user).filter(pk=pk).first()
-    if lst is None:
-        raise Http404
-    with refusals(request=request) as outcome:
-        department = outbound.recipient_for(request.user, DeliveryKind.SUBSIDY_LIST, lst.region_id,
-                                            request.GET.get("department") or None)
-    if not outcome.ok:
-        return redirect("exchange:subsidy_list", lst.pk)
-    items = list(selectors.subsidy_items_for(request.user, lst).order_by("change", "person_id"))
-    outbound.record(acting_user=request.user, kind=DeliveryKind.SUBSIDY_LIST, department=department,
-                    region_code=lst.region_id, period=f"{lst.year}-{lst.month:02d}", file_format=fmt,
-                    channel="download", person_ids=[i.person_id for i in items], subsidy_list=lst)
-    return exports.table_response(fmt, f"subsidy_{lst.region_id}_{lst.year}{lst.month:02d}", outbound.SUBSIDY_HEADERS,
-                                  outbound.subsidy_rows(items), "资助参保名单")
-
-
-@permission_required("exchange.manage_enrolment_subsidy")
-@require_http_methods(["GET", "POST"])
-def standards(request):
-    user = request.user
-    regions = list(scoped_regions(user, roles=roles_for("exchange.edit_enrolment_subsidy")).order_by("code"))
-    posted = request.POST if request.method == "POST" else None
-    form = StandardForm(posted if posted and posted.get("form") != "tier" else None, regions=regions,
-                        initial={"year": timezone.localdate().year, "region": regions[0].code if regions else ""})
-    tier_form = TierForm(posted if posted and posted.get("form") == "tier" else None,
-                         initial={"year": timezone.localdate().year, "tier": 2})
-    if posted and posted.get("form") == "tier" and tier_form.is_valid():
-        with refusals(tier_form) as outcome:
-            subsidy.set_tier(acting_user=user, **tier_form.cleaned_data)
-        if outcome.ok:
-            messages.success(request, _("Enrolment tier saved."))
-            return redirect("exchange:standards")
-    if posted and posted.get("form") != "tier" and form.is_valid():
-        with refusals(form) as outcome:
-            subsidy.set_contribution_standard(acting_user=user, region_code=form.cleaned_data["region"],
-                                              year=form.cleaned_data["year"],
-                                              tier1_personal=form.cleaned_data["tier1_personal"],
-                                              tier2_personal=form.cleaned_data["tier2_personal"],
-                                              reference=form.cleaned_data["reference"])
-        if outcome.ok:
-            messages.success(request, _("Contribution standard saved."))
-            return redirect("exchange:standards")
-    visible = scope_queryset(ContributionStandard.objects.select_related("region", "updated_by"), user,
-                             roles=roles_for("exchange.manage_enrolment_subsidy"))
-    return render(request, "exchange/standards.html", {"form": form, "tier_form": tier_form, "standards": visible,
-                                                       "can_edit": bool(regions)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,5 +426,5 @@ def budget_list(request):
 
 @permission_required("exchange.view_deliveries")
 def deliveries(request):
-    return render(request, "exchange/deliveries.html", {"page": _page(request, selectors.deliveries_for(request.user))})
+    return render(request, "exchange/deliveries.html", {"page": lists.paginate(request, selectors.deliveries_for(request.user))})
 

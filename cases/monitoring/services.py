@@ -190,7 +190,7 @@ def start_run(*, acting_user, trigger: str, year: int | None = None, region_code
 
 def _policy_regions_for(region_code: str) -> list[tuple[str, str]]:
     """(policy region, person prefix) pairs a run over ``region_code`` ('' = all) covers."""
-    from cases.exchange.services.subsidy import policy_regions
+    from cases.enrolment.services import policy_regions
 
     out = []
     for region in policy_regions():

@@ -16,7 +16,7 @@ urlpatterns = [
     path("auth/logout/", views.RevokeTokenView.as_view(), name="api-logout"),
 ]
 
-for app in ("policies", "cases", "cases.exchange", "cases.monitoring"):
+for app in ("policies", "cases", "cases.exchange", "cases.monitoring", "cases.enrolment"):
     try:
         module = import_module(f"{app}.api.urls")
     except ModuleNotFoundError as exc:

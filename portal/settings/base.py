@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "cases",
     "cases.exchange",
     "cases.monitoring",
+    "cases.enrolment",
     "portal.audit",
 ]
 
@@ -339,11 +340,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] = 5
 CELERY_BEAT_SCHEDULE: dict = {
     "flush-outbox": {"task": "portal.flush_outbox", "schedule": 60.0},
 }
-# Department exchange: monthly subsidy lists (cases/exchange/beat.py); monitoring (cases/monitoring/beat.py).
-from cases.exchange.beat import SCHEDULE as _EXCHANGE_BEAT  # noqa: E402
+# Monthly subsidy lists (cases/enrolment/beat.py) and monitoring (cases/monitoring/beat.py).
+from cases.enrolment.beat import SCHEDULE as _ENROLMENT_BEAT  # noqa: E402
 from cases.monitoring.beat import SCHEDULE as _MONITORING_BEAT  # noqa: E402
 
-CELERY_BEAT_SCHEDULE.update(_EXCHANGE_BEAT)
+CELERY_BEAT_SCHEDULE.update(_ENROLMENT_BEAT)
 CELERY_BEAT_SCHEDULE.update(_MONITORING_BEAT)
 
 LOGGING = {

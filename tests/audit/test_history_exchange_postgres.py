@@ -13,19 +13,16 @@ from django.apps import apps
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from cases.enrolment import services as subsidy
+from cases.enrolment.models import ContributionStandard, EnrolmentTier, Subsidy, SubsidyList, SubsidyListItem
 from cases.exchange.models import (
     AssistanceBudget,
     ConfirmationRequest,
-    ContributionStandard,
-    EnrolmentTier,
     IdentityPush,
     OutboundDelivery,
     PushRejectedRow,
-    Subsidy,
-    SubsidyList,
-    SubsidyListItem,
 )
-from cases.exchange.services import confirmations, subsidy
+from cases.exchange.services import confirmations
 from cases.models import ClaimAllocation, PayeeChange, SettlementLine
 from cases.monitoring import services as monitoring
 from cases.monitoring.models import MonitoringRun, MonitoringWarning
@@ -204,7 +201,7 @@ def test_subsidy_tables_contribution_tier_list_and_delivery(client):
     assert history(Subsidy).filter(pgh_obj_id=current.pk).exists()
     finance = make_user("liaison", region="130900", department="finance")
     client.force_login(finance)
-    assert client.get(reverse("exchange:subsidy_export", args=[lst.pk, "csv"])).status_code == 200
+    assert client.get(reverse("enrolment:subsidy_export", args=[lst.pk, "csv"])).status_code == 200
     delivery = OutboundDelivery.objects.get(subsidy_list=lst)
     row = history(OutboundDelivery).get(pgh_obj_id=delivery.pk)
     assert meta(row)["channel"] == "web" and meta(row)["user"] == finance.pk and row.rows == delivery.rows

@@ -61,7 +61,7 @@ def test_one_money_filter_for_every_part(value, shown):
 ])
 def test_the_subsidy_lists_cite_the_regions_own_document(client, region, document, other):
     client.force_login(make_user("liaison", region=region, department="finance"))
-    response = client.get(reverse("exchange:subsidy_lists"))
+    response = client.get(reverse("enrolment:subsidy_lists"))
     assert response.status_code == 200
     body = response.content.decode()
     assert document in body

@@ -6,11 +6,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from cases.exchange.models import OutboundDelivery
-from cases.exchange.services import subsidy
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.oncommit import run_on_commit
-from tests.factories import IdentityFactory, PersonFactory, make_user
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -47,23 +44,3 @@ def test_ask_and_answer_a_confirmation_through_the_api():
     assert again.status_code == 409
     rural, _k = client_for(team.rural)
     assert rural.get(f"/api/v1/exchange/confirmations/{inbox[0]['id']}/").status_code == 404
-
-
-def test_tax_pulls_the_subsidy_list_items():
-    admin = make_user("policy_admin", region="130900")
-    subsidy.set_contribution_standard(acting_user=admin, region_code="130900", year=2024, tier1_personal="380.00")
-    p = PersonFactory(region_id="130903")
-    IdentityFactory(person=p, category="tekun", start=D(2023, 1, 1))
-    lst, _ = subsidy.produce_list(acting_user=admin, region_code="130900", year=2024, month=2)
-    tax, key = client_for(make_user("liaison", region="130900", department="tax"))
-    lists = tax.get("/api/v1/exchange/subsidy-lists/").json()["results"]
-    assert [x["id"] for x in lists] == [lst.pk]
-    items = tax.get(f"/api/v1/exchange/subsidy-lists/{lst.pk}/items/").json()["results"]
-    assert items == [{"person_name": p.name, "id_number": p.id_number, "person_region": "130903", "change": "added",
-                      "category": "tekun", "previous_category": "", "tier": 1, "personal_contribution": "380.00",
-                      "amount": "380.00", "previous_amount": None, "problem": "", "document": "沧政办规〔2022〕7号",
-                      "clause": "二(二)"}]
-    delivery = OutboundDelivery.objects.get()
-    assert (delivery.department_id, delivery.subsidy_list_id, delivery.api_token_hint) == ("tax", lst.pk, key[:8])
-
-

@@ -1,6 +1,6 @@
 """The exchange pages: menus per role, the push's progress and its rejected rows (masked on screen,
 formula-safe in downloads), scoping between departments and regions, dashboards with their tables
-and Excel exports, budgets and contribution standards."""
+and Excel exports, budgets (contribution standards: tests/cases/enrolment/)."""
 import datetime
 import io
 from decimal import Decimal
@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from cases.exchange.models import AssistanceBudget, ContributionStandard
+from cases.exchange.models import AssistanceBudget
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.helpers import civil_liaison, csv_bytes, new_number, rural_liaison
 from tests.exchange.oncommit import run_on_commit
@@ -179,17 +179,6 @@ def test_people_who_reached_the_annual_cap_are_counted(client):
     charts = client.get(reverse("exchange:dashboard") + "?region=360700&year=2023").context["charts"]
     caps = next(c for c in charts if c.key == "caps")
     assert caps.rows[0][1] == 1 and caps.rows[1][1] == 0
-
-
-def test_contribution_standard_page(client):
-    admin = make_user("policy_admin", region="130900")
-    client.force_login(admin)
-    response = client.post(reverse("exchange:standards"), {"region": "130900", "year": "2024",
-                                                           "tier1_personal": "380.00", "tier2_personal": ""})
-    assert response.status_code == 302
-    assert ContributionStandard.objects.get().tier1_personal == Decimal("380.00")
-    page = client.get(reverse("exchange:standards")).content.decode()
-    assert "380.00" in page
 
 
 def test_malformed_numbers_of_rejected_rows_are_masked_too(client):

@@ -22,7 +22,7 @@ NAMESPACES = ("cases", "exchange", "monitoring", "policies", "audit")
 
 #: Pages reached from another page rather than from the menu: page → the pages linking to it.
 EXCHANGE_TABS = ("exchange:push_list", "exchange:confirmation_list", "monitoring:warning_list",
-                 "exchange:subsidy_lists", "exchange:deliveries")
+                 "enrolment:subsidy_lists", "exchange:deliveries")
 LINKED_FROM = {
     # the exchange's tabs (templates/exchange/_tabs.html, each shown to who may open it) on each of them
     **{tab: EXCHANGE_TABS for tab in EXCHANGE_TABS},
@@ -39,7 +39,7 @@ LINKED_FROM = {
     "exchange:home": EXCHANGE_TABS,
     "exchange:push_new": ("exchange:push_list",),
     "monitoring:runs": ("monitoring:warning_list",),
-    "exchange:standards": ("exchange:subsidy_lists",),
+    "enrolment:standards": ("enrolment:subsidy_lists",),
     "exchange:budgets": ("exchange:dashboard",),
     "audit:id_views": ("audit:log",),
     "audit:bank_changes": ("audit:log",),

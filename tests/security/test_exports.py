@@ -58,7 +58,8 @@ def _dangerous(cell: str) -> bool:
 @pytest.fixture(scope="module")
 def hostile(world, django_db_blocker):
     """Hostile text in every kind of row a download carries (added to the module's world)."""
-    from cases.exchange.services import pushes, subsidy
+    from cases.enrolment import services as subsidy
+    from cases.exchange.services import pushes
     from cases.monitoring.models import MonitoringWarning
     from cases.services import payments
     from portal.celery import app as celery_app

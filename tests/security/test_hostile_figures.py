@@ -50,9 +50,9 @@ def test_budget_year_must_be_a_year(admin, year):
 
 @pytest.mark.parametrize("text", NOT_MONEY)
 def test_contribution_standard_refuses_text_that_is_not_money(admin, text):
+    from cases.enrolment.models import ContributionStandard
+    from cases.enrolment.services import set_contribution_standard
     from cases.exchange.errors import Invalid
-    from cases.exchange.models import ContributionStandard
-    from cases.exchange.services.subsidy import set_contribution_standard
 
     with pytest.raises(Invalid) as refused:
         set_contribution_standard(acting_user=admin, region_code="360700", year=2024, tier1_personal=text)

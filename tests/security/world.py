@@ -265,7 +265,8 @@ def build_side(region: str) -> Side:
     side.secrets.add(policy_name)
 
     # --- exchange -------------------------------------------------------------------------------------
-    from cases.exchange.services import budgets, outbound, pushes, subsidy
+    from cases.enrolment import services as subsidy
+    from cases.exchange.services import budgets, outbound, pushes
     from cases.monitoring import services as monitoring
     from cases.monitoring.models import MonitoringRun, MonitoringWarning
 

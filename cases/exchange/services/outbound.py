@@ -13,11 +13,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cases.enrolment.models import SubsidyList
 from portal.roles.domain import DepartmentCode, Role
 from portal.roles.scoping import in_scope
 
 from ..errors import Invalid, NotPermitted
-from ..models import SUBSIDY_RECIPIENTS, WARNING_RECIPIENTS, Channel, DeliveryKind, OutboundDelivery, SubsidyList
+from ..models import SUBSIDY_RECIPIENTS, WARNING_RECIPIENTS, Channel, DeliveryKind, OutboundDelivery
 
 RECEIVERS = {DeliveryKind.WARNINGS: WARNING_RECIPIENTS, DeliveryKind.SUBSIDY_LIST: SUBSIDY_RECIPIENTS}
 

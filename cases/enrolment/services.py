@@ -28,15 +28,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.exchange.errors import Conflict, Invalid, NotPermitted
+from cases.exchange.services.figures import checked_amount, checked_year
 from cases.models import Identity, Person
 from portal.regions.codes import ancestors, scope_prefix
 from portal.regions.models import Region
 from portal.roles.domain import Role
 from portal.roles.scoping import in_scope, region_q, within
 
-from ..errors import Conflict, Invalid, NotPermitted
-from ..models import ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem
-from .figures import checked_amount, checked_year
+from .models import ContributionStandard, EnrolmentTier, ListChange, Subsidy, SubsidyList, SubsidyListItem
 
 ZERO = Decimal("0.00")
 CHUNK = 2000

@@ -1,9 +1,9 @@
-"""The exchange's periodic jobs (added to ``CELERY_BEAT_SCHEDULE`` in the settings).
+"""The enrolment subsidy's periodic job (added to ``CELERY_BEAT_SCHEDULE`` in the settings).
 
 * 1st of each month, 01:30 — the subsidised-enrolment lists of the month that ended (due to
   finance and tax by the 5th, 沧政办规〔2022〕7号 三(一)).
 
-Monitoring's job is in ``cases/monitoring/beat.py``.
+The entry and task keep the names they had in the exchange app (schedules stored by beat use them).
 """
 from celery.schedules import crontab
 

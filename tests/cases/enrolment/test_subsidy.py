@@ -7,10 +7,11 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from cases.enrolment import services as subsidy
+from cases.enrolment.models import ContributionStandard, SubsidyList
+from cases.enrolment.tasks import monthly_subsidy_lists
 from cases.exchange.errors import Conflict, Invalid, NotPermitted
-from cases.exchange.models import ContributionStandard, OutboundDelivery, SubsidyList
-from cases.exchange.services import subsidy
-from cases.exchange.tasks import monthly_subsidy_lists
+from cases.exchange.models import OutboundDelivery
 from cases.models import IdNumberView
 from tests.factories import IdentityFactory, PersonFactory, make_user
 
@@ -149,9 +150,9 @@ def test_finance_downloads_the_list_and_the_delivery_is_recorded(client):
     lst, _ = subsidy.produce_list(acting_user=admin, region_code="130900", year=2024, month=5)
     finance = make_user("liaison", region="130900", department="finance")
     client.force_login(finance)
-    page = client.get(reverse("exchange:subsidy_list", args=[lst.pk])).content.decode()
+    page = client.get(reverse("enrolment:subsidy_list", args=[lst.pk])).content.decode()
     assert p.masked_id_number in page and p.id_number not in page
-    response = client.get(reverse("exchange:subsidy_export", args=[lst.pk, "csv"]))
+    response = client.get(reverse("enrolment:subsidy_export", args=[lst.pk, "csv"]))
     body = response.content.decode("utf-8-sig")
     assert response.status_code == 200 and p.id_number in body and "228.00" in body
     delivery = OutboundDelivery.objects.get()
@@ -160,7 +161,7 @@ def test_finance_downloads_the_list_and_the_delivery_is_recorded(client):
     assert IdNumberView.objects.filter(user=finance, person=p, channel="export").exists()
     # A civil-affairs liaison is not a recipient of subsidy lists: the pages are not for their role.
     client.force_login(make_user("liaison", region="130900", department="civil_affairs"))
-    assert client.get(reverse("exchange:subsidy_list", args=[lst.pk])).status_code == 403
+    assert client.get(reverse("enrolment:subsidy_list", args=[lst.pk])).status_code == 403
 
 
 def test_unset_amounts_are_listed_with_the_problem_and_counted():
@@ -193,13 +194,13 @@ def test_beat_runs_the_lists_on_the_first_of_each_month():
 def test_banan_tier_two_person_set_on_the_page_is_listed_at_the_tier_one_contribution(client):
     admin = make_user("policy_admin", region="500113")
     client.force_login(admin)
-    client.post(reverse("exchange:standards"), {"region": "500113", "year": "2024", "tier1_personal": "380.00",
+    client.post(reverse("enrolment:standards"), {"region": "500113", "year": "2024", "tier1_personal": "380.00",
                                                 "tier2_personal": "1000.00"})
     p = person("500113", "jiance")
-    bad = client.post(reverse("exchange:standards"), {"form": "tier", "id_number": "110101199001011234",
+    bad = client.post(reverse("enrolment:standards"), {"form": "tier", "id_number": "110101199001011234",
                                                       "year": "2024", "tier": "2"})
     assert bad.status_code == 200 and bad.context["tier_form"].errors["id_number"]
-    ok = client.post(reverse("exchange:standards"), {"form": "tier", "id_number": p.id_number, "year": "2024",
+    ok = client.post(reverse("enrolment:standards"), {"form": "tier", "id_number": p.id_number, "year": "2024",
                                                      "tier": "2"})
     assert ok.status_code == 302
     lst, _ = subsidy.produce_list(acting_user=admin, region_code="500113", year=2024, month=6)
@@ -245,7 +246,7 @@ def test_a_regions_own_category_is_subsidised_and_listed_by_its_name(client):
     assert item.category == "de_facto_orphan" and item.get_category_display() == "事实无人抚养儿童"
     assert lst.problems == []
     client.force_login(admin)
-    page = client.get(reverse("exchange:subsidy_list", args=[lst.pk])).content.decode()
+    page = client.get(reverse("enrolment:subsidy_list", args=[lst.pk])).content.decode()
     assert "事实无人抚养儿童" in page and "de_facto_orphan" not in page
 
 
