@@ -22,5 +22,6 @@ urlpatterns = [
     path("exchange/", include("cases.exchange.urls")),
     path("exchange/", include("cases.monitoring.urls")),  # the monitoring pages kept their /exchange/ paths
     path("exchange/", include("cases.enrolment.urls")),  # so did the enrolment-subsidy pages
+    path("exchange/", include("cases.reporting.urls")),  # and the dashboards and budgets
     path("audit/", include("portal.audit.urls")),
 ]

@@ -24,8 +24,6 @@ class ExchangeConfig(AppConfig):
             MenuItem(permission="exchange.follow_confirmations", label=_("Identity confirmations asked"), url_name="exchange:confirmation_list",
                      query="tab=sent", group=group, order=44,
                      description=_("What the departments answered about identities")),
-            MenuItem(permission="exchange.view_dashboard", label=_("Dashboards"), url_name="exchange:dashboard", group=_("Supervision"), order=60,
-                     description=_("Payments against the budget, caps, warnings, referrals, cost outside the scope")),
         )
 
         from cases.signals import application_transitioned

@@ -74,16 +74,6 @@ class RejectForm(forms.Form):
                              error_messages=required(_("Say why the identity is not confirmed.")))
 
 
-class BudgetForm(forms.Form):
-    region = forms.ChoiceField(label=_("region"))
-    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)
-    amount = forms.DecimalField(label=_("assistance budget (元)"), max_digits=14, decimal_places=2, min_value=0)
-
-    def __init__(self, *args, regions=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [(r.code, f"{r.name}（{r.code}）") for r in regions]
-
-
 class RegionYearForm(forms.Form):
     region = forms.ChoiceField(label=_("region"))
     year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2100)

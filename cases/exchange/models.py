@@ -1,6 +1,6 @@
 """Department exchange: identity pushes, confirmation requests, recalculation marks, outbound
-deliveries and budgets (monitoring warnings: ``cases.monitoring``; enrolment subsidy:
-``cases.enrolment``).
+deliveries (monitoring warnings: ``cases.monitoring``; enrolment subsidy: ``cases.enrolment``;
+budgets: ``cases.reporting``).
 
 Money is ``DecimalField(max_digits=14, decimal_places=2)``; every table that belongs to a region
 points at it (``region``), so scoping is a prefix match (portal.roles.scoping).
@@ -278,7 +278,7 @@ class RecalcMark(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
-# Outbound deliveries, budgets
+# Outbound deliveries
 # ---------------------------------------------------------------------------------------------
 
 
@@ -309,23 +309,6 @@ class OutboundDelivery(models.Model):
         verbose_name = _("outbound delivery")
         verbose_name_plural = _("outbound deliveries")
         ordering = ["-delivered_at", "-id"]
-
-
-@track()
-class AssistanceBudget(models.Model):
-    """The assistance fund's budget a region plans for a year (for the dashboards)."""
-
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, verbose_name=_("region"))
-    year = models.PositiveSmallIntegerField(_("year"))
-    amount = models.DecimalField(_("budget"), **MONEY)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("assistance budget")
-        verbose_name_plural = _("assistance budgets")
-        ordering = ["-year", "region_id"]
-        constraints = [models.UniqueConstraint(fields=["region", "year"], name="exchange_budget_once")]
 
 
 # Departments that receive each outbound list.

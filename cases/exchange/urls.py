@@ -15,9 +15,5 @@ urlpatterns = [
     path("confirmations/", views.confirmation_list, name="confirmation_list"),
     path("confirmations/new/", views.confirmation_new, name="confirmation_new"),
     path("confirmations/<int:pk>/", views.confirmation_detail, name="confirmation_detail"),
-    path("dashboards/", views.dashboard, name="dashboard"),
-    path("dashboards/<str:key>.xlsx", views.dashboard_export, name="dashboard_export"),
-    path("dashboards/<str:key>.svg", views.dashboard_chart, name="dashboard_chart"),
-    path("budgets/", views.budget_list, name="budgets"),
     path("deliveries/", views.deliveries, name="deliveries"),
 ]

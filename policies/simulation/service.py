@@ -315,7 +315,7 @@ def worded_report(report: dict | None) -> dict | None:
 
 
 def _budget(sim: PolicySimulation, merged: dict) -> dict:
-    from cases.exchange.models import AssistanceBudget
+    from cases.reporting.models import AssistanceBudget
 
     own = AssistanceBudget.objects.filter(region_id=sim.region_id, year=sim.year).first()
     amount = own.amount if own is not None else AssistanceBudget.objects.filter(

@@ -91,7 +91,7 @@ TRACKED = [
             None),
     Tracked("contribution", "enrolment.ContributionStandard", gettext_lazy("personal contribution standard"), "region",
             None, None),
-    Tracked("budget", "exchange.AssistanceBudget", gettext_lazy("assistance budget"), "region", None, None),
+    Tracked("budget", "reporting.AssistanceBudget", gettext_lazy("assistance budget"), "region", None, None),
     Tracked("policy_version", "policies.PolicyVersion", gettext_lazy("policy version"), "region", None, None),
     Tracked("statistic", "policies.Statistic", gettext_lazy("statistic"), "region", None, None),
     Tracked("policy_text", "policies.PolicyText", gettext_lazy("policy document text"), "region", None, None),

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "cases.exchange",
     "cases.monitoring",
     "cases.enrolment",
+    "cases.reporting",
     "portal.audit",
 ]
 

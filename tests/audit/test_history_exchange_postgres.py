@@ -16,7 +16,6 @@ from rest_framework.test import APIClient
 from cases.enrolment import services as subsidy
 from cases.enrolment.models import ContributionStandard, EnrolmentTier, Subsidy, SubsidyList, SubsidyListItem
 from cases.exchange.models import (
-    AssistanceBudget,
     ConfirmationRequest,
     IdentityPush,
     OutboundDelivery,
@@ -26,6 +25,7 @@ from cases.exchange.services import confirmations
 from cases.models import ClaimAllocation, PayeeChange, SettlementLine
 from cases.monitoring import services as monitoring
 from cases.monitoring.models import MonitoringRun, MonitoringWarning
+from cases.reporting.models import AssistanceBudget
 from cases.services import payees, workflow
 from cases.services import settlement as settlement_service
 from portal.audit import selectors as audit_selectors
@@ -209,7 +209,7 @@ def test_subsidy_tables_contribution_tier_list_and_delivery(client):
 
 def test_a_budget_set_through_the_api(client):
     admin = make_user("policy_admin", region="360700")
-    from cases.exchange.services import budgets
+    from cases.reporting import services as budgets
 
     with audit_context(channel="api", user=admin):
         budget = budgets.set_budget(acting_user=admin, region_code="360700", year=2024, amount="1000000.00")

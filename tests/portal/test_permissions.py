@@ -40,7 +40,7 @@ LINKED_FROM = {
     "exchange:push_new": ("exchange:push_list",),
     "monitoring:runs": ("monitoring:warning_list",),
     "enrolment:standards": ("enrolment:subsidy_lists",),
-    "exchange:budgets": ("exchange:dashboard",),
+    "reporting:budgets": ("reporting:dashboard",),
     "audit:id_views": ("audit:log",),
     "audit:bank_changes": ("audit:log",),
     "audit:list_exports": ("audit:log",),
@@ -119,7 +119,7 @@ def test_the_drift_of_issue_10_is_gone(client):
     """Caseworkers opened the dashboards their menu did not show; reviewers the recoveries."""
     caseworker = make_user("caseworker")
     client.force_login(caseworker)
-    assert client.get(reverse("exchange:dashboard")).status_code == 403
+    assert client.get(reverse("reporting:dashboard")).status_code == 403
     assert client.get(reverse("exchange:push_list")).status_code == 403
     reviewer = make_user("reviewer")
     client.force_login(reviewer)

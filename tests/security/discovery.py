@@ -47,7 +47,7 @@ SEGMENT_MODELS = {
     "monitoring": "monitoring.MonitoringRun",
     "monitoring-runs": "monitoring.MonitoringRun",
     "deliveries": "exchange.OutboundDelivery",
-    "budgets": "exchange.AssistanceBudget",
+    "budgets": "reporting.AssistanceBudget",
     "standards": "enrolment.ContributionStandard",
     "versions": "policies.PolicyVersion",
     "policy-versions": "policies.PolicyVersion",

@@ -58,7 +58,7 @@ def value_params(name: str) -> tuple[str, ...] | None:
     if name in VALUE_PARAMS:
         return VALUE_PARAMS[name]
     if name == "key":
-        from cases.exchange import dashboards
+        from cases.reporting import dashboards
 
         return tuple(dashboards.CHARTS)
     return None

@@ -22,8 +22,8 @@ def admin():
 @pytest.mark.parametrize("text", NOT_MONEY)
 def test_budget_refuses_text_that_is_not_money(admin, text):
     from cases.exchange.errors import Invalid
-    from cases.exchange.models import AssistanceBudget
-    from cases.exchange.services.budgets import set_budget
+    from cases.reporting.models import AssistanceBudget
+    from cases.reporting.services import set_budget
 
     with pytest.raises(Invalid) as refused:
         set_budget(acting_user=admin, region_code="360700", year=2024, amount=text)
@@ -32,7 +32,7 @@ def test_budget_refuses_text_that_is_not_money(admin, text):
 
 
 def test_budget_takes_thousands_separators(admin):
-    from cases.exchange.services.budgets import set_budget
+    from cases.reporting.services import set_budget
 
     assert set_budget(acting_user=admin, region_code="360700", year=2024, amount="1,234,567.80").amount == \
         Decimal("1234567.80")
@@ -41,7 +41,7 @@ def test_budget_takes_thousands_separators(admin):
 @pytest.mark.parametrize("year", ["1e3", "", "99999999999999999999999", "2024.5"])
 def test_budget_year_must_be_a_year(admin, year):
     from cases.exchange.errors import Invalid
-    from cases.exchange.services.budgets import set_budget
+    from cases.reporting.services import set_budget
 
     with pytest.raises(Invalid) as refused:
         set_budget(acting_user=admin, region_code="360700", year=year, amount="100.00")

@@ -188,7 +188,7 @@ EXPECTED = {
     "monitoring:warning_detail": ["liaison_civil_affairs", "auditor"],
     "enrolment:subsidy_lists": ["liaison_finance", "liaison_tax", "policy_admin", "auditor"],
     "enrolment:subsidy_list": ["liaison_finance", "policy_admin", "auditor"],
-    "exchange:dashboard": ["auditor", "policy_admin"],
+    "reporting:dashboard": ["auditor", "policy_admin"],
     "audit:log": ["auditor"],
     "audit:id_views": ["auditor"],
     "audit:bank_changes": ["auditor"],

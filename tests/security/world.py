@@ -266,9 +266,10 @@ def build_side(region: str) -> Side:
 
     # --- exchange -------------------------------------------------------------------------------------
     from cases.enrolment import services as subsidy
-    from cases.exchange.services import budgets, outbound, pushes
+    from cases.exchange.services import outbound, pushes
     from cases.monitoring import services as monitoring
     from cases.monitoring.models import MonitoringRun, MonitoringWarning
+    from cases.reporting import services as budgets
 
     liaison = side.actors["liaison_civil_affairs"]
     good = compose(side.county, datetime.date(1971, 2, 3), next(serial) % 1000)

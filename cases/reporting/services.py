@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from cases.exchange.errors import Invalid, NotPermitted
+from cases.exchange.services.figures import checked_amount, checked_year
 from portal.regions.models import Region
 from portal.roles.domain import Role
 from portal.roles.scoping import in_scope
 
-from ..errors import Invalid, NotPermitted
-from ..models import AssistanceBudget
-from .figures import checked_amount, checked_year
+from .models import AssistanceBudget
 
 
 def set_budget(*, acting_user, region_code: str, year, amount) -> AssistanceBudget:
