@@ -18,7 +18,7 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
-NAMESPACES = ("cases", "exchange", "monitoring", "policies", "audit")
+NAMESPACES = ("cases", "exchange", "monitoring", "enrolment", "reporting", "policies", "audit")
 
 #: Pages reached from another page rather than from the menu: page → the pages linking to it.
 EXCHANGE_TABS = ("exchange:push_list", "exchange:confirmation_list", "monitoring:warning_list",

@@ -64,7 +64,7 @@ VALUE_PARAMS = {
     "file_format": ("csv", "xlsx"),
 }
 #: The apps of the portal's own models and pages (the exchange's sub-apps among them).
-PORTAL_APPS = ("cases", "exchange", "monitoring", "policies")
+PORTAL_APPS = ("cases", "exchange", "monitoring", "enrolment", "reporting", "policies")
 
 
 @dataclass(frozen=True)
