@@ -13,6 +13,14 @@ class CasesConfig(AppConfig):
 
         self._register_menu()
 
+        # A published policy version or a changed statistic marks person-years for recalculation.
+        from policies.signals import statistic_changed, version_published
+
+        from . import receivers
+
+        version_published.connect(receivers.on_version_published, dispatch_uid="cases-recalc-on-version-published")
+        statistic_changed.connect(receivers.on_statistic_changed, dispatch_uid="cases-recalc-on-statistic-changed")
+
     @staticmethod
     def _register_menu():
         from portal.roles.menu import MenuItem, register

@@ -1250,3 +1250,4 @@ class BankFileDelivery(models.Model):
 
 
 from .models_assignment import ApplicationAssignment, StageTimeLimit  # noqa: E402,F401  (分办转办)
+from .models_recalc import RecalcMark  # noqa: E402,F401  (marks of the recalculation)

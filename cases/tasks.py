@@ -6,6 +6,9 @@
 * ``cases.recalculate_person_year(person_id, year, reason="")`` — after a backdated identity or a
   retroactive policy: re-settle open cases, adjust approved ones (see
   ``cases.services.settlement.recalculate_person_year``).
+* ``exchange.recalculate_marked(limit=2000)`` — recalculate the person-years marked by identity
+  changes and retroactive policies (``cases.services.recalc``; re-enqueues itself while marks
+  remain). It keeps the name it had in the exchange app (jobs waiting in the outbox use it).
 * ``cases.process_claim_import(import_id)`` — read, check and import a stored claim-import file
   (see ``cases.imports.national``).
 * ``cases.apply_bank_return(bank_return_id)`` — read and check a bank's return file, then record
@@ -43,3 +46,15 @@ def process_claim_import_task(import_id: int) -> str | None:
 
     result = process_claim_import(import_id=int(import_id))
     return result.status if result is not None else None
+
+
+@shared_task(name="exchange.recalculate_marked", acks_late=True)
+def recalculate_marked(limit: int = 2000) -> dict:
+    from .services.recalc import recalculate_pending
+
+    result = recalculate_pending(limit=int(limit))
+    if result["more"] and result["recalculated"] + result["failed"] > 0:
+        from portal.jobs import enqueue
+
+        enqueue("exchange.recalculate_marked", limit)
+    return result

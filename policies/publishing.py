@@ -17,7 +17,7 @@ SIMULATION_TEMPLATE = "policies/_simulation_summary.html"
 
 def person_years_from(*, region_code: str, since: datetime.date) -> int:
     """Person-years of the region (and below) with a case and a claim dated on or after ``since`` —
-    the ones publishing recalculates (``cases.exchange.services.recalc.mark_region_from`` marks
+    the ones publishing recalculates (``cases.services.recalc.mark_region_from`` marks
     exactly these)."""
     from django.db.models import Exists, OuterRef
     from django.db.models.functions import ExtractYear

@@ -162,9 +162,9 @@ def child_push(url: str, path: str) -> None:
 
     from django.contrib.auth import get_user_model
 
-    from cases.exchange.models import RecalcMark
     from cases.exchange.pushes.processing import run
     from cases.exchange.services.pushes import receive_file
+    from cases.models import RecalcMark
     from portal.roles.models import RoleAssignment
 
     phases: list[str] = []

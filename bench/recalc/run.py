@@ -7,13 +7,13 @@ Set-up (untimed): a fresh database (``--database-url``, default ``bench_eng``; D
 migrated; ``--size / --claims`` residents of 赣州 with ``--claims`` claims of 2023 each and one case
 holding them — 20 % left open (submitted), the others settled and approved (``bench/recalc/fill.py``);
 then the change that needs a recalculation: mid-year 低保 backdated to 1 January, a 低保 added to a
-third of the 监测对象, every person-year marked (``exchange.RecalcMark``), as an identity push does.
+third of the 监测对象, every person-year marked (``cases.RecalcMark``), as an identity push does.
 
 Timed, on the same marks:
 
 1. the per-person-year service (``cases.services.settlement.recalculate_person_year``, what the
    exchange ran for each mark before the batch path) over ``--sample`` person-years, rolled back;
-2. the portal's recalculation task body, ``cases.exchange.services.recalc.recalculate_pending`` (what
+2. the portal's recalculation task body, ``cases.services.recalc.recalculate_pending`` (what
    ``exchange.recalculate_marked`` runs), over every mark: the set-based batch path
    (``cases.services.recalc_batch`` around the settlement planner ``cases.services.planner``, which
    the per-person-year service uses too), 200 person-years per transaction.
@@ -85,7 +85,7 @@ def run_in_processes(processes: int, limit: int) -> tuple[dict, float, float | N
     def child():
         from django.db import connection
 
-        from cases.exchange.services.recalc import recalculate_pending
+        from cases.services.recalc import recalculate_pending
 
         pg0, c0 = backend_cpu(connection), time.process_time()
         result = recalculate_pending(limit=limit)
@@ -142,9 +142,8 @@ def main() -> int:
     from django.db import connection, transaction
 
     from bench.recalc import fill
-    from cases.exchange.models import RecalcMark
-    from cases.exchange.services.recalc import recalculate_pending
-    from cases.models import Adjustment, Application, Settlement, SettlementLine
+    from cases.models import Adjustment, Application, RecalcMark, Settlement, SettlementLine
+    from cases.services.recalc import recalculate_pending
     from cases.services.recalc_batch import recalculate_person_years
     from cases.services.settlement import recalculate_person_year
 

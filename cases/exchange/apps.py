@@ -27,11 +27,8 @@ class ExchangeConfig(AppConfig):
         )
 
         from cases.signals import application_transitioned
-        from policies.signals import statistic_changed, version_published
 
         application_transitioned.connect(receivers.on_transition, dispatch_uid="exchange-on-transition")
-        version_published.connect(receivers.on_version_published, dispatch_uid="exchange-on-version-published")
-        statistic_changed.connect(receivers.on_statistic_changed, dispatch_uid="exchange-on-statistic-changed")
 
 
 def _open_confirmations(user) -> int:

@@ -1,6 +1,6 @@
-"""Department exchange: identity pushes, confirmation requests, recalculation marks, outbound
-deliveries (monitoring warnings: ``cases.monitoring``; enrolment subsidy: ``cases.enrolment``;
-budgets: ``cases.reporting``).
+"""Department exchange: identity pushes, confirmation requests, outbound deliveries (monitoring
+warnings: ``cases.monitoring``; enrolment subsidy: ``cases.enrolment``; budgets:
+``cases.reporting``; recalculation marks: ``cases.models.RecalcMark``).
 
 Money is ``DecimalField(max_digits=14, decimal_places=2)``; every table that belongs to a region
 points at it (``region``), so scoping is a prefix match (portal.roles.scoping).
@@ -249,32 +249,6 @@ class ConfirmationRequest(models.Model):
         from policies.categories import label
 
         return label(self.category)
-
-
-# ---------------------------------------------------------------------------------------------
-# Recalculation
-# ---------------------------------------------------------------------------------------------
-
-
-class RecalcMark(models.Model):
-    """A person-year whose settled claims must be recalculated (identity or policy changed)."""
-
-    person = models.ForeignKey("cases.Person", on_delete=models.CASCADE, related_name="+")
-    year = models.PositiveSmallIntegerField()
-    reason = models.CharField(max_length=120)  # push:12 | confirmation:7 | policy:360700 …
-    created_at = models.DateTimeField(auto_now_add=True)
-    done_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.TextField(blank=True)
-    failed = models.BooleanField(default=False)
-
-    class Meta:
-        verbose_name = _("recalculation mark")
-        verbose_name_plural = _("recalculation marks")
-        constraints = [
-            models.UniqueConstraint(fields=["person", "year"], condition=models.Q(done_at__isnull=True),
-                                    name="exchange_one_pending_mark"),
-        ]
-        indexes = [models.Index(fields=["done_at", "id"], name="exchange_mark_pending")]
 
 
 # ---------------------------------------------------------------------------------------------

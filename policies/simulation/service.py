@@ -403,7 +403,7 @@ def simulation_for(user, simulation_id) -> PolicySimulation:
 def retroactive_person_years(version: PolicyVersion, since: datetime.date | None = None) -> int:
     """How many person-years publishing ``version`` would recalculate: those of its region (and
     below) with a case and a claim dated on or after ``since`` (its effective date by default) —
-    what ``exchange.receivers.on_version_published`` marks."""
+    what ``cases.receivers.on_version_published`` marks."""
     from cases.models import Application, Claim
 
     since = since or version.effective_from

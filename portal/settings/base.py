@@ -356,5 +356,5 @@ LOGGING = {
 }
 
 # Recalculation tasks started together after an identity, policy or statistic change; they share the
-# marks, so a large recalculation keeps this many worker processes busy (cases/exchange/services/recalc.py).
+# marks, so a large recalculation keeps this many worker processes busy (cases/services/recalc.py).
 EXCHANGE_RECALC_PARALLEL = env.int("EXCHANGE_RECALC_PARALLEL", default=2)

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from cases.exchange.errors import Conflict, Invalid, NotFound
-from cases.exchange.models import ConfirmationRequest, IdentityChange, RecalcMark
+from cases.exchange.models import ConfirmationRequest, IdentityChange
 from cases.exchange.services import confirmations
-from cases.models import Application, ApplicationEvent, Identity
+from cases.models import Application, ApplicationEvent, Identity, RecalcMark
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.oncommit import run_on_commit
 from tests.factories import make_user

@@ -5,10 +5,10 @@ import io
 import pytest
 from django.db import transaction
 
-from cases.exchange.models import IdentityChange, IdentityPush, PushRejectedRow, RecalcMark
+from cases.exchange.models import IdentityChange, IdentityPush, PushRejectedRow
 from cases.exchange.pushes.processing import COUNTERS, run
 from cases.exchange.services.pushes import receive_file
-from cases.models import Identity, Person
+from cases.models import Identity, Person, RecalcMark
 from tests.exchange.helpers import civil_liaison, csv_bytes, new_number
 from tests.factories import IdentityFactory, PersonFactory
 

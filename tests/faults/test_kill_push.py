@@ -22,8 +22,9 @@ import pytest
 from django.db import connection, transaction
 
 from bench.push.run import BAD_KINDS, spoil
-from cases.exchange.models import IdentityPush, PushRejectedRow, RecalcMark
+from cases.exchange.models import IdentityPush, PushRejectedRow
 from cases.exchange.services.pushes import receive_file
+from cases.models import RecalcMark
 from portal.models import OutboxJob
 from tests.exchange.helpers import HEADER
 from tests.factories import make_user

@@ -19,8 +19,7 @@ from collections import Counter
 import pytest
 from django.db import connection, transaction
 
-from cases.exchange.models import RecalcMark
-from cases.models import CALCULABLE_STATES, Adjustment, Application
+from cases.models import CALCULABLE_STATES, Adjustment, Application, RecalcMark
 from portal.jobs import enqueue
 from portal.models import OutboxJob
 from tests.faults.snapshots import cases_state, diff, marks_state

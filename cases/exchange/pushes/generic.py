@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
-from cases.models import Identity, Person, RecognitionMethod
+from cases.models import Identity, Person, RecalcMark, RecognitionMethod
 
-from ..models import ChangeAction, IdentityChange, PushRejectedRow, PushStagingRow, RecalcMark
+from ..models import ChangeAction, IdentityChange, PushRejectedRow, PushStagingRow
 from . import rules
 from .checks import (
     BACKDATE,

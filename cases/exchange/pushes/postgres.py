@@ -23,10 +23,10 @@ import time
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases.models import Identity, Person, RecognitionMethod
+from cases.models import Identity, Person, RecalcMark, RecognitionMethod
 from portal.copy import ESCAPES, text_line
 
-from ..models import IdentityChange, PushRejectedRow, RecalcMark
+from ..models import IdentityChange, PushRejectedRow
 from . import rules
 from .checks import RAW_MAX, PushContext, RowChecker, raw_values
 

@@ -100,7 +100,7 @@ def run(push_id: int, *, force_generic: bool = False) -> IdentityPush | None:
     fast = use_fast_path(force_generic)
 
     def finish(c: dict) -> None:
-        from ..services.recalc import enqueue_pending
+        from cases.services.recalc import enqueue_pending
 
         values = {k: c.get(k, 0) for k in COUNTERS}
         IdentityPush.objects.filter(pk=push.pk).update(
@@ -132,7 +132,7 @@ def run(push_id: int, *, force_generic: bool = False) -> IdentityPush | None:
 
 
 def _marker(ctx: PushContext):
-    from ..services.recalc import mark_person_years
+    from cases.services.recalc import mark_person_years
 
     def mark(ranges):
         return mark_person_years(ranges=ranges, reason=ctx.source)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Application, Identity, RecognitionMethod
+from cases.services.recalc import enqueue_pending, mark_person_years
 from policies import categories
 from portal.roles.domain import DepartmentCode, Role
 from portal.roles.scoping import in_scope
@@ -30,7 +31,6 @@ from portal.roles.scoping import in_scope
 from ..errors import Conflict, ExchangeCode, Invalid, NotFound, NotPermitted
 from ..models import ChangeAction, ConfirmationRequest, ConfirmationStatus, IdentityChange
 from ..pushes.checks import BACKDATE, OPEN, REOPEN, UNCHANGED, Period, affected_years, decide_existing
-from .recalc import enqueue_pending, mark_person_years
 
 NOTE_MAX = 500
 

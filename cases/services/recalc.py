@@ -3,7 +3,8 @@
 An identity change (push, confirmation) or a retroactive policy version marks the person-years it
 can alter — set-based: only person-years that have cases (open or approved) are marked; a
 person-year without a case has nothing to recalculate (monitoring settles it on the fly). The task
-``exchange.recalculate_marked`` (:func:`recalculate_pending`) then takes the pending marks ``BATCH``
+``exchange.recalculate_marked`` (:func:`recalculate_pending`, ``cases/tasks.py``; the task kept the
+name it had in the exchange app) then takes the pending marks ``BATCH``
 at a time (``FOR UPDATE SKIP LOCKED``, so several worker processes share them) and recalculates each
 batch in one transaction with the cases part's ``recalc_batch.recalculate_person_years`` — the
 set-based reading and writing around the settlement planner (``cases.services.planner``) that

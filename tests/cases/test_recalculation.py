@@ -5,9 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from cases.exchange.models import RecalcMark
-from cases.exchange.services.recalc import recalculate_pending
-from cases.models import Adjustment
+from cases.models import Adjustment, RecalcMark
+from cases.services.recalc import recalculate_pending
 from policies.signals import version_published
 from tests.cases.factories import ClaimFactory, add_statistics, make_case, make_team, person_with_identity
 from tests.exchange.helpers import csv_bytes, push_file
