@@ -33,6 +33,7 @@ from cases.exchange.services.figures import checked_amount, checked_year
 from cases.models import Identity, Person
 from portal.regions.codes import ancestors, scope_prefix
 from portal.regions.models import Region
+from portal.regions.names import region_name
 from portal.roles.domain import Role
 from portal.roles.scoping import in_scope, region_q, within
 
@@ -137,9 +138,9 @@ class Calculator:
             book = book_for(policy_region)
             self.version = book.version_on(as_of)
         except PolicyError as exc:
-            self.problem = "; ".join(exc.errors)
+            self.problem = _problem_text(exc)
         if self.version is None and not self.problem:
-            self.problem = _("%(region)s: no policy version in force on %(date)s.") % {"region": policy_region,
+            self.problem = _("%(region)s: no policy version in force on %(date)s.") % {"region": region_name(policy_region),
                                                                                       "date": as_of}
         self.standards: dict[str, ContributionStandard | None] = {}
         self._cache: dict[tuple, Amount] = {}
@@ -200,17 +201,17 @@ class Calculator:
         if standard is None:
             return Amount(category, tier, None, None, _(
                 "No personal contribution standard for %(region)s in %(year)s: a policy administrator must enter it "
-                "(Exchange → Contribution standards).") % {"region": region_code, "year": self.year}, document)
+                "(Exchange → Contribution standards).") % {"region": region_name(region_code), "year": self.year}, document)
         personal = standard.tier1_personal if tier == 1 else standard.tier2_personal
         if personal is None:
             return Amount(category, tier, None, None, _(
                 "No tier-2 personal contribution for %(region)s in %(year)s: a policy administrator must enter it.")
-                % {"region": standard.region_id, "year": self.year}, document)
+                % {"region": region_name(standard.region_id), "year": self.year}, document)
         try:
             value = self._subsidy(self.version, category, personal, tier=tier,
                                   tier1_personal_contribution=standard.tier1_personal)
         except self._error as exc:
-            return Amount(category, tier, personal, None, "; ".join(exc.errors), document,
+            return Amount(category, tier, personal, None, _problem_text(exc), document,
                           self._rule_clause(category, tier))
         if value is None:
             return None
@@ -460,6 +461,13 @@ def _produce(acting_user, region_code: str, year: int, month: int, as_of: dateti
         {"message": message, "persons": n} for message, n in sorted(problems.items(), key=lambda kv: -kv[1])]
     lst.save()
     return lst
+
+
+def _problem_text(exc) -> str:
+    """The engine's problems in the language of the run (Chinese by default), never its English sentences."""
+    from policies.messages import render
+
+    return "；".join(render(p) for p in exc.problems)
 
 
 def previous_month(today: datetime.date | None = None) -> tuple[int, int]:
