@@ -86,8 +86,9 @@ class Endpoint:
 
     @property
     def is_export(self) -> bool:
+        # "export" as a word of the route (audit/list-exports/ is the page listing recorded exports, not one)
         return bool({"fmt", "file_format"} & set(self.params)) or re.search(
-            r"(export|\.csv|\.xlsx|report\.csv|template)", self.route) is not None
+            r"(export(?!s/)|\.csv|\.xlsx|report\.csv|template)", self.route) is not None
 
     def __str__(self) -> str:
         return self.route

@@ -42,7 +42,10 @@ EXPORTS = [e for e in endpoints() if e.is_export]
 NO_USER_TEXT = ("template", "dashboards",
                 # a bank return's rejected rows: row number, the column's known name, and the portal's
                 # reason (which quotes the file's value inside a sentence, never at a cell's start)
-                "bank-returns/")
+                "bank-returns/",
+                # a policy file's problems: the position and the portal's sentence, which quotes a key or value
+                # of the file inside “…” (e.g. “=2*3”：政策文件中没有这一项), never at a cell's start
+                "policy-imports/")
 #: Query parameters a superuser needs to download a list meant for a department.
 DEPARTMENT = {"warning": "civil_affairs", "subsidy": "finance"}
 
@@ -113,6 +116,14 @@ def hostile(world, django_db_blocker):
         draft = PolicyVersion.objects.filter(region_id=REGION, status="draft", framework=False).order_by("pk").last()
         update_version_meta(acting_user=admin, version=draft, document_number=PAYLOADS["version_document"])
         run_all(start_simulation(acting_user=admin, version=draft, year=2023, in_process=True))
+        # a recorded list export by an operator whose name is hostile (the audit log's list-exports tab)
+        from portal.lists import record_export
+        from tests.factories import make_user
+
+        operator = make_user("caseworker", region=REGION)
+        operator.full_name = PAYLOADS["note"]
+        operator.save(update_fields=["full_name"])
+        record_export(acting_user=operator, list_name="persons", filters={"q": PAYLOADS["name"]}, rows=1)
         side.ids.clear()
         collect(side)
     celery_app.conf.task_always_eager = eager
@@ -130,7 +141,8 @@ def test_downloads_neutralise_formulas(world, hostile, endpoint):
     problems, carried, answered = [], set(), 0
     sets = url_sets(endpoint, hostile)
     if endpoint.route.startswith("audit/"):  # the audit log exports each of its tabs
-        sets = [(url, {**kw, "tab": tab}) for url, kw in sets for tab in ("log", "id_views", "bank_changes")]
+        sets = [(url, {**kw, "tab": tab}) for url, kw in sets
+                for tab in ("log", "id_views", "bank_changes", "list_exports")]
     if endpoint.api:
         sets = [(url, kw) for url, _kw in sets for kw in ({"file_format": "csv"}, {"file_format": "xlsx"})]
     for url, kwargs in sets:
