@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from portal.regions.names import region_name, with_region_name
 
-from .display import LEVEL_NAMES, LOCATION_NAMES, RESIDENCE_NAMES, SCHEME_NAMES
+from .display import LEVEL_NAMES, LIST_NAMES, LOCATION_NAMES, RESIDENCE_NAMES, SCHEME_NAMES
 from .engine.codes import Code
 from .engine.constants import CATEGORY_NAMES, KIND_NAMES, STATISTIC_NAMES
 from .engine.errors import as_problem
@@ -60,14 +60,7 @@ INPUT_FIELDS = {
 # =============================================================================================
 
 # The Chinese of a claim's or a person's fields (settlement input); params name them by key.
-_ENTRY_NAMES = {
-    "categories": CATEGORY_NAMES,
-    "claim kinds": KIND_NAMES,
-    "schemes": SCHEME_NAMES,
-    "residences": RESIDENCE_NAMES,
-    "hospital levels": LEVEL_NAMES,
-    "locations": LOCATION_NAMES,
-}
+_ENTRY_NAMES = LIST_NAMES
 _INPUT_CHOICES = {
     "kind": KIND_NAMES,
     "hospital_level": LEVEL_NAMES,

@@ -12,17 +12,24 @@ from portal.roles.scoping import region_prefixes, region_q
 from .models import SubsidyList
 
 
+def _subsidy_prefixes(user) -> set[str]:
+    """The regions whose subsidy lists the user receives (财政 / 税务 liaisons) or oversees (policy
+    admins, auditors)."""
+    prefixes: set[str] = set()
+    for dept in liaison_departments(user):
+        if dept in SUBSIDY_RECIPIENTS:
+            prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
+    prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
+    return prefixes
+
+
 def subsidy_lists_for(user) -> QuerySet:
     """Lists of the regions a 财政 / 税务 liaison, a policy admin or an auditor covers — a list
     belongs to a policy region (e.g. 赣州市); a county's liaison sees it too (with their people)."""
     qs = SubsidyList.objects.select_related("region", "created_by")
     if user.is_superuser:
         return qs
-    prefixes: set[str] = set()
-    for dept in liaison_departments(user):
-        if dept in SUBSIDY_RECIPIENTS:
-            prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
-    prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
+    prefixes = _subsidy_prefixes(user)
     # The list's region lies inside the user's area, or the user's area inside the list's region.
     cond = region_q(sorted(prefixes), field="region")
     above = {p[:n] + "0" * (6 - n) for p in prefixes for n in (2, 4) if len(p) > n}
@@ -36,9 +43,5 @@ def subsidy_items_for(user, subsidy_list: SubsidyList) -> QuerySet:
     qs = subsidy_list.items.select_related("person", "person__region")
     if user.is_superuser:
         return qs
-    prefixes: set[str] = set()
-    for dept in liaison_departments(user):
-        if dept in SUBSIDY_RECIPIENTS:
-            prefixes.update(region_prefixes(user, roles=[Role.LIAISON], department=dept) or [])
-    prefixes.update(region_prefixes(user, roles=(Role.POLICY_ADMIN, Role.AUDITOR)) or [])
+    prefixes = _subsidy_prefixes(user)
     return qs.filter(region_q(sorted(prefixes), field="person__region"))
