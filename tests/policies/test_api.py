@@ -58,7 +58,9 @@ def test_a_policy_admin_edits_and_publishes_through_the_api(gz_admin, ganzhou):
     draft_id = response.json()["id"]
     path = f"assistance.routes[{route_index(ganzhou, 'dibao')}].ratio"
     bad = client.post(f"/api/v1/policy-versions/{draft_id}/parameters/", {"path": path, "value": "2"}, format="json")
-    assert bad.status_code == 400 and bad.json()["field"] == path and path in bad.json()["errors"][0]
+    # the path is the answer's field; the message names the parameter in words (the reader's language)
+    assert bad.status_code == 400 and bad.json()["field"] == path
+    assert "救助比例" in bad.json()["errors"][0] and "routes" not in bad.json()["errors"][0]
     good = client.post(f"/api/v1/policy-versions/{draft_id}/parameters/", {"path": path, "value": "0.8"}, format="json")
     assert good.status_code == 200
     assert {p["path"]: p["value"] for p in good.json()["parameters"]}[path] == "0.8"
