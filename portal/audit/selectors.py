@@ -473,10 +473,9 @@ def _display(spec: Tracked, field_name: str, value, *, for_export: bool, labels:
     if field_name in REFERENCE_FIELDS:
         return text.upper()[:12] + ("…" if len(text) > 12 else "")
     if field_name in REGION_CODE_FIELDS:
-        from portal.regions.models import Region
+        from portal.regions.names import region_name
 
-        region = Region.objects.filter(code=text).only("name").first()
-        return region.name if region is not None else text
+        return region_name(text)
     if field_name == "engine":
         return str({"postgres": _("processed in the database, set-based"),
                     "generic": _("processed row by row")}.get(text, text))
@@ -745,10 +744,9 @@ def _filter_value(name: str, flt, value: str) -> str:
         labels = {str(k): str(v) for k, v in choices}
         return "、".join(labels.get(part, part) for part in value.split(","))
     if isinstance(flt, RegionFilter):
-        from portal.regions.models import Region
+        from portal.regions.names import region_name
 
-        region = Region.objects.filter(code=value).first()
-        return region.name if region is not None else value
+        return region_name(value)
     if name == "person" and value.isdigit():
         from cases.models import Person
 
